@@ -1,0 +1,1 @@
+"""pipecore built-in plugin package `pipecore_iotdb_source` (registered through the `pipecore` entry point)."""

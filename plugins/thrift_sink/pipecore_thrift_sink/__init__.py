@@ -1,0 +1,1 @@
+"""pipecore built-in plugin package `pipecore_thrift_sink` (registered through the `pipecore` entry point)."""
