@@ -26,8 +26,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_top_level_names_are_not_generic(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
-        tops = {n.split("/", 1)[0] for n in zf.namelist() if not n.split("/", 1)[0].endswith(
-            (".dist-info", ".data"))}
+        tops = {
+            n.split("/", 1)[0]
+            for n in zf.namelist()
+            if not n.split("/", 1)[0].endswith((".dist-info", ".data"))
+        }
     assert tops == {
         "pipecore",
         "pipecore_storage",

@@ -91,7 +91,7 @@ def _as_column(values: object, data_type: TSDataType, rows: int, where: str) -> 
     dtype = data_type.numpy_dtype
     if isinstance(values, np.ndarray) and values.dtype == dtype:
         arr = values
-    elif dtype == object:
+    elif dtype.kind == "O":
         arr = np.empty(rows, dtype=object)
         seq = list(values)  # type: ignore[call-overload]
         if len(seq) == rows:
@@ -240,9 +240,13 @@ class Tablet:
         cols = [c.tolist() for c in self.columns]
         masks = [m.tolist() if m is not None else None for m in self.null_masks]
         for r, t in enumerate(self.timestamps.tolist()):
-            yield t, [
-                None if (m is not None and m[r]) else c[r] for c, m in zip(cols, masks, strict=True)
-            ]
+            yield (
+                t,
+                [
+                    None if (m is not None and m[r]) else c[r]
+                    for c, m in zip(cols, masks, strict=True)
+                ],
+            )
 
     # ------------------------------------------------------------------ derivation
     def take(self, index: np.ndarray) -> Tablet:

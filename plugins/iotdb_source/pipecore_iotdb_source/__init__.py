@@ -1,1 +1,1 @@
-"""pipecore built-in plugin package `pipecore_iotdb_source` (registered through the `pipecore` entry point)."""
+"""Built-in plugin package `pipecore_iotdb_source`, found through the `pipecore` entry point."""

@@ -1,1 +1,1 @@
-"""pipecore built-in plugin package `pipecore_ssl_sink` (registered through the `pipecore` entry point)."""
+"""Built-in plugin package `pipecore_ssl_sink`, found through the `pipecore` entry point."""

@@ -1,1 +1,1 @@
-"""pipecore built-in plugin package `pipecore_thrift_sink` (registered through the `pipecore` entry point)."""
+"""Built-in plugin package `pipecore_thrift_sink`, found through the `pipecore` entry point."""
