@@ -10,14 +10,17 @@ from .errors import (
     StoreClosedError,
     UnsupportedFormatError,
 )
+from .origin import CLIENT, Origin
 from .tablet import MeasurementSchema, Tablet
 from .types import CompressionType, Compressor, TSDataType, TSEncoding
 
 __all__ = [
+    "CLIENT",
     "CompressionType",
     "Compressor",
     "CorruptFileError",
     "MeasurementSchema",
+    "Origin",
     "PipecoreError",
     "SchemaError",
     "StoreClosedError",
