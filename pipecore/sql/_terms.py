@@ -11,7 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
+from lark.visitors import Transformer_NonRecursive
 
 from . import timeparse
 from .errors import SqlSemanticError
@@ -30,11 +31,13 @@ from .expressions import (
     TimeColumn,
     TimeValue,
     Value,
+    condition_depth,
 )
 
 __all__ = ["Const", "Located", "Name", "Pair", "TermsMixin", "at", "tokens", "unquote"]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_CONDITION_DEPTH = 64
 
 
 class Name(NamedTuple):
@@ -87,7 +90,7 @@ def unquote(token: Token) -> str:
 
 
 @v_args(meta=True)
-class TermsMixin(Transformer):
+class TermsMixin(Transformer_NonRecursive):
     """Names, paths, constants and WHERE conditions."""
 
     zone: Any
@@ -300,15 +303,23 @@ class TermsMixin(Transformer):
         return children[1]  # ( expression )
 
     def or_expression(self, meta: Any, children: list[Any]) -> Condition:
-        return Or(children[0], children[2])
+        left, right = children[0], children[2]
+        return Or(_operands(left, Or) + _operands(right, Or))
 
     def and_expression(self, meta: Any, children: list[Any]) -> Condition:
-        return And(children[0], children[2])
+        left, right = children[0], children[2]
+        return And(_operands(left, And) + _operands(right, And))
 
     def not_expression(self, meta: Any, children: list[Any]) -> Condition:
         return Not(children[1])
 
     def where_clause(self, meta: Any, children: list[Any]) -> Located:
+        if condition_depth(children[1]) > MAX_CONDITION_DEPTH:
+            raise self._semantic(
+                f"the condition nests AND/OR/NOT more than {MAX_CONDITION_DEPTH} levels deep",
+                meta.line,
+                meta.column,
+            )
         return Located(children[1], meta.line, meta.column)
 
     def _need_subject(self, operand: Located) -> None:
@@ -342,6 +353,12 @@ class TermsMixin(Transformer):
             operand.line,
             operand.column,
         )
+
+
+def _operands(condition: Condition, kind: type[And] | type[Or]) -> tuple[Condition, ...]:
+    if isinstance(condition, kind):
+        return condition.operands
+    return (condition,)
 
 
 def _source(builder: Any, meta: Any) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "TimeColumn",
     "TimeValue",
     "Value",
+    "condition_depth",
     "is_time_condition",
     "time_range",
 ]
@@ -168,14 +169,16 @@ class InList:
 
 @attrs.frozen
 class And:
-    left: Condition
-    right: Condition
+    """All of `operands` (two or more; a chain ``a AND b AND c`` is one And)."""
+
+    operands: tuple[Condition, ...]
 
 
 @attrs.frozen
 class Or:
-    left: Condition
-    right: Condition
+    """Any of `operands` (two or more; a chain ``a OR b OR c`` is one Or)."""
+
+    operands: tuple[Condition, ...]
 
 
 @attrs.frozen
@@ -189,11 +192,26 @@ _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 
 
 def _leaves(condition: Condition) -> Iterator[Condition]:
-    if isinstance(condition, And):
-        yield from _leaves(condition.left)
-        yield from _leaves(condition.right)
-    else:
-        yield condition
+    stack = [condition]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, And):
+            stack.extend(reversed(item.operands))
+        else:
+            yield item
+
+
+def condition_depth(condition: Condition) -> int:
+    """How deeply And / Or / Not nest in `condition` (a leaf is 1)."""
+    deepest, stack = 0, [(condition, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, (And, Or)):
+            stack.extend((o, depth + 1) for o in item.operands)
+        elif isinstance(item, Not):
+            stack.append((item.operand, depth + 1))
+    return deepest
 
 
 def _time_bound(leaf: Condition) -> tuple[str, TimeValue, TimeValue | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from pipecore_storage.types import CompressionType, TSDataType, TSEncoding
 
 from pipecore.sql import (
     TIME,
@@ -54,6 +53,7 @@ from pipecore.sql import (
     parse_script,
     parse_statement,
 )
+from pipecore_storage.types import CompressionType, TSDataType, TSEncoding
 
 
 def p(sql: str):
@@ -88,7 +88,7 @@ def test_create_pipe_bare_form_is_sink_only() -> None:
 
 
 def test_keywords_are_case_insensitive_and_values_verbatim() -> None:
-    s = p("cReAtE pIpE MyPipe wItH sInK ('Sink'='X', \"k2\"=\"it''s \"\"q\"\"\")")
+    s = p('cReAtE pIpE MyPipe wItH sInK (\'Sink\'=\'X\', "k2"="it\'\'s ""q""")')
     assert s.name == "MyPipe"
     assert s.sink == {"Sink": "X", "k2": "it''s \"q\""}
     s2 = p("create pipe p with sink ('k'='it''s')")
@@ -154,7 +154,9 @@ def vars_of(obj: object) -> dict:
 
 
 def test_create_pipe_plugin() -> None:
-    s = p("CREATE PIPEPLUGIN IF NOT EXISTS kafka AS 'my_sinks.kafka:KafkaSink' USING URI 'file:///w.whl'")
+    s = p(
+        "CREATE PIPEPLUGIN IF NOT EXISTS kafka AS 'my_sinks.kafka:KafkaSink' USING URI 'file:///w.whl'"
+    )
     assert isinstance(s, CreatePipePlugin)
     assert (s.name, s.class_name, s.uri, s.if_not_exists) == (
         "kafka",
@@ -180,7 +182,10 @@ def test_create_pipesink_values_quoted_or_not() -> None:
 
 
 def test_create_legacy_pipe() -> None:
-    s = p("CREATE PIPE p TO s FROM (select ** from root where time >= 1648569600000) WITH SyncDelOp=false")
+    s = p(
+        "CREATE PIPE p TO s FROM (select ** from root where time >= 1648569600000) "
+        "WITH SyncDelOp=false"
+    )
     assert isinstance(s, CreateLegacyPipe)
     assert (s.name, s.pipesink, s.start_time) == ("p", "s", 1648569600000)
     assert s.attributes == {"SyncDelOp": "false"}
@@ -279,7 +284,7 @@ def test_insert_rows_values_and_times() -> None:
     s = p(
         "INSERT INTO root.sg.d1(timestamp, s1, s2, s3, s4, s5) ALIGNED VALUES "
         "(1, 10, 16.0, 'x''y', true, null), "
-        "(2022-03-30T00:00:00+00:00, -3, 1e3, \"z\", FALSE, NaN), "
+        '(2022-03-30T00:00:00+00:00, -3, 1e3, "z", FALSE, NaN), '
         "(now(), 1, 2, 'a', true, X'0aff')"
     )
     assert isinstance(s, Insert) and s.aligned
@@ -313,10 +318,12 @@ def test_select_clauses() -> None:
     assert s.from_paths == (Path(("root", "sg", "d1")), Path(("root", "sg", "d2")))
     assert (s.order_desc, s.limit, s.offset, s.align_by_device) == (True, 10, 2, True)
     assert isinstance(s.where, Or)
-    left, right = s.where.left, s.where.right
+    left, right = s.where.operands
     assert left == And(
-        Comparison(TIME, ">=", TimeValue(1640966400000, 0, "2022-01-01 00:00:00")),
-        Comparison(TIME, "<", TimeValue(1700000000000, 0, "1700000000000")),
+        (
+            Comparison(TIME, ">=", TimeValue(1640966400000, 0, "2022-01-01 00:00:00")),
+            Comparison(TIME, "<", TimeValue(1700000000000, 0, "1700000000000")),
+        )
     )
     assert right == Not(Comparison(Path(("s1",)), ">", Literal(3.5, "float", "3.5")))
 
@@ -334,11 +341,13 @@ def test_select_aggregates_and_predicates() -> None:
     assert s.is_aggregation
     cond = s.where
     assert isinstance(cond, Or)
-    assert cond.left == And(
-        Between(Path(("s1",)), Literal(1, "int", "1"), Literal(5, "int", "5")),
-        IsNull(Path(("s2",)), negated=True),
+    assert cond.operands[0] == And(
+        (
+            Between(Path(("s1",)), Literal(1, "int", "1"), Literal(5, "int", "5")),
+            IsNull(Path(("s2",)), negated=True),
+        )
     )
-    assert cond.right.right == InList(
+    assert cond.operands[1].operands[1] == InList(
         TIME, (TimeValue(1, 0, "1"), TimeValue(2, 0, "2"))
     )
 
@@ -370,7 +379,11 @@ def test_delete_data_time_range() -> None:
 def test_flush_and_load() -> None:
     f = p("FLUSH root.sg1, root.sg2 true ON LOCAL")
     assert isinstance(f, Flush)
-    assert ([str(x) for x in f.paths], f.sequence, f.scope) == (["root.sg1", "root.sg2"], True, "LOCAL")
+    assert ([str(x) for x in f.paths], f.sequence, f.scope) == (
+        ["root.sg1", "root.sg2"],
+        True,
+        "LOCAL",
+    )
     assert p("flush") == Flush(span=p("flush").span)
     ld = p("LOAD '/data/x.tsfile' sglevel=2 verify=true onSuccess=delete")
     assert isinstance(ld, LoadTsFile) and ld.path == "/data/x.tsfile"
