@@ -66,7 +66,7 @@ def test_fractions_truncate_to_the_millisecond_towards_the_past() -> None:
     ],
 )
 def test_bad_datetimes_say_what_is_wrong(text: str) -> None:
-    with pytest.raises(ValueError, match="datetime|offset"):
+    with pytest.raises(ValueError, match=r"datetime|offset"):
         parse_datetime(text, "UTC")
 
 
