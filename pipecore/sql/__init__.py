@@ -28,7 +28,14 @@ from .expressions import (
     time_range,
 )
 from .legacy import check_pipesink, pipesink_attributes_text, translate_legacy_pipe
-from .parser import grammar_text, is_complete, parse_script, parse_statement
+from .parser import (
+    grammar_text,
+    is_complete,
+    parse,
+    parse_path,
+    parse_script,
+    parse_statement,
+)
 from .result import SUCCESS_MESSAGE, ResultTable
 from .statements import (
     AggregateCall,
@@ -135,6 +142,8 @@ __all__ = [
     "check_pipesink",
     "grammar_text",
     "is_complete",
+    "parse",
+    "parse_path",
     "parse_script",
     "parse_statement",
     "pipesink_attributes_text",

@@ -16,11 +16,19 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
 
 from .errors import SqlError, SqlSyntaxError
+from .expressions import Path
 from .statements import Statement
 from .timeparse import ZoneLike, resolve_zone
 from .transform import StatementBuilder
 
-__all__ = ["grammar_text", "is_complete", "parse_script", "parse_statement"]
+__all__ = [
+    "grammar_text",
+    "is_complete",
+    "parse",
+    "parse_path",
+    "parse_script",
+    "parse_statement",
+]
 
 _PUNCTUATION = {
     "LPAR": "'('",
@@ -68,6 +76,7 @@ def _parser() -> Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
+        start=["start", "path_start"],
     )
 
 
@@ -131,9 +140,9 @@ def _from_characters(text: str, exc: UnexpectedCharacters) -> SqlSyntaxError:
     )
 
 
-def _tree(text: str) -> Any:
+def _tree(text: str, start: str = "start") -> Any:
     try:
-        return _parser().parse(text)
+        return _parser().parse(text, start=start)
     except UnexpectedToken as exc:
         raise _from_token(text, exc) from None
     except UnexpectedCharacters as exc:
@@ -190,6 +199,21 @@ def parse_statement(sql: str, *, zone: ZoneLike = None) -> Statement:
     return statements[0]
 
 
+def parse_path(text: str) -> Path:
+    """A path as IoTDB writes it (``root.sg.d1.s1``, ``root.**``, ``d1.s1``,
+    ``root.`a.b`.c``) — for paths that come from parameters or configuration."""
+    tree = _tree(text, start="path_start")
+    try:
+        located = StatementBuilder(text, None).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, SqlError):
+            exc.orig_exc.sql = text
+            raise exc.orig_exc from None
+        raise
+    path: Path = located.value
+    return path
+
+
 def is_complete(text: str) -> bool:
     """Whether `text` could be run as it is, for a REPL deciding between running and
     asking for another line: False when it stops in the middle of a statement, a string
@@ -201,3 +225,6 @@ def is_complete(text: str) -> bool:
     except SqlError:
         return True
     return True
+
+
+parse = parse_statement  # the short name

@@ -79,6 +79,9 @@ class StatementBuilder(DataMixin):
     def start(self, meta: Any, children: list[Any]) -> list[st.Statement]:
         return [c for c in children if isinstance(c, st.Statement)]
 
+    def path_start(self, meta: Any, children: list[Any]) -> Any:
+        return children[0]
+
     def if_not_exists(self, meta: Any, children: list[Any]) -> object:
         return _IF_NOT_EXISTS
 

@@ -411,3 +411,15 @@ def test_cjk_identifiers_and_strings() -> None:
     assert s.name == "接收端" and s.ip == "接收端IP"
     t = p("insert into root.车间.设备1(time, 温度) values (1, 36.5)")
     assert t.device.nodes == ("root", "车间", "设备1") and t.measurements == ("温度",)
+
+
+def test_parse_path_for_parameters() -> None:
+    from pipecore.sql import SqlSyntaxError, parse_path
+
+    assert parse_path("root.sg.`a.b`.**").nodes == ("root", "sg", "a.b", "**")
+    assert parse_path(" d1.s1 ") == Path(("d1", "s1"))
+    assert str(parse_path("root.ln.wf01.*")) == "root.ln.wf01.*"
+    with pytest.raises(SqlSyntaxError):
+        parse_path("root.sg.")
+    with pytest.raises(SqlSyntaxError):
+        parse_path("root.sg; drop pipe p")
