@@ -110,7 +110,9 @@ class RpcClient:
                 raise RpcConnectionError(f"{name} failed: {_reason(exc)}", self.peer) from exc
             if frame is None:
                 self._drop()
-                raise RpcConnectionError(f"the server closed the connection during {name}", self.peer)
+                raise RpcConnectionError(
+                    f"the server closed the connection during {name}", self.peer
+                )
             try:
                 return decode_reply(name, frame, self.peer)
             except RpcProtocolError:

@@ -343,4 +343,3 @@ def decode_reply(name: str, data: bytes | bytearray, peer: str | None = None) ->
     if result.success is None and METHODS[name].result_spec is not None:
         raise RpcProtocolError(f"the reply to {name} carries no result", peer)
     return result.success
-
