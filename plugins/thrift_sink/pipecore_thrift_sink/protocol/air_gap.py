@@ -117,7 +117,7 @@ class AirGapFrameDecoder:
         if self._failed:
             raise AirGapFrameError("length", "the stream failed earlier", self.offset)
         self._buf += data
-        out = []
+        out: list[bytes] = []
         try:
             while True:
                 payload = self._next()

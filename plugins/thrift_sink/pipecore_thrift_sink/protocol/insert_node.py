@@ -8,6 +8,7 @@ so tests (and a sender that wants to) can build bodies exactly as IoTDB does.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Callable, Sequence
@@ -202,6 +203,12 @@ def _schema_for(
 ) -> MeasurementSchema:
     if wire is not None:
         return wire[i] if wire[i].data_type == dt else attrs.evolve(wire[i], data_type=dt)
+    return default_schema(name, dt)
+
+
+@functools.lru_cache(maxsize=8192)
+def default_schema(name: str, dt: TSDataType) -> MeasurementSchema:
+    """A series sent without its schema gets IoTDB's per-type defaults (auto-creation)."""
     return MeasurementSchema(name, dt, IOTDB_DEFAULT_ENCODINGS[dt], IOTDB_DEFAULT_COMPRESSION)
 
 
@@ -494,13 +501,8 @@ def _cells(row: InsertRowNode, infer: Infer) -> list[tuple[MeasurementSchema, An
             if wire is None:
                 continue
             dt = wire.data_type
-        if wire is not None and wire.data_type == dt:
-            schema = wire
-        else:
-            schema = MeasurementSchema(
-                name, dt, IOTDB_DEFAULT_ENCODINGS[dt], IOTDB_DEFAULT_COMPRESSION
-            )
-        cells.append((schema, value))
+        known = wire is not None and wire.data_type == dt
+        cells.append((wire if known else default_schema(name, dt), value))
     return cells
 
 
