@@ -338,3 +338,46 @@ def test_slices_out_of_order_are_refused_and_reset():
     big = PipeTransferSlice(1, 3, 10, b"x" * 11, 0, 2)
     with pytest.raises(SliceOutOfOrderError, match="exceed"):
         SliceAssembler().accept(big)
+
+
+# ---------------------------------------------------------------- round trips of small bodies
+
+names = st.text(min_size=1, max_size=20).filter(
+    lambda s: s not in (".", "..") and not set(s) & {"/", "\\", "\x00"} and s[1:2] != ":"
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), st.text(max_size=10) | st.none(), max_size=8))
+def test_handshake_v2_map_round_trip(params):
+    from pipecore_thrift_sink.protocol import encode_handshake_v2
+
+    assert decode_handshake_v2(encode_handshake_v2(params)) == params
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["ms", "us", "ns"]), st.text(max_size=30), st.text(max_size=8))
+def test_handshake_params_round_trip(precision, cluster_id, user):
+    params = HandshakeParams(precision, cluster_id, user, "pw", False, "async", False, True)
+    assert HandshakeParams.decode(params.encode()) == params
+
+
+@settings(max_examples=60, deadline=None)
+@given(names, st.integers(0, 2**63 - 1), st.binary(max_size=300))
+def test_file_piece_and_seal_round_trip(name, offset, data):
+    piece = decode_file_piece(encode_file_piece(name, offset, data))
+    assert (piece.file_name, piece.start_writing_offset, piece.piece) == (name, offset, data)
+    seal = decode_file_seal_v1(encode_file_seal_v1(name, offset))
+    assert (seal.file_name, seal.file_length) == (name, offset)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(names, st.integers(0, 2**63 - 1)), max_size=4),
+    st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=3),
+)
+def test_seal_v2_round_trip(files, params):
+    body = encode_file_seal_v2([f for f, _ in files], [n for _, n in files], params)
+    seal = decode_file_seal_v2(body)
+    assert list(zip(seal.file_names, seal.file_lengths, strict=True)) == files
+    assert seal.params_dict == params

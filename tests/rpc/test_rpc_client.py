@@ -126,3 +126,8 @@ def test_a_server_reply_over_the_frame_limit_is_refused():
     assert not c.connected
     thread.join()
     listener.close()
+
+
+def test_compact_protocol_client():
+    with RpcServer("127.0.0.1", 0) as srv, RpcClient(*srv.address, protocol=t.COMPACT) as c:
+        assert c.call("testConnectionEmptyRPC").code == 200
