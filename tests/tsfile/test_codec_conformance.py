@@ -124,7 +124,7 @@ def _same(got: np.ndarray, want: list, dtype: TSDataType) -> None:
 def _tree_pages():
     meta = json.loads((OFFICIAL / "tree_multi.tsfile.json").read_text())
     series = {(s["device"], s["measurement"]): s for s in meta["series"]}
-    for device, name, dtype, enc, marker, pages in _chunks(OFFICIAL / "tree_multi.tsfile"):
+    for device, name, dtype, enc, _marker, pages in _chunks(OFFICIAL / "tree_multi.tsfile"):
         yield series[(device, name)], dtype, enc, pages
 
 
