@@ -77,7 +77,9 @@ def bench_codecs(pages: int) -> None:
     raw = encode_times(t)
     enc = _rate(lambda: encode_times(t), PAGE, pages)
     dec = _rate(lambda: decode_times(raw), PAGE, pages)
-    print(f"{'time column (TS_2DIFF)':26} {enc / 1e6:14.2f} {dec / 1e6:14.2f} {len(raw) / PAGE:12.2f}")
+    print(
+        f"{'time column (TS_2DIFF)':26} {enc / 1e6:14.2f} {dec / 1e6:14.2f} {len(raw) / PAGE:12.2f}"
+    )
     for name, key, dtype, encoding in CASES:
         values = data[key]
         raw = encode(values, dtype, encoding)
@@ -93,7 +95,9 @@ def bench_pages(pages: int) -> None:
 
     def write() -> list[bytes]:
         out = []
-        for values, dtype, enc in [(longs, T.INT64, E.TS_2DIFF)] * 5 + [(doubles, T.DOUBLE, E.GORILLA)] * 5:
+        for values, dtype, enc in [(longs, T.INT64, E.TS_2DIFF)] * 5 + [
+            (doubles, T.DOUBLE, E.GORILLA)
+        ] * 5:
             times = encode_times(t)
             body = len(times).to_bytes(2, "little") + times + encode(values, dtype, enc)
             out.append(compress(C.LZ4, body))
@@ -101,8 +105,6 @@ def bench_pages(pages: int) -> None:
 
     bodies = write()
     sizes = [len(b) for b in bodies]
-    raw_sizes = [len(decompress(C.LZ4, b, 10**7 if False else len(_body(b)))) for b in bodies]
-    del raw_sizes
 
     def read() -> None:
         for i, b in enumerate(bodies):
@@ -115,8 +117,11 @@ def bench_pages(pages: int) -> None:
     points = 10 * PAGE
     w = _rate(write, points, max(1, pages // 10))
     r = _rate(read, points, max(1, pages // 10))
-    print(f"\npage bodies of the issue benchmark (5 INT64 TS_2DIFF + 5 DOUBLE GORILLA, LZ4):")
-    print(f"  write (encode + compress)     {w / 1e6:8.2f} M points/s   {sum(sizes) / points:.2f} bytes/point")
+    print("\npage bodies of the issue benchmark (5 INT64 TS_2DIFF + 5 DOUBLE GORILLA, LZ4):")
+    per_point = sum(sizes) / points
+    print(
+        f"  write (encode + compress)     {w / 1e6:8.2f} M points/s   {per_point:.2f} bytes/point"
+    )
     print(f"  read  (decompress + decode)   {r / 1e6:8.2f} M points/s")
 
 
@@ -149,9 +154,20 @@ def bench_official(devices: int) -> None:
     w = tsfile.TsFileWriter(path)
     for d in range(devices):
         dev = f"root.bench.d{d}"
-        w.register_device(tsfile.DeviceSchema(dev, [
-            tsfile.TimeseriesSchema(n, ty, tsfile.TSEncoding.TS_2DIFF if i < 5 else tsfile.TSEncoding.GORILLA,
-                                    tsfile.Compressor.LZ4) for i, (n, ty) in enumerate(zip(names, types))]))
+        w.register_device(
+            tsfile.DeviceSchema(
+                dev,
+                [
+                    tsfile.TimeseriesSchema(
+                        n,
+                        ty,
+                        tsfile.TSEncoding.TS_2DIFF if i < 5 else tsfile.TSEncoding.GORILLA,
+                        tsfile.Compressor.LZ4,
+                    )
+                    for i, (n, ty) in enumerate(zip(names, types, strict=True))
+                ],
+            )
+        )
         tab = tsfile.Tablet(names, types, PAGE)
         tab.set_table_name(dev)
         tab.timestamp_list = data["times"].tolist()
@@ -169,8 +185,10 @@ def bench_official(devices: int) -> None:
     r.close()
     rt = time.perf_counter() - start
     points = devices * 10 * PAGE
-    print(f"\nofficial tsfile {getattr(tsfile, '__version__', '2.5')} ({devices} devices x 10 series x {PAGE} rows, whole file path):")
-    print(f"  write {points / wt / 1e6:8.2f} M points/s   read (read_data_frame) {points / rt / 1e6:8.2f} M points/s")
+    version = getattr(tsfile, "__version__", "2.5")
+    print(f"\nofficial tsfile {version} ({devices} devices x 10 series x {PAGE} rows, file path):")
+    wr, rr = points / wt / 1e6, points / rt / 1e6
+    print(f"  write {wr:8.2f} M points/s   read (read_data_frame) {rr:8.2f} M points/s")
 
 
 def main() -> None:
