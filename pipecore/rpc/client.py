@@ -18,7 +18,14 @@ from typing import Any, NamedTuple
 from .errors import RpcConnectionError, RpcProtocolError, RpcTimeoutError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, write_frame
 from .status import PipeTransferResponse
-from .thrift import BINARY, TPipeTransferReq, decode_reply, encode_call, status_from_thrift
+from .thrift import (
+    BINARY,
+    TPipeTransferReq,
+    decode_reply,
+    encode_call,
+    encode_pipe_transfer_call,
+    status_from_thrift,
+)
 
 __all__ = ["PipeTransferClient", "PipeTransferReply", "RpcClient"]
 
@@ -91,7 +98,9 @@ class RpcClient:
         RpcProtocolError for an undecodable reply (closed too) and RpcApplicationError when
         the server answers with an exception (the connection stays usable).
         """
-        message = encode_call(name, 0, self.protocol, **args)
+        return self._roundtrip(name, encode_call(name, 0, self.protocol, **args))
+
+    def _roundtrip(self, name: str, message: bytes | list[bytes]) -> Any:
         with self._lock:
             self._ensure_open()
             assert self._sock is not None and self._reader is not None
@@ -184,7 +193,10 @@ class PipeTransferClient(RpcClient):
 
     def transfer_response(self, version: int, type: int, body: bytes) -> PipeTransferResponse:
         """Like `transfer`, with the whole status (sub-statuses, redirection)."""
-        resp = self.call("pipeTransfer", req=TPipeTransferReq(version, type, body))
+        if self.protocol == BINARY:
+            resp = self._roundtrip("pipeTransfer", encode_pipe_transfer_call(version, type, body))
+        else:
+            resp = self.call("pipeTransfer", req=TPipeTransferReq(version, type, body))
         if resp.status is None:
             raise RpcProtocolError("a pipeTransfer reply without a status", self.peer)
         return PipeTransferResponse(status_from_thrift(resp.status), resp.body)

@@ -108,16 +108,33 @@ class FrameReader:
         return buf
 
 
-def write_frame(sock: socket.socket, message: bytes | bytearray | memoryview) -> None:
-    """Send one frame (header and message) with as few copies as the socket allows."""
-    header = _HEADER.pack(len(message))
-    if type(sock) is socket.socket and len(message) > 65536:
-        view = memoryview(message)
-        sent = sock.sendmsg([header, view])
-        # sendmsg may send less than everything; finish with sendall
-        if sent < 4:
-            sock.sendall(header[sent:])
-            sent = 4
-        sock.sendall(view[sent - 4 :])
-    else:
-        sock.sendall(header + bytes(message))
+def write_frame(sock: socket.socket, message: bytes | bytearray | memoryview | list[bytes]) -> None:
+    """Send one frame: the header, then the message (bytes, or buffers sent in order).
+
+    On a plain socket the buffers go out with ``sendmsg`` (scatter/gather, no copy of a large
+    body); a TLS socket gets them one `sendall` each.
+    """
+    parts = message if isinstance(message, list) else [message]
+    size = sum(len(p) for p in parts)
+    buffers: list[bytes | bytearray | memoryview] = [_HEADER.pack(size), *parts]
+    if type(sock) is not socket.socket:
+        if size <= 65536:
+            sock.sendall(b"".join(buffers))
+            return
+        for buf in buffers:
+            sock.sendall(buf)
+        return
+    if size <= 65536:
+        sock.sendall(b"".join(buffers))
+        return
+    _sendmsg_all(sock, [memoryview(b).cast("B") for b in buffers])
+
+
+def _sendmsg_all(sock: socket.socket, views: list[memoryview]) -> None:
+    while views:
+        sent = sock.sendmsg(views)
+        while views and sent >= len(views[0]):
+            sent -= len(views[0])
+            views.pop(0)
+        if views and sent:
+            views[0] = views[0][sent:]

@@ -15,7 +15,8 @@ rm -f "$here/gen/iotdb_rpc/IClientRPCService-remote"
 # pipeTransfer's argument has field id -1, which the C-accelerated codec cannot index: the
 # compiler leaves an EMPTY spec, with which the accelerated protocol would silently write an
 # empty struct. A spec of None makes the generated code take its pure-Python path for this
-# one struct (as IoTDB's own generated Python client does); tests/rpc checks the bytes.
+# one struct (IoTDB's own generated Python client lacks this: its accelerated codec drops
+# the argument); tests/rpc/test_rpc_wire.py checks the bytes.
 cat >> "$here/gen/iotdb_rpc/IClientRPCService.py" <<'PATCH'
 
 # Added by pipecore/rpc/regen.sh (after fix_spec, which needs the tuple).

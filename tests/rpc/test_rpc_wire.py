@@ -11,7 +11,7 @@ from iotdb.thrift.rpc import IClientRPCService as official_service
 from iotdb.thrift.rpc.ttypes import TPipeTransferReq as OfficialReq
 from iotdb.thrift.rpc.ttypes import TPipeTransferResp as OfficialResp
 from thrift.protocol import TBinaryProtocol, TCompactProtocol
-from thrift.Thrift import TMessageType
+from thrift.Thrift import TMessageType, TType
 from thrift.transport import TTransport
 
 from pipecore.rpc import thrift as facade
@@ -43,6 +43,51 @@ def test_our_pipe_transfer_call_equals_the_official_client_byte_for_byte(version
     ours = facade.encode_call("pipeTransfer", req=facade.TPipeTransferReq(version, type_, body))
     framed = frame_header(len(ours)) + ours
     assert framed == official_call_bytes(OfficialReq(version, type_, body))
+
+
+@pytest.mark.parametrize(
+    ("version", "type_", "body", "seqid"),
+    [(1, 1, b"ms", 0), (-128, -32768, b"", 7), (127, 32767, bytes(70000), 2**31 - 1)],
+)
+def test_fast_pipe_transfer_encoding_equals_the_generated_code(version, type_, body, seqid):
+    fast = b"".join(facade.encode_pipe_transfer_call(version, type_, body, seqid))
+    generic = facade.encode_call(
+        "pipeTransfer", seqid, req=facade.TPipeTransferReq(version, type_, body)
+    )
+    assert fast == generic
+    if seqid == 0:
+        assert frame_header(len(fast)) + fast == official_call_bytes(
+            OfficialReq(version, type_, body)
+        )
+
+
+def test_non_canonical_field_order_takes_the_generic_path():
+    """Fields may come in any order on the wire; such a call is still decoded."""
+    out = TTransport.TMemoryBuffer()
+    p = TBinaryProtocol.TBinaryProtocol(out)
+    p.writeMessageBegin("pipeTransfer", TMessageType.CALL, 3)
+    p.writeStructBegin("args")
+    p.writeFieldBegin("req", TType.STRUCT, -1)
+    p.writeStructBegin("req")
+    p.writeFieldBegin("body", TType.STRING, 3)
+    p.writeBinary(b"payload")
+    p.writeFieldBegin("type", TType.I16, 2)
+    p.writeI16(9)
+    p.writeFieldBegin("version", TType.BYTE, 1)
+    p.writeByte(1)
+    p.writeFieldStop()
+    p.writeFieldStop()
+    p.writeMessageEnd()
+    seen = []
+
+    def handler(req):
+        seen.append((req.version, req.type, req.body))
+        return facade.TPipeTransferResp(status=facade.TSStatus(code=200))
+
+    reply = facade.dispatch_message(out.getvalue(), lambda name: handler)
+    assert seen == [(1, 9, b"payload")]
+    iprot = TBinaryProtocol.TBinaryProtocol(TTransport.TMemoryBuffer(reply))
+    assert iprot.readMessageBegin() == ("pipeTransfer", TMessageType.REPLY, 3)
 
 
 def test_field_minus_one_survives_the_accelerated_codec():
