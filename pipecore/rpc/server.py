@@ -132,7 +132,9 @@ class _Connection:
                 if frame is None:
                     log.debug("connection %s closed by the client", peer)
                     break
-                write_frame(self.sock, dispatch_message(frame, self.lookup))
+                reply = dispatch_message(frame, self.lookup)
+                if reply is not None:
+                    write_frame(self.sock, reply)
         except RpcProtocolError as exc:
             log.warning("closing connection from %s: %s", peer, exc)
         except (OSError, RpcConnectionError) as exc:

@@ -294,8 +294,10 @@ def _parse_pipe_transfer_call(data: bytes | bytearray) -> tuple[int, TPipeTransf
 Handler = Callable[..., Any]
 
 
-def dispatch_message(data: bytes | bytearray, lookup: Callable[[str], Handler]) -> bytes:
+def dispatch_message(data: bytes | bytearray, lookup: Callable[[str], Handler]) -> bytes | None:
     """Decode one call, run ``lookup(name)(*args)``, return the encoded reply message.
+
+    A ONEWAY call is run and answered with nothing (None).
 
     `lookup` returns the callable that implements a method (it may raise
     TApplicationException). A method this service does not declare is answered with an
@@ -325,7 +327,8 @@ def dispatch_message(data: bytes | bytearray, lookup: Callable[[str], Handler]) 
         raise
     except Exception as exc:  # any decoding failure of foreign bytes
         raise RpcProtocolError(f"undecodable {kind} Thrift message: {exc!r}") from exc
-    return _run(kind, name, seqid, lookup, tuple(getattr(args, a) for a in spec.arg_names))
+    reply = _run(kind, name, seqid, lookup, tuple(getattr(args, a) for a in spec.arg_names))
+    return None if mtype == TMessageType.ONEWAY else reply
 
 
 def _run(
