@@ -9,6 +9,7 @@ the IoTDB status a server answers with: 700 (SQL_PARSE_ERROR) for syntax, 701
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pipecore_storage.errors import PipecoreError
 
@@ -16,6 +17,13 @@ __all__ = ["SqlError", "SqlSemanticError", "SqlSyntaxError"]
 
 SQL_PARSE_ERROR = 700
 SEMANTIC_ERROR = 701
+
+
+def _restore(cls: type[SqlError], args: tuple[object, ...], state: dict[str, Any]) -> SqlError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class SqlError(PipecoreError, ValueError):
@@ -29,6 +37,10 @@ class SqlError(PipecoreError, ValueError):
         self.column = column
         self.sql = sql
         super().__init__(f"line {line}:{column} {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # keyword-only constructor arguments: rebuild from the state, so errors pickle
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
 
     @property
     def message(self) -> str:

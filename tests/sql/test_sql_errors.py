@@ -176,3 +176,14 @@ def test_is_complete_for_a_repl() -> None:
     assert is_complete("show pipes;")
     assert is_complete("show pipez")  # a definite error: run it to show the error
     assert is_complete("select s1 from root.sg limit 0")
+
+
+def test_errors_pickle_with_their_attributes() -> None:
+    import pickle
+
+    for sql in ("create pipee p", "select s1 from root.sg limit 0"):
+        with pytest.raises(SqlError) as info:
+            parse_script(sql)
+        copy = pickle.loads(pickle.dumps(info.value))
+        assert type(copy) is type(info.value) and str(copy) == str(info.value)
+        assert (copy.line, copy.column, copy.sql) == (info.value.line, info.value.column, sql)
