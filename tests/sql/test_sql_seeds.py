@@ -31,7 +31,13 @@ from pipecore.sql import (
     translate_legacy_pipe,
 )
 
-SEEDS = Path(os.environ.get("PIPECORE_SEEDS", "/work/shared/seeds"))
+_REPO = Path(__file__).resolve().parents[2]
+_SEED_DIRS = [
+    Path(os.environ.get("PIPECORE_SEEDS", "")),  # an explicit location wins
+    _REPO.parent / "shared" / "seeds",  # the issue's ../shared/seeds
+    Path("/work/shared/seeds"),
+]
+SEEDS = next((d for d in _SEED_DIRS if str(d) != "." and d.is_dir()), _SEED_DIRS[-1])
 SEED_FILES = {
     "000": "000_487866b45addc462.md",
     "001": "001_5e4439c74a061a19.md",
@@ -52,7 +58,7 @@ _STARTS = re.compile(
 def _seed_text(key: str) -> str:
     path = SEEDS / SEED_FILES[key]
     if not path.exists():
-        pytest.skip(f"seed {path} is not available on this machine")
+        pytest.skip(f"seed {path} is not available here (set PIPECORE_SEEDS to its folder)")
     return path.read_text("utf-8")
 
 
