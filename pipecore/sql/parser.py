@@ -9,6 +9,7 @@ refused as a whole, so nothing of it runs.
 from __future__ import annotations
 
 import functools
+import threading
 from importlib import resources
 from typing import Any
 
@@ -78,6 +79,19 @@ def _parser() -> Lark:
         maybe_placeholders=False,
         start=["start", "path_start"],
     )
+
+
+_local = threading.local()
+
+
+def _builder(text: str, zone: Any) -> StatementBuilder:
+    """This thread's statement builder, set up for `text` (building one binds ~100
+    callbacks, so each thread keeps its own)."""
+    builder: StatementBuilder | None = getattr(_local, "builder", None)
+    if builder is None:
+        builder = _local.builder = StatementBuilder(text, zone)
+    builder.text, builder.zone = text, zone
+    return builder
 
 
 def _human(terminals: Any) -> list[str]:
@@ -165,7 +179,7 @@ def parse_script(text: str, *, zone: ZoneLike = None) -> list[Statement]:
     Datetimes without an offset are read in `zone` (default: the process's zone).
     Raises SqlSyntaxError or SqlSemanticError for the first problem found."""
     tree = _tree(text)
-    builder = StatementBuilder(text, resolve_zone(zone))
+    builder = _builder(text, resolve_zone(zone))
     try:
         result: list[Statement] = builder.transform(tree)
     except VisitError as exc:
@@ -173,6 +187,8 @@ def parse_script(text: str, *, zone: ZoneLike = None) -> list[Statement]:
             exc.orig_exc.sql = text
             raise exc.orig_exc from None
         raise
+    finally:
+        builder.text = ""  # do not keep the last script alive
     return result
 
 
@@ -204,7 +220,7 @@ def parse_path(text: str) -> Path:
     ``root.`a.b`.c``) — for paths that come from parameters or configuration."""
     tree = _tree(text, start="path_start")
     try:
-        located = StatementBuilder(text, None).transform(tree)
+        located = _builder(text, None).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, SqlError):
             exc.orig_exc.sql = text

@@ -64,6 +64,9 @@ class StatementBuilder(DataMixin):
         super().__init__(visit_tokens=False)
         self.text = text
         self.zone = zone
+        # lark re-wraps a v_args callback on every attribute access; bind each once
+        for name in _CALLBACKS:
+            setattr(self, name, getattr(self, name))
 
     def _span(self, meta: Any) -> st.SourceSpan:
         return st.SourceSpan(
@@ -599,3 +602,10 @@ class StatementBuilder(DataMixin):
 
     def count_devices(self, meta: Any, children: list[Any]) -> st.CountDevices:
         return st.CountDevices(pattern=self._pattern(children), span=self._span(meta))
+
+
+_CALLBACKS = tuple(
+    name
+    for name in dir(StatementBuilder)
+    if not name.startswith("_") and hasattr(getattr(StatementBuilder, name), "visit_wrapper")
+)

@@ -423,3 +423,14 @@ def test_parse_path_for_parameters() -> None:
         parse_path("root.sg.")
     with pytest.raises(SqlSyntaxError):
         parse_path("root.sg; drop pipe p")
+
+
+def test_parsing_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"insert into root.sg.d{i}(time, s1) values ({i}, {i * 2})" for i in range(200)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(parse_statement, texts))
+    for i, stmt in enumerate(results):
+        assert stmt.device.nodes[-1] == f"d{i}" and stmt.sql == texts[i]
+        assert stmt.rows[0].values[0].value == i * 2
