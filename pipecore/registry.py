@@ -179,10 +179,17 @@ class PluginRegistry:
     def add_plugin(self, plugin: object, name: str | None = None) -> None:
         """Register an in-process plugin object (module or instance with ``@hookimpl``s) on the
         node plugin manager before the registry loads; its plugins count as ``installed``."""
-        registered = self.pm.register(plugin, name)
+        try:
+            registered = self.pm.register(plugin, name)
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            raise PluginHookError(
+                f"node plugin {plugin!r}: {exc}", self.pm.get_canonical_name(plugin)
+            ) from exc
         if registered is not None:
             self._provenance[registered] = _Provenance("installed", distribution="<in-process>")
-            self.pm.check_pending()
 
     def load(self) -> None:
         """Load entry points and call `register_pipe_plugins` — once; later calls do nothing."""
