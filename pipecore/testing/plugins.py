@@ -10,7 +10,7 @@ Register them on a node with ``Node.open(dir, plugins=[pipecore.testing.plugins]
   ``counter`` (default: the pipe name); read them with `counts`. ``delay-ms`` slows each
   tablet transfer down.
 * ``collecting-sink`` — keeps every tablet under ``collector`` (default: the pipe name); read
-  them with `collected`.
+  them with `collected`. ``delay-ms`` as for ``counting-sink``.
 """
 
 from __future__ import annotations
@@ -190,8 +190,11 @@ class CollectingSink(Connector):
         super().connector_customize(parameters, configuration)
         name = parameters.get_string_or_default(_keys(_K, "collector"), configuration.pipe_name)
         self.tablets = collected(name)
+        self.delay = parameters.get_float_or_default(_keys(_K, "delay-ms"), 0.0) / 1000.0
 
     def connector_transfer_tablet(self, event: TabletInsertionEvent) -> None:
+        if self.delay:
+            time.sleep(self.delay)
         self.tablets.append(event.tablet)
 
 

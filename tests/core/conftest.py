@@ -93,6 +93,14 @@ class UnreachableSink(Connector):
         return None
 
 
+class RequiringSink(Connector):
+    def connector_validate(self, validator) -> None:
+        validator.validate_required_attribute("sink.target")
+
+    def connector_transfer_tablet(self, event: TabletInsertionEvent) -> None:
+        return None
+
+
 class FailingSource(Extractor):
     def extractor_supply(self) -> Event | None:
         raise RuntimeError("source broke")
@@ -123,6 +131,7 @@ class MisbehavingPlugins:
         register("sink", "flaky-sink", FlakySink)
         register("sink", "unreachable-sink", UnreachableSink)
         register("sink", "switch-sink", SwitchSink)
+        register("sink", "requiring-sink", RequiringSink)
         register("source", "failing-source", FailingSource)
         register("processor", "failing-processor", FailingProcessor)
 
@@ -165,6 +174,12 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         time.sleep(0.005)
+
+
+@pytest.fixture
+def control() -> dict[str, Any]:
+    """What the misbehaving plugins share with the test (switches, the hanging sinks)."""
+    return CONTROL
 
 
 @pytest.fixture
