@@ -72,8 +72,9 @@ class FlakySink(Connector):
     def connector_customize(self, parameters, configuration):
         super().connector_customize(parameters, configuration)
         self.failures = int(_param(self, "failures", "2"))
-        self.stats = CONTROL.setdefault(_param(self, "name", "flaky"), {"handshakes": 0,
-                                                                         "points": 0})
+        self.stats = CONTROL.setdefault(
+            _param(self, "name", "flaky"), {"handshakes": 0, "points": 0}
+        )
 
     def connector_handshake(self) -> None:
         self.stats["handshakes"] += 1

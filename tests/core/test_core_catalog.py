@@ -17,7 +17,10 @@ from pipecore.catalog import Catalog, PipeMeta, write_json_atomic
 
 def _meta(name: str = "p") -> PipeMeta:
     return PipeMeta(
-        name, 1_700_000_000_000, PipeParameters({"source": "s"}), PipeParameters({}),
+        name,
+        1_700_000_000_000,
+        PipeParameters({"source": "s"}),
+        PipeParameters({}),
         PipeParameters({"sink": "k", "sink.password": "x"}),
     )
 

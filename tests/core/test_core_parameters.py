@@ -160,7 +160,7 @@ def test_validator_value_range() -> None:
         v.validate_attribute_value_range("sink.format", True, "hybrid", "tablet")
     assert info.value.key == "sink.format"
     assert "Invalid value tsfile of sink.format" in str(info.value)
-    with pytest.raises(PipeParameterNotValidError, match="Parameter sink.absent should be set"):
+    with pytest.raises(PipeParameterNotValidError, match=r"Parameter sink\.absent should be set"):
         v.validate_attribute_value_range("sink.absent", False, "x")
 
 
@@ -172,7 +172,7 @@ def test_validator_synonyms() -> None:
         )
     neither = PipeParameterValidator({})
     neither.validate_synonym_attributes(["sink.user"], ["sink.username"], False)
-    with pytest.raises(PipeAttributeNotProvidedError, match="sink.user"):
+    with pytest.raises(PipeAttributeNotProvidedError, match=r"sink\.user"):
         neither.validate_synonym_attributes(["sink.user"], ["sink.username"], True)
 
 

@@ -42,7 +42,9 @@ def test_create_of_an_existing_pipe(open_node) -> None:
     node.create_pipe("p", SOURCE, None, SINK)
     with pytest.raises(PipeAlreadyExistsError) as info:
         node.create_pipe("p", SOURCE, None, SINK)
-    assert str(info.value) == "Failed to create pipe p, the pipe with the same name has been created"
+    assert (
+        str(info.value) == "Failed to create pipe p, the pipe with the same name has been created"
+    )
     assert node.create_pipe("p", SOURCE, None, SINK, if_not_exists=True) is False
 
 
@@ -93,8 +95,9 @@ def test_drop_needs_no_stop_and_missing_pipes_need_if_exists(open_node) -> None:
 def test_invalid_parameters_fail_create_and_store_nothing(open_node) -> None:
     node = open_node()
     with pytest.raises(PipeParameterNotValidError) as info:
-        node.create_pipe("p", {"source": "generated-source", "points": "10", "measurements": "3"},
-                         None, SINK)
+        node.create_pipe(
+            "p", {"source": "generated-source", "points": "10", "measurements": "3"}, None, SINK
+        )
     assert info.value.key == "measurements" and info.value.plugin_name == "GENERATED-SOURCE"
     with pytest.raises(PipeAttributeNotProvidedError) as missing:
         node.create_pipe("p", SOURCE, None, {"sink": "requiring-sink"})
@@ -157,15 +160,20 @@ def test_every_pipe_comes_back_in_its_state_after_restart(open_node, wait) -> No
     node.stop_pipe("user-stopped")
     node.create_pipe("dropped", SOURCE, None, SINK)
     node.drop_pipe("dropped")
-    node.create_pipe("failed", {"source": "generated-source", "points": "100"}, None,
-                     {"sink": "failing-sink"})
+    node.create_pipe(
+        "failed", {"source": "generated-source", "points": "100"}, None, {"sink": "failing-sink"}
+    )
     wait(lambda: node.get_pipe("failed").state == "STOPPED")
-    before = {i.name: (i.state, i.creation_time, str(i.source), str(i.sink), i.exceptions)
-              for i in node.list_pipes()}
+    before = {
+        i.name: (i.state, i.creation_time, str(i.source), str(i.sink), i.exceptions)
+        for i in node.list_pipes()
+    }
     node.close()
     node = open_node()
-    after = {i.name: (i.state, i.creation_time, str(i.source), str(i.sink), i.exceptions)
-             for i in node.list_pipes()}
+    after = {
+        i.name: (i.state, i.creation_time, str(i.source), str(i.sink), i.exceptions)
+        for i in node.list_pipes()
+    }
     assert after == before
     assert set(after) == {"running", "stopped", "user-stopped", "failed"}
     assert node.pipes.task("running") is not None and node.pipes.task("stopped") is None

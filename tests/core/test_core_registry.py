@@ -65,7 +65,10 @@ def test_builtins_come_from_the_projects_own_entry_point() -> None:
     assert {"DO-NOTHING-SOURCE", "DO-NOTHING-PROCESSOR", "DO-NOTHING-SINK"} <= set(entries)
     sink = entries["DO-NOTHING-SINK"]
     assert (sink.kind, sink.origin, sink.plugin_type, sink.plugin_jar) == (
-        "sink", "builtin", "Builtin", ""
+        "sink",
+        "builtin",
+        "Builtin",
+        "",
     )
     assert sink.distribution == "pipecore"
     assert sink.class_name == "pipecore.builtin.DoNothingSink"
@@ -95,14 +98,17 @@ def test_a_plugin_of_another_kind_is_refused() -> None:
 
 
 def test_third_party_entry_points_load_lazily_once_with_provenance(site: Path) -> None:
-    make_distribution(site, "regtest-dist", "regtest_lazy",
-                      SINK_MODULE.format(cls="LazySink", name="lazy-sink"))
+    make_distribution(
+        site, "regtest-dist", "regtest_lazy", SINK_MODULE.format(cls="LazySink", name="lazy-sink")
+    )
     registry = PluginRegistry(env={})
     assert "regtest_lazy" not in sys.modules  # nothing imported before the first lookup
     entry = registry.get("LAZY-CONNECTOR")
     assert entry.name == "LAZY-SINK"
     assert (entry.origin, entry.plugin_type, entry.plugin_jar) == (
-        "installed", "External", "regtest-dist==1.2.3"
+        "installed",
+        "External",
+        "regtest-dist==1.2.3",
     )
     registry.get("lazy-sink")
     registry.entries()
@@ -110,8 +116,9 @@ def test_third_party_entry_points_load_lazily_once_with_provenance(site: Path) -
 
 
 def test_autoload_switch_keeps_only_the_builtins(site: Path) -> None:
-    make_distribution(site, "regtest-off", "regtest_off",
-                      SINK_MODULE.format(cls="OffSink", name="off-sink"))
+    make_distribution(
+        site, "regtest-off", "regtest_off", SINK_MODULE.format(cls="OffSink", name="off-sink")
+    )
     registry = PluginRegistry(env={ENV_DISABLE_AUTOLOAD: "1"})
     assert registry.find("off-sink") is None
     assert registry.find("do-nothing-sink") is not None
@@ -139,8 +146,12 @@ def test_a_plugin_that_fails_to_import_is_recorded_and_the_node_opens(
 
 
 def test_a_name_collision_keeps_the_first_and_records_the_second(site: Path) -> None:
-    make_distribution(site, "regtest-clash", "regtest_clash",
-                      SINK_MODULE.format(cls="Clash", name="do-nothing-sink"))
+    make_distribution(
+        site,
+        "regtest-clash",
+        "regtest_clash",
+        SINK_MODULE.format(cls="Clash", name="do-nothing-sink"),
+    )
     registry = PluginRegistry(env={})
     assert registry.get("do-nothing-sink").origin == "builtin"
     (failure,) = [f for f in registry.failures if f.distribution == "regtest-clash"]
@@ -253,7 +264,9 @@ def test_drop_plugin_errors(open_node) -> None:
         node.drop_plugin("do-nothing-sink")
     with pytest.raises(PluginNotFoundError) as info:
         node.drop_plugin("ghost")
-    assert str(info.value) == "Failed to drop PipePlugin [GHOST], this PipePlugin has not been created"
+    assert (
+        str(info.value) == "Failed to drop PipePlugin [GHOST], this PipePlugin has not been created"
+    )
     assert node.drop_plugin("ghost", if_exists=True) is False
 
 
