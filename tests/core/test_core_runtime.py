@@ -198,7 +198,7 @@ def test_a_raising_plugin_stops_only_its_pipe(
     plugins.reset("healthy")
     node.create_pipe(
         "healthy",
-        _source(200_000, **{"source.rows-per-tablet": "100"}),
+        _source(60_000, **{"source.rows-per-tablet": "100"}),
         None,
         {"sink": "counting-sink", "sink.counter": "healthy", "sink.delay-ms": "0.1"},
     )
