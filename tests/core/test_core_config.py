@@ -143,3 +143,29 @@ def test_node_accepts_a_mapping_or_a_path(tmp_path: Path) -> None:
         assert node.lib_dir == (tmp_path / "a" / "libs").resolve()
     with pytest.raises(ConfigError, match="no_such_key"):
         pipecore.Node.open(tmp_path / "b", {"no_such_key": 1}, env={})
+
+
+def test_every_core_key_is_documented_with_its_default() -> None:
+    from pipecore.config import NodeSection, PipeSection, SyncSection
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2].strip().strip("`")
+        for line in guide.splitlines()
+        if line.startswith("| `")
+    }
+    for section in (NodeSection, PipeSection, SyncSection):
+        for field in attrs.fields(section):
+            assert field.name in rows, f"{field.name} is not in docs/user-guide.md"
+            shown = rows[field.name]
+            default = field.default
+            expected = (
+                str(default).lower()
+                if isinstance(default, bool)
+                else '""'
+                if default == ""
+                else f"{default:g}"
+                if isinstance(default, float)
+                else str(default)
+            )
+            assert shown == expected, (field.name, shown, expected)
