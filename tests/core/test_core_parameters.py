@@ -127,7 +127,9 @@ def test_no_password_is_ever_shown(attrs: dict[str, str], secret: str) -> None:
     attrs = {**attrs, "sink.password": secret}
     shown = str(PipeParameters(attrs))
     assert "sink.password=******" in shown
-    assert sorted(attrs) == [item.split("=", 1)[0] for item in shown[1:-1].split(", ")]
+    elsewhere = "".join(f"{k}={v}" for k, v in attrs.items() if k != "sink.password")
+    if secret not in elsewhere and secret not in "{sink.password=******}, ":
+        assert secret not in shown
 
 
 def test_modify_replaces_equivalent_spellings() -> None:
