@@ -39,6 +39,7 @@ from .events import (
     TsFileInsertionEvent,
 )
 from .hookspecs import hookimpl, hookspec
+from .metrics import PipeMetrics, PipeStats
 from .node import Node
 from .parameters import PipeParameters, PipeParameterValidator
 from .pipes import PipeInfo
@@ -75,6 +76,7 @@ __all__ = [
     "PipeError",
     "PipeExceptionRecord",
     "PipeInfo",
+    "PipeMetrics",
     "PipeNotFoundError",
     "PipeParameterNotValidError",
     "PipeParameterValidator",
@@ -82,6 +84,7 @@ __all__ = [
     "PipeRuntimeError",
     "PipeRuntimeFacts",
     "PipeSinkTimeoutError",
+    "PipeStats",
     "PipeStatus",
     "PipecoreError",
     "PluginConflictError",

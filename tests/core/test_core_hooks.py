@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 import pipecore
 from pipecore import Connector, PluginHookError, StageContext, TabletInsertionEvent, hookimpl
 from pipecore import hookspecs as specs
+from pipecore.metrics import PipeMetrics
 from pipecore.registry import PluginRegistry
 from pipecore.stage import Stage, check_plugin_class, stage_hook_names
 
@@ -89,37 +88,11 @@ def test_a_plugin_method_may_ask_for_the_stage_context() -> None:
     assert seen == [CTX]
 
 
-class Metrics:
-    """A global plugin: counts events per pipe at the source and at the sink, with wrappers."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.supplied: Counter[str] = Counter()
-        self.transferred: Counter[str] = Counter()
-        self.points: Counter[str] = Counter()
-
-    @hookimpl(wrapper=True)
-    def extractor_supply(self, stage: StageContext):
-        event = yield
-        if event is not None:
-            with self.lock:
-                self.supplied[stage.pipe_name] += 1
-        return event
-
-    @hookimpl(wrapper=True)
-    def connector_transfer_tablet(self, event: TabletInsertionEvent, stage: StageContext):
-        result = yield  # re-raises what the sink raised
-        with self.lock:
-            self.transferred[stage.pipe_name] += 1
-            self.points[stage.pipe_name] += event.tablet.point_count()
-        return result
-
-
-def test_a_global_wrapper_counts_every_stage_of_every_pipe(tmp_path: Path, wait) -> None:
+def test_the_shipped_metrics_wrapper_counts_every_pipe(tmp_path: Path, wait) -> None:
     from pipecore.testing import plugins
 
-    metrics = Metrics()
-    with pipecore.Node.open(tmp_path, plugins=[plugins, metrics]) as node:
+    metrics = PipeMetrics()
+    with pipecore.Node.open(tmp_path, plugins=[plugins, metrics], env={}) as node:
         for name, points in (("a", 30_000), ("b", 50_000)):
             node.create_pipe(
                 name,
@@ -129,9 +102,35 @@ def test_a_global_wrapper_counts_every_stage_of_every_pipe(tmp_path: Path, wait)
             )
         wait(lambda: plugins.counts("wrap-a").points == 30_000)
         wait(lambda: plugins.counts("wrap-b").points == 50_000)
-    assert metrics.supplied == {"a": 30, "b": 50}
-    assert metrics.transferred == {"a": 30, "b": 50}
-    assert metrics.points == {"a": 30_000, "b": 50_000}
+    a, b = metrics.snapshot("a"), metrics.snapshot("b")
+    assert (a.supplied, a.transferred, a.points) == (30, 30, 30_000)
+    assert (b.supplied, b.transferred, b.points) == (50, 50, 50_000)
+    assert a.transfer_errors == 0 and a.transfer_seconds > 0
+    assert metrics.pipes() == ["a", "b"]
+
+
+def test_a_wrapper_sees_the_sinks_exception_which_still_stops_the_pipe(
+    tmp_path: Path, wait
+) -> None:
+    class Boom(Connector):
+        def connector_transfer_tablet(self, event: TabletInsertionEvent) -> None:
+            raise OSError("disk full")
+
+    class Plugins:
+        @hookimpl
+        def register_pipe_plugins(self, register) -> None:
+            register("sink", "boom-sink", Boom)
+
+    from pipecore.testing import plugins
+
+    metrics = PipeMetrics()
+    with pipecore.Node.open(tmp_path, plugins=[plugins, Plugins(), metrics], env={}) as node:
+        node.create_pipe(
+            "p", {"source": "generated-source", "points": "10"}, None, {"sink": "boom-sink"}
+        )
+        info = wait(lambda: (i := node.get_pipe("p")).state == "STOPPED" and i)
+    assert "OSError: disk full" in info.exceptions[0].message
+    assert metrics.snapshot("p").transfer_errors == 1
 
 
 def test_a_misspelled_global_wrapper_is_refused(tmp_path: Path) -> None:
