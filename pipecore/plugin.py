@@ -58,7 +58,9 @@ class StageContext:
 class PipeRuntimeFacts:
     """A snapshot of a running pipe, for SHOW PIPES and for sources that adapt to backlog.
 
-    * `queued_events` / `queued_bytes` — in the queue between processor and sink.
+    * `queued_events` / `queued_bytes` — in the queue between processor and sink;
+      `queue_max_events` / `queue_max_bytes` its bounds; `back_pressured` — the source is held
+      back because the queue is full (a hybrid source switches to files on this).
     * `in_flight_events` — supplied by the source and not yet committed.
     * `supplied_events`, `transferred_events`, `committed_commit_id`.
     * `source_remaining_events` — what ``extractor_remaining_events`` said (None if unknown).
@@ -67,6 +69,9 @@ class PipeRuntimeFacts:
 
     queued_events: int = 0
     queued_bytes: int = 0
+    queue_max_events: int = 0
+    queue_max_bytes: int = 0
+    back_pressured: bool = False
     in_flight_events: int = 0
     supplied_events: int = 0
     transferred_events: int = 0

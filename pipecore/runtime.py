@@ -445,6 +445,9 @@ class PipeTask:
         return PipeRuntimeFacts(
             queued_events=len(self.queue),
             queued_bytes=self.queue.nbytes,
+            queue_max_events=self.queue.max_events,
+            queue_max_bytes=self.queue.max_bytes,
+            back_pressured=self.processor_blocked,
             in_flight_events=self.committer.in_flight,
             supplied_events=self.supplied,
             transferred_events=self.transferred,

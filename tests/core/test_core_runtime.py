@@ -142,13 +142,17 @@ def test_a_slow_sink_applies_back_pressure_and_memory_stays_bounded(open_node, w
         task = node.pipes.task("slow")
         counts = plugins.counts("slow")
         peak_queue = 0
+        blocked_seen = False
         while counts.tablets < 120:
             peak_queue = max(peak_queue, task.queue.nbytes)
+            if counts.tablets < 100:
+                blocked_seen = blocked_seen or task.facts().back_pressured
             assert task.supplied - counts.tablets <= 8 + 2  # the source is held back
             time.sleep(0.002)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    assert blocked_seen  # sources can see it (a hybrid source switches to files)
     assert peak_queue <= max_bytes + tablet_bytes + 4096
     # unbounded, the 120 tablets (38 MB) would all be in memory before the sink caught up
     assert peak < 12 * (1 << 20)
