@@ -6,26 +6,14 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import commit_histories
 
 from pipecore.events import HeartbeatEvent, TabletInsertionEvent
 from pipecore.runtime import Committer, EventQueue
 from pipecore_storage import MeasurementSchema, Tablet
 
 
-@st.composite
-def histories(draw):
-    """Inputs with 0..3 outputs each and a random order of output completions."""
-    outputs = draw(st.lists(st.integers(0, 3), min_size=1, max_size=30))
-    progress = draw(
-        st.lists(st.none() | st.integers(0, 1000), min_size=len(outputs), max_size=len(outputs))
-    )
-    completions = [i for i, n in enumerate(outputs) for _ in range(n)]
-    order = draw(st.permutations(completions))
-    cut = draw(st.integers(0, len(order)))
-    return outputs, progress, list(order), cut
-
-
-@given(histories(), st.integers(0, 10**6))
+@given(commit_histories(), st.integers(0, 10**6))
 @settings(max_examples=300, deadline=None)
 def test_commits_advance_over_the_done_prefix_only(history, start: int) -> None:
     outputs, progress, order, cut = history

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import PARAMETER_PREFIXES, bare_parameter_keys, parameter_values
 
 from pipecore import (
     PipeAttributeNotProvidedError,
@@ -13,11 +14,9 @@ from pipecore import (
     PipeParameterValidator,
 )
 
-PREFIXES = ["extractor.", "source.", "processor.", "connector.", "sink."]
-bare_keys = st.from_regex(r"[a-z][a-z0-9\-]{0,12}(\.[a-z][a-z0-9\-]{0,8})?", fullmatch=True).filter(
-    lambda k: not any(k.startswith(p) for p in PREFIXES)
-)
-values = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+PREFIXES = PARAMETER_PREFIXES
+bare_keys = bare_parameter_keys()
+values = parameter_values()
 
 
 def test_exact_key_then_the_key_without_its_first_prefix() -> None:
