@@ -48,8 +48,6 @@ _MIN_BACKOFF, _MAX_BACKOFF = 0.001, 0.1  # polling an empty source
 _MAX_RETRY_BACKOFF = 20.0
 _LOCAL_RETRIES_WITHOUT_RETRY_LOCALLY = 5
 
-ROLE_OF_KIND = {"source": "source", "processor": "processor", "sink": "sink"}
-
 
 class EventQueue:
     """A FIFO bounded in events and in bytes. `put` never blocks (the producer checks `full`
@@ -205,7 +203,9 @@ def build_stage(
     return Stage(kind, entry.name, instance, context, registry.global_stage_plugins())
 
 
-def plugin_names(source: PipeParameters, processor: PipeParameters, sink: PipeParameters):
+def plugin_names(
+    source: PipeParameters, processor: PipeParameters, sink: PipeParameters
+) -> dict[str, str]:
     """The plugin of each section, with IoTDB's defaults (iotdb-source, do-nothing-processor,
     iotdb-thrift-sink)."""
     return {
@@ -217,11 +217,8 @@ def plugin_names(source: PipeParameters, processor: PipeParameters, sink: PipePa
 
 def validate_stage(stage: Stage, parameters: PipeParameters) -> None:
     """Run the stage's validate hook, naming the plugin in a parameter error."""
-    hook = {"source": "extractor_validate", "processor": "processor_validate"}.get(
-        stage.kind, "connector_validate"
-    )
     try:
-        stage.call[hook](PipeParameterValidator(parameters))
+        stage.call[stage.prefix + "validate"](PipeParameterValidator(parameters))
     except PipeError as exc:
         if exc.plugin_name is None:
             exc.plugin_name = stage.plugin_name
@@ -288,11 +285,8 @@ class PipeTask:
                 )
             for kind in ("source", "processor", "sink"):
                 validate_stage(self.stages[kind], self.parameters[kind])
-            for kind, hook in (
-                ("source", "extractor_customize"),
-                ("processor", "processor_customize"),
-                ("sink", "connector_customize"),
-            ):
+            for kind in ("source", "processor", "sink"):
+                hook = self.stages[kind].prefix + "customize"
                 self._call(kind, hook, self.parameters[kind], self.configuration)
             self._call("sink", "connector_handshake")
             self._call("source", "extractor_start")
@@ -435,13 +429,13 @@ class PipeTask:
                 remaining = self.stages["source"].call["extractor_remaining_events"]()
             except Exception:
                 log.exception("pipe %s: extractor_remaining_events failed", self.name)
+        # the commit rate since the oldest sample of the last 30 s (one sample per progress save)
         now = time.monotonic()
         count = self.committer.committed_count
-        self._rate_samples.append((now, count))
+        recent = [s for s in self._rate_samples if now - s[0] <= 30.0]
         rate = 0.0
-        old = [s for s in self._rate_samples if now - s[0] <= 30.0]
-        if old and now - old[0][0] > 0.05:
-            rate = (count - old[0][1]) / (now - old[0][0])
+        if recent and now - recent[0][0] > 0.05:
+            rate = (count - recent[0][1]) / (now - recent[0][0])
         return PipeRuntimeFacts(
             queued_events=len(self.queue),
             queued_bytes=self.queue.nbytes,

@@ -121,6 +121,7 @@ class Stage:
         global_plugins: Iterable[object] = (),
     ) -> None:
         self.kind = kind
+        self.prefix = hookspecs.STAGE_HOOK_PREFIXES[kind]  # "extractor_", ...
         self.plugin_name = plugin_name
         self.instance = instance
         self.context = context
@@ -187,11 +188,8 @@ class Stage:
         if self._closed:
             return
         self._closed = True
-        close_hook = {"source": "extractor_close", "processor": "processor_close"}.get(
-            self.kind, "connector_close"
-        )
         try:
-            self.call[close_hook]()
+            self.call[self.prefix + "close"]()
         except Exception:
             log.exception(
                 "%s %s of pipe %s: close failed",
