@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import attrs
+
 from pipecore_storage.errors import StoreClosedError
 
 from . import external
@@ -32,6 +34,7 @@ from .executor import SubtaskExecutor
 from .external import ExternalPluginRecord
 from .parameters import PipeParameters
 from .pipes import PipeInfo, PipeManager
+from .plugin import Connector, Extractor, Processor
 from .registry import (
     PluginEntry,
     PluginLoadFailure,
@@ -359,8 +362,6 @@ def _load_config(
 
 
 def _kind_of(cls: type, record: ExternalPluginRecord) -> str:
-    from .plugin import Connector, Extractor, Processor
-
     for base, kind in ((Connector, "sink"), (Processor, "processor"), (Extractor, "source")):
         if issubclass(cls, base):
             return kind
@@ -380,6 +381,4 @@ def _kind_of(cls: type, record: ExternalPluginRecord) -> str:
 
 
 def _with_kind(record: ExternalPluginRecord, kind: str) -> ExternalPluginRecord:
-    import attrs
-
     return attrs.evolve(record, kind=kind)

@@ -326,9 +326,9 @@ class PipeTask:
         for timer in self._timers:
             timer.cancel()
         timeout = self.pipe_config.pipe_sink_timeout_ms / 1000.0
-        self.executor.cancel(self.processor_subtask, timeout)
-        if not self.executor.cancel(self.sink_subtask, timeout):
-            self.executor.abandon_worker_of(self.sink_subtask)
+        for subtask in (self.processor_subtask, self.sink_subtask):
+            if not self.executor.cancel(subtask, timeout):
+                self.executor.abandon_worker_of(subtask)  # stuck in a plugin call
         try:
             self.persist_progress(notify=False)
             self._deliver_commit_notice()
