@@ -222,12 +222,11 @@ class SubtaskExecutor:
             except Exception:  # a subtask handles its plugin's errors; this is a bug guard
                 log.exception("subtask %r raised", item)
                 after = None
-            if isinstance(item, _Job):
-                if me in self._abandoned:
-                    return
-                continue
-            self._finish(item, after, me)
+            if not isinstance(item, _Job):
+                self._finish(item, after, me)
             if me in self._abandoned:
+                with self._lock:
+                    self._abandoned.discard(me)  # the stuck call returned: this thread ends
                 return
 
     def _finish(self, item: Subtask, after: float | None, me: threading.Thread) -> None:
