@@ -306,3 +306,31 @@ def sql_garbage() -> st.SearchStrategy[str]:
         st.integers(0, 2**64).map(_sql_mutate),
         st.text(alphabet=st.sampled_from(list(_SQL_NOISE)), max_size=40),
     )
+
+
+# --- pipe parameters and commits (core) -------------------------------------------------------
+PARAMETER_PREFIXES = ["extractor.", "source.", "processor.", "connector.", "sink."]
+
+
+def bare_parameter_keys() -> st.SearchStrategy[str]:
+    """Pipe parameter keys without a first prefix (``node-urls``, ``batch.enable``)."""
+    return st.from_regex(r"[a-z][a-z0-9\-]{0,12}(\.[a-z][a-z0-9\-]{0,8})?", fullmatch=True).filter(
+        lambda k: not any(k.startswith(p) for p in PARAMETER_PREFIXES)
+    )
+
+
+def parameter_values() -> st.SearchStrategy[str]:
+    return st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+
+
+@st.composite
+def commit_histories(draw: st.DrawFn) -> tuple[list[int], list[int | None], list[int], int]:
+    """A pipe's inputs for the committer: outputs per input (0..3), progress per input (or
+    None), the order in which all outputs complete, and how many of them have completed."""
+    outputs = draw(st.lists(st.integers(0, 3), min_size=1, max_size=30))
+    progress = draw(
+        st.lists(st.none() | st.integers(0, 1000), min_size=len(outputs), max_size=len(outputs))
+    )
+    completions = [i for i, n in enumerate(outputs) for _ in range(n)]
+    order = draw(st.permutations(completions))
+    return outputs, progress, list(order), draw(st.integers(0, len(order)))
