@@ -4,7 +4,8 @@ Two families of hooks:
 
 * **Node hooks**, called on the node's global plugin manager, implemented by plugin modules
   found through the ``pipecore`` entry-point group (or passed to ``Node.open(plugins=...)``):
-  `register_pipe_plugins`, `register_config_sections`.
+  `register_pipe_plugins`, `register_config_sections`, `register_rpc_services`,
+  `node_services`.
 * **Stage hooks**, called on the plugin manager of one running stage of one pipe. The stage's
   plugin *instance* (a subclass of `Extractor`, `Processor` or `Connector`) implements them as
   methods named after the hook — ``extractor_*``, ``processor_*``, ``connector_*`` — no marker
@@ -28,8 +29,10 @@ import pluggy
 
 if TYPE_CHECKING:
     from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
+    from .node import Node
     from .parameters import PipeParameters, PipeParameterValidator
     from .plugin import RuntimeConfiguration, StageContext
+    from .rpc import RpcServer
 
 __all__ = ["NODE_HOOKS", "STAGE_HOOK_PREFIXES", "hookimpl", "hookspec"]
 
@@ -38,7 +41,12 @@ hookimpl = pluggy.HookimplMarker("pipecore")
 
 #: Method-name prefix of the stage hooks of each plugin kind.
 STAGE_HOOK_PREFIXES = {"source": "extractor_", "processor": "processor_", "sink": "connector_"}
-NODE_HOOKS = ("register_pipe_plugins", "register_config_sections")
+NODE_HOOKS = (
+    "register_pipe_plugins",
+    "register_config_sections",
+    "register_rpc_services",
+    "node_services",
+)
 
 
 # ---------------------------------------------------------------------------------- node hooks
@@ -64,6 +72,35 @@ def register_config_sections(register: Callable[[type], None]) -> None:
 
     Called when a node's configuration is loaded (`pipecore.config.Config.load`); a key
     declared twice is an error naming it.
+    """
+
+
+@hookspec
+def register_rpc_services(server: RpcServer, node: Node) -> None:
+    """Contribute handlers to the node's Thrift RPC server (IoTDB's ``IClientRPCService`` on
+    ``dn_rpc_port``): call ``server.register_pipe_receiver(factory)`` (``pipeTransfer``) and/or
+    ``server.register_session_handler(factory)`` (the session calls of SQL clients).
+
+    :param server: the `pipecore.rpc.RpcServer`, not yet accepting connections.
+    :param node: the serving `Node` (its store, config and cluster id).
+
+    Called once per node by ``Node.serve()``, before the server starts. Registering a second
+    receiver or session handler for the same server is refused unless ``replace=True``.
+    """
+
+
+@hookspec
+def node_services(node: Node) -> list[Any] | None:
+    """Contribute further network services a serving node runs, e.g. the air-gap receiver on
+    ``pipe_air_gap_receiver_port`` when ``pipe_air_gap_receiver_enabled`` is true.
+
+    :param node: the serving `Node`.
+    :return: objects with ``start()`` and ``stop()`` and a ``name`` (or None/empty when the
+        node's configuration leaves the service off). Results of all plugins are collected.
+
+    Called once by ``Node.serve()`` after the RPC server started; the services are started in
+    order and stopped in reverse order by ``Node.close()``. A service that fails to start fails
+    ``serve()`` with its name (the services already started are stopped again).
     """
 
 
