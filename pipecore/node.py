@@ -35,6 +35,7 @@ from .external import ExternalPluginRecord
 from .parameters import PipeParameters
 from .pipes import PipeInfo, PipeManager
 from .plugin import Connector, Extractor, Processor
+from .receivers import ReceiverRegistry
 from .registry import (
     PluginEntry,
     PluginLoadFailure,
@@ -133,6 +134,7 @@ class Node:
             self._external: dict[str, ExternalPluginRecord] = {}
             self._load_external_plugins()
             self.store: Any = self._open_store()
+            self.receivers = ReceiverRegistry()
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,
