@@ -29,6 +29,7 @@ __all__ = [
     "decode_aligned_value_page",
     "decode_page",
     "decode_time_page",
+    "decode_values",
     "iter_pages",
     "page_bytes",
     "read_chunk_header",
@@ -194,14 +195,22 @@ def decode_page(
     tstart = r.pos
     if count is not None:
         _check_count(path, page, count)
-    times = _decode(_encoding.decode_times, path, page.body_offset + tstart,
-                    body[tstart : tstart + tlen], count)
+    times = _decode(
+        _encoding.decode_times, path, page.body_offset + tstart, body[tstart : tstart + tlen], count
+    )
     n = int(times.shape[0])
     if count is None:
         _check_count(path, page, n)
     vstart = tstart + tlen
-    values = _decode(_encoding.decode, path, page.body_offset + vstart, body[vstart:],
-                     header.data_type, header.encoding, n)
+    values = _decode(
+        _encoding.decode,
+        path,
+        page.body_offset + vstart,
+        body[vstart:],
+        header.data_type,
+        header.encoding,
+        n,
+    )
     return _check_times(path, page, times), values
 
 
@@ -227,9 +236,15 @@ def decode_aligned_value_page(
     bitmap = np.frombuffer(r.take(nbytes, "null bitmap"), np.uint8)
     present = np.unpackbits(bitmap, count=rows, bitorder="big").astype(np.bool_)
     n = int(np.count_nonzero(present))
-    values = _decode(_encoding.decode, path, r.offset, body[r.pos :],
-                     header.data_type, header.encoding, n)
+    values = _decode(
+        _encoding.decode, path, r.offset, body[r.pos :], header.data_type, header.encoding, n
+    )
     return present, values
+
+
+def decode_values(buf: bytes, path, where: int, header: ChunkHeader, count: int) -> np.ndarray:
+    """`count` values of `header`'s type and encoding from `buf` (at file offset `where`)."""
+    return _decode(_encoding.decode, path, where, buf, header.data_type, header.encoding, count)
 
 
 def _check_times(path, page: PageHeader, times: np.ndarray) -> np.ndarray:
