@@ -225,13 +225,19 @@ def decode_time_page(body: bytes, path, page: PageHeader, count: int | None) -> 
 
 
 def decode_aligned_value_page(
-    body: bytes, path, header: ChunkHeader, page: PageHeader, rows: int
+    body: bytes, path, header: ChunkHeader, page: PageHeader, rows: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(present mask over the time page's rows, non-null values) of an aligned value page."""
+    """(present mask over the time page's rows, non-null values) of an aligned value page.
+
+    `rows` is the row count of the matching time page, if known (checked).
+    """
     r = ByteReader(body, path, base=page.body_offset)
     count = r.i32("value page row count")
-    if count != rows:
+    if rows is not None and count != rows:
         raise r.error(f"value page has {count} rows, its time page {rows}", 0)
+    if count < 0 or count > 8 * r.remaining:
+        raise r.error(f"value page row count {count} is impossible", 0)
+    rows = count
     nbytes = (rows + 7) // 8
     bitmap = np.frombuffer(r.take(nbytes, "null bitmap"), np.uint8)
     present = np.unpackbits(bitmap, count=rows, bitorder="big").astype(np.bool_)

@@ -98,7 +98,9 @@ class TsFileReader:
         meta_size = r.i32("TsFileMetadata size")
         meta_start = size - TAIL_SIZE - meta_size
         if meta_size <= 0 or meta_start <= HEAD_SIZE:
-            raise CorruptFileError(self.path, size - TAIL_SIZE, f"bad TsFileMetadata size {meta_size}")
+            raise CorruptFileError(
+                self.path, size - TAIL_SIZE, f"bad TsFileMetadata size {meta_size}"
+            )
         self._meta = TsFileMetadata.read(
             ByteReader(data, self.path, meta_start, size - TAIL_SIZE), self.version
         )
@@ -139,14 +141,19 @@ class TsFileReader:
             self._devices = devices
         return self._devices
 
-    def _node(self, start: int, end: int, device_level: bool, budget: list[int]) -> MetadataIndexNode:
+    def _node(
+        self, start: int, end: int, device_level: bool, budget: list[int]
+    ) -> MetadataIndexNode:
         if not self._meta.meta_offset < start < end <= self._meta_start:
-            raise CorruptFileError(self.path, start, f"index node range [{start}, {end}) is invalid")
+            raise CorruptFileError(
+                self.path, start, f"index node range [{start}, {end}) is invalid"
+            )
         budget[0] -= 1
         if budget[0] < 0:
             raise CorruptFileError(self.path, start, "the index tree has more nodes than fit")
-        return MetadataIndexNode.read(ByteReader(self._data, self.path, start, end), self.version,
-                                      device_level)
+        return MetadataIndexNode.read(
+            ByteReader(self._data, self.path, start, end), self.version, device_level
+        )
 
     def _walk_devices(self, node: MetadataIndexNode, out: dict, depth: int, budget) -> None:
         if depth > _MAX_DEPTH:
@@ -183,8 +190,11 @@ class TsFileReader:
         for tsm in tsms:
             for c in tsm.chunks:
                 if not HEAD_SIZE <= c.offset < self._meta.meta_offset:
-                    raise CorruptFileError(self.path, entry.node_start,
-                                           f"chunk offset {c.offset} outside the data area")
+                    raise CorruptFileError(
+                        self.path,
+                        entry.node_start,
+                        f"chunk offset {c.offset} outside the data area",
+                    )
         entry.series = series
 
     def _walk_series(self, node: MetadataIndexNode, out: list, depth: int, budget) -> None:
@@ -225,7 +235,9 @@ class TsFileReader:
             cached = {}
             for name, tsm in self._series_of(device).items():
                 head = self._chunk_header(tsm.chunks[0].offset)
-                cached[name] = MeasurementSchema(name, tsm.data_type, head.encoding, head.compression)
+                cached[name] = MeasurementSchema(
+                    name, tsm.data_type, head.encoding, head.compression
+                )
             self._schemas[device] = cached
         return dict(cached)
 
@@ -336,8 +348,9 @@ class TsFileReader:
         hit = cache.get(key)
         if hit is not None and (count is None or hit.shape[0] == count):
             vstart = tr.pos + tlen
-            values = decode_values(body[vstart:], self.path, page.body_offset + vstart, head,
-                                   int(hit.shape[0]))
+            values = decode_values(
+                body[vstart:], self.path, page.body_offset + vstart, head, int(hit.shape[0])
+            )
             return hit, values
         times, values = decode_page(body, self.path, head, page, count)
         cache[bytes(key)] = times
@@ -351,9 +364,7 @@ class TsFileReader:
         for tmeta in time_chunks:
             nxt = offsets[offsets > tmeta.offset]
             limit = int(nxt.min()) if nxt.size else self._meta.meta_offset
-            values = {
-                n: _chunk_in(tsm.chunks, tmeta.offset, limit) for n, tsm in series.items()
-            }
+            values = {n: _chunk_in(tsm.chunks, tmeta.offset, limit) for n, tsm in series.items()}
             for n, got in self._aligned_chunk(tmeta, values, keep_page, start, end).items():
                 parts[n].extend(got)
         return {n: _join(parts[n], series[n].data_type) for n in names}
@@ -372,16 +383,23 @@ class TsFileReader:
                 raise CorruptFileError(self.path, vmeta.offset, "not an aligned value chunk")
             pages = self._page_list(vhead)
             if pages and len(pages) != len(tpages):
-                raise CorruptFileError(self.path, vmeta.offset,
-                                       f"value chunk has {len(pages)} pages, time chunk {len(tpages)}")
+                raise CorruptFileError(
+                    self.path,
+                    vmeta.offset,
+                    f"value chunk has {len(pages)} pages, time chunk {len(tpages)}",
+                )
             vpages[n] = (vhead, vmeta, pages)
         out: dict[str, list] = {n: [] for n in values}
         for i, tpage in enumerate(tpages):
             tstats = tmeta.statistics if head.single_page else tpage.statistics
             if tstats is not None and not keep_page(tstats):
                 continue
-            times = decode_time_page(page_body(self._data, self.path, head, tpage), self.path,
-                                     tpage, tstats.count if tstats is not None else None)
+            times = decode_time_page(
+                page_body(self._data, self.path, head, tpage),
+                self.path,
+                tpage,
+                tstats.count if tstats is not None else None,
+            )
             for n, (vhead, vmeta, pages) in vpages.items():
                 if not pages or pages[i].is_empty:
                     continue
@@ -389,8 +407,9 @@ class TsFileReader:
                 if vstats is not None and not keep_page(vstats):
                     continue
                 body = page_body(self._data, self.path, vhead, pages[i])
-                present, vals = decode_aligned_value_page(body, self.path, vhead, pages[i],
-                                                          int(times.shape[0]))
+                present, vals = decode_aligned_value_page(
+                    body, self.path, vhead, pages[i], int(times.shape[0])
+                )
                 out[n].append(_clip(times[present], vals, start, end))
         return out
 
@@ -424,7 +443,7 @@ class TsFileReader:
     # ------------------------------------------------------------------ queries
     def query(self, paths, expression=None, partition_start_offset=None, partition_end_offset=None):
         """The seed's query: rows of `paths` where `expression` holds (see `query` module)."""
-        from .query import run_query
+        from .query_engine import run_query
 
         return run_query(self, paths, expression, partition_start_offset, partition_end_offset)
 
@@ -432,8 +451,9 @@ class TsFileReader:
         """The chunk groups of the data area, in file order (a low-level sequential reader)."""
         from .sequence import scan_chunk_groups
 
-        return scan_chunk_groups(self._data, self.path, self.version, self._meta.meta_offset,
-                                 self._chunk_statistics())
+        return scan_chunk_groups(
+            self._data, self.path, self.version, self._meta.meta_offset, self._chunk_statistics()
+        )
 
     def _chunk_statistics(self) -> dict[int, Statistics]:
         out = {}

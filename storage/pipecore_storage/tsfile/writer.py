@@ -82,20 +82,23 @@ class TsFileWriter:
     ) -> None:
         if format_version not in (VERSION_V3, VERSION_V4):
             raise ValueError(f"format_version must be 3 or 4, got {format_version!r}")
+        self._init_state(path, schema, config, format_version)
+        self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+        self._write(MAGIC + bytes((self.version,)))
+        for device, entry in self._schema.devices.items():
+            for ms in entry.measurements.values():
+                self._register(device, ms, entry.aligned)
+
+    def _init_state(self, path, schema, config, version: int) -> None:
         self.path = os.fspath(path)
         self.config = config or TsFileConfig()
-        self.version = format_version
+        self.version = version
         self._schema = schema or Schema()
         self._devices: dict[str, _Device] = {}
         self._buffered = 0
         self._cutter = PageCutter(self.config)
         self._closed = False
-        self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         self._pos = 0
-        self._write(MAGIC + bytes((self.version,)))
-        for device, entry in self._schema.devices.items():
-            for ms in entry.measurements.values():
-                self._register(device, ms, entry.aligned)
 
     # ------------------------------------------------------------------ registration
     def register_timeseries(self, device: str, schema: MeasurementSchema) -> None:
