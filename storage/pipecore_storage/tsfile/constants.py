@@ -55,9 +55,10 @@ class MetadataIndexNodeType(enum.IntEnum):
         return self in (MetadataIndexNodeType.LEAF_DEVICE, MetadataIndexNodeType.LEAF_MEASUREMENT)
 
 
-# TsFileMetadata properties every official writer emits (an unencrypted file)
+# TsFileMetadata properties every official writer emits (an unencrypted file), in the order
+# the C++ 2.5 writer puts them (tree_small_plain.tsfile)
 ENCRYPT_PROPERTIES: tuple[tuple[str, str | None], ...] = (
-    ("encryptLevel", "0"),
-    ("encryptType", "org.apache.tsfile.encrypt.UNENCRYPTED"),
     ("encryptKey", None),
+    ("encryptType", "org.apache.tsfile.encrypt.UNENCRYPTED"),
+    ("encryptLevel", "0"),
 )
