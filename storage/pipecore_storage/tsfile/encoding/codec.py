@@ -8,9 +8,14 @@ import numpy as np
 
 from ...errors import UnsupportedFormatError
 from ...types import TSDataType, TSEncoding
+from .dictionary import decode_dictionary, encode_dictionary
 from .errors import EncodingError
+from .floatscale import decode_scaled, encode_scaled, max_point_number
+from .gorilla import decode_gorilla, encode_gorilla
 from .plain import decode_plain, encode_plain
+from .rle import decode_rle, encode_rle
 from .ts2diff import decode_ts2diff, encode_ts2diff
+from .zigzag import decode_zigzag, encode_zigzag
 
 __all__ = ["decode", "decode_times", "encode", "encode_times", "readable", "writable"]
 
@@ -29,7 +34,11 @@ _ALL = (T.BOOLEAN, *_INTS, *_FLOATS, T.TEXT, T.STRING, T.BLOB)
 # What we write: the encodings the official C++/Python 2.5 writer accepts that Java reads
 # too (tsfile-format.md §3.9). CHIMP, SPRINTZ and RLBE are read only.
 _WRITABLE: frozenset[tuple[TSDataType, TSEncoding]] = frozenset(
-    [(t, E.PLAIN) for t in _ALL] + [(t, E.TS_2DIFF) for t in _INTS]
+    [(t, E.PLAIN) for t in _ALL]
+    + [(t, e) for t in _INTS for e in (E.RLE, E.TS_2DIFF, E.GORILLA)]
+    + [(t, E.ZIGZAG) for t in (T.INT32, T.INT64)]
+    + [(t, e) for t in _FLOATS for e in (E.TS_2DIFF, E.GORILLA)]
+    + [(t, E.DICTIONARY) for t in (T.TEXT, T.STRING)]
 )
 
 _ENCODERS: dict[tuple[TSDataType, TSEncoding], Encoder] = {}
@@ -47,7 +56,39 @@ def register(
 
 
 def _bits(data_type: TSDataType) -> int:
-    return 32 if data_type in _INT32 else 64
+    return 32 if data_type in _INT32 or data_type is T.FLOAT else 64
+
+
+def _is_float(data_type: TSDataType) -> bool:
+    return data_type in _FLOATS
+
+
+def _rle_decoded(b: bytes, bits: int, n: int) -> np.ndarray:
+    return decode_rle(b, bits, n)[0]
+
+
+def _encode_scaled(encoding: TSEncoding) -> Encoder:
+    ints = {E.TS_2DIFF: encode_ts2diff, E.RLE: encode_rle}[encoding]
+
+    def encoder(v: np.ndarray, t: TSDataType, p: Props) -> bytes:
+        bits = _bits(t)
+        return encode_scaled(v, bits, max_point_number(p), lambda i: ints(i, bits))
+
+    return encoder
+
+
+def _decode_scaled(encoding: TSEncoding) -> Decoder:
+    ints = {E.TS_2DIFF: decode_ts2diff, E.RLE: _rle_decoded}[encoding]
+
+    def decoder(b: bytes, t: TSDataType, n: int, p: Props) -> np.ndarray:
+        bits = _bits(t)
+        return decode_scaled(b, bits, n, lambda raw, k: ints(raw, bits, k))
+
+    return decoder
+
+
+def _decode_gorilla(b: bytes, t: TSDataType, n: int, p: Props) -> np.ndarray:
+    return decode_gorilla(b, _bits(t), n).view(t.numpy_dtype)
 
 
 register(
@@ -61,6 +102,39 @@ register(
     E.TS_2DIFF,
     lambda v, t, p: encode_ts2diff(v, _bits(t)),
     lambda b, t, n, p: decode_ts2diff(b, _bits(t), n),
+)
+
+register(
+    _INTS,
+    E.RLE,
+    lambda v, t, p: encode_rle(v, _bits(t)),
+    lambda b, t, n, p: _rle_decoded(b, _bits(t), n),
+)
+register(
+    (T.BOOLEAN,),
+    E.RLE,
+    lambda v, t, p: encode_rle(np.asarray(v, dtype=np.bool_).astype(np.int32), 32),
+    lambda b, t, n, p: _rle_decoded(b, 32, n) != 0,
+)
+for _enc in (E.TS_2DIFF, E.RLE):
+    register(_FLOATS, _enc, _encode_scaled(_enc), _decode_scaled(_enc))
+register(
+    _INTS + _FLOATS,
+    E.GORILLA,
+    lambda v, t, p: encode_gorilla(np.asarray(v, dtype=t.numpy_dtype), _bits(t), _is_float(t)),
+    _decode_gorilla,
+)
+register(
+    (T.INT32, T.INT64),
+    E.ZIGZAG,
+    lambda v, t, p: encode_zigzag(v, _bits(t)),
+    lambda b, t, n, p: decode_zigzag(b, _bits(t), n),
+)
+register(
+    (T.TEXT, T.STRING),
+    E.DICTIONARY,
+    lambda v, t, p: encode_dictionary(v),
+    lambda b, t, n, p: decode_dictionary(b, n),
 )
 
 

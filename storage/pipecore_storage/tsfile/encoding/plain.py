@@ -56,7 +56,7 @@ def decode_plain(buf: bytes, data_type: TSDataType, count: int) -> np.ndarray:
     raise ValueError(f"PLAIN cannot decode {data_type.name}")
 
 
-def encode_binaries(values: np.ndarray) -> bytes:
+def encode_binaries(values: np.ndarray | list) -> bytes:
     """`svar(len) + bytes` per value; str values are UTF-8 (surrogateescape)."""
     parts = []
     append = parts.append
@@ -70,8 +70,10 @@ def encode_binaries(values: np.ndarray) -> bytes:
 
 def decode_binaries(buf: bytes, count: int, pos: int, *, as_text: bool) -> tuple[np.ndarray, int]:
     """`count` svar-length-prefixed values from `pos`; (object array, end position)."""
-    out = np.empty(count, dtype=object)
     size = len(buf)
+    if count > size - pos:  # every value takes at least one byte
+        raise corrupt(size, f"{size - pos} bytes cannot hold {count} values")
+    out = np.empty(count, dtype=object)
     for i in range(count):
         if pos >= size:
             raise corrupt(pos, f"stream ends after {i} of {count} values")
