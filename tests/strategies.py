@@ -1,3 +1,75 @@
 """Hypothesis strategies shared by the whole test suite (one module, as STYLE.md asks)."""
 
 from __future__ import annotations
+
+# --- TsFile value arrays (codecs) -------------------------------------------------------------
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pipecore_storage.types import TSDataType
+
+_INT_EXTREMES = {
+    np.dtype(np.int32): [-(2**31), 2**31 - 1, 0, -1, 1],
+    np.dtype(np.int64): [-(2**63), 2**63 - 1, 0, -1, 1, 2**31, -(2**31) - 1],
+}
+
+
+def _int_elements(dtype: np.dtype) -> st.SearchStrategy[int]:
+    info = np.iinfo(dtype)
+    return st.one_of(
+        st.integers(info.min, info.max),
+        st.sampled_from(_INT_EXTREMES[dtype]),
+        st.integers(-1000, 1000),
+    )
+
+
+def _float_elements(width: int) -> st.SearchStrategy[float]:
+    return st.one_of(
+        st.floats(width=width, allow_nan=True, allow_infinity=True, allow_subnormal=True),
+        st.sampled_from([0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1.5, -2.25]),
+    )
+
+
+def _object_array(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def value_arrays(
+    data_type: TSDataType, max_size: int = 300, *, smooth: bool = False
+) -> st.SearchStrategy[np.ndarray]:
+    """Arrays of non-null values of `data_type` in the numpy layout of pipecore_storage.types.
+
+    Includes extremes (int min/max, +-inf, NaN, -0.0), empty strings, non-ASCII text and
+    empty arrays. `smooth` biases numeric arrays towards runs and slowly changing values (the
+    shapes that exercise RLE runs and small delta widths).
+    """
+    dtype = data_type.numpy_dtype
+    size = st.integers(0, max_size)
+    if data_type is TSDataType.BOOLEAN:
+        return hnp.arrays(np.bool_, size)
+    if data_type.is_binary:
+        if data_type is TSDataType.BLOB:
+            item = st.binary(max_size=40)
+        else:
+            item = st.one_of(
+                st.text(max_size=20), st.sampled_from(["", "é", "温度", "\x00", "a" * 70])
+            )
+        return st.lists(item, max_size=max_size).map(_object_array)
+    if dtype.kind == "i":
+        elements = _int_elements(dtype)
+    else:
+        elements = _float_elements(32 if dtype.itemsize == 4 else 64)
+    plain = hnp.arrays(dtype, size, elements=elements)
+    if not smooth:
+        return plain
+    runs = st.lists(st.tuples(elements, st.integers(1, 40)), max_size=12).map(
+        lambda rs: (
+            np.repeat(np.array([v for v, _ in rs], dtype=dtype), [n for _, n in rs])
+            if rs
+            else np.zeros(0, dtype=dtype)
+        )
+    )
+    return st.one_of(plain, runs)
