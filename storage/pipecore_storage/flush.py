@@ -18,18 +18,20 @@ import time
 from typing import TYPE_CHECKING
 
 import attrs
+import numpy as np
 
-from .fsutil import fsync_dir, fsync_file
+from .fsutil import fsync_file
 from .listeners import TsFileSealedEvent
 from .memtable import MemTable, device_tablet
 from .resource import SealedFile, tsfile_name
 from .tablet import MeasurementSchema
+from .types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding
 from .wal import write_checkpoint
 
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["Flusher", "Generation", "write_memtable"]
+__all__ = ["Flusher", "Generation", "file_schema", "write_memtable"]
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,8 @@ def _return_memtable(store: Store, m: MemTable) -> None:
 
 
 def flush_generation(store: Store, gen: Generation) -> None:
-    with store._maintenance:
+    # statistics of series holding +-inf overflow to NaN sums; that is the format's answer
+    with store._maintenance, np.errstate(over="ignore", invalid="ignore"):
         for mt in list(gen.memtables):
             f = write_memtable(store, mt)
             with store._lock:
@@ -197,7 +200,7 @@ def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
             tablet = device_tablet(data, chunks)
             if tablet is None:
                 continue
-            tablet.schemas = [schemas.get((device, s.name), s) for s in tablet.schemas]
+            tablet.schemas = [file_schema(schemas.get((device, s.name), s)) for s in tablet.schemas]
             if data.aligned:
                 writer.register_aligned_timeseries(device, tablet.schemas)
             else:
@@ -214,8 +217,7 @@ def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
     if not device_times:
         path.unlink(missing_ok=True)
         return None
-    fsync_file(path)
-    fsync_dir(folder)
+    fsync_file(path)  # the directory is fsynced when the .resource is renamed in
     return SealedFile(
         path=path,
         database=mt.database,
@@ -229,6 +231,23 @@ def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
         format_version=store.config.tsfile_format_version,
         points=points,
     )
+
+
+def file_schema(schema: MeasurementSchema) -> MeasurementSchema:
+    """The schema a series is sealed with: its own, unless the official readers cannot decode
+    that encoding. The official C++ reader (tsfile 2.5.0) fails on BOOLEAN RLE and FLOAT/DOUBLE
+    RLE pages, so those are written PLAIN (BOOLEAN) and GORILLA (FLOAT/DOUBLE, lossless);
+    other encodings TsFile can only read get the TsFile writer's default for the type."""
+    from .tsfile.encoding import writable
+
+    dt = schema.data_type
+    if writable(dt, schema.encoding):
+        return schema
+    if dt in (TSDataType.FLOAT, TSDataType.DOUBLE):
+        encoding = TSEncoding.GORILLA
+    else:
+        encoding = TSFILE_DEFAULT_ENCODINGS[dt]
+    return attrs.evolve(schema, encoding=encoding)
 
 
 def _series_schemas(store: Store, snapshot: dict) -> dict[tuple[str, str], MeasurementSchema]:

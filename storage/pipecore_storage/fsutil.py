@@ -33,8 +33,11 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
-def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write `path` through a temporary file and a rename: readers see old or new, never half."""
+def atomic_write(path: Path, data: bytes, *, sync: bool = True, sync_dir: bool = True) -> None:
+    """Write `path` through a temporary file and a rename: readers see old or new, never half.
+
+    With `sync`, the data is fsynced before the rename and (`sync_dir`) the directory after.
+    """
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -44,5 +47,5 @@ def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    if sync:
+    if sync and sync_dir:
         fsync_dir(path.parent)

@@ -483,7 +483,8 @@ class Partial:
             return
         self.count += int(times.shape[0])
         if numeric:
-            self.total += float(values.sum(dtype=np.float64))
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.total += float(values.sum(dtype=np.float64))
             lo, hi = values.min().item(), values.max().item()
             self.min_value = lo if self.min_value is None else min(self.min_value, lo)
             self.max_value = hi if self.max_value is None else max(self.max_value, hi)

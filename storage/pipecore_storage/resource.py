@@ -11,7 +11,7 @@ writes, which is how last-write-wins is decided between files.
     u8  timeIndexType  = 1 (device time index)
     i32 deviceNum, deviceNum x (i64 startTime, i64 endTime)
     deviceNum x (DeviceID, i32 index)   -- DeviceID as in the TsFile: v4 segments
-                                           (uvar count + vstr each), v3 i32-length string
+                                           (uvar count + vstr each), v3 one vstr
     i64 maxPlanIndex, i64 minPlanIndex  -- the sequence numbers the file covers
     istr mods file name, or i32 -1
     u8  0 (EMPTY_BLOCK)
@@ -36,7 +36,6 @@ from .fsutil import atomic_write
 from .mods import SUFFIX as MODS_SUFFIX
 from .mods import Deletion, read_mods
 from .origin import Origin
-from .paths import join_path, split_path
 from .types import decode_text, encode_text
 
 __all__ = [
@@ -64,29 +63,11 @@ def parse_tsfile_name(name: str) -> tuple[int, int, int, int] | None:
 
 
 # ---------------------------------------------------------------------- device ids
-def split_device_segments(device: str) -> list[str]:
-    """The v4 DeviceID segments of a tree device path (TsFile's split at 3 levels)."""
-    nodes = split_path(device) if device.startswith("root") else device.split(".")
-    if len(nodes) == 1:
-        return [device]
-    if len(nodes) <= 3:
-        return [join_path(nodes[:-1]), nodes[-1]]
-    return [join_path(nodes[:3]), *nodes[3:]]
+def _device_bytes(device: str, format_version: int) -> bytes:
+    """The DeviceID bytes as the TsFile itself stores them (v4 segments, v3 one string)."""
+    from .tsfile import DeviceID
 
-
-def _uvar(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _vstr(text: str) -> bytes:
-    raw = encode_text(text)
-    n = len(raw)
-    return _uvar((n << 1) ^ (n >> 31)) + raw
+    return DeviceID.from_path(device, format_version).serialize(format_version)
 
 
 class _In:
@@ -169,17 +150,9 @@ class TsFileResource:
         return cls(times, int(min_plan), int(max_plan), mods)
 
 
-def _device_bytes(device: str, format_version: int) -> bytes:
-    if format_version == 3:
-        raw = encode_text(device)
-        return struct.pack(">i", len(raw)) + raw
-    segments = split_device_segments(device)
-    return _uvar(len(segments)) + b"".join(_vstr(s) for s in segments)
-
-
 def _read_device(r: _In, format_version: int) -> str:
     if format_version == 3:
-        return r.istr() or ""
+        return r.vstr() or ""
     segments = [r.vstr() for _ in range(r.uvar())]
     return ".".join(s for s in segments if s is not None)
 
@@ -260,7 +233,9 @@ class SealedFile:
 
     def write_side_files(self, *, sync: bool = True) -> None:
         """Write .meta then .resource (the commit point), each through a rename."""
-        atomic_write(self.meta_path, json.dumps(self.meta(), indent=1).encode(), sync=sync)
+        atomic_write(
+            self.meta_path, json.dumps(self.meta(), indent=1).encode(), sync=sync, sync_dir=False
+        )
         atomic_write(self.resource_path, self.resource().serialize(self.format_version), sync=sync)
 
     def side_paths(self) -> list[Path]:

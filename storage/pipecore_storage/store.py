@@ -41,7 +41,7 @@ from .schema import Schema, SchemaLog, SeriesInfo, check_series_schema, series_r
 from .tablet import MeasurementSchema, Tablet
 from .types import TSDataType
 from .values import record_tablet
-from .wal import WalWriter, frame
+from .wal import WalWriter, frame, write_checkpoint
 from .walcodec import encode_delete, encode_delete_database, encode_insert
 
 __all__ = ["Store"]
@@ -114,6 +114,10 @@ class Store:
             return
         try:
             self.flush()
+            with self._lock:
+                if not self._working and not self._flushing:
+                    # everything is sealed (deletions are in .mods): nothing left to replay
+                    write_checkpoint(self.layout.wal, self._seq)
         finally:
             self._shutdown(clean=True)
 
@@ -197,8 +201,7 @@ class Store:
         for key in [k for k in self._working if k[0] == name]:
             del self._working[key]
         for gen in self._flushing:
-            gen.memtables = [m for m in gen.memtables if m.database == name and False or
-                             m.database != name]
+            gen.memtables = [m for m in gen.memtables if m.database != name]
         files = self._files.of_database(name)
         for f in files:
             self._files.remove(f)
