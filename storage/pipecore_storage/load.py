@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import CorruptFileError, PipecoreError, SchemaError
+from .errors import CorruptFileError, PipecoreError, SchemaError, UnsupportedFormatError
 from .fsutil import fsync_dir, fsync_file
 from .listeners import TsFileSealedEvent
 from .mods import MIN_TIME, Deletion, append_mods, read_mods
@@ -81,6 +81,11 @@ def _inspect(path: Path, verify: bool) -> _Plan:
         plan.version = int(reader.version)
         ranges = reader.device_time_ranges()
         for device in reader.devices():
+            if not str(device).startswith("root."):
+                raise UnsupportedFormatError(
+                    f"{path}: device {device} is not a tree path (a table-model TsFile?); "
+                    "the store holds the tree model"
+                )
             canonical = join_path(split_path(str(device)))
             schemas = list(reader.schemas(device).values())
             plan.devices[canonical] = (bool(reader.is_aligned(device)), schemas)
