@@ -108,8 +108,6 @@ def store_rows(draw, measurements: list[str], times: st.SearchStrategy[int], max
     rows = []
     for _ in range(n):
         t = draw(times)
-        values = {
-            m: draw(st.none() | store_values(STORE_SERIES[m])) for m in measurements
-        }
+        values = {m: draw(st.none() | store_values(STORE_SERIES[m])) for m in measurements}
         rows.append((t, values))
     return rows

@@ -48,8 +48,14 @@ class StoreLayout:
         return self.data / kind / database / "0" / "0"
 
     def make(self) -> None:
-        for d in (self.system / "schema", self.wal, self.data / "sequence",
-                  self.data / "unsequence", self.pipe, self.load):
+        for d in (
+            self.system / "schema",
+            self.wal,
+            self.data / "sequence",
+            self.data / "unsequence",
+            self.pipe,
+            self.load,
+        ):
             d.mkdir(parents=True, exist_ok=True)
 
     def database_folders(self) -> Iterator[tuple[str, bool, Path]]:
@@ -105,10 +111,7 @@ class FileSet:
 
 def remove_file_set(paths: Iterable[Path]) -> None:
     for p in paths:
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
+        p.unlink(missing_ok=True)
 
 
 def pin_file(layout: StoreLayout, f: SealedFile, pipe_name: str) -> Path:

@@ -98,7 +98,7 @@ class GapEvent:
         return self.last_seq
 
 
-Event = Union[InsertEvent, TsFileSealedEvent, DeletionEvent, GapEvent]
+Event = Union[InsertEvent, TsFileSealedEvent, DeletionEvent, GapEvent]  # noqa: UP007
 
 
 class Subscription:

@@ -61,8 +61,11 @@ def load_tsfile(
     with store._maintenance:
         files = _install(store, path, plan, by_db, origin)
     if on_success == "delete":
-        for p in (path, path.with_name(path.name + ".mods"),
-                  path.with_name(path.name + ".resource")):
+        for p in (
+            path,
+            path.with_name(path.name + ".mods"),
+            path.with_name(path.name + ".resource"),
+        ):
             p.unlink(missing_ok=True)
     return files[0]
 
@@ -207,12 +210,22 @@ def _register(store, tmp, plan, database, devices, origin, fmt) -> SealedFile:
     fsync_dir(folder)
     seq = store._next_seq()
     f = SealedFile(
-        path=final, database=database, sequence=sequence, version=version, device_times=times,
-        min_seq=seq, max_seq=seq, seal_seq=seq, origin=origin, loaded=True, format_version=fmt,
+        path=final,
+        database=database,
+        sequence=sequence,
+        version=version,
+        device_times=times,
+        min_seq=seq,
+        max_seq=seq,
+        seal_seq=seq,
+        origin=origin,
+        loaded=True,
+        format_version=fmt,
         points=plan.points,
     )
-    mods = [m for m in plan.mods if any(
-        m.compiled.may_match_device(split_path(d)) for d in devices)]
+    mods = [
+        m for m in plan.mods if any(m.compiled.may_match_device(split_path(d)) for d in devices)
+    ]
     if mods:
         append_mods(f.mods_path, mods)
         f.mods = tuple(mods)

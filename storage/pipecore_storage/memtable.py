@@ -190,9 +190,7 @@ def _delete_in_chunk(
 
 
 # ---------------------------------------------------------------------- merging
-def lww_merge(
-    times: list[np.ndarray], values: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+def lww_merge(times: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Merge point runs given oldest first: sorted by time, the newest value per timestamp.
 
     Within one run a later position is newer. Returns (times, values) with unique times.
@@ -275,7 +273,7 @@ def device_tablet(data: DeviceData, chunks: Iterable[MemChunk]) -> Tablet | None
 
 def _filled(schema: MeasurementSchema, n: int) -> np.ndarray:
     dtype = schema.data_type.numpy_dtype
-    if dtype == object:
+    if dtype.kind == "O":
         col = np.empty(n, dtype=object)
         col[:] = b"" if schema.data_type.name == "BLOB" else ""
         return col

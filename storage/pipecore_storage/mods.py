@@ -25,7 +25,7 @@ from .errors import CorruptFileError
 from .fsutil import write_all
 from .paths import PathPattern, parse_pattern
 
-__all__ = ["MIN_TIME", "MAX_TIME", "Deletion", "append_mods", "mask_deleted", "read_mods"]
+__all__ = ["MAX_TIME", "MIN_TIME", "Deletion", "append_mods", "mask_deleted", "read_mods"]
 
 MIN_TIME = -(2**63)
 MAX_TIME = 2**63 - 1

@@ -30,6 +30,7 @@ __all__ = [
     "validate_measurement",
 ]
 
+
 def split_path(path: str, *, allow_wildcards: bool = False) -> list[str]:
     """The nodes of `path`; raises SchemaError (naming the path) when it is not a tree path."""
     if not isinstance(path, str) or not path:
@@ -91,7 +92,9 @@ def validate_device(device: str) -> list[str]:
     """Nodes of a device path (``root`` plus at least one node, no wildcards)."""
     nodes = split_path(device)
     if len(nodes) < 2:
-        raise SchemaError(f"illegal device path {device}: needs at least one node below root", device)
+        raise SchemaError(
+            f"illegal device path {device}: needs at least one node below root", device
+        )
     return nodes
 
 

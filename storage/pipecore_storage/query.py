@@ -543,9 +543,7 @@ def _aggregate_series(store, snap: Snapshot, lo: int, hi: int) -> dict[str, Part
         decode.append(s)
     for s in decode:
         used = stats_used[s.path]
-        rest = Snapshot(
-            [s], [(f, m) for f, m in snap.files if id(f) not in used], snap.memtables
-        )
+        rest = Snapshot([s], [(f, m) for f, m in snap.files if id(f) not in used], snap.memtables)
         t, v = read_points(store, rest, lo, hi)[s.path]
         out[s.path].add_points(t, v, s.data_type.is_numeric)
     return out
@@ -564,8 +562,9 @@ def _stats_sources(store, snap: Snapshot, s: SeriesInfo, lo: int, hi: int) -> li
             continue
         clean = not any(d.compiled.matches_series(nodes, s.measurement) for d in mods)
         inside = lo <= stats.start_time and stats.end_time <= hi
-        ranges.append((int(stats.start_time), int(stats.end_time), f if clean and inside else None,
-                       stats))
+        ranges.append(
+            (int(stats.start_time), int(stats.end_time), f if clean and inside else None, stats)
+        )
     for mem in snap.memtables:
         hit = mem.get(s.device)
         if hit is not None and hit[0].schemas.get(s.measurement) is not None:

@@ -343,7 +343,7 @@ class SchemaLog:
         self._fd: int | None = None
 
     def load(self, schema: Schema) -> None:
-        """Apply every record to `schema`; drop a torn or corrupt tail (logged in `self.dropped`)."""
+        """Apply every record to `schema`; cut a torn or corrupt tail (bytes in `dropped`)."""
         self.dropped = 0
         if not self.path.exists():
             self.path.write_bytes(b"")
@@ -411,4 +411,3 @@ def _parse_line(line: bytes) -> dict | None:
     except ValueError:
         return None
     return record if isinstance(record, dict) and "op" in record else None
-

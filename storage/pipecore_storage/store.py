@@ -229,8 +229,11 @@ class Store:
         nodes = split_path(path)
         if len(nodes) < 3:
             raise SchemaError(f"illegal timeseries path {path}: needs a device and a name", path)
-        return self._create_series(join_path(nodes[:-1]), [(nodes[-1], data_type, encoding,
-                                   compressor, props)], aligned=False)[0]
+        return self._create_series(
+            join_path(nodes[:-1]),
+            [(nodes[-1], data_type, encoding, compressor, props)],
+            aligned=False,
+        )[0]
 
     def create_aligned_timeseries(
         self,
@@ -246,8 +249,10 @@ class Store:
             raise SchemaError(f"{device}: {n} measurements but {len(data_types)} types", device)
         encs = list(encodings) if encodings is not None else [None] * n
         comps = list(compressors) if compressors is not None else [None] * n
-        specs = [(m, t, e, c, None) for m, t, e, c in zip(measurements, data_types, encs, comps,
-                                                          strict=True)]
+        specs = [
+            (m, t, e, c, None)
+            for m, t, e, c in zip(measurements, data_types, encs, comps, strict=True)
+        ]
         return self._create_series(device, specs, aligned=True)
 
     def _create_series(self, device: str, specs: list, aligned: bool) -> list[SeriesInfo]:
@@ -276,14 +281,17 @@ class Store:
                     path = f"{device}.{s.name}"
                     raise SchemaError(f"timeseries {path} already exists", path)
             if entry is not None and entry.aligned != aligned:
-                raise SchemaError(f"device {device} exists and is {'not ' * (not entry.aligned)}"
-                                  "aligned", device)
+                raise SchemaError(
+                    f"device {device} exists and is {'not ' * (not entry.aligned)}aligned", device
+                )
             records = []
             database = self._schema.database_of(nodes)
             if database is None:
                 if not self.config.enable_auto_create_schema:
                     raise SchemaError(f"{device}: no database holds it (create one first)", device)
-                database = self._schema.auto_database(nodes, self.config.default_storage_group_level)
+                database = self._schema.auto_database(
+                    nodes, self.config.default_storage_group_level
+                )
                 self._schema.check_new_database(database)
                 records.append({"op": "create_database", "name": database})
             records += [series_record(device, aligned, s) for s in schemas]
@@ -312,26 +320,58 @@ class Store:
             names = sorted(n for n, nodes in self._schema.databases.items() if p.matches(nodes))
         rows = [(n, 1, 1, self.config.time_partition_interval) for n in names]
         return ResultTable(
-            ["Database", "SchemaReplicationFactor", "DataReplicationFactor",
-             "TimePartitionInterval"], rows)
+            [
+                "Database",
+                "SchemaReplicationFactor",
+                "DataReplicationFactor",
+                "TimePartitionInterval",
+            ],
+            rows,
+        )
 
     def show_timeseries(self, pattern: str = "root.**") -> ResultTable:
         """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, ... are null here)."""
         rows = [
-            (s.path, None, s.database, s.schema.data_type.name, s.schema.encoding.name,
-             s.schema.compression.name, None, None, None, None, "BASE")
+            (
+                s.path,
+                None,
+                s.database,
+                s.schema.data_type.name,
+                s.schema.encoding.name,
+                s.schema.compression.name,
+                None,
+                None,
+                None,
+                None,
+                "BASE",
+            )
             for s in self.list_series(pattern)
         ]
         return ResultTable(
-            ["Timeseries", "Alias", "Database", "DataType", "Encoding", "Compression", "Tags",
-             "Attributes", "Deadband", "DeadbandParameters", "ViewType"], rows)
+            [
+                "Timeseries",
+                "Alias",
+                "Database",
+                "DataType",
+                "Encoding",
+                "Compression",
+                "Tags",
+                "Attributes",
+                "Deadband",
+                "DeadbandParameters",
+                "ViewType",
+            ],
+            rows,
+        )
 
     def show_devices(self, pattern: str = "root.**") -> ResultTable:
         """SHOW DEVICES: columns Device, IsAligned ("true"/"false"), Template."""
         p = parse_pattern(pattern)
         with self._lock:
-            rows = [(d.device, "true" if d.aligned else "false", None)
-                    for d in self._schema.iter_devices(p)]
+            rows = [
+                (d.device, "true" if d.aligned else "false", None)
+                for d in self._schema.iter_devices(p)
+            ]
         return ResultTable(["Device", "IsAligned", "Template"], rows)
 
     def count_timeseries(self, pattern: str = "root.**") -> int:
@@ -396,8 +436,9 @@ class Store:
         origin: Origin = CLIENT,
     ) -> int:
         """Write one row: {measurement: value} (None = null). See `values` for typing rules."""
-        return self.insert_records([(device, timestamp, values)], data_types=data_types,
-                                   aligned=aligned, origin=origin)[0]
+        return self.insert_records(
+            [(device, timestamp, values)], data_types=data_types, aligned=aligned, origin=origin
+        )[0]
 
     def insert_records(
         self,
@@ -415,8 +456,9 @@ class Store:
             with self._lock:
                 entry = self._schema.devices.get(device)
                 known = {m: s.data_type for m, s in entry.measurements.items()} if entry else {}
-            tablets.append(record_tablet(device, timestamp, values, known, self.config,
-                                         data_types, aligned))
+            tablets.append(
+                record_tablet(device, timestamp, values, known, self.config, data_types, aligned)
+            )
         return self.insert_tablets(tablets, origin)
 
     def _apply_insert(self, tablet: Tablet, seq: int, origin: Origin) -> None:
@@ -588,8 +630,10 @@ class Store:
             files = [
                 (f, f.mods)
                 for f in self._files.all()
-                if any(d in f.device_times and _overlaps(f.device_times[d], start, end)
-                       for d in devices)
+                if any(
+                    d in f.device_times and _overlaps(f.device_times[d], start, end)
+                    for d in devices
+                )
             ]
             mems = [m.snapshot() for m in self._all_memtables()]
         return _query.Snapshot(series, files, mems)
@@ -640,9 +684,11 @@ class Store:
 
         events: list[Event] = []
         if with_files:
-            events += [TsFileSealedEvent(f.seal_seq, f)
-                       for f in sorted(self._files.all(), key=lambda f: f.seal_seq)
-                       if f.max_seq >= from_seq or f.seal_seq >= from_seq]
+            events += [
+                TsFileSealedEvent(f.seal_seq, f)
+                for f in sorted(self._files.all(), key=lambda f: f.seal_seq)
+                if f.max_seq >= from_seq or f.seal_seq >= from_seq
+            ]
         tail: list[Event] = [d for d in self._deletions if d.seq >= from_seq]
         for mt in self._all_memtables():
             for data, chunk in mt.iter_chunks():

@@ -51,7 +51,9 @@ def infer_type(value: object, config: StoreConfig) -> TSDataType | None:
     if isinstance(value, (int, np.integer)):
         return config.integer_string_infer_type
     if isinstance(value, (float, np.floating)):
-        return config.nan_string_infer_type if math.isnan(value) else config.floating_string_infer_type
+        return (
+            config.nan_string_infer_type if math.isnan(value) else config.floating_string_infer_type
+        )
     if isinstance(value, str):
         return TSDataType.TEXT
     if isinstance(value, (bytes, bytearray, memoryview)):

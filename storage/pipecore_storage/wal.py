@@ -96,7 +96,9 @@ class WalWriter:
             self._open_segment()
             if mode == "ASYNC":
                 self._thread = threading.Thread(
-                    target=self._async_loop, args=(fsync_delay_ms / 1000.0,), daemon=True,
+                    target=self._async_loop,
+                    args=(fsync_delay_ms / 1000.0,),
+                    daemon=True,
                     name="pipecore-wal-fsync",
                 )
                 self._thread.start()

@@ -123,10 +123,7 @@ def _encode_values(data_type: TSDataType, col: np.ndarray) -> list[bytes | memor
     if not data_type.is_binary:
         dtype = data_type.numpy_dtype.newbyteorder("<")
         return [np.ascontiguousarray(col, dtype=dtype).data]
-    if data_type == TSDataType.BLOB:
-        raw = [bytes(v) for v in col]
-    else:
-        raw = [encode_text(v) for v in col]
+    raw = [bytes(v) for v in col] if data_type == TSDataType.BLOB else list(map(encode_text, col))
     lengths = np.fromiter(map(len, raw), dtype="<i4", count=len(raw))
     return [lengths.data, b"".join(raw)]
 
@@ -141,9 +138,7 @@ def _decode_insert(r: _Reader) -> InsertEntry:
         dt, enc, comp, nprops = r.unpack(_COL)
         props = tuple((r.str(), r.str()) for _ in range(nprops))
         schemas.append(
-            MeasurementSchema(
-                name, TSDataType(dt), TSEncoding(enc), CompressionType(comp), props
-            )
+            MeasurementSchema(name, TSDataType(dt), TSEncoding(enc), CompressionType(comp), props)
         )
     times = np.frombuffer(r.take(8 * rows), dtype="<i8").astype(np.int64, copy=False)
     columns, masks = [], []

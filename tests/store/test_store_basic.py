@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -23,11 +25,17 @@ def _tablet(device, names_types, times, columns, aligned=False):
 def test_databases_are_created_once_and_never_nested(open_store):
     s = open_store()
     s.create_database("root.vehicle")
-    with pytest.raises(SchemaError, match="root.vehicle has already been created as database"):
+    with pytest.raises(
+        SchemaError, match=re.escape("root.vehicle has already been created as database")
+    ):
         s.create_database("root.vehicle")
-    with pytest.raises(SchemaError, match="root.vehicle has already been created as database"):
+    with pytest.raises(
+        SchemaError, match=re.escape("root.vehicle has already been created as database")
+    ):
         s.create_database("root.vehicle.d0")
-    with pytest.raises(SchemaError, match="root.vehicle.d0 has already been created") as info:
+    with pytest.raises(
+        SchemaError, match=re.escape("root.vehicle.d0 has already been created")
+    ) as info:
         s2 = open_store(name="other")
         s2.create_database("root.vehicle.d0")
         s2.create_database("root.vehicle")
@@ -48,7 +56,7 @@ def test_auto_creation_uses_the_default_level_and_iotdb_defaults(open_store):
 
 def test_auto_creation_off_names_the_unknown_series(open_store):
     s = open_store({"enable_auto_create_schema": False})
-    with pytest.raises(SchemaError, match="root.sg.d1.s1") as info:
+    with pytest.raises(SchemaError, match=re.escape("root.sg.d1.s1")) as info:
         s.insert_record("root.sg.d1", 1, {"s1": 1.0})
     assert info.value.path == "root.sg.d1.s1"
     s.create_database("root.sg")
@@ -61,19 +69,23 @@ def test_values_must_match_the_series_type(open_store):
     s = open_store()
     s.create_timeseries("root.sg.d1.i", "INT32", "RLE")
     s.create_timeseries("root.sg.d1.f", "FLOAT")
-    with pytest.raises(SchemaError, match="data type of root.sg.d1.i is not consistent") as e:
+    with pytest.raises(
+        SchemaError, match=re.escape("data type of root.sg.d1.i is not consistent")
+    ) as e:
         s.insert_record("root.sg.d1", 5, {"i": "12"})
     assert e.value.path == "root.sg.d1.i"
-    with pytest.raises(SchemaError, match="root.sg.d1.i"):
+    with pytest.raises(SchemaError, match=re.escape("root.sg.d1.i")):
         s.insert_record("root.sg.d1", 5, {"i": 1.5})
-    with pytest.raises(SchemaError, match="root.sg.d1.i"):
+    with pytest.raises(SchemaError, match=re.escape("root.sg.d1.i")):
         s.insert_record("root.sg.d1", 5, {"i": True})
     with pytest.raises(SchemaError, match="out of range"):
         s.insert_record("root.sg.d1", 5, {"i": 2**31})
     s.insert_record("root.sg.d1", 5, {"i": 3, "f": 2})  # an int widens into FLOAT
     assert s.query("root.sg.d1.*").rows() == [(5, 2.0, 3)]
     bad = _tablet("root.sg.d1", [("i", "INT64")], [1], [[1]])
-    with pytest.raises(SchemaError, match="root.sg.d1.i: data type INT64 does not match"):
+    with pytest.raises(
+        SchemaError, match=re.escape("root.sg.d1.i: data type INT64 does not match")
+    ):
         s.insert_tablet(bad)
     assert s.query("root.sg.d1.i").rows() == [(5, 3)]  # the failed writes left nothing
 
@@ -94,7 +106,7 @@ def test_encodings_the_type_cannot_have_are_refused(open_store):
     s = open_store()
     with pytest.raises(SchemaError, match="encoding TS_2DIFF does not support BOOLEAN"):
         s.create_timeseries("root.sg.d.b", "BOOLEAN", "TS_2DIFF")
-    with pytest.raises(SchemaError, match="root.sg.d.x"):
+    with pytest.raises(SchemaError, match=re.escape("root.sg.d.x")):
         s.create_timeseries("root.sg.d.x", "NOPE")
     s.create_timeseries("root.sg.d.b", "BOOLEAN")
     with pytest.raises(SchemaError, match="already exists"):
@@ -104,7 +116,7 @@ def test_encodings_the_type_cannot_have_are_refused(open_store):
 def test_aligned_devices_keep_their_kind(open_store):
     s = open_store()
     s.create_aligned_timeseries("root.sg.gps", ["lat", "lon"], ["FLOAT", "FLOAT"])
-    with pytest.raises(SchemaError, match="root.sg.gps"):
+    with pytest.raises(SchemaError, match=re.escape("root.sg.gps")):
         s.insert_record("root.sg.gps", 1, {"lat": 1.0})
     s.insert_record("root.sg.gps", 1, {"lat": 1.0, "lon": None}, aligned=True)
     s.flush()
@@ -158,8 +170,14 @@ def test_out_of_order_writes_go_to_unsequence_files_and_newest_wins(open_store, 
 def test_size_threshold_flushes_in_the_background(open_store):
     s = open_store({"avg_series_point_number_threshold": 100})
     for k in range(5):
-        s.insert_tablet(_tablet("root.sg.d", [("s", "INT32")], np.arange(k * 60, k * 60 + 60),
-                                [np.arange(60, dtype=np.int32)]))
+        s.insert_tablet(
+            _tablet(
+                "root.sg.d",
+                [("s", "INT32")],
+                np.arange(k * 60, k * 60 + 60),
+                [np.arange(60, dtype=np.int32)],
+            )
+        )
     for _ in range(200):
         if s.sealed_files():
             break
@@ -173,8 +191,9 @@ def test_size_threshold_flushes_in_the_background(open_store):
 def test_timed_flush(open_store):
     import time
 
-    s = open_store({"seq_memtable_flush_interval_in_ms": 30,
-                    "seq_memtable_flush_check_interval_in_ms": 10})
+    s = open_store(
+        {"seq_memtable_flush_interval_in_ms": 30, "seq_memtable_flush_check_interval_in_ms": 10}
+    )
     s.insert_record("root.sg.d", 1, {"s": 1.0})
     deadline = time.monotonic() + 5
     while not s.sealed_files() and time.monotonic() < deadline:
@@ -185,8 +204,9 @@ def test_timed_flush(open_store):
 # ---------------------------------------------------------------------- deletion
 def test_delete_writes_iotdb_mods_and_is_honoured_everywhere(open_store):
     s = open_store()
-    s.insert_tablet(_tablet("root.sg.d", [("a", "INT64"), ("b", "INT64")], [1, 2, 3],
-                            [[1, 2, 3], [4, 5, 6]]))
+    s.insert_tablet(
+        _tablet("root.sg.d", [("a", "INT64"), ("b", "INT64")], [1, 2, 3], [[1, 2, 3], [4, 5, 6]])
+    )
     (f,) = s.flush()
     s.insert_tablet(_tablet("root.sg.d", [("a", "INT64")], [4, 5], [[7, 8]]))
     s.delete("root.sg.d.a", 2, 4)
@@ -216,7 +236,7 @@ def test_delete_database_drops_schema_files_and_memtable(open_store, tmp_path):
     assert not f.path.exists()
     assert [r[0] for r in s.show_databases().rows] == ["root.b"]
     assert s.query("root.**").rows() == [(1, 2.0)]
-    with pytest.raises(SchemaError, match="root.zzz"):
+    with pytest.raises(SchemaError, match=re.escape("root.zzz")):
         s.delete_database("root.zzz")
     s.close()
     s = open_store()
@@ -228,8 +248,14 @@ def test_delete_database_drops_schema_files_and_memtable(open_store, tmp_path):
 # ---------------------------------------------------------------------- queries
 def test_query_result_shapes_filters_and_paging(open_store):
     s = open_store()
-    s.insert_tablet(_tablet("root.sg.d1", [("s1", "INT32"), ("s2", "TEXT")], [1, 2, 3, 4],
-                            [[1, 2, 3, 4], ["a", "b", "c", "d"]]))
+    s.insert_tablet(
+        _tablet(
+            "root.sg.d1",
+            [("s1", "INT32"), ("s2", "TEXT")],
+            [1, 2, 3, 4],
+            [[1, 2, 3, 4], ["a", "b", "c", "d"]],
+        )
+    )
     s.insert_tablet(_tablet("root.sg.d2", [("s1", "DOUBLE")], [2, 5], [[0.5, 1.5]]))
     r = s.query("root.sg.**", start=2, end=4)
     assert r.columns == ["root.sg.d1.s1", "root.sg.d1.s2", "root.sg.d2.s1"]
@@ -239,8 +265,10 @@ def test_query_result_shapes_filters_and_paging(open_store):
     assert r.to_table().columns[0] == "Time"
     f = s.query(["root.sg.d1.s2"], value_filter=Compare("root.sg.d1.s1", ">=", 3))
     assert f.rows() == [(3, "c"), (4, "d")]
-    f = s.query("root.sg.**", value_filter=Compare("root.sg.d2.s1", "<", 1) | Compare(
-        "root.sg.d1.s2", "=", "d"))
+    f = s.query(
+        "root.sg.**",
+        value_filter=Compare("root.sg.d2.s1", "<", 1) | Compare("root.sg.d1.s2", "=", "d"),
+    )
     assert [row[0] for row in f.rows()] == [2, 4]
     assert s.query("root.sg.d1.s1", limit=2, offset=1).rows() == [(2, 2), (3, 3)]
     assert s.query("root.nothing.**").rows() == []
@@ -252,11 +280,21 @@ def test_aggregates_match_numpy_in_memtable_and_files(open_store):
     values = rng.normal(size=500)
     s.insert_tablet(_tablet("root.sg.d", [("v", "DOUBLE")], np.arange(500), [values]))
     s.flush()
-    s.insert_tablet(_tablet("root.sg.d", [("v", "DOUBLE")], np.arange(500, 600),
-                            [values[:100] * 2]))
+    s.insert_tablet(
+        _tablet("root.sg.d", [("v", "DOUBLE")], np.arange(500, 600), [values[:100] * 2])
+    )
     allv = np.concatenate([values, values[:100] * 2])
-    names = ["count", "sum", "avg", "min_value", "max_value", "first_value", "last_value",
-             "min_time", "max_time"]
+    names = [
+        "count",
+        "sum",
+        "avg",
+        "min_value",
+        "max_value",
+        "first_value",
+        "last_value",
+        "min_time",
+        "max_time",
+    ]
     table = s.aggregate([(n, "root.sg.d.v") for n in names])
     assert table.columns == [f"{n}(root.sg.d.v)" for n in names]
     got = dict(zip(names, table.rows[0], strict=True))
@@ -278,8 +316,7 @@ def test_aggregates_match_numpy_in_memtable_and_files(open_store):
 
 def test_aggregates_over_a_clean_file_use_its_statistics(open_store, monkeypatch):
     s = open_store()
-    s.insert_tablet(_tablet("root.sg.d", [("v", "INT64")], np.arange(1000),
-                            [np.arange(1000)]))
+    s.insert_tablet(_tablet("root.sg.d", [("v", "INT64")], np.arange(1000), [np.arange(1000)]))
     s.flush()
     from pipecore_storage.tsfile import TsFileReader
 
@@ -287,8 +324,9 @@ def test_aggregates_over_a_clean_file_use_its_statistics(open_store, monkeypatch
         raise AssertionError("decoded a page although statistics answer the query")
 
     monkeypatch.setattr(TsFileReader, "read_series", no_decoding)
-    assert s.aggregate([("count", "root.sg.d.v"), ("sum", "root.sg.d.v"),
-                        ("max_time", "root.sg.d.v")]).rows == [(1000, 499500.0, 999)]
+    assert s.aggregate(
+        [("count", "root.sg.d.v"), ("sum", "root.sg.d.v"), ("max_time", "root.sg.d.v")]
+    ).rows == [(1000, 499500.0, 999)]
     s.delete("root.sg.d.v", 0, 0)  # now the file has a deletion: it must be decoded
     with pytest.raises(AssertionError, match="decoded a page"):
         s.aggregate([("count", "root.sg.d.v")])

@@ -24,10 +24,12 @@ def test_queries_see_consistent_snapshots_while_writers_and_flushes_run(open_sto
             for k in range(writes):
                 times = np.arange(k * 10, k * 10 + 10, dtype=np.int64)
                 vals = times * (w + 1)
-                s.insert_tablets([
-                    Tablet(f"root.c.w{w}x", PAIR, times, [vals, vals]),
-                    Tablet(f"root.c.w{w}y", PAIR, times, [vals, vals]),
-                ])
+                s.insert_tablets(
+                    [
+                        Tablet(f"root.c.w{w}x", PAIR, times, [vals, vals]),
+                        Tablet(f"root.c.w{w}y", PAIR, times, [vals, vals]),
+                    ]
+                )
                 if k % 20 == 19:
                     s.flush()
         except BaseException as exc:  # pragma: no cover - reported below

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -83,18 +84,41 @@ def test_sealed_files_are_read_by_the_official_package(open_store):
     text[:] = [f"t{i}é" for i in range(n)]
     blob = np.empty(n, dtype=object)
     blob[:] = [bytes([1 + i % 200, 2]) for i in range(n)]
-    names = [("flag", "BOOLEAN"), ("level", "FLOAT"), ("count", "INT32"), ("big", "INT64"),
-             ("x", "DOUBLE"), ("txt", "TEXT"), ("str", "STRING"), ("bin", "BLOB"),
-             ("day", "DATE"), ("ts", "TIMESTAMP")]
-    cols = [rng.random(n) < 0.5, np.round(rng.random(n) * 100, 2).astype(np.float32),
-            rng.integers(0, 9, n).astype(np.int32), rng.integers(-2**40, 2**40, n),
-            rng.normal(size=n), text, text, blob, np.full(n, 20240229, np.int32), times + 1]
+    names = [
+        ("flag", "BOOLEAN"),
+        ("level", "FLOAT"),
+        ("count", "INT32"),
+        ("big", "INT64"),
+        ("x", "DOUBLE"),
+        ("txt", "TEXT"),
+        ("str", "STRING"),
+        ("bin", "BLOB"),
+        ("day", "DATE"),
+        ("ts", "TIMESTAMP"),
+    ]
+    cols = [
+        rng.random(n) < 0.5,
+        np.round(rng.random(n) * 100, 2).astype(np.float32),
+        rng.integers(0, 9, n).astype(np.int32),
+        rng.integers(-(2**40), 2**40, n),
+        rng.normal(size=n),
+        text,
+        text,
+        blob,
+        np.full(n, 20240229, np.int32),
+        times + 1,
+    ]
     masks = [rng.random(n) < 0.1 for _ in names]
     schemas = [MeasurementSchema(a, b) for a, b in names]
     s.insert_tablet(Tablet("root.sg.d1", schemas, times, cols, masks))
     s.create_aligned_timeseries("root.sg.gps", ["lat", "lon"], ["DOUBLE", "DOUBLE"])
-    s.insert_records([("root.sg.gps", int(t), {"lat": 1.5, "lon": None if k % 3 else 2.5})
-                      for k, t in enumerate(times[:50])], aligned=True)
+    s.insert_records(
+        [
+            ("root.sg.gps", int(t), {"lat": 1.5, "lon": None if k % 3 else 2.5})
+            for k, t in enumerate(times[:50])
+        ],
+        aligned=True,
+    )
     s.flush()
     # older data into an unsequence file
     s.insert_record("root.sg.d1", int(times[0]) - 5, {"x": 0.25})
@@ -111,7 +135,8 @@ def test_sealed_files_are_read_by_the_official_package(open_store):
         got = sorted(seen[series])
         assert len(got) == len(pts), series
         assert all(_same(a[1], b[1]) and a[0] == b[0] for a, b in zip(got, pts, strict=True)), (
-            series)
+            series
+        )
 
 
 # ---------------------------------------------------------------------- official -> LOAD
@@ -145,8 +170,9 @@ def test_official_files_are_loaded_and_queried(open_store, tmp_path, name):
     assert set(got) == set(expected)
     for series, pts in expected.items():
         assert len(got[series]) == len(pts), series
-        assert all(a[0] == b[0] and _same(a[1], b[1]) for a, b in zip(got[series], pts,
-                                                                     strict=True)), series
+        assert all(
+            a[0] == b[0] and _same(a[1], b[1]) for a, b in zip(got[series], pts, strict=True)
+        ), series
     schema = {r[0]: r[3:6] for r in s.show_timeseries().rows}
     if name == "tree_multi.tsfile":
         assert schema["root.sg1.d2.c_i32"] == ("INT32", "ZIGZAG", "UNCOMPRESSED")
@@ -168,8 +194,14 @@ def _external(path: Path, device: str, times, values, dtype="INT64", version=4) 
     schema = MeasurementSchema("v", dtype)
     w = TsFileWriter(path, format_version=version)
     w.register_timeseries(device, schema)
-    w.write_tablet(Tablet(device, [schema], np.asarray(times, np.int64),
-                          [np.asarray(values, dtype=schema.data_type.numpy_dtype)]))
+    w.write_tablet(
+        Tablet(
+            device,
+            [schema],
+            np.asarray(times, np.int64),
+            [np.asarray(values, dtype=schema.data_type.numpy_dtype)],
+        )
+    )
     w.close()
     return path
 
@@ -195,7 +227,7 @@ def test_a_file_that_contradicts_the_schema_is_refused(open_store, tmp_path):
     s = open_store()
     s.insert_record("root.x.d", 1, {"v": "text"})
     f = _external(tmp_path / "e.tsfile", "root.x.d", [5], [5])
-    with pytest.raises(SchemaError, match="root.x.d.v") as info:
+    with pytest.raises(SchemaError, match=re.escape("root.x.d.v")) as info:
         s.load_tsfile(f)
     assert info.value.path == "root.x.d.v"
     assert s.sealed_files() == [] and s.query("root.x.d.v").rows() == [(1, "text")]
@@ -203,10 +235,17 @@ def test_a_file_that_contradicts_the_schema_is_refused(open_store, tmp_path):
 
 def test_overlapping_loads_are_unsequence_and_newest_wins(open_store, tmp_path):
     s = open_store()
-    s.insert_tablet(Tablet("root.x.d", [MeasurementSchema("v", "INT64")],
-                           np.array([1, 2, 3]), [np.array([1, 2, 3])]))
-    f1 = s.load_tsfile(_external(tmp_path / "a.tsfile", "root.x.d", [2, 10], [20, 100]),
-                       on_success="delete")
+    s.insert_tablet(
+        Tablet(
+            "root.x.d",
+            [MeasurementSchema("v", "INT64")],
+            np.array([1, 2, 3]),
+            [np.array([1, 2, 3])],
+        )
+    )
+    f1 = s.load_tsfile(
+        _external(tmp_path / "a.tsfile", "root.x.d", [2, 10], [20, 100]), on_success="delete"
+    )
     assert not (tmp_path / "a.tsfile").exists()
     assert not f1.sequence  # the memtable was flushed first; the file overlaps it
     assert s.query("root.x.d.v").rows() == [(1, 1), (2, 20), (3, 3), (10, 100)]

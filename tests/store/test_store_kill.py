@@ -27,8 +27,9 @@ def _expected(ops: set[int], seed: int) -> dict[tuple[str, int], tuple[int, str]
     out = {}
     for k in ops:
         t = op_tablet(k, seed)
-        for time_, v, s in zip(t.timestamps.tolist(), t.columns[0].tolist(),
-                               t.columns[1].tolist(), strict=True):
+        for time_, v, s in zip(
+            t.timestamps.tolist(), t.columns[0].tolist(), t.columns[1].tolist(), strict=True
+        ):
             out[(t.device, time_)] = (v, s)
     return out
 

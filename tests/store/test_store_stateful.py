@@ -42,7 +42,10 @@ _FAST_TMP = "/dev/shm" if Path("/dev/shm").is_dir() else None
 def _tablet(device: str, names: list[str], rows: list) -> Tablet:
     schemas = [MeasurementSchema(m, STORE_SERIES[m]) for m in names]
     return Tablet.from_rows(
-        device, schemas, [(t, [v[m] for m in names]) for t, v in rows], aligned=DEVICES.get(device, False)
+        device,
+        schemas,
+        [(t, [v[m] for m in names]) for t, v in rows],
+        aligned=DEVICES.get(device, False),
     )
 
 
@@ -165,16 +168,16 @@ class StoreMachine(RuleBasedStateMachine):
         count, vmax, tmin, last = table.rows[0]
         assert count == len(points)
         if points:
-            assert vmax == max(points.values()) or (math.isinf(vmax) and vmax == max(points.values()))
+            assert vmax == max(points.values()) or (
+                math.isinf(vmax) and vmax == max(points.values())
+            )
             assert tmin == min(points)
             assert last == points[max(points)]
         else:
             assert (vmax, tmin, last) == (None, None, None)
 
 
-StoreMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None
-)
+StoreMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
 TestStoreStateMachine = StoreMachine.TestCase
 
 

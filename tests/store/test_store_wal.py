@@ -32,18 +32,21 @@ def tablets(draw):
     n = draw(st.integers(1, 40))
     schemas, columns, masks = [], [], []
     for i, t in enumerate(types):
-        values = draw(value_arrays(t, max_size=n).filter(lambda a, n=n: len(a) == n)
-                      | st.just(None))
+        values = draw(
+            value_arrays(t, max_size=n).filter(lambda a, n=n: len(a) == n) | st.just(None)
+        )
         if values is None:
-            values = np.zeros(n, dtype=t.numpy_dtype) if not t.is_binary else np.array(
-                [b"" if t is TSDataType.BLOB else ""] * n, dtype=object)
+            values = (
+                np.zeros(n, dtype=t.numpy_dtype)
+                if not t.is_binary
+                else np.array([b"" if t is TSDataType.BLOB else ""] * n, dtype=object)
+            )
         schemas.append(MeasurementSchema(f"m{i}", t))
         columns.append(values)
         masks.append(draw(st.none() | st.lists(st.booleans(), min_size=n, max_size=n)))
     times = draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n))
     device = draw(st.sampled_from(["root.sg.d1", "root.sg.`a.b`", "root.温度.d"]))
-    return Tablet(device, schemas, np.array(times, np.int64), columns, masks,
-                  draw(st.booleans()))
+    return Tablet(device, schemas, np.array(times, np.int64), columns, masks, draw(st.booleans()))
 
 
 @settings(max_examples=60, deadline=None)
@@ -87,7 +90,7 @@ def test_a_torn_or_corrupt_tail_is_cut_and_the_rest_replayed(tmp_path, cut):
     s = Store.open(tmp_path / "s")
     try:
         assert s.query("root.sg.d.v").series("root.sg.d.v")[0].tolist() == list(range(9))
-        (path, offset, reason), = s.recovery_report.wal_truncations
+        ((path, offset, reason),) = s.recovery_report.wal_truncations
         assert path == str(seg) and offset > 0
         assert reason in ("torn entry", "checksum mismatch")
         _write(s, 100)  # the store goes on after the repair
