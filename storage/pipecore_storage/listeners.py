@@ -30,6 +30,7 @@ __all__ = [
     "InsertEvent",
     "Subscription",
     "TsFileSealedEvent",
+    "replay_events",
 ]
 
 
@@ -224,6 +225,28 @@ class Subscription:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def replay_events(files, memtables, deletions, from_seq: int) -> list[Event]:
+    """What the store still holds from `from_seq` on: a `TsFileSealedEvent` per sealed file
+    covering it (by seal order), then, in sequence order, memtable inserts and deletions.
+
+    An insert whose rows were split between sequence and unsequence memtables comes back as
+    two `InsertEvent`s with the same sequence number.
+    """
+    events: list[Event] = [
+        TsFileSealedEvent(f.seal_seq, f)
+        for f in sorted(files, key=lambda f: f.seal_seq)
+        if f.max_seq >= from_seq or f.seal_seq >= from_seq
+    ]
+    tail: list[Event] = [d for d in deletions if d.seq >= from_seq]
+    for mt in memtables:
+        for data, chunk in mt.iter_chunks():
+            if chunk.seq >= from_seq:
+                tablet = chunk.to_tablet(data.device, data.schemas, data.aligned)
+                tail.append(InsertEvent(chunk.seq, tablet, chunk.origin, mt.database))
+    tail.sort(key=lambda e: e.seq)
+    return events + tail
 
 
 class Publisher:

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .errors import CorruptFileError, PipecoreError, SchemaError, UnsupportedFormatError
 from .fsutil import fsync_dir, fsync_file
 from .listeners import TsFileSealedEvent
@@ -183,7 +185,8 @@ def _install(
             if len(by_db) == 1:
                 shutil.copyfile(src, tmp)
             else:
-                _rewrite(src, tmp, devices, plan, store.config.tsfile_format_version)
+                with np.errstate(over="ignore", invalid="ignore"):  # +-inf statistics sums
+                    _rewrite(src, tmp, devices, plan, store.config.tsfile_format_version)
                 staged[-1] = (tmp, database, devices, store.config.tsfile_format_version)
             fsync_file(tmp)
         with store._lock:

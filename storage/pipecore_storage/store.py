@@ -23,6 +23,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from . import catalog as _catalog
 from . import flush as _flush
 from . import load as _load
 from . import query as _query
@@ -30,15 +31,22 @@ from . import recovery as _recovery
 from .config import StoreConfig
 from .errors import SchemaError, StoreClosedError
 from .files import FileSet, PinError, StoreLayout, pin_file, pinned_files, unpin_all, unpin_file
-from .listeners import DeletionEvent, Event, InsertEvent, Publisher, Subscription
+from .listeners import (
+    DeletionEvent,
+    Event,
+    InsertEvent,
+    Publisher,
+    Subscription,
+    replay_events,
+)
 from .memtable import MemTable
 from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods
 from .origin import CLIENT, Origin
 from .paths import join_path, parse_pattern, split_path, validate_device
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
 from .resource import SealedFile
-from .schema import Schema, SchemaLog, SeriesInfo, check_series_schema, series_record
-from .tablet import MeasurementSchema, Tablet
+from .schema import Schema, SchemaLog, SeriesInfo
+from .tablet import Tablet
 from .types import TSDataType
 from .values import record_tablet
 from .wal import WalWriter, frame, write_checkpoint
@@ -205,17 +213,13 @@ class Store:
         files = self._files.of_database(name)
         for f in files:
             self._files.remove(f)
-        prefix = self._schema_nodes(name)
+        prefix = split_path(name)
         for device in [d for d in self._last_flushed if split_path(d)[: len(prefix)] == prefix]:
             del self._last_flushed[device]
         event = DeletionEvent(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
         self._deletions.append(event)
         self._publisher.publish(event)
         return files
-
-    @staticmethod
-    def _schema_nodes(name: str) -> list[str]:
-        return split_path(name)
 
     def create_timeseries(
         self,
@@ -226,14 +230,9 @@ class Store:
         props: Mapping[str, str] | None = None,
     ) -> SeriesInfo:
         """CREATE TIMESERIES; IoTDB's default encoding/compressor when omitted."""
-        nodes = split_path(path)
-        if len(nodes) < 3:
-            raise SchemaError(f"illegal timeseries path {path}: needs a device and a name", path)
-        return self._create_series(
-            join_path(nodes[:-1]),
-            [(nodes[-1], data_type, encoding, compressor, props)],
-            aligned=False,
-        )[0]
+        device, name = _catalog.split_series_path(path)
+        spec = (name, data_type, encoding, compressor, props)
+        return self._create_series(device, [spec], aligned=False)[0]
 
     def create_aligned_timeseries(
         self,
@@ -249,7 +248,7 @@ class Store:
             raise SchemaError(f"{device}: {n} measurements but {len(data_types)} types", device)
         encs = list(encodings) if encodings is not None else [None] * n
         comps = list(compressors) if compressors is not None else [None] * n
-        specs = [
+        specs: list[_catalog.SeriesSpec] = [
             (m, t, e, c, None)
             for m, t, e, c in zip(measurements, data_types, encs, comps, strict=True)
         ]
@@ -257,46 +256,37 @@ class Store:
 
     def _create_series(self, device: str, specs: list, aligned: bool) -> list[SeriesInfo]:
         self._check_open()
-        nodes = validate_device(device)
-        device = join_path(nodes)
-        schemas = []
-        for name, dt, enc, comp, props in specs:
-            try:
-                dtype = MeasurementSchema(name, dt).data_type
-                schema = MeasurementSchema(
-                    name,
-                    dtype,
-                    self.config.default_encoding(dtype) if enc is None else enc,
-                    self.config.compressor if comp is None else comp,
-                    props,
-                )
-            except ValueError as exc:
-                raise SchemaError(f"{device}.{name}: {exc}", f"{device}.{name}") from exc
-            check_series_schema(f"{device}.{name}", schema)
-            schemas.append(schema)
         with self._lock:
-            entry = self._schema.devices.get(device)
-            for s in schemas:
-                if entry is not None and s.name in entry.measurements:
-                    path = f"{device}.{s.name}"
-                    raise SchemaError(f"timeseries {path} already exists", path)
-            if entry is not None and entry.aligned != aligned:
-                raise SchemaError(
-                    f"device {device} exists and is {'not ' * (not entry.aligned)}aligned", device
-                )
-            records = []
-            database = self._schema.database_of(nodes)
-            if database is None:
-                if not self.config.enable_auto_create_schema:
-                    raise SchemaError(f"{device}: no database holds it (create one first)", device)
-                database = self._schema.auto_database(
-                    nodes, self.config.default_storage_group_level
-                )
-                self._schema.check_new_database(database)
-                records.append({"op": "create_database", "name": database})
-            records += [series_record(device, aligned, s) for s in schemas]
+            device, records = _catalog.plan_create_series(
+                self._schema, self.config, device, specs, aligned
+            )
             self._log_schema(records)
-            return [self._schema.resolve(f"{device}.{join_path([s.name])}") for s in schemas]
+            out = [self._schema.resolve(f"{device}.{join_path([spec[0]])}") for spec in specs]
+        return [s for s in out if s is not None]
+
+    def delete_timeseries(self, pattern: str) -> list[str]:
+        """DELETE TIMESERIES: drop the matching series and all their data; their paths.
+
+        SchemaError when nothing matches.
+        """
+        self._check_open()
+        compiled = parse_pattern(pattern)
+        with self._maintenance:
+            with self._lock:
+                series = list(self._schema.iter_series(compiled))
+                if not series:
+                    raise SchemaError(f"timeseries {pattern} does not exist", pattern)
+                seq = self._next_seq()
+                body = encode_delete(compiled.text, MIN_TIME, MAX_TIME, CLIENT)
+                position = self._wal.append([frame(seq, body)], seq)
+                self._apply_delete(compiled.text, MIN_TIME, MAX_TIME, seq, CLIENT, replay=False)
+                records = [
+                    {"op": "delete_series", "device": s.device, "measurement": s.measurement}
+                    for s in series
+                ]
+                self._log_schema(records)
+            self._wal.sync(position)
+        return [s.path for s in series]
 
     def _log_schema(self, records: list[dict]) -> None:
         self._schema_log.append(records)
@@ -309,70 +299,25 @@ class Store:
             return self._schema.resolve(path)
 
     def list_series(self, pattern: str = "root.**") -> list[SeriesInfo]:
+        """Series matching a pattern, ordered by device then measurement."""
         with self._lock:
             return list(self._schema.iter_series(parse_pattern(pattern)))
 
     def show_databases(self, pattern: str = "root.**") -> ResultTable:
-        """SHOW DATABASES: columns Database, SchemaReplicationFactor, DataReplicationFactor,
-        TimePartitionInterval."""
-        p = parse_pattern(pattern)
+        """SHOW DATABASES: Database, SchemaReplicationFactor, DataReplicationFactor,
+        TimePartitionInterval (1, 1 and `time_partition_interval` here)."""
         with self._lock:
-            names = sorted(n for n, nodes in self._schema.databases.items() if p.matches(nodes))
-        rows = [(n, 1, 1, self.config.time_partition_interval) for n in names]
-        return ResultTable(
-            [
-                "Database",
-                "SchemaReplicationFactor",
-                "DataReplicationFactor",
-                "TimePartitionInterval",
-            ],
-            rows,
-        )
+            return _catalog.show_databases(self._schema, pattern, self.config)
 
     def show_timeseries(self, pattern: str = "root.**") -> ResultTable:
-        """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, ... are null here)."""
-        rows = [
-            (
-                s.path,
-                None,
-                s.database,
-                s.schema.data_type.name,
-                s.schema.encoding.name,
-                s.schema.compression.name,
-                None,
-                None,
-                None,
-                None,
-                "BASE",
-            )
-            for s in self.list_series(pattern)
-        ]
-        return ResultTable(
-            [
-                "Timeseries",
-                "Alias",
-                "Database",
-                "DataType",
-                "Encoding",
-                "Compression",
-                "Tags",
-                "Attributes",
-                "Deadband",
-                "DeadbandParameters",
-                "ViewType",
-            ],
-            rows,
-        )
+        """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, Attributes, Deadband... None)."""
+        with self._lock:
+            return _catalog.show_timeseries(self._schema, pattern)
 
     def show_devices(self, pattern: str = "root.**") -> ResultTable:
-        """SHOW DEVICES: columns Device, IsAligned ("true"/"false"), Template."""
-        p = parse_pattern(pattern)
+        """SHOW DEVICES: Device, IsAligned ("true"/"false"), Template (None)."""
         with self._lock:
-            rows = [
-                (d.device, "true" if d.aligned else "false", None)
-                for d in self._schema.iter_devices(p)
-            ]
-        return ResultTable(["Device", "IsAligned", "Template"], rows)
+            return _catalog.show_devices(self._schema, pattern)
 
     def count_timeseries(self, pattern: str = "root.**") -> int:
         return len(self.list_series(pattern))
@@ -680,23 +625,8 @@ class Store:
             return self._replay_locked(from_seq, with_files=False)
 
     def _replay_locked(self, from_seq: int, with_files: bool) -> list[Event]:
-        from .listeners import TsFileSealedEvent
-
-        events: list[Event] = []
-        if with_files:
-            events += [
-                TsFileSealedEvent(f.seal_seq, f)
-                for f in sorted(self._files.all(), key=lambda f: f.seal_seq)
-                if f.max_seq >= from_seq or f.seal_seq >= from_seq
-            ]
-        tail: list[Event] = [d for d in self._deletions if d.seq >= from_seq]
-        for mt in self._all_memtables():
-            for data, chunk in mt.iter_chunks():
-                if chunk.seq >= from_seq:
-                    tablet = chunk.to_tablet(data.device, data.schemas, data.aligned)
-                    tail.append(InsertEvent(chunk.seq, tablet, chunk.origin, mt.database))
-        tail.sort(key=lambda e: e.seq)
-        return events + tail
+        files = self._files.all() if with_files else []
+        return replay_events(files, self._all_memtables(), self._deletions, from_seq)
 
     def pin(self, file: SealedFile | str | os.PathLike[str], pipe_name: str) -> Path:
         """Hard-link a sealed file (and its side files) under ``pipe/<pipe_name>/``."""

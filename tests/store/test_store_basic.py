@@ -358,3 +358,19 @@ def test_a_store_is_open_in_one_place_and_closed_means_closed(open_store, tmp_pa
         assert again.last_seq >= -1
     with pytest.raises(StoreClosedError, match="timestamp_precision"):
         Store.open(tmp_path / "store", {"timestamp_precision": "ns"})
+
+
+def test_delete_timeseries_drops_schema_and_data(open_store):
+    s = open_store()
+    s.insert_record("root.sg.d", 1, {"a": 1.0, "b": 2.0})
+    s.flush()
+    s.insert_record("root.sg.d", 2, {"a": 3.0})
+    assert s.delete_timeseries("root.sg.d.a") == ["root.sg.d.a"]
+    assert [r[0] for r in s.show_timeseries().rows] == ["root.sg.d.b"]
+    assert s.query("root.sg.**").rows() == [(1, 2.0)]
+    with pytest.raises(SchemaError, match="does not exist"):
+        s.delete_timeseries("root.sg.d.a")
+    s.insert_record("root.sg.d", 1, {"a": "now text"})  # recreated with another type
+    s.close()
+    s = open_store()
+    assert s.query("root.sg.d.a").rows() == [(1, "now text")]

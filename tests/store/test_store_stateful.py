@@ -132,11 +132,13 @@ class StoreMachine(RuleBasedStateMachine):
         self.loads += 1
         path = self.dir / f"ext{self.loads}.tsfile"
         tablet = _tablet(device, names, rows)
-        w = TsFileWriter(path)
-        for s in tablet.schemas:
-            w.register_timeseries(device, s)
-        w.write_tablet(tablet)
-        w.close()
+        # +inf and -inf in one page make the statistics' sum NaN (numpy warns about it)
+        with np.errstate(invalid="ignore", over="ignore"):
+            w = TsFileWriter(path)
+            for s in tablet.schemas:
+                w.register_timeseries(device, s)
+            w.write_tablet(tablet)
+            w.close()
         self.store.load_tsfile(path, on_success="delete")
         assert not path.exists()
         self._apply(device, rows)
@@ -177,7 +179,7 @@ class StoreMachine(RuleBasedStateMachine):
             assert (vmax, tmin, last) == (None, None, None)
 
 
-StoreMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+StoreMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 TestStoreStateMachine = StoreMachine.TestCase
 
 
