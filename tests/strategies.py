@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-# --- TsFile value arrays (codecs) -------------------------------------------------------------
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pipecore_storage.types import TSDataType
+from pipecore_storage.tablet import MeasurementSchema, Tablet
+from pipecore_storage.types import (
+    CompressionType,
+    TSDataType,
+    TSEncoding,
+    decode_text,
+)
 
+# --- TsFile value arrays (codecs) -------------------------------------------------------------
 _INT_EXTREMES = {
     np.dtype(np.int32): [-(2**31), 2**31 - 1, 0, -1, 1],
     np.dtype(np.int64): [-(2**63), 2**63 - 1, 0, -1, 1, 2**31, -(2**31) - 1],
@@ -73,6 +79,73 @@ def value_arrays(
         )
     )
     return st.one_of(plain, runs)
+
+
+# ---------------------------------------------------------------- tablets (wire codecs, rpc)
+VALUE_TYPES = [t for t in TSDataType if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN)]
+
+# text that is not always valid UTF-8: arbitrary bytes kept with surrogateescape
+texts = st.one_of(st.text(max_size=12), st.binary(max_size=12).map(decode_text))
+
+
+def values_of(data_type: TSDataType) -> st.SearchStrategy:
+    """Values of one data type as a Tablet column holds them, extremes included."""
+    if data_type is TSDataType.BOOLEAN:
+        return st.booleans()
+    if data_type is TSDataType.INT32:
+        return st.integers(-(2**31), 2**31 - 1)
+    if data_type in (TSDataType.INT64, TSDataType.TIMESTAMP):
+        return st.integers(-(2**63), 2**63 - 1)
+    if data_type is TSDataType.DATE:
+        return st.dates().map(lambda d: d.year * 10000 + d.month * 100 + d.day)
+    if data_type is TSDataType.FLOAT:
+        return st.floats(width=32, allow_nan=True)
+    if data_type is TSDataType.DOUBLE:
+        return st.floats(allow_nan=True)
+    if data_type is TSDataType.BLOB:
+        return st.binary(max_size=12)
+    return texts
+
+
+@st.composite
+def measurement_schemas(draw, name: str | None = None) -> MeasurementSchema:
+    data_type = draw(st.sampled_from(VALUE_TYPES))
+    props = draw(st.dictionaries(st.sampled_from(["max_point_number", "k"]), st.text(max_size=4)))
+    return MeasurementSchema(
+        name if name is not None else draw(st.text(min_size=1, max_size=8)),
+        data_type,
+        draw(st.sampled_from(list(TSEncoding))),
+        draw(st.sampled_from(list(CompressionType))),
+        props,
+    )
+
+
+@st.composite
+def tablets(draw, max_rows: int = 20, max_columns: int = 6, devices=None) -> Tablet:
+    """Tablets of every data type, with nulls (or not), empty ones, unicode/non-UTF-8 text."""
+    names = draw(st.lists(st.text(min_size=1, max_size=8), max_size=max_columns, unique=True))
+    schemas = [draw(measurement_schemas(n)) for n in names]
+    rows = draw(st.integers(0, max_rows))
+    times = draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=rows, max_size=rows))
+    columns, masks = [], []
+    for schema in schemas:
+        values = draw(st.lists(values_of(schema.data_type), min_size=rows, max_size=rows))
+        if schema.data_type.is_binary:
+            column = np.empty(rows, dtype=object)
+            column[:] = values
+        else:
+            column = np.array(values, dtype=schema.data_type.numpy_dtype)
+        columns.append(column)
+        has_nulls = draw(st.booleans())
+        masks.append(
+            np.array(draw(st.lists(st.booleans(), min_size=rows, max_size=rows)), dtype=bool)
+            if has_nulls
+            else None
+        )
+    device = draw(devices if devices is not None else texts.filter(bool))
+    return Tablet(
+        device, schemas, np.array(times, dtype=np.int64), columns, masks, draw(st.booleans())
+    )
 
 
 # --- the store (tests/store) -------------------------------------------------------------------
