@@ -132,5 +132,5 @@ def test_multi_page_chunks_have_page_statistics() -> None:
             assert len(pages) == 3, chunk
             counts = [p.statistics.count for p in pages]
             assert sum(counts) == chunk.statistics.count
-            times, values = chunk.read()
+            times, _ = chunk.read()
             assert np.all(np.diff(times) > 0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tsfile_oracle import official_reader, same_points, tablet_points, write_official  # noqa: F401
+from tsfile_oracle import same_points, tablet_points, write_official
 
 from pipecore_storage import MeasurementSchema, Tablet
 from pipecore_storage.tsfile import TsFileConfig, TsFileReader, TsFileWriter
@@ -50,7 +50,7 @@ def test_we_write_the_interoperable_subset() -> None:
 
 
 def sample_column(dt: TSDataType, n: int, seed: int) -> np.ndarray:
-    """Values every encoding keeps exactly (floats are multiples of 0.25: lossless at 2 decimals)."""
+    """Values every encoding keeps exactly (floats: multiples of 0.25, exact at 2 decimals)."""
     rng = np.random.default_rng(seed)
     if dt == T.BOOLEAN:
         return rng.random(n) < 0.4

@@ -13,11 +13,10 @@ import struct
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pytest
 
 from pipecore_storage import MeasurementSchema, Tablet
 from pipecore_storage.types import TSDataType
@@ -26,40 +25,12 @@ from pipecore_storage.types import TSDataType
 OFFICIAL_MIN_TIME = -(2**62)
 OFFICIAL_MAX_TIME = 2**62
 
-_READ_SCRIPT = r"""
-import datetime, pickle, sys
-import tsfile
-paths = pickle.load(sys.stdin.buffer)
-out = {}
-for p in paths:
-    r = tsfile.TsFileReader(p)
-    res = {}
-    for dev, ds in r.get_all_timeseries_schemas().items():
-        names = [t.timeseries_name for t in ds.timeseries_list]
-        kinds = {t.timeseries_name: (int(t.data_type), int(t.encoding_type), int(t.compression_type))
-                 for t in ds.timeseries_list}
-        cols = {n: [] for n in names}
-        rs = r.query_timeseries(dev, names, -(2**62), 2**62)
-        while rs.next():
-            t = rs.get_value_by_index(1)
-            for i, n in enumerate(names):
-                if not rs.is_null_by_index(i + 2):
-                    v = rs.get_value_by_index(i + 2)
-                    if isinstance(v, datetime.date):
-                        v = v.year * 10000 + v.month * 100 + v.day
-                    cols[n].append((t, v))
-        rs.close()
-        res[dev] = {"schemas": kinds, "points": cols}
-    r.close()
-    out[p] = res
-sys.stdout.buffer.write(pickle.dumps(out))
-"""
-
 
 class OfficialReader:
     """A long-lived subprocess running the official reader (one per test session).
 
-    ``read(paths)`` returns what `official_read` returns. If the subprocess dies (a crash of
+    ``read(paths)`` returns path -> device -> {"schemas": {m: (type, enc, comp)},
+    "points": {m: [(t, v), ...]}} (DATE values as yyyymmdd ints). If the subprocess dies (a crash of
     the official reader), the call fails with AssertionError and the next call starts a new
     one.
     """
@@ -153,22 +124,6 @@ READ_BODY
 """
 
 
-def official_read(paths: Sequence[str], timeout: float = 120) -> dict[str, dict[str, Any]]:
-    """path -> device -> {"schemas": {m: (type, enc, comp)}, "points": {m: [(t, v)...]}}."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _READ_SCRIPT],
-        input=pickle.dumps([str(p) for p in paths]),
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"official reader failed (rc {proc.returncode}): {proc.stderr.decode()[-2000:]}"
-        )
-    return pickle.loads(proc.stdout)
-
-
 def points_of(times: np.ndarray, values: np.ndarray) -> list[tuple[int, Any]]:
     return list(zip(times.tolist(), values.tolist(), strict=True))
 
@@ -241,11 +196,3 @@ def _official_value(v: Any, dt: TSDataType) -> Any:
         v = int(v)
         return datetime.date(v // 10000, v // 100 % 100, v % 100)
     return v.item() if isinstance(v, np.generic) else v
-
-
-@pytest.fixture(scope="session")
-def official_reader() -> Iterator[OfficialReader]:
-    """The official reader in a subprocess, shared by a test session."""
-    reader = OfficialReader()
-    yield reader
-    reader.close()
