@@ -115,7 +115,9 @@ def test_tablets_merge_rows_with_nulls() -> None:
         assert tab.timestamps.tolist() == [1000, 1001, 1002, 1003, 1005, 1008]
         for i, m in enumerate(tab.measurements):
             keep = ~tab.null_mask(i)
-            got = list(zip(tab.timestamps[keep].tolist(), tab.columns[i][keep].tolist(), strict=True))
+            got = list(
+                zip(tab.timestamps[keep].tolist(), tab.columns[i][keep].tolist(), strict=True)
+            )
             assert same_points(got, expected[("root.sg1.d1", m)][1])
         # row 1002 of s_bool was null in the official tablet
         assert tab.null_mask(tab.index_of("s_bool"))[2]
@@ -130,5 +132,5 @@ def test_multi_page_chunks_have_page_statistics() -> None:
             assert len(pages) == 3, chunk
             counts = [p.statistics.count for p in pages]
             assert sum(counts) == chunk.statistics.count
-            times, values = chunk.read()
+            times, _ = chunk.read()
             assert np.all(np.diff(times) > 0)

@@ -174,7 +174,9 @@ def _tsm_regions(reader: TsFileReader):
             yield raw, tsms
 
 
-@pytest.mark.parametrize("name", ["tree_small_plain.tsfile", "tree_multi.tsfile", "table_aligned.tsfile"])
+@pytest.mark.parametrize(
+    "name", ["tree_small_plain.tsfile", "tree_multi.tsfile", "table_aligned.tsfile"]
+)
 def test_timeseries_metadata_reserialises_byte_for_byte(name: str) -> None:
     with TsFileReader(OFFICIAL / name) as r:
         for raw, tsms in _tsm_regions(r):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 import pickle
+import struct
 import subprocess
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,18 +25,69 @@ from pipecore_storage.types import TSDataType
 OFFICIAL_MIN_TIME = -(2**62)
 OFFICIAL_MAX_TIME = 2**62
 
-_READ_SCRIPT = r"""
-import datetime, pickle, sys
-import tsfile
-paths = pickle.load(sys.stdin.buffer)
+
+class OfficialReader:
+    """A long-lived subprocess running the official reader (one per test session).
+
+    ``read(paths)`` returns path -> device -> {"schemas": {m: (type, enc, comp)},
+    "points": {m: [(t, v), ...]}} (DATE values as yyyymmdd ints). If the subprocess dies (a crash of
+    the official reader), the call fails with AssertionError and the next call starts a new
+    one.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        code = _SERVER_LOOP.replace("READ_BODY", textwrap.indent(_READ_BODY, "        "))
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def read(self, paths: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start()
+        proc = self._proc
+        payload = pickle.dumps([str(p) for p in paths])
+        try:
+            proc.stdin.write(struct.pack(">I", len(payload)) + payload)  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+            head = proc.stdout.read(4)  # type: ignore[union-attr]
+            if len(head) < 4:
+                raise BrokenPipeError
+            (n,) = struct.unpack(">I", head)
+            status, result = pickle.loads(proc.stdout.read(n))  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            rc = proc.wait(timeout=10)
+            err = proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+            self.close()
+            raise AssertionError(f"official reader died (rc {rc}) on {paths}: {err}") from None
+        if status != "ok":
+            raise AssertionError(f"official reader failed on {paths}: {result}")
+        return result
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait(timeout=10)
+
+
+_READ_BODY = """
 out = {}
 for p in paths:
     r = tsfile.TsFileReader(p)
     res = {}
     for dev, ds in r.get_all_timeseries_schemas().items():
         names = [t.timeseries_name for t in ds.timeseries_list]
-        kinds = {t.timeseries_name: (int(t.data_type), int(t.encoding_type), int(t.compression_type))
-                 for t in ds.timeseries_list}
+        kinds = {t.timeseries_name: (int(t.data_type), int(t.encoding_type),
+                 int(t.compression_type)) for t in ds.timeseries_list}
         cols = {n: [] for n in names}
         rs = r.query_timeseries(dev, names, -(2**62), 2**62)
         while rs.next():
@@ -49,24 +102,26 @@ for p in paths:
         res[dev] = {"schemas": kinds, "points": cols}
     r.close()
     out[p] = res
-sys.stdout.buffer.write(pickle.dumps(out))
 """
 
-
-def official_read(paths: Sequence[str], timeout: float = 120) -> dict[str, dict[str, Any]]:
-    """path -> device -> {"schemas": {m: (type, enc, comp)}, "points": {m: [(t, v)...]}}."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _READ_SCRIPT],
-        input=pickle.dumps([str(p) for p in paths]),
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"official reader failed (rc {proc.returncode}): {proc.stderr.decode()[-2000:]}"
-        )
-    return pickle.loads(proc.stdout)
+_SERVER_LOOP = """
+import datetime, pickle, struct, sys
+import tsfile
+inp, outp = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    head = inp.read(4)
+    if len(head) < 4:
+        break
+    paths = pickle.loads(inp.read(struct.unpack(">I", head)[0]))
+    try:
+READ_BODY
+        reply = ("ok", out)
+    except Exception as e:
+        reply = ("error", repr(e))
+    data = pickle.dumps(reply)
+    outp.write(struct.pack(">I", len(data)) + data)
+    outp.flush()
+"""
 
 
 def points_of(times: np.ndarray, values: np.ndarray) -> list[tuple[int, Any]]:
@@ -98,7 +153,9 @@ def same_points(a: list[tuple[int, Any]], b: list[tuple[int, Any]]) -> bool:
     return True
 
 
-def write_official(path: str, device: str, schemas: list[MeasurementSchema], tablet: Tablet) -> None:
+def write_official(
+    path: str, device: str, schemas: list[MeasurementSchema], tablet: Tablet
+) -> None:
     """Write a tree-model (non-aligned) tablet with the official writer."""
     import tsfile as off
 
@@ -118,7 +175,9 @@ def write_official(path: str, device: str, schemas: list[MeasurementSchema], tab
         )
     )
     n = tablet.row_count
-    tab = off.Tablet([s.name for s in schemas], [off.TSDataType(int(s.data_type)) for s in schemas], n)
+    tab = off.Tablet(
+        [s.name for s in schemas], [off.TSDataType(int(s.data_type)) for s in schemas], n
+    )
     tab.set_table_name(device)
     for r, t in enumerate(tablet.timestamps.tolist()):
         tab.add_timestamp(r, t)
