@@ -382,9 +382,9 @@ def run_query(store, paths, start, end, value_filter, limit, offset) -> QueryRes
     lo, hi = _bounds(start, end)
     extra = list(value_filter.paths) if value_filter is not None else []
     want = [paths] if isinstance(paths, str) else list(paths)
-    snap = store._snapshot(want + extra, lo, hi)
-    with store._lock:
+    with store._lock:  # one schema state for the selection and the snapshot
         selected = resolve_series(store._schema, want)
+        snap = store._snapshot(want + extra, lo, hi)
     points = read_points(store, snap, lo, hi)
     result = _align(selected, points)
     if value_filter is not None:
@@ -445,9 +445,10 @@ def _apply_filter(result, selected, all_series, points, value_filter) -> QueryRe
 def run_aggregate(store, specs, start, end) -> ResultTable:
     lo, hi = _bounds(start, end)
     items = [s if isinstance(s, AggregateSpec) else AggregateSpec(*s) for s in specs]
-    with store._lock:
+    with store._lock:  # one schema state for the expansion and the snapshot
         expanded = [(item, resolve_series(store._schema, item.path)) for item in items]
-    every = list({s.path: s for _, ss in expanded for s in ss}.values())
+        every = list({s.path: s for _, ss in expanded for s in ss}.values())
+        snap = store._snapshot([s.path for s in every], lo, hi)
     for item, series in expanded:
         if item.function in _NUMERIC_ONLY:
             for s in series:
@@ -457,7 +458,6 @@ def run_aggregate(store, specs, start, end) -> ResultTable:
                         f"MAX_VALUE] only support numeric data types, not {s.data_type.name}",
                         s.path,
                     )
-    snap = store._snapshot([s.path for s in every], lo, hi)
     partials = _aggregate_series(store, snap, lo, hi)
     columns, row = [], []
     for item, series in expanded:
