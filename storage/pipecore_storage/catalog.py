@@ -7,6 +7,7 @@ to write (creation) or a `ResultTable` (SHOW), so `Store` only adds locking and 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .config import StoreConfig
 from .errors import SchemaError
@@ -58,13 +59,9 @@ def series_schemas(device: str, specs: Sequence[SeriesSpec], config: StoreConfig
         path = f"{device}.{name}"
         try:
             dtype = MeasurementSchema(name, dt).data_type
-            schema = MeasurementSchema(
-                name,
-                dtype,
-                config.default_encoding(dtype) if enc is None else enc,
-                config.compressor if comp is None else comp,
-                props,
-            )
+            encoding: Any = config.default_encoding(dtype) if enc is None else enc
+            compressor: Any = config.compressor if comp is None else comp
+            schema = MeasurementSchema(name, dtype, encoding, compressor, props)
         except ValueError as exc:
             raise SchemaError(f"{path}: {exc}", path) from exc
         check_series_schema(path, schema)

@@ -36,14 +36,11 @@ class StoreConfigError(PipecoreError, ValueError):
         super().__init__(f"store configuration {key}: {message}")
 
 
-def _upper_choice(choices: tuple[str, ...]):
-    def convert(value: object) -> str:
-        text = str(value).strip().upper()
-        if text not in choices:
-            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
-        return text
-
-    return convert
+def _wal_mode(value: object) -> str:
+    text = str(value).strip().upper()
+    if text not in WAL_MODES:
+        raise ValueError(f"{value!r} is not one of {', '.join(WAL_MODES)}")
+    return text
 
 
 def _precision(value: object) -> str:
@@ -117,7 +114,7 @@ class StoreConfig:
     """Settings of one store. Attribute names are IoTDB's configuration keys."""
 
     # write-ahead log
-    wal_mode: str = attrs.field(default="ASYNC", converter=_upper_choice(WAL_MODES))
+    wal_mode: str = attrs.field(default="ASYNC", converter=_wal_mode)
     wal_async_mode_fsync_delay_in_ms: int = attrs.field(default=1000, converter=_positive_int)
     wal_file_size_threshold_in_byte: int = attrs.field(default=31457280, converter=_positive_int)
     # memtable flush
@@ -128,10 +125,16 @@ class StoreConfig:
     default_storage_group_level: int = attrs.field(default=1, converter=_positive_int)
     timestamp_precision: str = attrs.field(default="ms", converter=_precision)
     # how auto-creation types a value given as a Python bool/int/float (IoTDB's SQL literals)
-    boolean_string_infer_type: TSDataType = attrs.field(default="BOOLEAN", converter=_data_type)
-    integer_string_infer_type: TSDataType = attrs.field(default="DOUBLE", converter=_data_type)
-    floating_string_infer_type: TSDataType = attrs.field(default="DOUBLE", converter=_data_type)
-    nan_string_infer_type: TSDataType = attrs.field(default="DOUBLE", converter=_data_type)
+    boolean_string_infer_type: TSDataType = attrs.field(
+        default=TSDataType.BOOLEAN, converter=_data_type
+    )
+    integer_string_infer_type: TSDataType = attrs.field(
+        default=TSDataType.DOUBLE, converter=_data_type
+    )
+    floating_string_infer_type: TSDataType = attrs.field(
+        default=TSDataType.DOUBLE, converter=_data_type
+    )
+    nan_string_infer_type: TSDataType = attrs.field(default=TSDataType.DOUBLE, converter=_data_type)
     # defaults of series created without ENCODING / COMPRESSOR
     default_boolean_encoding: TSEncoding = attrs.field(
         default=_ENC[TSDataType.BOOLEAN], converter=_encoding

@@ -98,6 +98,10 @@ class GapEvent:
     def seq(self) -> int:
         return self.last_seq
 
+    @property
+    def nbytes(self) -> int:
+        return 0
+
 
 Event = Union[InsertEvent, TsFileSealedEvent, DeletionEvent, GapEvent]  # noqa: UP007
 

@@ -253,7 +253,9 @@ def device_tablet(data: DeviceData, chunks: Iterable[MemChunk]) -> Tablet | None
         times = first
     else:
         times = np.unique(np.concatenate(all_times))
-    columns, masks, schemas = [], [], []
+    columns: list[np.ndarray] = []
+    masks: list[np.ndarray | None] = []
+    schemas: list[MeasurementSchema] = []
     for name, (t, v) in merged.items():
         schema = data.schemas[name]
         schemas.append(schema)

@@ -303,9 +303,9 @@ def resolve_series(schema: Schema, paths: str | Sequence[str]) -> list[SeriesInf
             for s in schema.iter_series(pattern):
                 out.setdefault(s.path, s)
         else:
-            s = schema.resolve(p)
-            if s is not None:
-                out.setdefault(s.path, s)
+            one = schema.resolve(p)
+            if one is not None:
+                out.setdefault(one.path, one)
     return list(out.values())
 
 
@@ -338,10 +338,10 @@ def read_points(
                 runs[s.path][1].append(_as_dtype(v, s.data_type))
     for mem in snap.memtables:
         for device, series in by_device.items():
-            hit = mem.get(device)
-            if hit is None:
+            entry = mem.get(device)
+            if entry is None:
                 continue
-            _data, chunks = hit
+            _data, chunks = entry
             for s in series:
                 ts, vs = series_of(chunks, s.measurement, start, end)
                 runs[s.path][0].extend(ts)
@@ -512,17 +512,18 @@ class Partial:
     def result(self, function: str) -> Any:
         if function == "count":
             return self.count
-        if not self.count:
+        if not self.count or self.first is None or self.last is None:
             return None
+        first, last = self.first, self.last
         return {
             "sum": lambda: self.total,
             "avg": lambda: self.total / self.count,
             "min_value": lambda: self.min_value,
             "max_value": lambda: self.max_value,
-            "first_value": lambda: self.first[1],
-            "last_value": lambda: self.last[1],
-            "min_time": lambda: self.first[0],
-            "max_time": lambda: self.last[0],
+            "first_value": lambda: first[1],
+            "last_value": lambda: last[1],
+            "min_time": lambda: first[0],
+            "max_time": lambda: last[0],
         }[function]()
 
 
@@ -570,11 +571,11 @@ def _stats_sources(store, snap: Snapshot, s: SeriesInfo, lo: int, hi: int) -> li
         if hit is not None and hit[0].schemas.get(s.measurement) is not None:
             ranges.append((hit[0].min_time, hit[0].max_time, None, None))
     usable = []
-    for i, (a, b, f, stats) in enumerate(ranges):
-        if f is None:
+    for i, (a, b, clean_file, stats) in enumerate(ranges):
+        if clean_file is None:
             continue
         if all(b2 < a or a2 > b for j, (a2, b2, _f, _s) in enumerate(ranges) if j != i):
-            usable.append((f, stats))
+            usable.append((clean_file, stats))
     return usable
 
 

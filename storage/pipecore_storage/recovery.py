@@ -188,6 +188,7 @@ def _replay(store: Store, seq: int, entry, report: RecoveryReport) -> None:
         prefix = split_path(entry.database)
         for key in [k for k in store._working if k[0] == entry.database]:
             del store._working[key]
-        for device in [d for d in store._last_flushed if split_path(d)[: len(prefix)] == prefix]:
-            del store._last_flushed[device]
+        stale = [d for d in store._last_flushed if split_path(d)[: len(prefix)] == prefix]
+        for name in stale:
+            del store._last_flushed[name]
     report.replayed_entries += 1

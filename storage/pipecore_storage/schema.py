@@ -283,7 +283,7 @@ class Schema:
             schema.data_type,
             config.default_encoding(schema.data_type),
             config.compressor,
-            schema.props,
+            schema.props_dict,
         )
 
     # ------------------------------------------------------------------ records
@@ -299,7 +299,7 @@ class Schema:
                 record["type"],
                 record["encoding"],
                 record["compression"],
-                tuple((k, v) for k, v in record.get("props", [])),
+                {k: v for k, v in record.get("props", [])},
             )
             device = record["device"]
             database = self.database_of(split_path(device))

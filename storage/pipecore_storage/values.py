@@ -131,7 +131,9 @@ def record_tablet(
     """A one-row tablet of a record; `known` maps existing measurements to their types."""
     if isinstance(timestamp, bool) or not isinstance(timestamp, (int, np.integer)):
         raise SchemaError(f"{device}: timestamp {timestamp!r} is not an integer", device)
-    schemas, columns, masks = [], [], []
+    schemas: list[MeasurementSchema] = []
+    columns: list[np.ndarray] = []
+    masks: list[np.ndarray | None] = []
     for name, value in values.items():
         path = f"{device}.{name}"
         dt = known.get(name)

@@ -88,9 +88,15 @@ class _Reader:
     def unpack(self, st: struct.Struct) -> tuple:
         return st.unpack(self.take(st.size))
 
-    def str(self) -> str | None:
+    def text(self) -> str | None:
         (n,) = self.unpack(_U16)
         return None if n == _NONE else decode_text(self.take(n))
+
+    def name(self) -> str:
+        text = self.text()
+        if text is None:
+            raise ValueError(f"missing name at byte {self.pos}")
+        return text
 
 
 def _origin_flags(origin: Origin) -> int:
@@ -130,18 +136,19 @@ def _encode_values(data_type: TSDataType, col: np.ndarray) -> list[bytes | memor
 
 def _decode_insert(r: _Reader) -> InsertEntry:
     _kind, flags, rows, ncols = r.unpack(_HEAD)
-    cluster = r.str()
-    device = r.str()
+    cluster = r.text()
+    device = r.name()
     schemas = []
     for _ in range(ncols):
-        name = r.str()
+        name = r.name()
         dt, enc, comp, nprops = r.unpack(_COL)
-        props = tuple((r.str(), r.str()) for _ in range(nprops))
+        props = {r.name(): r.name() for _ in range(nprops)}
         schemas.append(
             MeasurementSchema(name, TSDataType(dt), TSEncoding(enc), CompressionType(comp), props)
         )
     times = np.frombuffer(r.take(8 * rows), dtype="<i8").astype(np.int64, copy=False)
-    columns, masks = [], []
+    columns: list[np.ndarray] = []
+    masks: list[np.ndarray | None] = []
     for s in schemas:
         (has_mask,) = r.unpack(_U8)
         if has_mask:
@@ -201,13 +208,13 @@ def decode_entry(body: bytes | memoryview) -> InsertEntry | DeleteEntry | Delete
         elif kind == KIND_DELETE:
             r.take(1)
             (flags,) = r.unpack(_U8)
-            cluster = r.str()
-            pattern = r.str()
+            cluster = r.text()
+            pattern = r.text()
             start, end = r.unpack(_RANGE)
             entry = DeleteEntry(pattern or "", start, end, Origin(bool(flags & 2), cluster))
         elif kind == KIND_DELETE_DATABASE:
             r.take(1)
-            entry = DeleteDatabaseEntry(r.str() or "")
+            entry = DeleteDatabaseEntry(r.text() or "")
         else:
             raise ValueError(f"unknown entry kind {kind}")
     except (struct.error, UnicodeDecodeError) as exc:
