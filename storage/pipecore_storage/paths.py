@@ -35,6 +35,8 @@ def split_path(path: str, *, allow_wildcards: bool = False) -> list[str]:
     """The nodes of `path`; raises SchemaError (naming the path) when it is not a tree path."""
     if not isinstance(path, str) or not path:
         raise SchemaError(f"illegal path {path!r}: empty", str(path))
+    if not _is_utf8(path):
+        raise SchemaError(f"illegal path {path!r}: not valid UTF-8", path)
     nodes: list[str] = []
     i, n = 0, len(path)
     while i <= n:
@@ -58,6 +60,14 @@ def split_path(path: str, *, allow_wildcards: bool = False) -> list[str]:
     if nodes[0] != "root":
         raise SchemaError(f"illegal path {path}: a path starts with root", path)
     return nodes
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8
+        return False
+    return True
 
 
 def _quoted_node(path: str, i: int) -> tuple[str, int]:
@@ -102,7 +112,11 @@ def validate_measurement(device: str, measurement: str) -> str:
     """A measurement name is one node: non-empty, no dot, no wildcard, no backquote."""
     if not isinstance(measurement, str) or not measurement.strip():
         raise SchemaError(f"illegal measurement {measurement!r} of {device}", device)
-    if any(c in measurement for c in ".*`") or measurement != measurement.strip():
+    if (
+        any(c in measurement for c in ".*`")
+        or measurement != measurement.strip()
+        or not _is_utf8(measurement)
+    ):
         raise SchemaError(
             f"illegal measurement {measurement!r} of {device}: a measurement is one node",
             f"{device}.{measurement}",

@@ -396,7 +396,7 @@ class SchemaLog:
 
 
 def _format_line(record: dict) -> bytes:
-    body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    body = json.dumps(record, separators=(",", ":")).encode()
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 

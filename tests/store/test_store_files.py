@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tsfile as official
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipecore_storage import (
     CorruptFileError,
@@ -21,6 +23,7 @@ from pipecore_storage import (
     Tablet,
     UnsupportedFormatError,
 )
+from pipecore_storage.store import Store
 from pipecore_storage.tsfile import TsFileWriter
 
 CONFORMANCE = Path("/work/shared/conformance/official")
@@ -265,3 +268,32 @@ def test_version_3_files_and_their_mods_are_loaded(open_store, tmp_path):
     s.close()
     s = open_store()
     assert s.query("root.v3.d.v").series("root.v3.d.v")[0].tolist() == [5, 6, 7, 8, 9]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+    cut=st.none() | st.floats(0, 1),
+)
+def test_damaged_files_are_loaded_whole_or_refused_with_a_store_error(tmp_path_factory, flips, cut):
+    work = tmp_path_factory.mktemp("fuzz")
+    good = _external(work / "good.tsfile", "root.fz.d", range(300), range(300))
+    data = bytearray(good.read_bytes())
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    if cut is not None:
+        data = data[: int(len(data) * cut)]
+    bad = work / "bad.tsfile"
+    bad.write_bytes(bytes(data))
+    with Store.open(work / "store") as s:
+        try:
+            f = s.load_tsfile(bad)
+        except (CorruptFileError, UnsupportedFormatError, SchemaError):
+            assert s.sealed_files() == [] and s.count_timeseries() == 0
+            assert list((work / "store" / "load").iterdir()) == []
+        else:
+            assert s.sealed_files() == [f]
+            # what was accepted decoded completely, so it reads back without an error
+            assert len(s.query("root.**").timestamps) == len(s.query("root.**"))
