@@ -2,10 +2,11 @@
 
 Usage: python store_kill_child.py <store dir> <wal_mode> <first op> <seed>
 
-Writes op after op (op k's data is `op_tablet(k, seed)`: unique timestamps, so nothing is
-ever overwritten), printing ``ACK <k>`` once `insert_tablet` has returned; every few ops it
-flushes. Small thresholds make background flushes and WAL segment rolls frequent, so the
-kill lands in every phase: appending, flushing, sealing, checkpointing.
+Runs op after op, printing ``ACK <k>`` once op k has returned: op k inserts
+`op_tablet(k, seed)` (unique timestamps, so nothing is ever overwritten), or, when
+`delete_target(k, first)` names an earlier op of this run, deletes all of that op's points.
+Every few ops it flushes. Small thresholds make background flushes and WAL segment rolls
+frequent, so the kill lands in every phase: appending, flushing, sealing, checkpointing.
 """
 
 from __future__ import annotations
@@ -45,13 +46,30 @@ def op_tablet(k: int, seed: int) -> Tablet:
     return Tablet(DEVICES[k % len(DEVICES)], SCHEMAS, times, [values, text])
 
 
+def delete_target(k: int, first: int) -> int | None:
+    """The insert op whose points op k deletes, or None when op k is an insert."""
+    if k % 11 == 0 and k - 3 >= first and delete_target(k - 3, first) is None:
+        return k - 3
+    return None
+
+
+def delete_op(store: Store, target: int, seed: int) -> None:
+    tablet = op_tablet(target, seed)
+    t = tablet.timestamps
+    store.delete(f"{tablet.device}.*", int(t.min()), int(t.max()))
+
+
 def main() -> None:
     path, wal_mode, first, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     store = Store.open(path, store_config(wal_mode))
     print("READY", flush=True)
     k = first
     while True:
-        store.insert_tablet(op_tablet(k, seed))
+        target = delete_target(k, first)
+        if target is None:
+            store.insert_tablet(op_tablet(k, seed))
+        else:
+            delete_op(store, target, seed)
         print(f"ACK {k}", flush=True)
         if k % 23 == 0:
             store.flush()

@@ -1,6 +1,7 @@
-"""Durability: a real child process writes to a store and is killed with SIGKILL at random
-moments; after every kill the store is reopened and must hold every acknowledged write,
-nothing that was never written, and nothing twice."""
+"""Durability: a real child process writes to a store (inserts, some deletions, flushes) and is
+killed with SIGKILL at random moments; after every kill the store is reopened and must hold
+every acknowledged write, honour every acknowledged deletion, hold nothing that was never
+written, and nothing twice."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_kill_child import DEVICES, op_tablet, store_config
+from store_kill_child import DEVICES, delete_target, op_tablet, store_config
 
+from pipecore_storage.listeners import InsertEvent
 from pipecore_storage.store import Store
 from pipecore_storage.tsfile import TsFileReader
 
@@ -59,6 +61,8 @@ def _no_point_twice(store: Store) -> None:
                 seen |= keys
     replayed = set()
     for event in store.replay(0):
+        if not isinstance(event, InsertEvent):
+            continue
         keys = {(event.tablet.device, t) for t in event.tablet.timestamps.tolist()}
         assert not keys & seen, f"replayed insert {event.seq} is also in a sealed file"
         seen |= keys
@@ -106,33 +110,51 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path, wal_mode):
     rng = random.Random(f"kill-{wal_mode}")
     seed = rng.randrange(1000)
     path = tmp_path / "store"
-    durable: set[int] = set()  # ops acknowledged, or found after a kill (then they must stay)
+    durable: set[int] = set()  # insert ops whose points must be there
+    deleted: set[int] = set()  # insert ops whose points must be gone
     first = 1
-    total_acked = 0
+    total_acked = deletes = 0
     for kill in range(KILLS):
         acked = _run_child(path, wal_mode, first, seed, rng.uniform(0.02, 0.35))
         total_acked += len(acked)
+        for k in acked:
+            target = delete_target(k, first)
+            if target is None:
+                durable.add(k)
+            else:
+                deleted.add(target)
+                deletes += 1
         in_flight = (acked[-1] + 1) if acked else first
+        in_flight_target = delete_target(in_flight, first)
         store = Store.open(path, store_config(wal_mode))
         try:
             stored = _stored(store)
-            must = _expected(durable | set(acked), seed)
-            maybe = _expected({in_flight}, seed)
-            missing = [k for k in must if stored.get(k) != must[k]]
+            must = _expected(durable - deleted, seed)
+            # the op in flight at the kill: an insert or a deletion, all applied or none
+            maybe_ops = {in_flight} if in_flight_target is None else {in_flight_target}
+            maybe = _expected(maybe_ops, seed)
+            missing = [k for k in must if stored.get(k) != must[k] and k not in maybe]
             assert not missing, f"kill {kill}: acknowledged points lost: {missing[:5]}"
+            assert not set(stored) & set(_expected(deleted, seed)), (
+                f"kill {kill}: deleted points came back"
+            )
             extra = set(stored) - set(must)
             assert extra <= set(maybe), f"kill {kill}: points never written: {sorted(extra)[:5]}"
-            for k in extra:
+            for k in set(stored) & set(maybe):
                 assert stored[k] == maybe[k]
-            # a tablet is one WAL entry: the in-flight op is all there or not at all
-            assert extra in (set(), set(maybe)), f"kill {kill}: op {in_flight} half applied"
+            applied = set(stored) & set(maybe)
+            assert applied in (set(), set(maybe)), f"kill {kill}: op {in_flight} half applied"
+            if in_flight_target is None and applied:
+                durable.add(in_flight)
+            elif in_flight_target is not None and not applied:
+                deleted.add(in_flight_target)
             _no_point_twice(store)
-            durable |= set(acked) | ({in_flight} if extra else set())
         finally:
             store._abandon()  # leave the recovered state as is for the next child
         first = in_flight + 1
-    assert total_acked > KILLS, "the children acknowledged almost nothing"
+    assert total_acked > KILLS and deletes > 0, "the children did almost nothing"
     with Store.open(path, store_config(wal_mode)) as store:
         stored = _stored(store)
-        assert len(stored) == len(_expected(durable, seed))
-        assert np.all([stored[k] == v for k, v in _expected(durable, seed).items()])
+        expected = _expected(durable - deleted, seed)
+        assert len(stored) == len(expected)
+        assert np.all([stored[k] == v for k, v in expected.items()])
