@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -226,7 +226,7 @@ PLUGINS = SourceTestPlugins()
 class StoreNode(Node):
     """A node with an embedded store (config via the class attribute `store_config`)."""
 
-    store_config: dict[str, Any] = {}
+    store_config: ClassVar[dict[str, Any]] = {}
 
     def _open_store(self) -> Any:
         own = super()._open_store()

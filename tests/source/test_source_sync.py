@@ -257,7 +257,7 @@ def test_pins_are_released_after_commit_and_protect_unsent_files(tmp_path):
         assert len(store.pinned("pin")) >= 2  # taken and pinned, not yet sent
         store.delete_database("root.db2")  # its file is still pinned for the pipe
         rec = recording("pin")
-        wanted = {("root.db%d.d1.s1" % k, t, t + 0.5) for k in range(3) for t in range(100)}
+        wanted = {(f"root.db{k}.d1.s1", t, t + 0.5) for k in range(3) for t in range(100)}
         wait_until(lambda: set(rec.point_set()) == wanted, what="pinned file sent")
         wait_until(lambda: store.pinned("pin") == [], what="pins released")
     finally:
