@@ -167,9 +167,9 @@ def _deleted(key: tuple[str, int], event: DeletionEvent) -> bool:
     from pipecore_storage.paths import parse_pattern, split_path
 
     series, t = key
-    return event.start_time <= t <= event.end_time and parse_pattern(
-        event.path_pattern
-    ).matches(split_path(series))
+    return event.start_time <= t <= event.end_time and parse_pattern(event.path_pattern).matches(
+        split_path(series)
+    )
 
 
 def read_recording_file(path: Path) -> set[Point]:

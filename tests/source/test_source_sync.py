@@ -89,9 +89,7 @@ def test_pattern_prefix_and_path_filters_split_a_file(node):
         {},
         {**SINK, "name": "prefix"},
     )
-    node.create_pipe(
-        "path", {"extractor.path": "root.*.d2.s2"}, {}, {**SINK, "name": "path"}
-    )
+    node.create_pipe("path", {"extractor.path": "root.*.d2.s2"}, {}, {**SINK, "name": "path"})
     node.create_pipe("whole", {"pattern": "root.sg"}, {}, {**SINK, "name": "whole"})
     _write(store, "root.sg.d1", 100, 5, ("s1", "s2", "t1"))
     _write(store, "root.sg.d2", 100, 5, ("s1", "s2"))
