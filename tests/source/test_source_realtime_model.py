@@ -67,8 +67,8 @@ class Harness:
         self.realtime = self._new(self.committed[0])
 
     def _facts(self) -> PipeRuntimeFacts:
-        queued = 100 if self.behind else 0
-        return PipeRuntimeFacts(queued_events=queued, queue_max_events=100, queue_max_bytes=10**9)
+        queued = 4 if self.behind else 0
+        return PipeRuntimeFacts(queued_events=queued, queue_max_events=4, queue_max_bytes=10**9)
 
     def _new(self, covered: int) -> Realtime:
         rt = Realtime(self.store, "model", self.options, covered, self._facts, lambda: self.now)
