@@ -297,3 +297,46 @@ def test_pipe_generated_history_files_are_skipped_without_forwarding(node):
     wait_until(lambda: fw.point_set() == store_points(store))
     client = {p for p in store_points(store) if p[0] in ("root.sg.d1.s1", "root.sg.d4.s1")}
     wait_until(lambda: nf.point_set() == client, what="only client data")
+
+
+def test_boundary_survives_a_stop_before_the_first_commit(node):
+    store = node.store
+    _write(store, "root.sg.d1", 0, 10)  # before the pipe: history, not wanted
+    node.create_pipe(
+        "late", {"history.enable": "false"}, {}, {**SINK, "name": "late"}
+    )  # nothing to send yet: nothing committed
+    node.stop_pipe("late")
+    _write(store, "root.sg.d1", 100, 10)  # while stopped: realtime of the pipe
+    node.start_pipe("late")
+    rec = recording("late")
+    wanted = {p for p in store_points(store) if p[1] >= 100}
+    wait_until(lambda: rec.point_set() == wanted, what="written while stopped")
+    time.sleep(0.1)
+    assert rec.point_set() == wanted
+
+
+def test_altering_the_source_starts_afresh(node):
+    store = node.store
+    _write(store, "root.sg.d1", 0, 10)
+    node.create_pipe("alt", {"path": "root.sg.d1.s1"}, {}, {**SINK, "name": "alt"})
+    rec = recording("alt")
+    wait_until(lambda: len(rec.points) == 10)
+    _write(store, "root.sg.d2", 0, 10)
+    node.alter_pipe("alt", {"path": "root.sg.**"}, replace={"source"})
+    wait_until(lambda: rec.point_set() == store_points(store), what="history of the new pattern")
+
+
+def test_batch_progress_moves_on_without_data_events(node):
+    store = node.store
+    node.create_pipe("bp", {"realtime.mode": "batch"}, {}, {**SINK, "name": "bp"})
+    _write(store, "root.sg.d1", 0, 10)
+    store.flush()
+    rec = recording("bp")
+    wait_until(lambda: rec.point_set() == store_points(store))
+    time.sleep(1.3)  # a heartbeat carries the progress the seal allowed
+    node.stop_pipe("bp")
+    node.start_pipe("bp")
+    _write(store, "root.sg.d1", 10, 10)
+    store.flush()
+    wait_until(lambda: rec.point_set() == store_points(store))
+    assert rec.file_events == 2  # the first file was not sent again
