@@ -340,3 +340,24 @@ def test_batch_progress_moves_on_without_data_events(node):
     store.flush()
     wait_until(lambda: rec.point_set() == store_points(store))
     assert rec.file_events == 2  # the first file was not sent again
+
+
+def test_a_file_only_a_pin_holds_is_sent_after_a_restart(tmp_path):
+    path = tmp_path / "n"
+    node = open_node(path, pipe_sink_pending_queue_max_events=1)
+    for k in range(3):
+        _write(node.store, f"root.db{k}.d1", 0, 100)
+        node.store.flush()
+    node.create_pipe("orphan", {}, {}, {**SINK, "name": "orphan", "delay-ms": "400"})
+    time.sleep(0.1)
+    node.store.delete_database("root.db2")  # its file is still to be sent: pinned
+    node.close()  # before it was sent
+    rec = recording("orphan")
+    wanted = {(f"root.db{k}.d1.s1", t, t + 0.5) for k in range(3) for t in range(100)}
+    assert rec.point_set() != wanted
+    node = open_node(path)
+    try:
+        wait_until(lambda: rec.point_set() == wanted, what="the orphan sent from its pin")
+        wait_until(lambda: node.store.pinned("orphan") == [], what="pins released")
+    finally:
+        node.close()
