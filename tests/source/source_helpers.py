@@ -51,6 +51,7 @@ class Recording:
         self.file_events = 0
         self.split_files = 0
         self.deletions: list[tuple[str, int, int]] = []
+        self.mods: dict[str, str | None] = {}  # file name -> the .mods sent with it
         self.transfers = 0
         self.received_points = 0
 
@@ -148,6 +149,8 @@ class RecordingSink(Connector):
             time.sleep(self.delay)
         for tablet_event in event.to_tablet_insertion_events():
             self._take(tablet_event.tablet)
+        mods = getattr(event, "mods_path", None)
+        self.record.mods[event.path.name] = None if mods is None else mods.read_text()
         self.record.file_events += 1
         self.record.transfers += 1
 

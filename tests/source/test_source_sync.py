@@ -361,3 +361,23 @@ def test_a_file_only_a_pin_holds_is_sent_after_a_restart(tmp_path):
         wait_until(lambda: node.store.pinned("orphan") == [], what="pins released")
     finally:
         node.close()
+
+
+def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_path):
+    node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
+    try:
+        store = node.store
+        for k in range(3):
+            _write(store, f"root.db{k}.d1", 0, 100)
+            store.flush()
+        source = {"mods.enable": "true", "realtime.enable": "false"}
+        node.create_pipe("mods2", source, {}, {**SINK, "name": "mods2", "delay-ms": "300"})
+        time.sleep(0.1)  # all three pinned; the third not yet taken
+        store.delete("root.db2.d1.s1", 0, 9)  # creates that file's .mods after the pin
+        rec = recording("mods2")
+        wait_until(lambda: rec.point_set() == store_points(store), what="deletion applied")
+        (third,) = [f for f in store.sealed_files() if f.database == "root.db2"]
+        assert rec.file_events == 3  # sent whole, with its .mods
+        assert "DELETION,root.db2.d1.s1," in (rec.mods[third.path.name] or "")
+    finally:
+        node.close()

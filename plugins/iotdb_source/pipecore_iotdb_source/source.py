@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -180,7 +181,11 @@ class IoTDBSource(Extractor):
     def lag(self) -> SourceLag:
         """Remaining events and bytes and the oldest unacknowledged data (for SHOW PIPES)."""
         size = 0
-        for h in list(self.history):
+        try:
+            pending = list(self.history)
+        except RuntimeError:  # popped by the source's thread meanwhile
+            pending = []
+        for h in pending:
             with contextlib.suppress(OSError):
                 size += h.pinned.stat().st_size
         if self.realtime is not None:
@@ -321,9 +326,10 @@ class IoTDBSource(Extractor):
         self, f: SealedFile, pinned: Path, start: int, end: int, loose: frozenset[str]
     ) -> Iterator[Event]:
         opts = self.options
-        if needs_split(f, opts.pattern, start, end, loose, opts.mods_enabled):
+        mods = opts.mods_enabled and (not f.mods or _link_mods(f, pinned))
+        if needs_split(f, opts.pattern, start, end, loose, mods):
             return split_events(f, pinned, opts.pattern, start, end, loose)
-        return iter([file_event(f, pinned, opts.mods_enabled)])
+        return iter([file_event(f, pinned, mods)])
 
     # ------------------------------------------------------------------ realtime
     def _realtime_events(self, item: RealtimeItem) -> Iterator[Event]:
@@ -383,6 +389,21 @@ class IoTDBSource(Extractor):
             self.store.unpin(pinned, self.configuration.pipe_name)
         except (PipecoreError, OSError) as exc:
             log.warning("pipe %s: unpin %s: %s", self.configuration.pipe_name, pinned, exc)
+
+
+def _link_mods(f: SealedFile, pinned: Path) -> bool:
+    """Make sure the pin has the file's .mods (a deletion may have created it after the file
+    was pinned); False when it cannot be had (the file is then split instead)."""
+    target = pinned.with_name(pinned.name + ".mods")
+    if target.exists():
+        return True
+    try:
+        os.link(f.mods_path, target)
+    except FileExistsError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _jsonable(value: Any) -> Any:
