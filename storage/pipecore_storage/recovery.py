@@ -183,8 +183,7 @@ def _still_in_schema(store: Store, tablet: Tablet) -> Tablet | None:
     keep = [
         s.name
         for s in tablet.schemas
-        if (known := device.measurements.get(s.name)) is not None
-        and known.data_type == s.data_type
+        if (known := device.measurements.get(s.name)) is not None and known.data_type == s.data_type
     ]
     if not keep:
         return None

@@ -196,7 +196,7 @@ class StoreMachine(RuleBasedStateMachine):
             assert (vmax, tmin, last) == (None, None, None)
 
 
-StoreMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+StoreMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestStoreStateMachine = StoreMachine.TestCase
 
 
