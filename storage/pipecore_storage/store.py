@@ -387,22 +387,38 @@ class Store:
 
     def insert_records(
         self,
-        records: Iterable[tuple[str, int, Mapping[str, object]]],
+        records: Iterable[tuple[str, int, Mapping[str, object]]] | Sequence[str],
+        timestamps: Sequence[int] | None = None,
+        values: Sequence[Mapping[str, object]] | None = None,
         *,
         data_types: Mapping[str, object] | None = None,
         aligned: bool = False,
         origin: Origin = CLIENT,
     ) -> list[int]:
-        """Write several rows (device, timestamp, {measurement: value}) as one batch."""
+        """Write several rows as one atomic batch; one sequence number per row.
+
+        Either ``insert_records([(device, timestamp, {measurement: value}), ...])`` or, as
+        IoTDB's session API, ``insert_records(devices, timestamps, [{measurement: value}])``.
+        """
         self._check_open()
+        if timestamps is not None or values is not None:
+            if timestamps is None or values is None:
+                raise TypeError("insert_records(devices, timestamps, values) needs all three")
+            devices = list(records)  # type: ignore[arg-type]
+            if not len(devices) == len(timestamps) == len(values):
+                raise ValueError(
+                    f"insert_records: {len(devices)} devices, {len(timestamps)} timestamps and "
+                    f"{len(values)} value maps"
+                )
+            records = list(zip(devices, timestamps, values, strict=True))
         tablets = []
-        for device, timestamp, values in records:
+        for device, timestamp, row in records:  # type: ignore[misc]
             device = join_path(validate_device(device))
             with self._lock:
                 entry = self._schema.devices.get(device)
                 known = {m: s.data_type for m, s in entry.measurements.items()} if entry else {}
             tablets.append(
-                record_tablet(device, timestamp, values, known, self.config, data_types, aligned)
+                record_tablet(device, timestamp, row, known, self.config, data_types, aligned)
             )
         return self.insert_tablets(tablets, origin)
 
