@@ -19,6 +19,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -401,18 +402,21 @@ class Store:
         IoTDB's session API, ``insert_records(devices, timestamps, [{measurement: value}])``.
         """
         self._check_open()
+        rows: list[tuple[Any, Any, Any]]
         if timestamps is not None or values is not None:
             if timestamps is None or values is None:
                 raise TypeError("insert_records(devices, timestamps, values) needs all three")
-            devices = list(records)  # type: ignore[arg-type]
+            devices = list(records)
             if not len(devices) == len(timestamps) == len(values):
                 raise ValueError(
                     f"insert_records: {len(devices)} devices, {len(timestamps)} timestamps and "
                     f"{len(values)} value maps"
                 )
-            records = list(zip(devices, timestamps, values, strict=True))
+            rows = list(zip(devices, timestamps, values, strict=True))
+        else:
+            rows = list(records)  # type: ignore[arg-type]
         tablets = []
-        for device, timestamp, row in records:  # type: ignore[misc]
+        for device, timestamp, row in rows:
             device = join_path(validate_device(device))
             with self._lock:
                 entry = self._schema.devices.get(device)
