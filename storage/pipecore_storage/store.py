@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from .listeners import (
     replay_events,
 )
 from .memtable import MemTable
-from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods
+from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods, read_tsfile_tablets
 from .origin import CLIENT, Origin
 from .paths import join_path, parse_pattern, split_path, validate_device
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
@@ -647,6 +647,23 @@ class Store:
     def _replay_locked(self, from_seq: int, with_files: bool) -> list[Event]:
         files = self._files.all() if with_files else []
         return replay_events(files, self._all_memtables(), self._deletions, from_seq)
+
+    def read_sealed(
+        self,
+        file: SealedFile | str | os.PathLike[str],
+        pattern: str = "root.**",
+        start: int | None = None,
+        end: int | None = None,
+        max_rows: int = 65536,
+    ) -> Iterator[Tablet]:
+        """A sealed (or pinned) file's rows as tablets, its deletions applied, restricted to
+        series matching `pattern` and to ``[start, end]`` (how a pipe turns a file into
+        tablet events). A `SealedFile` uses the deletions known now; a path its ``.mods``."""
+        path = file.path if isinstance(file, SealedFile) else Path(file)
+        deletions = file.mods if isinstance(file, SealedFile) else None
+        lo = MIN_TIME if start is None else start
+        hi = MAX_TIME if end is None else end
+        return read_tsfile_tablets(path, pattern, lo, hi, deletions=deletions, max_rows=max_rows)
 
     def pin(self, file: SealedFile | str | os.PathLike[str], pipe_name: str) -> Path:
         """Hard-link a sealed file (and its side files) under ``pipe/<pipe_name>/``."""
