@@ -23,6 +23,7 @@ from .errors import SchemaError
 
 __all__ = [
     "PathPattern",
+    "canonical_device",
     "join_path",
     "parse_pattern",
     "split_path",
@@ -100,12 +101,18 @@ def join_path(nodes: Sequence[str]) -> str:
 
 def validate_device(device: str) -> list[str]:
     """Nodes of a device path (``root`` plus at least one node, no wildcards)."""
+    return list(canonical_device(device)[1])
+
+
+@lru_cache(maxsize=65536)
+def canonical_device(device: str) -> tuple[str, tuple[str, ...]]:
+    """(canonical text, nodes) of a device path; SchemaError when it is not one."""
     nodes = split_path(device)
     if len(nodes) < 2:
         raise SchemaError(
             f"illegal device path {device}: needs at least one node below root", device
         )
-    return nodes
+    return join_path(nodes), tuple(nodes)
 
 
 def validate_measurement(device: str, measurement: str) -> str:
