@@ -38,6 +38,8 @@ def split_path(path: str, *, allow_wildcards: bool = False) -> list[str]:
         raise SchemaError(f"illegal path {path!r}: empty", str(path))
     if not _is_utf8(path):
         raise SchemaError(f"illegal path {path!r}: not valid UTF-8", path)
+    if "\x00" in path:
+        raise SchemaError(f"illegal path {path!r}: contains a NUL character", path)
     nodes: list[str] = []
     i, n = 0, len(path)
     while i <= n:

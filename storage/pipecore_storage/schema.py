@@ -137,6 +137,8 @@ class Schema:
         if len(nodes) < 2:
             raise SchemaError(f"illegal database {name}: a database is below root", name)
         canonical = join_path(nodes)
+        if "/" in canonical or canonical in (".", ".."):
+            raise SchemaError(f"illegal database {canonical}: '/' is not allowed", canonical)
         if canonical in self.databases:
             raise SchemaError(f"{canonical} has already been created as database", canonical)
         above = self.database_of(nodes)

@@ -177,8 +177,6 @@ class Store:
         self._check_open()
         with self._lock:
             nodes = self._schema.check_new_database(database)
-            if "/" in database or "\x00" in database:
-                raise SchemaError(f"illegal database {database}: '/' is not allowed", database)
             self._log_schema([{"op": "create_database", "name": join_path(nodes)}])
 
     def delete_database(self, database: str) -> list[str]:

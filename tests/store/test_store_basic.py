@@ -415,3 +415,15 @@ def test_small_writes_are_gathered_and_read_back_exactly(open_store):
     s = open_store()
     assert len(s.query("root.sg.d.a")) == 1101
     assert s.query("root.sg.d.b").rows() == [(7000, "text")]
+
+
+def test_database_names_must_make_folder_names(open_store):
+    s = open_store()
+    for bad in ("root.`a/b`", "root.a\x00b"):
+        with pytest.raises(SchemaError, match="illegal"):
+            s.create_database(bad)
+        with pytest.raises(SchemaError, match="illegal"):
+            s.insert_record(bad + ".d", 1, {"s": 1.0})
+    s.insert_record("root.ok.`x/y`", 1, {"s": 1.0})  # a device node may hold a slash
+    s.flush()
+    assert s.query("root.ok.**").rows() == [(1, 1.0)]
