@@ -19,13 +19,18 @@ from ..errors import SchemaError, StoreClosedError
 from ..tablet import MeasurementSchema, Tablet
 from ..types import TSDataType
 from . import compression as _compression
-from . import encoding as _encoding
 from ._bytes import i32_bytes
 from .bloom import BloomFilter
 from .constants import MAGIC, MIN_TIME, VERSION_V3, VERSION_V4, Marker
 from .device_id import DeviceID, utf16_key
 from .metadata import ChunkMetadata, TimeseriesMetadata, TsFileMetadata, build_index
-from .pages import PageCutter, TimeEncoder, encode_aligned_group, encode_series_chunk
+from .pages import (
+    PageCutter,
+    TimeEncoder,
+    encode_aligned_group,
+    encode_series_chunk,
+    written_schema,
+)
 from .schema import Schema, TsFileConfig, TSRecord, _check_same
 
 __all__ = ["TsFileWriter"]
@@ -35,13 +40,21 @@ _FILLERS: dict[TSDataType, Any] = {TSDataType.TEXT: "", TSDataType.STRING: "", T
 
 @attrs.define(slots=True, eq=False)
 class _Series:
-    schema: MeasurementSchema
+    schema: MeasurementSchema  # as registered
     last_time: int = MIN_TIME - 1
     chunks: list[ChunkMetadata] = attrs.field(factory=list)
     pending: list[tuple[np.ndarray, np.ndarray]] = attrs.field(factory=list)
     record_times: list[int] = attrs.field(factory=list)
     record_values: list[Any] = attrs.field(factory=list)
     from_file: bool = False  # registered by open_for_append: may be re-registered freely
+    written: MeasurementSchema = attrs.field(default=None)  # what chunks are written with
+
+    def __attrs_post_init__(self) -> None:
+        self.set_schema(self.schema)
+
+    def set_schema(self, schema: MeasurementSchema) -> None:
+        self.schema = schema
+        self.written = written_schema(schema)
 
 
 @attrs.define(slots=True, eq=False)
@@ -136,10 +149,11 @@ class TsFileWriter:
         old = dev.series.get(schema.name)
         if old is not None:
             if old.from_file and old.schema.data_type == schema.data_type:
-                old.schema, old.from_file = schema, False
+                old.set_schema(schema)
+                old.from_file = False
                 return old
             _check_same(old.schema, schema, path)
-            old.schema = schema
+            old.set_schema(schema)
             return old
         dev.series[schema.name] = series = _Series(schema)
         return series
@@ -152,10 +166,10 @@ class TsFileWriter:
                 "(IoTDB 1.x knows BOOLEAN, INT32, INT64, FLOAT, DOUBLE, TEXT only)",
                 path,
             )
-        if not _encoding.writable(dt, schema.encoding):
-            raise SchemaError(
-                f"{path}: {dt.name} values cannot be written with {schema.encoding.name}", path
-            )
+        try:
+            written_schema(schema)
+        except SchemaError as e:
+            raise SchemaError(f"{path}: {e}", path) from None
         if not _compression.writable(schema.compression):
             raise SchemaError(
                 f"{path}: pages cannot be written with {schema.compression.name}", path
@@ -329,7 +343,7 @@ class TsFileWriter:
             times, values = _concat(s.pending)
             s.pending = []
             data, stats = encode_series_chunk(
-                s.schema, times, values, self.config, self._cutter, time_encoder
+                s.written, times, values, self.config, self._cutter, time_encoder
             )
             s.chunks.append(ChunkMetadata(pos, stats))
             parts.append(data)
@@ -349,7 +363,7 @@ class TsFileWriter:
             masks.append(mask)
         dev.blocks = []
         chunks = encode_aligned_group(
-            [dev.series[n].schema for n in names], times, columns, masks, self.config, self._cutter
+            [dev.series[n].written for n in names], times, columns, masks, self.config, self._cutter
         )
         parts = [self._group_header(dev)]
         pos = self._pos + len(parts[0])
