@@ -49,7 +49,7 @@ JAVA_SUPPORTED: dict[TSDataType, tuple[TSEncoding, ...]] = {
     **{
         t: (_E.PLAIN, _E.RLE, _E.TS_2DIFF, _E.GORILLA_V1, _E.GORILLA, _E.CHIMP, _E.SPRINTZ, _E.RLBE)
         for t in (_T.FLOAT, _T.DOUBLE)
-    },  # fmt: skip
+    },
     _T.TEXT: (_E.PLAIN, _E.DICTIONARY),
     _T.STRING: (_E.PLAIN, _E.DICTIONARY),
     _T.BLOB: (_E.PLAIN,),
