@@ -220,7 +220,7 @@ def test_filters_on_the_wrong_type_are_refused(data_file) -> None:
             TimeFilter.gt("x")
         with pytest.raises(TypeError):
             r.query(["root.q.d1.i"], ValueFilter.gt(3))  # a value filter needs a path
-        with pytest.raises(ValueError, match="device.measurement"):
+        with pytest.raises(ValueError, match=r"device\.measurement"):
             r.query(["nodot"])
 
 
