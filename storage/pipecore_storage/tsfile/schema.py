@@ -36,6 +36,7 @@ class TsFileConfig:
       `bloom_filter_error_rate` (0.05).
     * `time_compression` (LZ4): compression of the time chunk of aligned devices.
     * `fsync` (True): `close()` syncs the file to disk.
+    * `encode_threads` (2): threads encoding chunks at a flush (1 = in the caller's thread).
     """
 
     page_size_bytes: int = attrs.field(default=64 * 1024, validator=_positive)
@@ -48,6 +49,7 @@ class TsFileConfig:
         default=CompressionType.LZ4, converter=_compression
     )
     fsync: bool = True
+    encode_threads: int = attrs.field(default=2, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.max_degree_of_index_node < 2:
