@@ -145,8 +145,8 @@ def test_bloom_filter_bits_equal_the_official_ones(name: str) -> None:
         official = r.metadata.bloom_filter
         keys, chunks = [], 0
         for d in r.devices():
-            entry = r._entry(d)
-            tsms = ([entry.time] if entry.time else []) + list(entry.series.values())
+            time = r.time_column_metadata(d)
+            tsms = ([time] if time else []) + list(r.timeseries_metadata(d).values())
             keys += [f"{d}.{t.measurement}" for t in tsms]
             chunks += sum(len(t.chunks) for t in tsms)
     ours = BloomFilter.for_entries(chunks)
@@ -162,8 +162,7 @@ def test_bloom_filter_bits_equal_the_official_ones(name: str) -> None:
 def _tsm_regions(reader: TsFileReader):
     """(bytes, [TimeseriesMetadata]) of every leaf-measurement entry range in the file."""
     for device in reader.devices():
-        entry = reader._index()[device]
-        node = reader._node(entry.node_start, entry.node_end, False, [10**6])
+        node = reader.index_node(*reader.device_node_range(device))
         assert node.node_type == MetadataIndexNodeType.LEAF_MEASUREMENT
         for _, a, b in node.ranges():
             raw = bytes(reader._data[a:b])
@@ -241,7 +240,7 @@ def test_300_devices_make_an_internal_device_node(tmp_path: Path) -> None:
     with TsFileReader(path) as r:
         (root,) = r.metadata.roots.values()
         assert root.node_type == MetadataIndexNodeType.INTERNAL_DEVICE
-        children = [r._node(a, b, True, [10**6]) for _, a, b in root.ranges()]
+        children = [r.index_node(a, b, True) for _, a, b in root.ranges()]
         assert [len(c.entries) for c in children] == [256, 44]
         assert all(c.node_type == MetadataIndexNodeType.LEAF_DEVICE for c in children)
         assert root.entries[1][0] == DeviceID(("root.sg", "d256"))
@@ -253,8 +252,7 @@ def test_300_measurements_make_two_leaf_entries(tmp_path: Path) -> None:
     path = tmp_path / "wide.tsfile"
     _write_many(path, 1, 300)
     with TsFileReader(path) as r:
-        entry = r._index()["root.sg.d000"]
-        node = r._node(entry.node_start, entry.node_end, False, [10**6])
+        node = r.index_node(*r.device_node_range("root.sg.d000"))
         assert node.node_type == MetadataIndexNodeType.LEAF_MEASUREMENT
         assert [k for k, _ in node.entries] == ["s000", "s256"]
         assert len(r.measurements("root.sg.d000")) == 300
@@ -267,8 +265,7 @@ def test_small_degree_builds_internal_measurement_levels(tmp_path: Path) -> None
     with TsFileReader(path) as r:
         (root,) = r.metadata.roots.values()
         assert root.node_type == MetadataIndexNodeType.INTERNAL_DEVICE
-        entry = r._index()["root.sg.d007"]
-        node = r._node(entry.node_start, entry.node_end, False, [10**6])
+        node = r.index_node(*r.device_node_range("root.sg.d007"))
         assert node.node_type == MetadataIndexNodeType.INTERNAL_MEASUREMENT
         assert len(r.devices()) == 20
         assert r.measurements("root.sg.d019") == [f"s{j:03d}" for j in range(40)]

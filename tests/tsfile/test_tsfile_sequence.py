@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def test_chunk_groups_in_file_order_with_pages(tmp_path: Path) -> None:
         assert [g.aligned for g in groups] == [False, True, False, True]
         offsets = [g.offset for g in groups]
         assert offsets[0] == 7 and offsets == sorted(offsets)
-        assert all(a.end_offset == b.offset for a, b in zip(groups, groups[1:], strict=False))
+        assert all(a.end_offset == b.offset for a, b in itertools.pairwise(groups))
         plain = groups[0]
         assert [c.measurement for c in plain.chunks] == ["a", "b"]
         chunk = plain.chunks[0]

@@ -308,3 +308,39 @@ def test_config_is_validated() -> None:
         TsFileConfig(max_points_per_page=0)
     with pytest.raises(ValueError, match="compression"):
         TsFileConfig(time_compression="nope")
+
+
+def test_encoding_threads_do_not_change_the_bytes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    schemas = [
+        MeasurementSchema(f"s{k}", t, e, c)
+        for k, (t, e, c) in enumerate(
+            (t, e, c)
+            for t, e in (
+                (T.INT64, E.TS_2DIFF),
+                (T.DOUBLE, E.GORILLA),
+                (T.TEXT, E.DICTIONARY),
+                (T.INT32, E.RLE),
+            )  # fmt: skip
+            for c in (C.ZSTD, C.LZ4, C.GZIP, C.SNAPPY, C.LZMA2)
+        )
+    ]
+    times = np.arange(3000, dtype=np.int64)
+    text = np.empty(3000, dtype=object)
+    text[:] = [f"v{k % 17}" for k in range(3000)]
+    cols = {
+        T.INT64: rng.integers(0, 10**6, 3000),
+        T.DOUBLE: rng.normal(size=3000),
+        T.TEXT: text,
+        T.INT32: rng.integers(0, 9, 3000).astype(np.int32),
+    }
+    files = []
+    for threads in (1, 2, 4):
+        path = tmp_path / f"t{threads}.tsfile"
+        with TsFileWriter(path, config=TsFileConfig(encode_threads=threads,
+                                                    max_points_per_page=500)) as w:  # fmt: skip
+            for d in range(6):
+                w.write_tablet(Tablet(f"root.t.d{d}", schemas, times,
+                                      [cols[s.data_type] for s in schemas]))  # fmt: skip
+        files.append(path.read_bytes())
+    assert files[0] == files[1] == files[2]

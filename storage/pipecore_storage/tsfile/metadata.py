@@ -105,6 +105,7 @@ class MetadataIndexNode:
     node_type: MetadataIndexNodeType
     entries: list[tuple[object, int]] = attrs.field(factory=list)  # (DeviceID | str, offset)
     end_offset: int = 0
+    at: int = attrs.field(default=0, eq=False)  # file offset it was read from
 
     def serialize(self, version: int) -> bytes:
         parts = [uvar_bytes(len(self.entries))]
@@ -141,7 +142,7 @@ class MetadataIndexNode:
             raise r.error("unknown index node type", pos) from None
         if node_type.is_device_level != device_level:
             raise r.error(f"unexpected {node_type.name} node here", pos)
-        return cls(node_type, entries, end)
+        return cls(node_type, entries, end, r.base + start)
 
     def ranges(self) -> list[tuple[object, int, int]]:
         """(key, start, end) of every child."""

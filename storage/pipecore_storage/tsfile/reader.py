@@ -51,9 +51,10 @@ class SeriesNotFoundError(SchemaError, KeyError):
 
 
 class _DeviceEntry:
-    __slots__ = ("aligned", "device_id", "name", "node_end", "node_start", "series", "time")
+    __slots__ = ("aligned", "at", "device_id", "name", "node_end", "node_start", "series", "time")
 
-    def __init__(self, device_id: DeviceID, start: int, end: int) -> None:
+    def __init__(self, device_id: DeviceID, start: int, end: int, at: int) -> None:
+        self.at = at  # where the index entry pointing at the device's node was read
         self.device_id = device_id
         self.name = str(device_id)
         self.node_start, self.node_end = start, end
@@ -142,28 +143,38 @@ class TsFileReader:
         return self._devices
 
     def _node(
-        self, start: int, end: int, device_level: bool, budget: list[int]
+        self, start: int, end: int, device_level: bool, budget: list[int], parent: int
     ) -> MetadataIndexNode:
+        """The index node in ``[start, end)``; `parent` is where the pointer to it was read."""
         if not self._meta.meta_offset < start < end <= self._meta_start:
             raise CorruptFileError(
-                self.path, start, f"index node range [{start}, {end}) is invalid"
+                self.path, parent, f"index node range [{start}, {end}) is invalid"
             )
         budget[0] -= 1
         if budget[0] < 0:
-            raise CorruptFileError(self.path, start, "the index tree has more nodes than fit")
+            raise CorruptFileError(self.path, parent, "the index tree has more nodes than fit")
         return MetadataIndexNode.read(
             ByteReader(self._data, self.path, start, end), self.version, device_level
         )
 
+    def index_node(self, start: int, end: int, device_level: bool = False) -> MetadataIndexNode:
+        """The metadata index node stored in ``[start, end)`` (a low-level view of the index)."""
+        return self._node(start, end, device_level, [1], start)
+
+    def device_node_range(self, device: str) -> tuple[int, int]:
+        """Where the root of a device's measurement index is stored."""
+        entry = self._entry(device)
+        return entry.node_start, entry.node_end
+
     def _walk_devices(self, node: MetadataIndexNode, out: dict, depth: int, budget) -> None:
         if depth > _MAX_DEPTH:
-            raise CorruptFileError(self.path, None, "the device index tree is too deep")
+            raise CorruptFileError(self.path, node.at, "the device index tree is too deep")
         for key, start, end in node.ranges():
             if node.node_type.is_leaf:
-                entry = _DeviceEntry(key, start, end)  # type: ignore[arg-type]
+                entry = _DeviceEntry(key, start, end, node.at)  # type: ignore[arg-type]
                 out[entry.name] = entry
             else:
-                child = self._node(start, end, True, budget)
+                child = self._node(start, end, True, budget, node.at)
                 self._walk_devices(child, out, depth + 1, budget)
 
     def _entry(self, device: str) -> _DeviceEntry:
@@ -176,7 +187,7 @@ class TsFileReader:
 
     def _load_series(self, entry: _DeviceEntry) -> None:
         budget = [max(16, (self._meta_start - self._meta.meta_offset) // 9)]
-        root = self._node(entry.node_start, entry.node_end, False, budget)
+        root = self._node(entry.node_start, entry.node_end, False, budget, entry.at)
         tsms: list[TimeseriesMetadata] = []
         self._walk_series(root, tsms, 0, budget)
         series: dict[str, TimeseriesMetadata] = {}
@@ -199,16 +210,19 @@ class TsFileReader:
 
     def _walk_series(self, node: MetadataIndexNode, out: list, depth: int, budget) -> None:
         if depth > _MAX_DEPTH:
-            raise CorruptFileError(self.path, None, "the measurement index tree is too deep")
+            raise CorruptFileError(self.path, node.at, "the measurement index tree is too deep")
         for _, start, end in node.ranges():
             if node.node_type.is_leaf:
                 if not self._meta.meta_offset < start < end <= self._meta_start:
-                    raise CorruptFileError(self.path, start, "timeseries metadata out of range")
+                    raise CorruptFileError(
+                        self.path, node.at, f"timeseries metadata range [{start}, {end}) is invalid"
+                    )
                 r = ByteReader(self._data, self.path, start, end)
                 while r.remaining:
                     out.append(TimeseriesMetadata.read(r))
             else:
-                self._walk_series(self._node(start, end, False, budget), out, depth + 1, budget)
+                child = self._node(start, end, False, budget, node.at)
+                self._walk_series(child, out, depth + 1, budget)
 
     # ------------------------------------------------------------------ schema
     def devices(self) -> list[str]:
@@ -227,6 +241,10 @@ class TsFileReader:
     def timeseries_metadata(self, device: str) -> dict[str, TimeseriesMetadata]:
         """Measurement -> TimeseriesMetadata (the aligned time column not included)."""
         return dict(self._entry(device).series or {})
+
+    def time_column_metadata(self, device: str) -> TimeseriesMetadata | None:
+        """The TimeseriesMetadata of an aligned device's time column (None if not aligned)."""
+        return self._entry(device).time
 
     def schemas(self, device: str) -> dict[str, MeasurementSchema]:
         """Measurement -> MeasurementSchema (encoding/compression from its first chunk)."""
