@@ -68,21 +68,19 @@ class TsFileReader:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        self._data = None
+        with open(self.path, "rb") as f:  # the map keeps its own handle on the file
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                raise CorruptFileError(self.path, 0, "empty file, not a TsFile")
+            self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            self._data = self._map()
             self._open()
         except BaseException:
             self.close()
             raise
         self._devices: dict[str, _DeviceEntry] | None = None
         self._schemas: dict[str, dict[str, MeasurementSchema]] = {}
-
-    def _map(self):
-        size = os.fstat(self._file.fileno()).st_size
-        if size == 0:
-            raise CorruptFileError(self.path, 0, "empty file, not a TsFile")
-        return mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
 
     def _open(self) -> None:
         data, size = self._data, len(self._data)
@@ -112,11 +110,10 @@ class TsFileReader:
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        data = getattr(self, "_data", None)
+        """Release the file (idempotent); the reader cannot be used afterwards."""
+        data, self._data = self._data, None
         if data is not None:
             data.close()
-            self._data = None
-        self._file.close()
 
     def __enter__(self) -> TsFileReader:
         return self

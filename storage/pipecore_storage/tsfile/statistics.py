@@ -61,7 +61,8 @@ def _sequential_sum(v: np.ndarray) -> float:
     """``sum += value`` in order, as a double (numpy's own sum is pairwise)."""
     if v.shape[0] == 0:
         return 0.0
-    return float(np.cumsum(v, dtype=np.float64)[-1])
+    with np.errstate(all="ignore"):  # inf + -inf is NaN, as in Java, without a warning
+        return float(np.cumsum(v, dtype=np.float64)[-1])
 
 
 @attrs.define(slots=True, eq=True)
@@ -147,7 +148,8 @@ class Statistics:
         if dt in _INTS:
             m.sum_value = _wrap64(self.sum_value + other.sum_value)
         elif dt == _T.BOOLEAN or dt in _LONGS or dt in _FLOATS:
-            m.sum_value = self.sum_value + other.sum_value
+            with np.errstate(all="ignore"):
+                m.sum_value = self.sum_value + other.sum_value
         return m
 
     # ------------------------------------------------------------------ serialisation
