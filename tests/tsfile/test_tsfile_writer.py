@@ -321,7 +321,7 @@ def test_encoding_threads_do_not_change_the_bytes(tmp_path: Path) -> None:
                 (T.DOUBLE, E.GORILLA),
                 (T.TEXT, E.DICTIONARY),
                 (T.INT32, E.RLE),
-            )  # fmt: skip
+            )
             for c in (C.ZSTD, C.LZ4, C.GZIP, C.SNAPPY, C.LZMA2)
         )
     ]
