@@ -71,26 +71,37 @@ def scatter_bits(
 ) -> np.ndarray:
     """Write each value's low `width` bits MSB-first at its bit position; uint8[nbytes].
 
-    Fields must not overlap. Bytes no field touches are zero.
+    Fields must not overlap. Bytes no field touches are zero. Values must fit their width.
     """
     pos = np.asarray(positions, dtype=np.int64)
-    out_len = nbytes + 9
     if pos.size == 0:
         return np.zeros(nbytes, dtype=np.uint8)
     w = np.broadcast_to(np.asarray(widths, dtype=np.int64), pos.shape)
+    v = np.asarray(values).astype(np.uint64, copy=False)
     keep = w > 0
     if not keep.all():
-        pos, w, values = pos[keep], w[keep], np.asarray(values)[keep]
-    v = np.asarray(values).astype(np.uint64, copy=False)
+        pos, w, v = pos[keep], w[keep], v[keep]
+    if pos.size > 1 and np.any(pos[1:] < pos[:-1]):
+        order = np.argsort(pos, kind="stable")
+        pos, w, v = pos[order], w[order], v[order]
+    # align each field at the top of a 64-bit word, then split it over words i and i + 1;
+    # disjoint bits add without carries, so a sum per word is the OR of its fields
     top = v << (np.uint64(64) - w.astype(np.uint64))
-    shift = (pos & 7).astype(np.uint64)
-    byte = pos >> 3
-    hi = (top >> shift).astype(">u8").view(np.uint8)
-    lo = ((top << (np.uint64(8) - shift)) & _U64(0xFF)).astype(np.float64)
-    idx = (byte[:, None] + _BYTE_OFFSETS).reshape(-1)
-    acc = np.bincount(idx, weights=hi.astype(np.float64), minlength=out_len)
-    acc += np.bincount(byte + 8, weights=lo, minlength=out_len)
-    return acc[:nbytes].astype(np.uint8)
+    word = pos >> 6
+    shift = (pos & 63).astype(np.uint64)
+    head = top >> shift
+    spill = np.where(shift > 0, top << ((np.uint64(64) - shift) & np.uint64(63)), np.uint64(0))
+    nwords = (nbytes + 7) // 8 + 2
+    words = np.zeros(nwords, dtype=np.uint64)
+    _sum_into(words, word, head)
+    _sum_into(words, word + 1, spill)
+    return words.astype(">u8").view(np.uint8)[:nbytes].copy()
+
+
+def _sum_into(words: np.ndarray, index: np.ndarray, parts: np.ndarray) -> None:
+    """words[index] += parts, for non-decreasing `index` (a segmented sum)."""
+    starts = np.flatnonzero(np.concatenate(([True], index[1:] != index[:-1])))
+    words[index[starts]] += np.add.reduceat(parts, starts)
 
 
 def pack_fixed(values: np.ndarray, width: int) -> bytes:

@@ -8,12 +8,15 @@ import numpy as np
 
 from ...errors import UnsupportedFormatError
 from ...types import TSDataType, TSEncoding
+from .chimp import decode_chimp
 from .dictionary import decode_dictionary, encode_dictionary
 from .errors import EncodingError
 from .floatscale import decode_scaled, encode_scaled, max_point_number
 from .gorilla import decode_gorilla, encode_gorilla
 from .plain import decode_plain, encode_plain
+from .rlbe import decode_rlbe
 from .rle import decode_rle, encode_rle
+from .sprintz import decode_sprintz
 from .ts2diff import decode_ts2diff, encode_ts2diff
 from .zigzag import decode_zigzag, encode_zigzag
 
@@ -87,6 +90,16 @@ def _decode_scaled(encoding: TSEncoding) -> Decoder:
     return decoder
 
 
+def _decode_float_rlbe(b: bytes, t: TSDataType, n: int, p: Props) -> np.ndarray:
+    """C++ writes FLOAT/DOUBLE RLBE over the IEEE bits (lossless); Java through the scaling
+    FloatEncoder, whose stream starts with a non-zero uvar (maxPointNumber or a form flag)
+    where the C++ block size starts with a zero byte."""
+    bits = _bits(t)
+    if n and b and b[0] != 0:
+        return decode_scaled(b, bits, n, lambda raw, k: decode_rlbe(raw, bits, k))
+    return decode_rlbe(b, bits, n).view(t.numpy_dtype)
+
+
 def _decode_gorilla(b: bytes, t: TSDataType, n: int, p: Props) -> np.ndarray:
     return decode_gorilla(b, _bits(t), n).view(t.numpy_dtype)
 
@@ -136,6 +149,21 @@ register(
     lambda v, t, p: encode_dictionary(v),
     lambda b, t, n, p: decode_dictionary(b, n),
 )
+
+register(
+    _INTS + _FLOATS,
+    E.CHIMP,
+    None,
+    lambda b, t, n, p: decode_chimp(b, _bits(t), n).view(t.numpy_dtype),
+)
+register(
+    (T.INT32, T.INT64, *_FLOATS),
+    E.SPRINTZ,
+    None,
+    lambda b, t, n, p: decode_sprintz(b, _bits(t), n, _is_float(t)).view(t.numpy_dtype),
+)
+register(_INTS, E.RLBE, None, lambda b, t, n, p: decode_rlbe(b, _bits(t), n))
+register(_FLOATS, E.RLBE, None, _decode_float_rlbe)
 
 
 def writable(data_type: TSDataType, encoding: TSEncoding) -> bool:

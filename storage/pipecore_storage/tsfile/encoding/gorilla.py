@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bitpack import bit_length, gather_bits, padded, scatter_bits
+from .bitpack import gather_bits, padded, scatter_bits
+from .bitreader import BitReader
 from .errors import UnencodableValuesError, corrupt
 
 __all__ = ["decode_gorilla", "encode_gorilla", "gorilla_ending"]
@@ -118,11 +119,6 @@ def _record(
     return [(at, 2 + 2 * f, header), (at + 2 + 2 * f, sig, xor >> trail)]
 
 
-def _trailing_zeros(x: np.ndarray, bits: int) -> np.ndarray:
-    low = x & (~x + np.uint64(1))  # lowest set bit
-    return np.where(x == 0, bits, bit_length(low) - 1)
-
-
 def decode_gorilla(buf: bytes, bits: int, count: int) -> np.ndarray:
     """`count` values as uint32/uint64 bit patterns (the caller views them as its dtype)."""
     udt = np.uint32 if bits == 32 else np.uint64
@@ -182,34 +178,11 @@ def _decode_regular(words: np.ndarray, nbits: int, bits: int, count: int) -> np.
     return np.bitwise_xor.accumulate(xors)
 
 
-class _BitReader:
-    """Sequential MSB-first reads for the general decoder."""
-
-    __slots__ = ("data", "nbits", "pos")
-
-    def __init__(self, buf: bytes) -> None:
-        self.data = buf + bytes(9)
-        self.nbits = len(buf) * 8
-        self.pos = 0
-
-    def read(self, width: int) -> int:
-        p = self.pos
-        end = p + width
-        if end > self.nbits:
-            raise corrupt(len(self.data) - 9, "GORILLA stream ends inside a value")
-        self.pos = end
-        if width == 0:
-            return 0
-        start = p >> 3
-        chunk = int.from_bytes(self.data[start : start + 9], "big")
-        return (chunk >> (72 - (p & 7) - width)) & ((1 << width) - 1)
-
-
 def _decode_general(buf: bytes, bits: int, count: int) -> np.ndarray:
     """Record-by-record decoding of any valid stream (official writers use every path)."""
     f = _FIELDS[bits]
     fmask = (1 << f) - 1
-    reader = _BitReader(buf)
+    reader = BitReader(buf, "GORILLA")
     read = reader.read
     value = read(bits)
     out = [value]
