@@ -1,0 +1,55 @@
+"""pipecore's RPC layer: IoTDB's `IClientRPCService` over Thrift (framed transport, binary).
+
+* `RpcServer` — the node's threaded server on ``dn_rpc_port``; it hands ``pipeTransfer`` to
+  the `PipeReceiver` a plugin registers and session calls to a `SessionHandler`.
+* `RpcClient` / `PipeTransferClient` — synchronous clients (the sinks use the latter).
+* `Status`, `TSStatusCode`, `Endpoint`, `PipeTransferResponse` — values without Thrift types.
+* `pipecore.rpc.thrift` — the one facade over the generated code (structs for handlers).
+"""
+
+from .client import PipeTransferClient, PipeTransferReply, RpcClient
+from .errors import (
+    FrameError,
+    RpcApplicationError,
+    RpcConnectionError,
+    RpcError,
+    RpcProtocolError,
+    RpcTimeoutError,
+)
+from .framing import DEFAULT_MAX_FRAME_SIZE
+from .server import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_RPC_PORT,
+    ConnectionContext,
+    PipeReceiver,
+    PipeReceiverFactory,
+    RpcServer,
+    SessionHandlerFactory,
+)
+from .session import SessionHandler
+from .status import Endpoint, PipeTransferResponse, Status, TSStatusCode
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_RPC_PORT",
+    "ConnectionContext",
+    "Endpoint",
+    "FrameError",
+    "PipeReceiver",
+    "PipeReceiverFactory",
+    "PipeTransferClient",
+    "PipeTransferReply",
+    "PipeTransferResponse",
+    "RpcApplicationError",
+    "RpcClient",
+    "RpcConnectionError",
+    "RpcError",
+    "RpcProtocolError",
+    "RpcServer",
+    "RpcTimeoutError",
+    "SessionHandler",
+    "SessionHandlerFactory",
+    "Status",
+    "TSStatusCode",
+]

@@ -1,0 +1,428 @@
+"""The node's RPC server: IoTDB's `IClientRPCService`, framed transport, binary protocol.
+
+One thread per connection (bounded by `max_connections`), per-connection state: the server
+makes one pipe receiver and one session handler per connection (lazily, through the factories
+registered with it) and closes them when the connection ends, as IoTDB's DataNode keeps its
+pipe receiver in a thread-local and deletes it in ``handleClientExit``.
+
+The server does not know the pipe protocol: ``pipeTransfer(req)`` is handed as
+``(version, type, body)`` to the `PipeReceiver` that a plugin registers
+(`register_pipe_receiver`); session calls go to the `SessionHandler` registered with
+`register_session_handler`.
+
+A connection that sends an unacceptable frame (over ``max_frame_size``, HTTP, negative) or
+bytes that are not a Thrift call is closed with a logged reason; other connections are not
+affected. With an `ssl.SSLContext` every accepted connection must speak TLS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from .errors import RpcConnectionError, RpcError, RpcProtocolError
+from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, write_frame
+from .session import SessionHandler
+from .status import PipeTransferResponse, Status, TSStatusCode
+from .thrift import (
+    TApplicationException,
+    TPipeTransferResp,
+    TSStatus,
+    dispatch_message,
+    error_result,
+    status_to_thrift,
+    unsupported_result,
+)
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_RPC_PORT",
+    "ConnectionContext",
+    "PipeReceiver",
+    "PipeReceiverFactory",
+    "RpcServer",
+    "SessionHandlerFactory",
+]
+
+log = logging.getLogger("pipecore.rpc.server")
+
+DEFAULT_RPC_PORT = 6667  # dn_rpc_port
+DEFAULT_MAX_CONNECTIONS = 1000  # rpc_max_concurrent_client_num
+
+
+@attrs.frozen
+class ConnectionContext:
+    """What a per-connection handler knows about its connection.
+
+    `transport` is ``"thrift"`` for this server; the air-gap receiver uses ``"air-gap"``.
+    `peer_certificate` is the client's certificate (``SSLSocket.getpeercert()``) under mutual
+    TLS, else None.
+    """
+
+    connection_id: int
+    remote_address: tuple[str, int]
+    local_address: tuple[str, int]
+    tls: bool = False
+    peer_certificate: Mapping[str, Any] | None = None
+    transport: str = "thrift"
+    opened_at: float = attrs.field(factory=time.time)
+
+    @property
+    def remote(self) -> str:
+        """``host:port`` of the client."""
+        return f"{self.remote_address[0]}:{self.remote_address[1]}"
+
+
+class PipeReceiver(Protocol):
+    """The per-connection receiver of ``pipeTransfer`` requests (implemented by a plugin)."""
+
+    def transfer(self, version: int, type: int, body: bytes) -> PipeTransferResponse:
+        """Handle one request; never raises on purpose (an exception becomes PIPE_ERROR)."""
+        ...
+
+    def close(self) -> None:
+        """The connection ended: release what the connection held (files, directories)."""
+        ...
+
+
+PipeReceiverFactory = Callable[[ConnectionContext], PipeReceiver]
+SessionHandlerFactory = Callable[[ConnectionContext], SessionHandler]
+
+
+def _peer(address: Any) -> tuple[str, int]:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return (str(address[0]), int(address[1]))
+    return (str(address), 0)
+
+
+class _Connection:
+    """One client connection and its thread."""
+
+    def __init__(self, server: RpcServer, sock: socket.socket, context: ConnectionContext):
+        self.server = server
+        self.sock = sock
+        self.context = context
+        self.receiver: PipeReceiver | None = None
+        self.session: SessionHandler | None = None
+        self.thread = threading.Thread(
+            target=self.run,
+            name=f"pipecore-rpc-{context.connection_id}-{context.remote}",
+            daemon=True,
+        )
+
+    # ------------------------------------------------------------ the connection's thread
+    def run(self) -> None:
+        peer = self.context.remote
+        try:
+            if self.server.ssl_context is not None and not self._tls_handshake():
+                return
+            reader = FrameReader(self.sock, self.server.max_frame_size, peer)
+            while True:
+                frame = reader.read_frame()
+                if frame is None:
+                    log.debug("connection %s closed by the client", peer)
+                    break
+                reply = dispatch_message(frame, self.lookup)
+                if reply is not None:
+                    write_frame(self.sock, reply)
+        except RpcProtocolError as exc:
+            log.warning("closing connection from %s: %s", peer, exc)
+        except (OSError, RpcConnectionError) as exc:
+            if not self.server.stopping:
+                log.info("connection from %s ended: %s", peer, exc)
+        finally:
+            self.finish()
+
+    def _tls_handshake(self) -> bool:
+        ctx = self.server.ssl_context
+        assert ctx is not None
+        raw = self.sock
+        raw.settimeout(self.server.tls_handshake_timeout)
+        try:
+            tls = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+            self.sock = tls  # from now on abort() reaches this socket
+            tls.do_handshake()
+        except (ssl.SSLError, OSError) as exc:
+            if not self.server.stopping:
+                log.warning(
+                    "TLS handshake with %s failed (%s): You may be sending non-SSL requests "
+                    "to the SSL-enabled Thrift-RPC port",
+                    self.context.remote,
+                    exc,
+                )
+            return False
+        tls.settimeout(self.server.idle_timeout)
+        self.sock = tls
+        self.context = attrs.evolve(
+            self.context, tls=True, peer_certificate=tls.getpeercert() or None
+        )
+        return True
+
+    def finish(self) -> None:
+        for name, handler in (("pipe receiver", self.receiver), ("session", self.session)):
+            if handler is None:
+                continue
+            try:
+                handler.close()
+            except Exception:
+                log.exception("closing the %s of connection %s failed", name, self.context.remote)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        self.server._forget(self)
+
+    def abort(self) -> None:
+        """Unblock the thread (from another thread): shut the socket down."""
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+
+    # ------------------------------------------------------------ dispatch
+    def lookup(self, name: str) -> Callable[..., Any]:
+        if name == "pipeTransfer":
+            return self.pipe_transfer
+        if name == "testConnectionEmptyRPC":
+            return lambda: TSStatus(code=int(TSStatusCode.SUCCESS_STATUS))
+        return self.session_method(name)
+
+    def pipe_transfer(self, req: Any) -> TPipeTransferResp:
+        if req is None or req.version is None or req.type is None or req.body is None:
+            raise TApplicationException(
+                TApplicationException.PROTOCOL_ERROR,
+                "pipeTransfer needs a TPipeTransferReq with version, type and body",
+            )
+        try:
+            if self.receiver is None:
+                factory = self.server.pipe_receiver_factory
+                if factory is None:
+                    status = Status(TSStatusCode.PIPE_ERROR, "this node has no pipe receiver")
+                    return TPipeTransferResp(status=status_to_thrift(status))
+                self.receiver = factory(self.context)
+            resp = self.receiver.transfer(int(req.version), int(req.type), req.body)
+        except Exception as exc:
+            log.exception("pipe request from %s failed", self.context.remote)
+            resp = PipeTransferResponse(
+                Status(
+                    TSStatusCode.PIPE_ERROR,
+                    f"Exception {exc!r} encountered while handling request (type {req.type})",
+                )
+            )
+        return TPipeTransferResp(status=status_to_thrift(resp.status), body=resp.body)
+
+    def session_method(self, name: str) -> Callable[..., Any]:
+        if self.session is None:
+            factory = self.server.session_handler_factory
+            if factory is None:
+                return lambda *_: unsupported_result(name, "this node serves no client sessions")
+            self.session = factory(self.context)
+        method = getattr(self.session, name, None)
+        if method is None:
+            return lambda *_: unsupported_result(name, f"{name} is not supported by pipecore")
+
+        def call(*args: Any) -> Any:
+            try:
+                return method(*args)
+            except TApplicationException:
+                raise
+            except Exception as exc:
+                log.exception("%s from %s failed", name, self.context.remote)
+                return error_result(name, TSStatusCode.INTERNAL_SERVER_ERROR, f"{exc}")
+
+        return call
+
+
+class RpcServer:
+    """A threaded Thrift server for `IClientRPCService` on ``host:port``.
+
+    * `max_frame_size` — ``dn_thrift_max_frame_size`` (512 MiB): a larger frame closes the
+      connection that sent it.
+    * `max_connections` — connections served at once (``rpc_max_concurrent_client_num``);
+      one more is accepted and closed at once, with a logged warning.
+    * `ssl_context` — a server-side `ssl.SSLContext`: every connection must then speak TLS.
+    * `idle_timeout` — seconds a connection may stay silent between frames (None: forever).
+
+    Use as a context manager, or call `start` and `stop`. Port 0 binds a free port;
+    `address` tells which.
+    """
+
+    def __init__(
+        self,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_RPC_PORT,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        ssl_context: ssl.SSLContext | None = None,
+        idle_timeout: float | None = None,
+        tls_handshake_timeout: float = 10.0,
+        backlog: int = 128,
+    ) -> None:
+        if max_frame_size <= 0 or max_connections <= 0:
+            raise ValueError("max_frame_size and max_connections must be positive")
+        self.host = host
+        self.port = port
+        self.max_frame_size = max_frame_size
+        self.max_connections = max_connections
+        self.ssl_context = ssl_context
+        self.idle_timeout = idle_timeout
+        self.tls_handshake_timeout = tls_handshake_timeout
+        self.backlog = backlog
+        self.pipe_receiver_factory: PipeReceiverFactory | None = None
+        self.session_handler_factory: SessionHandlerFactory | None = None
+        self.stopping = False
+        self._listener: socket.socket | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._connections: set[_Connection] = set()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------ registration
+    def register_pipe_receiver(self, factory: PipeReceiverFactory, replace: bool = False) -> None:
+        """Serve ``pipeTransfer`` with ``factory(context)``, one receiver per connection."""
+        if self.pipe_receiver_factory is not None and not replace:
+            raise RpcError("a pipe receiver is already registered with this RPC server")
+        self.pipe_receiver_factory = factory
+
+    def register_session_handler(
+        self, factory: SessionHandlerFactory, replace: bool = False
+    ) -> None:
+        """Serve session calls with ``factory(context)``, one handler per connection."""
+        if self.session_handler_factory is not None and not replace:
+            raise RpcError("a session handler is already registered with this RPC server")
+        self.session_handler_factory = factory
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound ``(host, port)`` (the real port when 0 was asked for)."""
+        if self._listener is None:
+            return (self.host, self.port)
+        return _peer(self._listener.getsockname())
+
+    @property
+    def running(self) -> bool:
+        return self._accept_thread is not None and self._accept_thread.is_alive()
+
+    def start(self) -> RpcServer:
+        if self._listener is not None:
+            raise RpcError("the RPC server is already started")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, self.port))
+            listener.listen(self.backlog)
+        except OSError as exc:
+            listener.close()
+            raise RpcConnectionError(
+                f"cannot listen on {self.host}:{self.port} (dn_rpc_port): {exc.strerror or exc}"
+            ) from exc
+        listener.setblocking(False)
+        self._listener = listener
+        self._wake_r, self._wake_w = socket.socketpair()
+        self.stopping = False
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name=f"pipecore-rpc-accept-{self.address[1]}", daemon=True
+        )
+        self._accept_thread.start()
+        log.info("RPC server listening on %s:%d", *self.address)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, close every connection (handlers are closed), join all threads."""
+        if self._listener is None:
+            return
+        self.stopping = True
+        deadline = time.monotonic() + timeout
+        assert self._wake_w is not None
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self._accept_thread is not None:
+            self._accept_thread.join(max(0.0, deadline - time.monotonic()))
+        for sock in (self._listener, self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            conn.abort()
+        for conn in connections:
+            conn.thread.join(max(0.0, deadline - time.monotonic()))
+            if conn.thread.is_alive():
+                log.warning(
+                    "connection %s did not finish within %.1fs of stop",
+                    conn.context.remote,
+                    timeout,
+                )
+        self._listener = None
+        self._accept_thread = None
+        log.info("RPC server stopped")
+
+    def __enter__(self) -> RpcServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def connections(self) -> list[ConnectionContext]:
+        """The contexts of the connections open now."""
+        with self._lock:
+            return [c.context for c in self._connections]
+
+    # ------------------------------------------------------------ accepting
+    def _accept_loop(self) -> None:
+        assert self._listener is not None and self._wake_r is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._listener, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while not self.stopping:
+                for key, _ in sel.select():
+                    if key.fileobj is self._listener and not self.stopping:
+                        self._accept_one()
+
+    def _accept_one(self) -> None:
+        assert self._listener is not None
+        try:
+            sock, address = self._listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log.warning("accept failed: %s", exc)
+            return
+        sock.setblocking(True)
+        sock.settimeout(self.idle_timeout)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        context = ConnectionContext(
+            connection_id=next(self._ids),
+            remote_address=_peer(address),
+            local_address=_peer(sock.getsockname()),
+        )
+        with self._lock:
+            if len(self._connections) >= self.max_connections:
+                log.warning(
+                    "refusing connection from %s: %d connections are open "
+                    "(rpc_max_concurrent_client_num)",
+                    context.remote,
+                    len(self._connections),
+                )
+                sock.close()
+                return
+            conn = _Connection(self, sock, context)
+            self._connections.add(conn)
+        conn.thread.start()
+
+    def _forget(self, conn: _Connection) -> None:
+        with self._lock:
+            self._connections.discard(conn)
