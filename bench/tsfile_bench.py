@@ -1,6 +1,6 @@
 """TsFile write/read throughput: pipecore's TsFile library against the official `tsfile` package.
 
-    python bench/tsfile_bench.py                  # 100 devices x 10 series x 10,000 rows = 10 M points
+    python bench/tsfile_bench.py              # 100 devices x 10 series x 10,000 rows: 10 M points
     python bench/tsfile_bench.py --rows 1000      # a quick run (1 M points)
     python bench/tsfile_bench.py --profile write  # cProfile of our write (or: read)
 
@@ -49,9 +49,9 @@ def make_data(devices: int, rows: int, seed: int = 1):
 
 def schemas() -> list[MeasurementSchema]:
     lz4 = CompressionType.LZ4
-    return [MeasurementSchema(n, TSDataType.INT64, TSEncoding.TS_2DIFF, lz4) for n in INT_SERIES] + [
-        MeasurementSchema(n, TSDataType.DOUBLE, TSEncoding.GORILLA, lz4) for n in DBL_SERIES
-    ]
+    return [
+        MeasurementSchema(n, TSDataType.INT64, TSEncoding.TS_2DIFF, lz4) for n in INT_SERIES
+    ] + [MeasurementSchema(n, TSDataType.DOUBLE, TSEncoding.GORILLA, lz4) for n in DBL_SERIES]
 
 
 def write_ours(path: str, times, data) -> float:
@@ -100,7 +100,7 @@ def read_ours(path: str) -> tuple[float, int]:
     points = 0
     with TsFileReader(path) as r:
         for dev in r.devices():
-            for t, v in r.read_series(dev).values():
+            for _, v in r.read_series(dev).values():
                 points += v.shape[0]
     return time.perf_counter() - start, points
 
@@ -140,18 +140,24 @@ def main() -> None:
             _profile(args.profile, ours, times, data)
             return
         w_ours = min(write_ours(ours, times, data) for _ in range(args.repeat))
-        w_off, conv = _best([_fresh(write_official, theirs, times, data) for _ in range(args.repeat)])
+        w_off, conv = _best(
+            [_fresh(write_official, theirs, times, data) for _ in range(args.repeat)]
+        )
         r_ours, n_ours = _best([read_ours(ours) for _ in range(args.repeat)])
         r_off, n_off = _best([read_official(theirs, args.devices) for _ in range(args.repeat)])
         r_cross, n_cross = read_ours(theirs)
         assert n_ours == n_off == n_cross == total, (n_ours, n_off, n_cross, total)
         print(f"points: {total:,} ({args.devices} devices x 10 series x {args.rows:,} rows)")
-        print(f"file size: ours {os.path.getsize(ours):,} B, official {os.path.getsize(theirs):,} B")
+        print(
+            f"file size: ours {os.path.getsize(ours):,} B, official {os.path.getsize(theirs):,} B"
+        )
         _line("write  ours (numpy tablets)", total, w_ours)
         _line("write  official (incl. list build)", total, w_off)
         _line("write  official (excl. list build)", total, w_off - conv)
-        print(f"  ratio write ours/official: {w_off / w_ours:.2f}x (excl. list build: "
-              f"{(w_off - conv) / w_ours:.2f}x)")
+        print(
+            f"  ratio write ours/official: {w_off / w_ours:.2f}x (excl. list build: "
+            f"{(w_off - conv) / w_ours:.2f}x)"
+        )
         _line("read   ours read_series (columnar)", total, r_ours)
         _line("read   ours, the official file", total, r_cross)
         _line("read   official read_data_frame", total, r_off)
