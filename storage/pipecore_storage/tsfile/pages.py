@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import SchemaError, UnsupportedFormatError
 from ..tablet import MeasurementSchema
-from ..types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding, encode_text
+from ..types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding
 from . import encoding as _encoding
 from .chunk import aligned_value_body, chunk_bytes, nonaligned_body, page_bytes
 from .constants import TIME_COLUMN_MASK, VALUE_COLUMN_MASK
@@ -102,15 +102,8 @@ def point_sizes(schema: MeasurementSchema, values: np.ndarray) -> np.ndarray | i
     by the point count alone.
     """
     dt = schema.data_type
-    if dt.is_binary:
-        return (
-            np.fromiter(
-                (len(encode_text(v)) if isinstance(v, str) else len(v) for v in values),
-                dtype=np.int64,
-                count=len(values),
-            )
-            + 5
-        )
+    if dt.is_binary:  # characters, not UTF-8 bytes: an estimate, without encoding every value
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values)) + 5
     if schema.encoding == TSEncoding.PLAIN:
         return _PLAIN_SIZE[dt] + 1
     return None
