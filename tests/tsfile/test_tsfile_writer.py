@@ -11,6 +11,8 @@ from pipecore_storage import MeasurementSchema, Tablet
 from pipecore_storage.errors import CorruptFileError, SchemaError, StoreClosedError
 from pipecore_storage.tsfile import (
     DataPoint,
+    FloatDataPoint,
+    IntDataPoint,
     Schema,
     TsFileConfig,
     TsFileReader,
@@ -153,10 +155,17 @@ def test_records_with_absent_values_templates_and_schema(tmp_path: Path) -> None
             TSRecord(2, "root.sg.d1", [DataPoint("temp", None), DataPoint("status", True)])
         )
         w.write_record(TSRecord("root.sg.d2", 3).add_point("temp", 2.5))  # official argument order
+        # the seed's typed points register an unknown measurement with their type
+        w.write_record(TSRecord(4, "root.sg.d3").add_tuple(IntDataPoint("n", 7))
+                       .add_tuple(FloatDataPoint("f", 0.5)))  # fmt: skip
         with pytest.raises(SchemaError, match="not registered"):
             w.write_record(TSRecord(4, "root.sg.d1").add_point("unknown", 1))
     assert _series(path, "root.sg.d1") == {"status": ([2], [True]), "temp": ([1], [1.5])}
     assert _series(path, "root.sg.d2") == {"temp": ([3], [2.5])}
+    with TsFileReader(path) as r:
+        assert {m: s.data_type for m, s in r.schemas("root.sg.d3").items()} == {
+            "n": T.INT32, "f": T.FLOAT,
+        }  # fmt: skip
 
 
 def test_v3_files_refuse_v4_types_and_write_version_3(tmp_path: Path) -> None:
