@@ -52,7 +52,8 @@ def exercise(path: str) -> None:
 
 
 def _seed_files(tmp: Path) -> list[Path]:
-    seeds = [OFFICIAL / n for n in ("tree_small_plain.tsfile", "table_aligned.tsfile")
+    names = ("tree_small_plain.tsfile", "table_aligned.tsfile", "tree_multi.tsfile")
+    seeds = [OFFICIAL / n for n in names
              if (OFFICIAL / n).exists()]  # fmt: skip
     schemas = [
         MeasurementSchema("i", TSDataType.INT64, TSEncoding.TS_2DIFF, CompressionType.LZ4),
