@@ -155,7 +155,7 @@ def test_damaged_files_only_raise_corrupt_file_error() -> None:
             "import json, sys\n"
             f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
             "from test_tsfile_fuzz import fuzz_main\n"
-            f"print(json.dumps(fuzz_main({work!r}, 800)))\n"
+            f"print(json.dumps(fuzz_main({work!r}, 650)))\n"
         )
         proc = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
