@@ -255,6 +255,10 @@ def test_statistics_skip_chunks_and_pages(data_file, monkeypatch) -> None:
             == []
         )
         assert len(calls) == 0  # every page's max is below the filter: nothing decoded
+        hi2 = max(truth["root.q.d2.i"].values())  # the aligned device: time pages skipped too
+        expr = SingleSeriesExpression("root.q.d2.i", ValueFilter.gt(hi2))
+        assert r.query(["root.q.d2.i", "root.q.d2.d"], expr).to_rows() == []
+        assert len(calls) == 0
 
 
 def test_partial_query_reads_only_chunk_groups_starting_in_the_range(data_file) -> None:

@@ -409,21 +409,22 @@ class TsFileReader:
             tstats = tmeta.statistics if head.single_page else tpage.statistics
             if tstats is not None and not keep_page(tstats):
                 continue
-            times = decode_time_page(
-                page_body(self._data, self.path, head, tpage),
-                self.path,
-                tpage,
-                tstats.count if tstats is not None else None,
-            )
+            wanted = []  # the value pages of this row range worth decoding
             for n, (vhead, vmeta, pages) in vpages.items():
                 if not pages or pages[i].is_empty:
                     continue
                 vstats = vmeta.statistics if vhead.single_page else pages[i].statistics
-                if vstats is not None and not keep_page(vstats):
-                    continue
-                body = page_body(self._data, self.path, vhead, pages[i])
+                if vstats is None or keep_page(vstats):
+                    wanted.append((n, vhead, pages[i]))
+            if not wanted:
+                continue
+            count = tstats.count if tstats is not None else None
+            body = page_body(self._data, self.path, head, tpage)
+            times = decode_time_page(body, self.path, tpage, count)
+            for n, vhead, page in wanted:
+                body = page_body(self._data, self.path, vhead, page)
                 present, vals = decode_aligned_value_page(
-                    body, self.path, vhead, pages[i], int(times.shape[0])
+                    body, self.path, vhead, page, int(times.shape[0])
                 )
                 out[n].append(_clip(times[present], vals, start, end))
         return out
