@@ -310,6 +310,8 @@ class TsFileReader:
         series = self._series_of(device)
         if measurements is None:
             return list(series)
+        if isinstance(measurements, str):
+            measurements = [measurements]
         for m in measurements:
             if m not in series:
                 self._tsm(device, m)
