@@ -142,6 +142,12 @@ def test_writing_to_a_closed_writer_fails(tmp_path: Path) -> None:
     w.close()  # idempotent
     with pytest.raises(StoreClosedError, match="open_for_append"):
         w.write_record(TSRecord(1, "root.sg.d1").add_point("s", 1, T.INT32))
+    r = TsFileReader(tmp_path / "a.tsfile")
+    assert r.devices() == []
+    r.close()
+    r.close()
+    with pytest.raises(StoreClosedError, match="closed"):
+        r.devices()
 
 
 def test_records_with_absent_values_templates_and_schema(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import CorruptFileError, SchemaError
+from ..errors import CorruptFileError, SchemaError, StoreClosedError
 from ..tablet import MeasurementSchema, Tablet
 from ..types import TSDataType
 from ._bytes import ByteReader
@@ -131,6 +131,8 @@ class TsFileReader:
 
     # ------------------------------------------------------------------ device index
     def _index(self) -> dict[str, _DeviceEntry]:
+        if self._data is None:
+            raise StoreClosedError(f"TsFileReader for {self.path} is closed")
         if self._devices is None:
             devices: dict[str, _DeviceEntry] = {}
             budget = [max(16, (self._meta_start - self._meta.meta_offset) // 9)]
@@ -469,9 +471,8 @@ class TsFileReader:
         """The chunk groups of the data area, in file order (a low-level sequential reader)."""
         from .sequence import scan_chunk_groups
 
-        return scan_chunk_groups(
-            self._data, self.path, self.version, self._meta.meta_offset, self._chunk_statistics()
-        )
+        stats = self._chunk_statistics()  # also checks that the reader is open
+        return scan_chunk_groups(self._data, self.path, self.version, self._meta.meta_offset, stats)
 
     def _chunk_statistics(self) -> dict[int, Statistics]:
         out = {}
