@@ -282,3 +282,52 @@ def test_index_node_serialisation_round_trips() -> None:
     raw = node.serialize(4)
     assert raw[:1] == b"\x02" and raw[-9:] == struct.pack(">q", 1024) + b"\x01"
     assert MetadataIndexNode.read(ByteReader(raw), 4, True) == node
+
+
+# ---------------------------------------------------------------------- statistics
+
+
+def _java_stats(values: list, data_type: TSDataType):
+    """Java's Statistics.update, value by value: (min, max, first, last, sum)."""
+    lo = hi = first = values[0]
+    total = 0.0 if data_type != TSDataType.INT32 else 0
+    for v in values:
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+        total += v  # a double for INT64/FLOAT/DOUBLE (float(v) added in order), a long for INT32
+    return lo, hi, first, values[-1], total
+
+
+@given(
+    st.data(),
+    st.sampled_from([TSDataType.INT32, TSDataType.INT64, TSDataType.DOUBLE, TSDataType.FLOAT]),
+)
+@settings(max_examples=150)
+def test_statistics_follow_java_value_by_value(data, data_type: TSDataType) -> None:
+    from strategies import value_arrays
+
+    from pipecore_storage.tsfile import Statistics
+
+    values = data.draw(value_arrays(data_type, max_size=200).filter(lambda a: a.shape[0] > 0))
+    times = np.arange(values.shape[0], dtype=np.int64)
+    st_ = Statistics.of(data_type, times, values)
+    if data_type == TSDataType.INT64:
+        py = [int(x) for x in values.tolist()]
+        total = 0.0
+        for x in py:
+            total += float(x)  # Java converts the long to double before adding
+        want = (min(py), max(py), py[0], py[-1], total)
+    else:
+        want = _java_stats(values.tolist(), data_type)
+    got = (st_.min_value, st_.max_value, st_.first_value, st_.last_value, st_.sum_value)
+    assert np.array_equal(
+        np.array(got[:4], dtype=float), np.array(want[:4], dtype=float), equal_nan=True
+    )
+    if data_type == TSDataType.INT32:
+        assert got[4] == want[4]
+    else:  # INT64, FLOAT and DOUBLE sums are doubles accumulated in order
+        assert got[4] == want[4] or (got[4] != got[4] and want[4] != want[4])
+    raw = st_.serialize()
+    assert Statistics.deserialize(ByteReader(raw), data_type).serialize() == raw
