@@ -1,7 +1,108 @@
-"""pipecore: data-sync pipes for time series in the model of Apache IoTDB."""
+"""pipecore: data-sync pipes for time series in the model of Apache IoTDB.
+
+The public surface: `Node` (an embedded node), the plugin API (`hookimpl`, `Extractor`,
+`Processor`, `Connector`, the events, `PipeParameters`, `PipeParameterValidator`,
+`RuntimeConfiguration`), `Config` and the errors. See docs/plugin-authoring.md and
+docs/hooks.md.
+"""
 
 from pipecore_storage.errors import CorruptFileError, PipecoreError
+from pipecore_storage.origin import CLIENT, Origin
+from pipecore_storage.tablet import MeasurementSchema, Tablet
+from pipecore_storage.types import TSDataType
+
+from .catalog import PipeExceptionRecord, PipeStatus
+from .config import Config, config_section
+from .errors import (
+    ConfigError,
+    PipeAlreadyExistsError,
+    PipeAttributeNotProvidedError,
+    PipeConnectionError,
+    PipeDroppedError,
+    PipeError,
+    PipeNotFoundError,
+    PipeParameterNotValidError,
+    PipeRuntimeError,
+    PipeSinkTimeoutError,
+    PluginConflictError,
+    PluginHookError,
+    PluginInUseError,
+    PluginLoadError,
+    PluginNotFoundError,
+)
+from .events import (
+    DeletionEvent,
+    Event,
+    EventCollector,
+    HeartbeatEvent,
+    TabletInsertionEvent,
+    TsFileInsertionEvent,
+)
+from .hookspecs import hookimpl, hookspec
+from .metrics import PipeMetrics, PipeStats
+from .node import Node
+from .parameters import PipeParameters, PipeParameterValidator
+from .pipes import PipeInfo
+from .plugin import (
+    Connector,
+    Extractor,
+    PipeRuntimeFacts,
+    Processor,
+    RuntimeConfiguration,
+    StageContext,
+)
+from .registry import PluginEntry, PluginLoadFailure
 
 __version__ = "0.1.0"
 
-__all__ = ["CorruptFileError", "PipecoreError", "__version__"]
+__all__ = [
+    "CLIENT",
+    "Config",
+    "ConfigError",
+    "Connector",
+    "CorruptFileError",
+    "DeletionEvent",
+    "Event",
+    "EventCollector",
+    "Extractor",
+    "HeartbeatEvent",
+    "MeasurementSchema",
+    "Node",
+    "Origin",
+    "PipeAlreadyExistsError",
+    "PipeAttributeNotProvidedError",
+    "PipeConnectionError",
+    "PipeDroppedError",
+    "PipeError",
+    "PipeExceptionRecord",
+    "PipeInfo",
+    "PipeMetrics",
+    "PipeNotFoundError",
+    "PipeParameterNotValidError",
+    "PipeParameterValidator",
+    "PipeParameters",
+    "PipeRuntimeError",
+    "PipeRuntimeFacts",
+    "PipeSinkTimeoutError",
+    "PipeStats",
+    "PipeStatus",
+    "PipecoreError",
+    "PluginConflictError",
+    "PluginEntry",
+    "PluginHookError",
+    "PluginInUseError",
+    "PluginLoadError",
+    "PluginLoadFailure",
+    "PluginNotFoundError",
+    "Processor",
+    "RuntimeConfiguration",
+    "StageContext",
+    "TSDataType",
+    "Tablet",
+    "TabletInsertionEvent",
+    "TsFileInsertionEvent",
+    "__version__",
+    "config_section",
+    "hookimpl",
+    "hookspec",
+]

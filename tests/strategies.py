@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools
+import random
+import re
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -81,6 +86,113 @@ def value_arrays(
     return st.one_of(plain, runs)
 
 
+# --- TsFile tablets (tsfile writer/reader) -----------------------------------------------------
+
+_TSFILE_COMPRESSIONS = [
+    CompressionType.UNCOMPRESSED,
+    CompressionType.SNAPPY,
+    CompressionType.GZIP,
+    CompressionType.LZ4,
+    CompressionType.ZSTD,
+    CompressionType.LZMA2,
+]
+_V3_TYPES = [t for t in TSDataType if t.in_format_v3 and t != TSDataType.VECTOR]
+_V4_TYPES = [t for t in TSDataType if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN)]
+
+
+@st.composite
+def tsfile_tablets(
+    draw,
+    *,
+    version: int = 4,
+    max_rows: int = 120,
+    max_columns: int = 5,
+    lossless: bool = True,
+    official_safe: bool = False,
+) -> Tablet:
+    """A random tablet for a TsFile: unsorted times with duplicates, nulls, any writable
+    (type, encoding, compression), aligned or not.
+
+    `lossless` keeps FLOAT/DOUBLE away from the scaled (lossy) encodings. `official_safe`
+    keeps values the official reader (2.5.0) returns unchanged: no NUL characters in text
+    (its binding truncates at NUL) and times within +-2**31 (it returns no rows for a series
+    whose TS_2DIFF time blocks need very wide deltas, e.g. 17 times ending at 2**59, even from
+    files of the official writer, whose bytes are identical to ours).
+    """
+    from pipecore_storage.tsfile import encoding as codecs
+
+    types = _V3_TYPES if version == 3 else _V4_TYPES
+    ncols = draw(st.integers(1, max_columns))
+    names = draw(
+        st.lists(
+            st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+            min_size=ncols,
+            max_size=ncols,
+            unique=True,
+        )
+    )
+    schemas = []
+    for name in names:
+        dt = draw(st.sampled_from(types))
+        encs = [e for e in TSEncoding if codecs.writable(dt, e)]
+        if lossless and dt in (TSDataType.FLOAT, TSDataType.DOUBLE):
+            encs = [e for e in encs if e not in (TSEncoding.TS_2DIFF, TSEncoding.RLE)]
+        schemas.append(
+            MeasurementSchema(
+                name, dt, draw(st.sampled_from(encs)), draw(st.sampled_from(_TSFILE_COMPRESSIONS))
+            )
+        )
+    rows = draw(st.integers(1, max_rows))
+    bound = 2**31 if official_safe else 2**63 - 1
+    times = draw(
+        st.one_of(
+            hnp.arrays(np.int64, rows, elements=st.integers(-bound, bound)),
+            hnp.arrays(np.int64, rows, elements=st.integers(0, rows * 2)),  # duplicates
+        )
+    )
+    columns, masks = [], []
+    for s in schemas:
+        columns.append(_column_of(draw, s.data_type, rows, official_safe))
+        masks.append(draw(hnp.arrays(np.bool_, rows)))
+    return Tablet(
+        draw(st.sampled_from(["root.sg.d1", "root.a.b.c.d", "plain_dev", "root.x"])),
+        schemas,
+        times,
+        columns,
+        masks,
+        draw(st.booleans()),
+    )
+
+
+def _column_of(draw, data_type: TSDataType, rows: int, official_safe: bool) -> np.ndarray:
+    if data_type.is_binary:
+        if data_type is TSDataType.BLOB:
+            item = st.binary(max_size=12)
+            if official_safe:
+                item = item.map(lambda b: b"\x01" + b.replace(b"\x00", b"\x01"))
+        else:
+            item = st.text(max_size=10)
+            if official_safe:
+                item = item.map(lambda s: s.replace("\x00", "_"))
+        return _object_array(draw(st.lists(item, min_size=rows, max_size=rows)))
+    if data_type is TSDataType.DATE:
+        return draw(
+            hnp.arrays(
+                np.int32,
+                rows,
+                elements=st.dates().map(lambda d: d.year * 10000 + d.month * 100 + d.day),
+            )
+        )
+    if data_type is TSDataType.BOOLEAN:
+        return draw(hnp.arrays(np.bool_, rows))
+    dtype = data_type.numpy_dtype
+    if dtype.kind == "i":
+        return draw(hnp.arrays(dtype, rows, elements=_int_elements(dtype)))
+    return draw(
+        hnp.arrays(dtype, rows, elements=_float_elements(32 if dtype.itemsize == 4 else 64))
+    )
+
+
 # ---------------------------------------------------------------- tablets (wire codecs, rpc)
 VALUE_TYPES = [t for t in TSDataType if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN)]
 
@@ -146,6 +258,189 @@ def tablets(draw, max_rows: int = 20, max_columns: int = 6, devices=None) -> Tab
     return Tablet(
         device, schemas, np.array(times, dtype=np.int64), columns, masks, draw(st.booleans())
     )
+
+
+# ---------------------------------------------------------------- SQL (pipecore.sql)
+# Sentences derived from pipecore's lark grammar, and garbage made from them. The
+# derivation runs on a `random.Random` seeded by hypothesis: thousands of examples stay
+# cheap (a draw per grammar choice would cost ~5 ms per sentence), and a failure is
+# reproduced from its seed and printed in full.
+_SQL_CHARS = "abcXYZ019 ._-:/'\"`,()*;\n测"
+_SQL_UNITS = ("y", "mo", "w", "d", "h", "m", "s", "ms", "us", "ns")
+
+
+def _sql_text(rng: random.Random) -> str:
+    return "".join(rng.choice(_SQL_CHARS) for _ in range(rng.randint(0, 8)))
+
+
+def _sql_quoted(rng: random.Random, quote: str) -> str:
+    text = _sql_text(rng)
+    if quote == "`":
+        text = text.replace("*", "") or "q"
+    return quote + text.replace(quote, quote * 2) + quote
+
+
+def _sql_datetime(rng: random.Random) -> str:
+    moment = _dt.datetime(1900, 1, 1) + _dt.timedelta(seconds=rng.randint(0, 6 * 10**9))
+    sep = rng.choice("-/.")
+    text = f"{moment.year:04d}{sep}{moment.month:02d}{sep}{moment.day:02d}"
+    if rng.random() < 0.5:
+        text += rng.choice("T ") + moment.strftime("%H:%M:%S")
+        text += rng.choice(["", ".123", ".5", ".123456789"])
+        text += rng.choice(["", "+08:00", "-05:30", "+00:00"])
+    return text
+
+
+def _sql_id(rng: random.Random) -> str:
+    # always ends with a digit, so it is never a keyword
+    first = rng.choice("abcdxyz_\u4e00\u4e01")
+    return (
+        first
+        + "".join(rng.choice("abz09_") for _ in range(rng.randint(0, 3)))
+        + str(rng.randint(0, 9))
+    )
+
+
+_SQL_TERMINALS = {
+    "STRING": lambda rng: _sql_quoted(rng, rng.choice("'\"")),
+    "QUOTED_ID": lambda rng: _sql_quoted(rng, "`"),
+    "ID": _sql_id,
+    "DURATION": lambda rng: "".join(
+        f"{rng.randint(1, 999)}{rng.choice(_SQL_UNITS)}" for _ in range(rng.randint(1, 2))
+    ),
+    "INT": lambda rng: str(rng.choice([rng.randint(0, 10**6), rng.randint(0, 2**70)])),
+    "REAL": lambda rng: repr(rng.choice([rng.random() * 10 ** rng.randint(-8, 20), 0.5])),
+    "DATETIME": _sql_datetime,
+    "BINARY": lambda rng: "X'" + rng.randbytes(rng.randint(0, 4)).hex() + "'",
+    "NE": lambda rng: rng.choice(["!=", "<>"]),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _sql_grammar() -> tuple[dict, dict, dict]:
+    from lark import Lark
+
+    from pipecore.sql import grammar_text
+
+    parser = Lark(grammar_text(), parser="lalr")
+    rules: dict[str, list[list]] = {}
+    for rule in parser.rules:
+        rules.setdefault(rule.origin.name, []).append(list(rule.expansion))
+    terminals = {t.name: t.pattern for t in parser.terminals}
+    cost = {name: 10**6 for name in rules}  # depth of the shallowest derivation
+    changed = True
+    while changed:
+        changed = False
+        for name, expansions in rules.items():
+            best = min(_sql_cost(e, cost) + 1 for e in expansions)
+            if best < cost[name]:
+                cost[name], changed = best, True
+    return rules, terminals, cost
+
+
+def _sql_cost(expansion: list, cost: dict) -> int:
+    return max([0] + [cost[s.name] for s in expansion if not s.is_term])
+
+
+def _sql_terminal(rng: random.Random, name: str, pattern: object) -> str:
+    if name in _SQL_TERMINALS:
+        return _SQL_TERMINALS[name](rng)
+    keyword = re.match(r"\(\?i:(\w+)\)", str(getattr(pattern, "value", "")))
+    if keyword:
+        return rng.choice([str.lower, str.upper, str.title])(keyword.group(1))
+    return str(pattern.value)  # type: ignore[attr-defined]
+
+
+def sql_derivation(seed: int, max_depth: int = 12) -> list[tuple[str, str]]:
+    """A random derivation of pipecore's SQL grammar as (terminal name, text) pairs."""
+    rules, terminals, cost = _sql_grammar()
+    rng = random.Random(seed)
+    out: list[tuple[str, str]] = []
+
+    def expand(symbol: str, depth: int) -> None:
+        expansions = rules[symbol]
+        if depth >= max_depth:
+            floor = min(_sql_cost(e, cost) for e in expansions)
+            expansions = [e for e in expansions if _sql_cost(e, cost) == floor]
+        for part in rng.choice(expansions):
+            if part.is_term:
+                out.append((part.name, _sql_terminal(rng, part.name, terminals[part.name])))
+            else:
+                expand(part.name, depth + 1)
+
+    expand("start", 0)
+    return out
+
+
+def sql_token_lists() -> st.SearchStrategy[list[tuple[str, str]]]:
+    """Derivations of pipecore's SQL grammar: (terminal name, text) lists."""
+    return st.integers(0, 2**64).map(sql_derivation)
+
+
+def sql_sentences() -> st.SearchStrategy[str]:
+    """Text derived from the grammar (tokens joined by white space)."""
+    return sql_token_lists().map(lambda tokens: " ".join(text for _, text in tokens))
+
+
+_SQL_NOISE = "SELECTfromWHEREpipe()'\"`,;.*=<>!-+09 \n:T\\\x00é测"
+
+
+def _sql_mutate(seed: int) -> str:
+    rng = random.Random(seed)
+    if rng.random() < 0.2:
+        base = "".join(rng.choice(_SQL_NOISE) for _ in range(rng.randint(0, 30)))
+    else:
+        base = " ".join(text for _, text in sql_derivation(rng.randrange(2**64)))
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randint(0, len(base))
+        j = rng.randint(i, min(len(base), i + 20))
+        noise = "".join(rng.choice(_SQL_NOISE) for _ in range(rng.randint(1, 6)))
+        base = rng.choice(
+            [
+                base[:i] + base[j:],  # cut
+                base[:i] + noise + base[i:],  # insert
+                base[:i] + noise + base[j:],  # replace
+                base[:i],  # truncate
+                base[:j] + base[i:j] + base[j:],  # repeat
+            ]
+        )
+    return base
+
+
+def sql_garbage() -> st.SearchStrategy[str]:
+    """Broken SQL: grammar sentences cut, spliced, or sprinkled with noise; noise alone."""
+    return st.one_of(
+        st.integers(0, 2**64).map(_sql_mutate),
+        st.text(alphabet=st.sampled_from(list(_SQL_NOISE)), max_size=40),
+    )
+
+
+# --- pipe parameters and commits (core) -------------------------------------------------------
+PARAMETER_PREFIXES = ["extractor.", "source.", "processor.", "connector.", "sink."]
+
+
+def bare_parameter_keys() -> st.SearchStrategy[str]:
+    """Pipe parameter keys without a first prefix (``node-urls``, ``batch.enable``)."""
+    return st.from_regex(r"[a-z][a-z0-9\-]{0,12}(\.[a-z][a-z0-9\-]{0,8})?", fullmatch=True).filter(
+        lambda k: not any(k.startswith(p) for p in PARAMETER_PREFIXES)
+    )
+
+
+def parameter_values() -> st.SearchStrategy[str]:
+    return st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+
+
+@st.composite
+def commit_histories(draw: st.DrawFn) -> tuple[list[int], list[int | None], list[int], int]:
+    """A pipe's inputs for the committer: outputs per input (0..3), progress per input (or
+    None), the order in which all outputs complete, and how many of them have completed."""
+    outputs = draw(st.lists(st.integers(0, 3), min_size=1, max_size=30))
+    progress = draw(
+        st.lists(st.none() | st.integers(0, 1000), min_size=len(outputs), max_size=len(outputs))
+    )
+    completions = [i for i, n in enumerate(outputs) for _ in range(n)]
+    order = draw(st.permutations(completions))
+    return outputs, progress, list(order), draw(st.integers(0, len(order)))
 
 
 # --- the store (tests/store) -------------------------------------------------------------------

@@ -1,0 +1,622 @@
+"""The runtime of one pipe: its stages, queue, committer and subtasks.
+
+    source ──supply──▶ [processor subtask] ──collect──▶ queue ──▶ [sink subtask] ──transfer──▶
+                             ▲                      (bounded: events + bytes)        │
+                             └──────────── commit (in order, after transfer) ◀───────┘
+
+* The **processor subtask** pulls events from the source (``extractor_supply``), gives each a
+  commit id, passes it to the processor, which collects its outputs into the queue. It runs
+  only while the queue is below both bounds (``pipe_sink_pending_queue_max_events`` /
+  ``_max_bytes``), so a slow sink stops the supply instead of growing memory (the outputs of
+  one input may overshoot the bound once).
+* The **sink subtask** takes events from the queue and transfers them. When the sink returns,
+  the event's outputs are done; the `Committer` advances the pipe's committed commit id over
+  every input whose outputs are all done, in order.
+* Every ``pipe_heartbeat_interval_seconds_for_collecting_pipe_meta`` the committed progress is
+  persisted in the pipe's meta and then ``extractor_commit(commit_id, progress)`` tells the
+  source (on its own thread).
+* Errors: a `PipeConnectionError` (any `ConnectionError`) from the sink is retried after a
+  back-off, with a handshake first; any other exception of a plugin stops only this pipe
+  (reported to the pipe manager as a `PipeRuntimeError`). A transfer running longer than
+  ``pipe_sink_timeout_ms`` is given up: the pipe stops and its worker is replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .config import Config
+from .errors import PipeError, PipeRuntimeError, PipeSinkTimeoutError
+from .events import Event, HeartbeatEvent, TabletInsertionEvent, TsFileInsertionEvent
+from .executor import SubtaskExecutor, TimerHandle
+from .parameters import PipeParameters, PipeParameterValidator
+from .plugin import PipeRuntimeFacts, RuntimeConfiguration, StageContext
+from .registry import PluginRegistry
+from .stage import Stage
+
+__all__ = ["Committer", "EventQueue", "PipeTask", "build_stage"]
+
+log = logging.getLogger(__name__)
+
+_SLICE_SECONDS = 0.005  # a subtask yields its worker after this long (checked every 32 events)
+_MIN_BACKOFF, _MAX_BACKOFF = 0.001, 0.1  # polling an empty source
+_MAX_RETRY_BACKOFF = 20.0
+_LOCAL_RETRIES_WITHOUT_RETRY_LOCALLY = 5
+
+
+class EventQueue:
+    """A FIFO bounded in events and in bytes. `put` never blocks (the producer checks `full`
+    before producing); both bounds count what is queued now."""
+
+    __slots__ = ("_deque", "_lock", "max_bytes", "max_events", "nbytes")
+
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._deque: deque[Event] = deque()
+        self._lock = threading.Lock()
+        self.nbytes = 0
+
+    def put(self, event: Event) -> int:
+        """Append; returns the length before (0 = the consumer may be parked)."""
+        size = event.nbytes
+        with self._lock:
+            before = len(self._deque)
+            self._deque.append(event)
+            self.nbytes += size
+        return before
+
+    def poll(self) -> Event | None:
+        with self._lock:
+            if not self._deque:
+                return None
+            event = self._deque.popleft()
+            self.nbytes -= event.nbytes
+        return event
+
+    def full(self) -> bool:
+        return len(self._deque) >= self.max_events or self.nbytes >= self.max_bytes
+
+    def __len__(self) -> int:
+        return len(self._deque)
+
+    def drain(self) -> list[Event]:
+        with self._lock:
+            events = list(self._deque)
+            self._deque.clear()
+            self.nbytes = 0
+        return events
+
+
+class Committer:
+    """Commit ids of one pipe, advanced in order.
+
+    ``begin(progress)`` opens an input (returns its commit id); ``add_output(cid)`` counts an
+    event collected for it; ``input_done(cid)`` says the processor is finished with it;
+    ``output_done(cid)`` that the sink transferred one of its outputs. An input is done when
+    it is finished and all its outputs are transferred; `committed_id` is the highest id whose
+    every predecessor is done, `committed_progress` the newest non-None progress among them.
+    """
+
+    __slots__ = (
+        "_lock",
+        "_records",
+        "committed_count",
+        "committed_id",
+        "committed_progress",
+        "next_id",
+    )
+
+    def __init__(self, committed_id: int = 0, committed_progress: Any = None) -> None:
+        self._lock = threading.Lock()
+        self._records: deque[list[Any]] = deque()  # [cid, outstanding, finished, progress]
+        self.committed_id = committed_id
+        self.committed_progress = committed_progress
+        self.committed_count = 0
+        self.next_id = committed_id + 1
+
+    def begin(self, progress: Any) -> int:
+        with self._lock:
+            cid = self.next_id
+            self.next_id = cid + 1
+            self._records.append([cid, 0, False, progress])
+        return cid
+
+    def _record(self, cid: int) -> list[Any] | None:
+        records = self._records
+        if not records:
+            return None
+        index = cid - records[0][0]
+        if 0 <= index < len(records):
+            return records[index]
+        return None
+
+    def add_output(self, cid: int) -> None:
+        with self._lock:
+            record = self._record(cid)
+            if record is not None:
+                record[1] += 1
+
+    def input_done(self, cid: int) -> None:
+        with self._lock:
+            record = self._record(cid)
+            if record is not None:
+                record[2] = True
+                if record[1] == 0:
+                    self._advance()
+
+    def output_done(self, cid: int | None) -> None:
+        if cid is None:
+            return
+        with self._lock:
+            record = self._record(cid)
+            if record is not None:
+                record[1] -= 1
+                if record[1] <= 0 and record[2]:
+                    self._advance()
+
+    def _advance(self) -> None:
+        records = self._records
+        while records and records[0][2] and records[0][1] <= 0:
+            cid, _, _, progress = records.popleft()
+            self.committed_id = cid
+            self.committed_count += 1
+            if progress is not None:
+                self.committed_progress = progress
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._records)
+
+
+class _Collector:
+    """The processor's `EventCollector`: tags outputs with the input's commit id and queues
+    them, waking the sink subtask when the queue was empty."""
+
+    __slots__ = ("_committer", "_queue", "_wake_sink", "current")
+
+    def __init__(self, queue: EventQueue, committer: Committer, wake_sink: Callable[[], None]):
+        self._queue = queue
+        self._committer = committer
+        self._wake_sink = wake_sink
+        self.current = 0
+
+    def collect(self, event: Event) -> None:
+        cid = self.current
+        event.commit_id = cid
+        self._committer.add_output(cid)
+        if self._queue.put(event) == 0:
+            self._wake_sink()
+
+
+def build_stage(
+    registry: PluginRegistry, kind: str, plugin_name: str, pipe_name: str, creation_time: int
+) -> Stage:
+    """Instantiate plugin `plugin_name` as the `kind` stage of a pipe, hooks checked."""
+    entry, instance = registry.instantiate(plugin_name, kind)
+    context = StageContext(pipe_name, kind, entry.name, creation_time)
+    return Stage(kind, entry.name, instance, context, registry.global_stage_plugins())
+
+
+def plugin_names(
+    source: PipeParameters, processor: PipeParameters, sink: PipeParameters
+) -> dict[str, str]:
+    """The plugin of each section, with IoTDB's defaults (iotdb-source, do-nothing-processor,
+    iotdb-thrift-sink)."""
+    return {
+        "source": source.get_string_or_default(["extractor", "source"], "iotdb-source"),
+        "processor": processor.get_string_or_default("processor", "do-nothing-processor"),
+        "sink": sink.get_string_or_default(["connector", "sink"], "iotdb-thrift-sink"),
+    }
+
+
+def validate_stage(stage: Stage, parameters: PipeParameters) -> None:
+    """Run the stage's validate hook, naming the plugin in a parameter error."""
+    try:
+        stage.call[stage.prefix + "validate"](PipeParameterValidator(parameters))
+    except PipeError as exc:
+        if exc.plugin_name is None:
+            exc.plugin_name = stage.plugin_name
+        raise
+
+
+class PipeTask:
+    """A running pipe. `start()` builds, validates, customizes and starts the stages and
+    schedules the subtasks; `stop()` undoes it and persists the progress."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        creation_time: int,
+        parameters: dict[str, PipeParameters],
+        configuration: RuntimeConfiguration,
+        registry: PluginRegistry,
+        executor: SubtaskExecutor,
+        config: Config,
+        on_error: Callable[[PipeTask, PipeError], None],
+        on_progress: Callable[[PipeTask, int, Any], None],
+    ) -> None:
+        self.name = name
+        self.creation_time = creation_time
+        self.parameters = parameters
+        self.configuration = configuration
+        self.registry = registry
+        self.executor = executor
+        self.pipe_config = config.pipe
+        self._on_error = on_error
+        self._on_progress = on_progress
+        self.stages: dict[str, Stage] = {}
+        self.queue = EventQueue(
+            self.pipe_config.pipe_sink_pending_queue_max_events,
+            self.pipe_config.pipe_sink_pending_queue_max_bytes,
+        )
+        self.committer = Committer(configuration.commit_id, configuration.progress)
+        self.persisted_id = configuration.commit_id
+        self.stopping = False
+        self.failed = False
+        self.heartbeat_due = False
+        self.commit_notice: tuple[int, Any] | None = None
+        self.processor_blocked = False
+        self.supplied = 0
+        self.transferred = 0
+        self._timers: list[TimerHandle] = []
+        self._rate_samples: deque[tuple[float, int]] = deque(maxlen=32)
+        self._lock = threading.Lock()
+        self.processor_subtask = _ProcessorSubtask(self)
+        self.sink_subtask = _SinkSubtask(self)
+        configuration.wakeup = self.wake_source
+        configuration.facts = self.facts
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        names = plugin_names(
+            self.parameters["source"], self.parameters["processor"], self.parameters["sink"]
+        )
+        try:
+            for kind in ("source", "processor", "sink"):
+                self.stages[kind] = build_stage(
+                    self.registry, kind, names[kind], self.name, self.creation_time
+                )
+            for kind in ("source", "processor", "sink"):
+                validate_stage(self.stages[kind], self.parameters[kind])
+            for kind in ("source", "processor", "sink"):
+                hook = self.stages[kind].prefix + "customize"
+                self._call(kind, hook, self.parameters[kind], self.configuration)
+            self._call("sink", "connector_handshake")
+            self._call("source", "extractor_start")
+        except BaseException:
+            self._close_stages()
+            raise
+        self.processor_subtask.bind()
+        self.sink_subtask.bind()
+        self._rate_samples.append((time.monotonic(), 0))
+        self._every(
+            self.pipe_config.pipe_subtask_executor_cron_heartbeat_event_interval_seconds,
+            self._heartbeat_tick,
+        )
+        self._every(
+            self.pipe_config.pipe_heartbeat_interval_seconds_for_collecting_pipe_meta,
+            lambda: self.executor.submit(self.persist_progress),
+        )
+        timeout = self.pipe_config.pipe_sink_timeout_ms / 1000.0
+        self._every(min(max(timeout / 4, 0.01), 1.0), self._watchdog_tick)
+        self.executor.wake(self.processor_subtask)
+
+    def _call(self, kind: str, hook: str, *args: Any) -> Any:
+        try:
+            return self.stages[kind].call[hook](*args)
+        except PipeError as exc:
+            if exc.plugin_name is None:
+                exc.plugin_name = self.stages[kind].plugin_name
+            raise
+        except Exception as exc:
+            raise PipeRuntimeError(
+                self.name, kind, self.stages[kind].plugin_name, hook, exc
+            ) from exc
+
+    def stop(self) -> None:
+        """Stop the subtasks, persist the committed progress, close the stages."""
+        self.stopping = True
+        for timer in self._timers:
+            timer.cancel()
+        timeout = self.pipe_config.pipe_sink_timeout_ms / 1000.0
+        for subtask in (self.processor_subtask, self.sink_subtask):
+            if not self.executor.cancel(subtask, timeout):
+                self.executor.abandon_worker_of(subtask)  # stuck in a plugin call
+        try:
+            self.persist_progress(notify=False)
+            self._deliver_commit_notice()
+        finally:
+            self._close_stages()
+            for event in self.queue.drain():
+                if isinstance(event, TsFileInsertionEvent):
+                    event.close()
+
+    def _close_stages(self) -> None:
+        for kind in ("source", "processor", "sink"):
+            stage = self.stages.get(kind)
+            if stage is not None:
+                stage.close()
+
+    def _every(self, interval: float, fn: Callable[[], None]) -> None:
+        slot = len(self._timers)
+
+        def tick() -> None:
+            if self.stopping:
+                return
+            fn()
+            self._timers[slot] = self.executor.call_later(interval, tick)
+
+        self._timers.append(self.executor.call_later(interval, tick))
+
+    # ------------------------------------------------------------------ timers
+    def _heartbeat_tick(self) -> None:
+        self.heartbeat_due = True
+        self.executor.wake(self.processor_subtask)
+
+    def _watchdog_tick(self) -> None:
+        since = self.sink_subtask.busy_since
+        limit = self.pipe_config.pipe_sink_timeout_ms / 1000.0
+        if since and time.monotonic() - since > limit and not self.failed:
+            sink = self.stages["sink"].plugin_name
+            self.fail_with(
+                PipeSinkTimeoutError(self.name, sink, self.pipe_config.pipe_sink_timeout_ms)
+            )
+            self.executor.abandon_worker_of(self.sink_subtask)
+
+    def wake_source(self) -> None:
+        """`RuntimeConfiguration.wakeup`: the source has data; run the processor subtask."""
+        self.processor_subtask.backoff = _MIN_BACKOFF
+        self.executor.wake(self.processor_subtask)
+
+    # ------------------------------------------------------------------ errors & progress
+    def fail(self, kind: str, hook: str, exc: BaseException) -> None:
+        plugin = self.stages[kind].plugin_name if kind in self.stages else "?"
+        error = (
+            exc
+            if isinstance(exc, PipeRuntimeError)
+            else PipeRuntimeError(self.name, kind, plugin, hook, exc)
+        )
+        self.fail_with(error)
+
+    def fail_with(self, error: PipeError) -> None:
+        with self._lock:
+            if self.failed or self.stopping:
+                return
+            self.failed = True
+            self.stopping = True
+        log.warning("pipe %s stops: %s", self.name, error)
+        self.executor.submit(lambda: self._on_error(self, error))
+
+    def persist_progress(self, notify: bool = True) -> None:
+        committer = self.committer
+        cid, progress = committer.committed_id, committer.committed_progress
+        self._rate_samples.append((time.monotonic(), committer.committed_count))
+        if cid <= self.persisted_id:
+            return
+        self._on_progress(self, cid, progress)
+        self.persisted_id = cid
+        self.commit_notice = (cid, progress)
+        if notify and not self.stopping:
+            self.executor.wake(self.processor_subtask)
+
+    def _deliver_commit_notice(self) -> None:
+        notice, self.commit_notice = self.commit_notice, None
+        if notice is not None and "source" in self.stages:
+            try:
+                self.stages["source"].call["extractor_commit"](*notice)
+            except Exception as exc:
+                if not self.stopping:
+                    raise PipeRuntimeError(
+                        self.name,
+                        "source",
+                        self.stages["source"].plugin_name,
+                        "extractor_commit",
+                        exc,
+                    ) from exc
+                log.exception("pipe %s: extractor_commit failed while stopping", self.name)
+
+    def facts(self) -> PipeRuntimeFacts:
+        remaining = None
+        if "source" in self.stages and not self.stopping:
+            try:
+                remaining = self.stages["source"].call["extractor_remaining_events"]()
+            except Exception:
+                log.exception("pipe %s: extractor_remaining_events failed", self.name)
+        # the commit rate since the oldest sample of the last 30 s (one sample per progress save)
+        now = time.monotonic()
+        count = self.committer.committed_count
+        recent = [s for s in self._rate_samples if now - s[0] <= 30.0]
+        rate = 0.0
+        if recent and now - recent[0][0] > 0.05:
+            rate = (count - recent[0][1]) / (now - recent[0][0])
+        return PipeRuntimeFacts(
+            queued_events=len(self.queue),
+            queued_bytes=self.queue.nbytes,
+            queue_max_events=self.queue.max_events,
+            queue_max_bytes=self.queue.max_bytes,
+            back_pressured=self.processor_blocked,
+            in_flight_events=self.committer.in_flight,
+            supplied_events=self.supplied,
+            transferred_events=self.transferred,
+            committed_commit_id=self.committer.committed_id,
+            source_remaining_events=remaining,
+            events_per_second=rate,
+        )
+
+
+class _ProcessorSubtask:
+    """Supply → process → collect, while the queue has room."""
+
+    def __init__(self, task: PipeTask) -> None:
+        self.task = task
+        self.backoff = _MIN_BACKOFF
+
+    def bind(self) -> None:
+        task = self.task
+        self.supply = task.stages["source"].call["extractor_supply"]
+        processor = task.stages["processor"].call
+        self.collector = _Collector(
+            task.queue, task.committer, lambda: task.executor.wake(task.sink_subtask)
+        )
+        self.hooks: dict[type, tuple[str, Callable[..., Any]]] = {}
+        self.by_kind = {
+            "tablet": ("processor_process_tablet", processor["processor_process_tablet"]),
+            "tsfile": ("processor_process_tsfile", processor["processor_process_tsfile"]),
+            "event": ("processor_process_event", processor["processor_process_event"]),
+        }
+
+    def _hook_for(self, cls: type) -> tuple[str, Callable[..., Any]]:
+        if issubclass(cls, TabletInsertionEvent):
+            found = self.by_kind["tablet"]
+        elif issubclass(cls, TsFileInsertionEvent):
+            found = self.by_kind["tsfile"]
+        else:
+            found = self.by_kind["event"]
+        self.hooks[cls] = found
+        return found
+
+    def run_subtask(self) -> float | None:
+        task = self.task
+        if task.stopping:
+            return None
+        where, kind = "extractor_commit", "source"
+        try:
+            if task.commit_notice is not None:
+                task._deliver_commit_notice()
+            queue, committer, collector = task.queue, task.committer, self.collector
+            deadline = time.perf_counter() + _SLICE_SECONDS
+            n = 0
+            while not task.stopping:
+                if queue.full():
+                    task.processor_blocked = True
+                    if queue.full():
+                        return None  # the sink subtask wakes us when there is room
+                    task.processor_blocked = False
+                if task.heartbeat_due:
+                    task.heartbeat_due = False
+                    event: Event = HeartbeatEvent()
+                else:
+                    where, kind = "extractor_supply", "source"
+                    supplied = self.supply()
+                    if supplied is None:
+                        self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
+                        return self.backoff
+                    self.backoff = _MIN_BACKOFF
+                    task.supplied += 1
+                    event = supplied
+                cid = committer.begin(event.progress)
+                event.commit_id = cid
+                collector.current = cid
+                where, hook = self.hooks.get(type(event)) or self._hook_for(type(event))
+                kind = "processor"
+                hook(event, collector)
+                committer.input_done(cid)
+                n += 1
+                if n & 31 == 0 and time.perf_counter() > deadline:
+                    return 0
+            return None
+        except Exception as exc:
+            task.fail(kind, where, exc)
+            return None
+
+
+class _SinkSubtask:
+    """Queue → transfer → commit; retries connection errors after a back-off."""
+
+    def __init__(self, task: PipeTask) -> None:
+        self.task = task
+        self.busy_since = 0.0
+        self.retry_event: Event | None = None
+        self.retries = 0
+
+    def bind(self) -> None:
+        calls = self.task.stages["sink"].call
+        self.transfer_tablet = calls["connector_transfer_tablet"]
+        self.transfer_tsfile = calls["connector_transfer_tsfile"]
+        self.transfer_event = calls["connector_transfer_event"]
+        self.heartbeat = calls["connector_heartbeat"]
+        self.handshake = calls["connector_handshake"]
+
+    def _transfer(self, event: Event) -> str:
+        """Transfer one event; returns the hook name (for error reports)."""
+        cls = type(event)
+        if cls is TabletInsertionEvent or isinstance(event, TabletInsertionEvent):
+            self.transfer_tablet(event)
+            return "connector_transfer_tablet"
+        if isinstance(event, TsFileInsertionEvent):
+            self.transfer_tsfile(event)
+            event.close()
+            return "connector_transfer_tsfile"
+        if isinstance(event, HeartbeatEvent):
+            self.heartbeat()
+        self.transfer_event(event)
+        return "connector_transfer_event"
+
+    def run_subtask(self) -> float | None:
+        task = self.task
+        if task.stopping:
+            return None
+        queue, committer = task.queue, task.committer
+        deadline = time.perf_counter() + _SLICE_SECONDS
+        n = 0
+        while not task.stopping:
+            event = self.retry_event
+            if event is None:
+                event = queue.poll()
+                if event is None:
+                    return None  # the collector wakes us on the next event
+                if task.processor_blocked and not queue.full():
+                    task.processor_blocked = False
+                    task.executor.wake(task.processor_subtask)
+            try:
+                self.busy_since = time.monotonic()
+                if self.retry_event is not None:
+                    self.handshake()
+                self._transfer(event)
+            except ConnectionError as exc:
+                return self._retry_later(event, exc)
+            except Exception as exc:
+                if not task.stopping:
+                    task.fail("sink", _hook_of(event), exc)
+                return None
+            finally:
+                self.busy_since = 0.0
+            self.retry_event = None
+            self.retries = 0
+            task.transferred += 1
+            committer.output_done(event.commit_id)
+            n += 1
+            if n & 31 == 0 and time.perf_counter() > deadline:
+                return 0
+        return None
+
+    def _retry_later(self, event: Event, exc: Exception) -> float | None:
+        task = self.task
+        self.retry_event = event
+        self.retries += 1
+        config = task.pipe_config
+        if (
+            not config.pipe_sink_retry_locally_for_connection_error
+            and self.retries > _LOCAL_RETRIES_WITHOUT_RETRY_LOCALLY
+        ):
+            task.fail("sink", _hook_of(event), exc)
+            return None
+        log.warning("pipe %s: connection error (retry %d): %s", task.name, self.retries, exc)
+        return min(self.retries * config.pipe_sink_retry_interval_ms / 1000.0, _MAX_RETRY_BACKOFF)
+
+
+def _hook_of(event: Event) -> str:
+    if isinstance(event, TabletInsertionEvent):
+        return "connector_transfer_tablet"
+    if isinstance(event, TsFileInsertionEvent):
+        return "connector_transfer_tsfile"
+    if isinstance(event, HeartbeatEvent):
+        return "connector_heartbeat"
+    return "connector_transfer_event"
