@@ -427,3 +427,17 @@ def test_database_names_must_make_folder_names(open_store):
     s.insert_record("root.ok.`x/y`", 1, {"s": 1.0})  # a device node may hold a slash
     s.flush()
     assert s.query("root.ok.**").rows() == [(1, 1.0)]
+
+
+def test_version_3_stores_refuse_types_version_3_cannot_hold(open_store):
+    s = open_store({"tsfile_format_version": 3})
+    with pytest.raises(SchemaError, match="version-3"):
+        s.create_timeseries("root.sg.d.day", "DATE")
+    with pytest.raises(SchemaError, match=re.escape("root.sg.d.b")):
+        s.insert_record("root.sg.d", 1, {"b": b"\x01"})
+    s.insert_record("root.sg.d", 1, {"x": 1.5, "t": "text"})
+    (f,) = s.flush()
+    assert f.path.read_bytes()[6] == 3 and f.format_version == 3
+    s.close()
+    s = open_store({"tsfile_format_version": 3})
+    assert s.query("root.sg.d.*").rows() == [(1, "text", 1.5)]
