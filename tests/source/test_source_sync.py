@@ -381,3 +381,40 @@ def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_pat
         assert "DELETION,root.db2.d1.s1," in (rec.mods[third.path.name] or "")
     finally:
         node.close()
+
+
+def test_realtime_time_range_filters_tablets(node):
+    store = node.store
+    node.create_pipe(
+        "rtr",
+        {"start-time": "100", "end-time": "199", "realtime.mode": "stream"},
+        {},
+        {**SINK, "name": "rtr"},
+    )
+    _write(store, "root.sg.d1", 50, 100)  # 50..149: half inside
+    _write(store, "root.sg.d1", 300, 10)  # outside
+    _write(store, "root.sg.d1", 150, 10)  # inside
+    rec = recording("rtr")
+    wait_until(lambda: rec.point_set() == _points(store, start=100, end=199), what="range")
+    time.sleep(0.1)
+    assert rec.tablet_events == 2 and rec.point_set() == _points(store, start=100, end=199)
+
+
+def test_a_deletion_wider_than_the_pattern_is_narrowed_to_it(node):
+    store = node.store
+    _write(store, "root.sg.d1", 0, 10, ("s1", "s2"))
+    _write(store, "root.sg.d2", 0, 10)
+    node.create_pipe(
+        "narrow", {"inclusion": "data", "path": "root.sg.d1.**"}, {}, {**SINK, "name": "nar"}
+    )
+    store.delete("root.**", 0, 4)
+    store.delete("root.sg.d1.s1", 8, 8)  # inside the pattern: sent as written
+    store.delete("root.sg.d2.s1", 0, 100)  # outside: not sent
+    rec = recording("nar")
+    wait_until(lambda: len(rec.deletions) == 3, what="deletions")
+    assert sorted(rec.deletions) == [
+        ("root.sg.d1.s1", 0, 4),
+        ("root.sg.d1.s1", 8, 8),
+        ("root.sg.d1.s2", 0, 4),
+    ]
+    wait_until(lambda: rec.point_set() == _points(store, "root.sg.d1.**"))
