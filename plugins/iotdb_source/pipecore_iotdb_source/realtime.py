@@ -203,6 +203,8 @@ class Realtime:
             return None
         if f.origin.generated_by_pipe and not self.options.forwarding:
             return None
+        if len(self.emitted) >= 256:  # files below R are never replayed again
+            self.emitted = {p: m for p, m in self.emitted.items() if m >= self.covered}
         self.emitted[str(f.path)] = f.max_seq
         return RealtimeItem("file", f)
 
