@@ -140,19 +140,19 @@ class RecordingSink(Connector):
     def connector_transfer_tablet(self, event: TabletInsertionEvent) -> None:
         if self.delay:
             time.sleep(self.delay)
-        self._take(event.tablet)
-        self.record.tablet_events += 1
+        self.record.tablet_events += 1  # counted first: once the points show, so do these
         self.record.transfers += 1
+        self._take(event.tablet)
 
     def connector_transfer_tsfile(self, event: TsFileInsertionEvent) -> None:
         if self.delay:
             time.sleep(self.delay)
-        for tablet_event in event.to_tablet_insertion_events():
-            self._take(tablet_event.tablet)
+        self.record.file_events += 1  # counted first: once the points show, so do these
+        self.record.transfers += 1
         mods = getattr(event, "mods_path", None)
         self.record.mods[event.path.name] = None if mods is None else mods.read_text()
-        self.record.file_events += 1
-        self.record.transfers += 1
+        for tablet_event in event.to_tablet_insertion_events():
+            self._take(tablet_event.tablet)
 
     def connector_transfer_event(self, event: Event) -> None:
         if isinstance(event, DeletionEvent):

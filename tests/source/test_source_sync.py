@@ -375,9 +375,9 @@ def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_pat
         time.sleep(0.1)  # all three pinned; the third not yet taken
         store.delete("root.db2.d1.s1", 0, 9)  # creates that file's .mods after the pin
         rec = recording("mods2")
-        wait_until(lambda: rec.point_set() == store_points(store), what="deletion applied")
+        wait_until(lambda: rec.file_events == 3, what="three files sent whole")
+        assert rec.point_set() == store_points(store)  # the deletion applied
         (third,) = [f for f in store.sealed_files() if f.database == "root.db2"]
-        assert rec.file_events == 3  # sent whole, with its .mods
         assert "DELETION,root.db2.d1.s1," in (rec.mods[third.path.name] or "")
     finally:
         node.close()
