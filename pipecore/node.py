@@ -122,8 +122,6 @@ class Node:
         stage wrappers. `env` replaces ``os.environ`` for the plugin switches and config.
         """
         node = object.__new__(cls)
-        node._config_source = config
-        node._env = env
         node._setup(Path(data_dir), config, plugins, env)
         return node
 
@@ -134,6 +132,8 @@ class Node:
         plugins: Iterable[object],
         env: Mapping[str, str] | None,
     ) -> None:
+        self._config_source = config
+        self._env = env
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir.resolve()
         self._lock = _DirectoryLock(self.data_dir)
@@ -203,7 +203,7 @@ class Node:
                 outcome = self.run(statement, zone=zone)
             except SqlError as exc:
                 exc.sql = text
-                exc.completed = results  # type: ignore[attr-defined]
+                exc.completed = results
                 raise
             results.append(outcome.table(zone, time.perf_counter() - started))
         return results

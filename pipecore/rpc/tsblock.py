@@ -148,8 +148,8 @@ def _decode_column(reader: _Reader, encoding: int, data_type: TSDataType, n: int
     if encoding == _BINARY:
         items: list[object] = []
         for _ in range(present):
-            raw = bytes(reader.take(reader.int32()))
-            items.append(raw if data_type is TSDataType.BLOB else decode_text(raw))
+            item = bytes(reader.take(reader.int32()))
+            items.append(item if data_type is TSDataType.BLOB else decode_text(item))
         column = np.empty(present, dtype=object)
         column[:] = items
         return _spread(column, mask, n), mask

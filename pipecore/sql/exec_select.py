@@ -329,7 +329,7 @@ def select_by_device(ctx: Context, s: Select) -> Outcome:
                     f"device and {info.data_type.name} in {device}; select them separately",
                 )
     names = list(measurements)
-    parts: list[tuple[np.ndarray, str, list]] = []
+    parts: list[tuple[np.ndarray, str, dict[str, Any]]] = []
     unpaged = _unpaged(s)
     for device in sorted(by_device):
         prefix = Path(tuple(split_path(device)))
@@ -378,7 +378,7 @@ def _device_dataset(s: Select, names: list[str], types: dict, parts: list) -> Da
 
 
 # ---------------------------------------------------------------- aggregates
-def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str, str, Any]]:
+def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str | None, str, Any]]:
     """(header, function, SeriesInfo) per aggregate column."""
     out = []
     for item in s.columns:

@@ -24,6 +24,7 @@ import attrs
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
 from ..rpc.tsblock import encode_tsblock
+from .client import zone_id
 from .dataset import DataSet
 from .errors import SqlError
 from .executor import status_code_of
@@ -128,7 +129,7 @@ class SqlSessionHandler(SessionHandler):
         return next(self._statement_ids)
 
     def getTimeZone(self, session_id: int) -> Any:
-        return t.TSGetTimeZoneResp(_status(SUCCESS), self.zone or _local_zone_name())
+        return t.TSGetTimeZoneResp(_status(SUCCESS), self.zone or zone_id(None))
 
     def setTimeZone(self, req: Any) -> Any:
         return self._check(req.sessionId) or self._set_zone(req.timeZone) or _status(SUCCESS)
@@ -222,12 +223,3 @@ class SqlSessionHandler(SessionHandler):
     def close(self) -> None:
         with self._lock:
             self._cursors.clear()
-
-
-def _local_zone_name() -> str:
-    import datetime as _dt
-
-    offset = _dt.datetime.now().astimezone().utcoffset() or _dt.timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
