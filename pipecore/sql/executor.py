@@ -341,7 +341,7 @@ def _pipes_with_sink_of(node: Any, name: str) -> list[PipeInfo]:
 
 
 def _sorted_attributes(parameters: Any) -> str:
-    return str(sorted(parameters.attributes().items()))
+    return str(sorted(parameters.attributes.items()))
 
 
 def _number(value: int | None) -> str:
