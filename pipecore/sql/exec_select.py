@@ -25,6 +25,7 @@ from pipecore_storage.types import TSDataType
 
 from .dataset import DataSet, cell_value
 from .expressions import (
+    INT64_MAX,
     And,
     Between,
     Comparison,
@@ -482,7 +483,7 @@ def select(ctx: Context, s: Select) -> Outcome:
 
 # ---------------------------------------------------------------- SELECT LAST
 def select_last(ctx: Context, s: SelectLast) -> Outcome:
-    start, end = _last_window(ctx, s)
+    start = _last_start(ctx, s)
     paths: list[str] = []
     for item in s.columns:
         if not isinstance(item.selector, Path):
@@ -490,7 +491,6 @@ def select_last(ctx: Context, s: SelectLast) -> Outcome:
         paths += [str(p) for p in _full_paths(item.selector, s.from_paths)]
     table = ctx.store.last(paths, start) if paths else None
     found = [] if table is None else list(table.rows)
-    found = [r for r in found if r[0] <= end]
     if s.order_desc:
         found.sort(key=lambda r: r[0], reverse=True)
     texts = [
@@ -502,10 +502,13 @@ def select_last(ctx: Context, s: SelectLast) -> Outcome:
     return rows(DataSet(data.columns, data.data_types, data.values, data.null_masks, times))
 
 
-def _last_window(ctx: Context, s: SelectLast) -> tuple[int, int]:
+def _last_start(ctx: Context, s: SelectLast) -> int:
     if s.where is not None and not is_time_condition(s.where):
         raise semantic(s, "SELECT LAST takes only conditions on time in WHERE")
-    return time_range(s.where, ctx.now_ms)
+    start, end = time_range(s.where, ctx.now_ms)
+    if end != INT64_MAX:
+        raise semantic(s, "SELECT LAST takes only a lower bound on time (time > t or time >= t)")
+    return start
 
 
 HANDLERS: dict[type, Any] = {Select: select, SelectLast: select_last}
