@@ -112,7 +112,10 @@ class SqlSessionHandler(SessionHandler):
         return None
 
     def _check(self, session_id: int | None) -> Any:
-        if self.session_id is None or session_id != self.session_id:
+        """NOT_LOGIN unless this connection opened a session. Like IoTDB, the session is the
+        connection's: the id in a request is not compared (IoTDB's Python client sends its
+        statement id there when it fetches more rows)."""
+        if self.session_id is None:
             return _status(
                 NOT_LOGIN,
                 "Log in failed. Either you are not authorized or the session has timed out.",
