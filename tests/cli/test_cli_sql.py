@@ -114,6 +114,12 @@ class Terminal:
         os.close(self.master)
         return code
 
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+            os.close(self.master)
+
 
 def test_the_prompt_under_a_pseudo_terminal(tmp_path: Path) -> None:
     history = tmp_path / "history"
@@ -128,17 +134,19 @@ def test_the_prompt_under_a_pseudo_terminal(tmp_path: Path) -> None:
         term.expect(r"-> ")
         term.send("values (1, 5);\r")
         term.expect(re.escape(SUCCESS))
+        term.expect(r"pipecore> ")
         term.send("sel\t")  # keyword completion
-        term.expect(r"pipecore> select")
+        term.expect(r"select ")
         term.send("s from root.t.d\r")
         term.expect(r"Total line number = 1")
+        term.expect(r"pipecore> ")
         term.send("start pipe nope\r")
         term.expect(r"Msg: 1107: Failed to start pipe nope, the pipe does not exist")
+        term.expect(r"pipecore> ")
         term.send("quit\r")
         code = term.close()
     finally:
-        if term.proc.poll() is None:
-            term.proc.kill()
+        term.kill()
     assert code == 1  # a statement failed during the session
     saved = history.read_text()
     assert "create database root.t;" in saved and "values (1, 5);" in saved
@@ -151,8 +159,8 @@ def test_the_prompt_ends_cleanly_on_eof(tmp_path: Path) -> None:
         term.expect(r"pipecore> ")
         term.send("show databases;\r")
         term.expect(r"Empty set\.")
-        term.send("\x04")  # Ctrl-D
+        term.expect(r"pipecore> ")  # readline reads again: Ctrl-D now ends the input
+        term.send("\x04")
         assert term.close() == 0
     finally:
-        if term.proc.poll() is None:
-            term.proc.kill()
+        term.kill()
