@@ -571,9 +571,7 @@ def _node_statement(rng: random.Random) -> str:
                 "SHOW PIPES",
             ]
         )
-    # whole devices only: deleting one series of a device and writing it again with another
-    # type breaks the store's next flush (test_node_sql_data.py, the xfail naming the bug)
-    return f"DELETE TIMESERIES {device}.**"
+    return f"DELETE TIMESERIES {device}." + rng.choice([measurement, "**"])
 
 
 def node_scripts() -> st.SearchStrategy[str]:
