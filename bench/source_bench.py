@@ -61,23 +61,6 @@ class BenchPlugins:
         register("sink", "bench-counting-sink", CountingSink)
 
 
-class BenchNode(Node):
-    def _open_store(self):
-        own = super()._open_store()
-        if own is not None:
-            return own
-        self._bench_store = Store.open(self.data_dir / "store")
-        return self._bench_store
-
-    def _teardown(self) -> None:
-        try:
-            super()._teardown()
-        finally:
-            store = getattr(self, "_bench_store", None)
-            if store is not None and not store.closed:
-                store.close()
-
-
 def make_tablets(points: int, rows: int, series: int) -> list[Tablet]:
     schemas = [MeasurementSchema(f"s{j}", "DOUBLE") for j in range(series)]
     count = points // (rows * series)
@@ -108,7 +91,7 @@ def run(
     written and started afterwards (it replays them from the store: the source and runtime
     alone, without a writer competing for the cores)."""
     with tempfile.TemporaryDirectory() as d:
-        node = BenchNode.open(Path(d) / "n", plugins=[BenchPlugins()])
+        node = Node.open(Path(d) / "n", plugins=[BenchPlugins()])
         try:
             store = node.store
             sink = {"sink": "bench-counting-sink", "read-rows": str(read_rows).lower()}

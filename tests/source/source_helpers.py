@@ -1,7 +1,6 @@
 """Helpers of the iotdb-source tests (also imported by the kill-test child process).
 
-* `StoreNode` — a `Node` with an embedded store under ``<data_dir>/store`` (until the node
-  opens its own store; then that one is used).
+* `open_node` — a `Node` (with its store) and the test sinks below.
 * `RecordingSink` (``recording-sink``) — records every point it receives under the name
   given by ``sink.name``; with ``sink.file`` it appends each tablet to a file (JSON lines)
   *before* returning, so what it acknowledged survives a SIGKILL; ``sink.delay-ms`` slows
@@ -19,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -226,35 +225,16 @@ class SourceTestPlugins:
 PLUGINS = SourceTestPlugins()
 
 
-class StoreNode(Node):
-    """A node with an embedded store (config via the class attribute `store_config`)."""
-
-    store_config: ClassVar[dict[str, Any]] = {}
-
-    def _open_store(self) -> Any:
-        own = super()._open_store()
-        if own is not None:
-            return own
-        self._own_store = Store.open(self.data_dir / "store", type(self).store_config)
-        return self._own_store
-
-    def _teardown(self) -> None:
-        try:
-            super()._teardown()
-        finally:
-            own = getattr(self, "_own_store", None)
-            if own is not None and not own.closed:
-                own.close()
-
-
 def open_node(path: Path, store_config: dict[str, Any] | None = None, **config: Any) -> Node:
-    cls = type("TestStoreNode", (StoreNode,), {"store_config": dict(store_config or {})})
+    """A node (its store in ``<path>/store``) with fast progress saves and the test sinks;
+    `store_config` holds store keys (``wal_mode``, thresholds), which are node keys."""
     base = {
         "pipe_heartbeat_interval_seconds_for_collecting_pipe_meta": 0.05,
         "pipe_auto_restart_enabled": False,
+        **(store_config or {}),
     }
     base.update(config)
-    return cls.open(path, base, plugins=[PLUGINS])
+    return Node.open(path, base, plugins=[PLUGINS])
 
 
 def int_tablet(device: str, times: Iterable[int], measurements: tuple[str, ...] = ("s1",)):
