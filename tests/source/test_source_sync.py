@@ -418,3 +418,26 @@ def test_a_deletion_wider_than_the_pattern_is_narrowed_to_it(node):
         ("root.sg.d1.s2", 0, 4),
     ]
     wait_until(lambda: rec.point_set() == _points(store, "root.sg.d1.**"))
+
+
+def test_the_seed_statements_through_sql(node):
+    node.execute("INSERT INTO root.sg.d1(time, s1) VALUES (2023-08-22T00:00:00+00:00, 1.0)")
+    node.execute("INSERT INTO root.sg.d1(time, s1) VALUES (2023-09-01T00:00:00+00:00, 2.0)")
+    node.execute("FLUSH")
+    node.execute(
+        "create pipe A2B WITH SOURCE ('source'= 'iotdb-source', "
+        "'source.realtime.mode'='hybrid', "
+        "'source.realtime.enable'='false', "
+        "'source.history.start-time' = '2023.08.23T08:00:00+00:00', "
+        "'source.history.end-time' = '2023.10.23T08:00:00+00:00') "
+        "with SINK ('sink'='recording-sink', 'sink.name'='seed')"
+    )
+    rec = recording("seed")
+    wait_until(lambda: len(rec.points) == 1, what="the range only")
+    assert rec.point_set() == {("root.sg.d1.s1", 1693526400000, 2.0)}
+    table = node.execute("SHOW PIPES")
+    row = dict(zip(table.columns, table.rows[0], strict=True))
+    assert row["ID"] == "A2B" and row["State"] == "RUNNING"
+    wait_until(lambda: node.get_pipe("A2B").facts.remaining_event_count == 0)
+    row = dict(zip(table.columns, node.execute("SHOW PIPES").rows[0], strict=True))
+    assert row["RemainingEventCount"] == "0"
