@@ -41,21 +41,19 @@ def plugin_file(tmp_path: Path) -> Path:
     return src
 
 
-@pytest.mark.parametrize("how", ["absolute", "relative", "dots"])
+@pytest.mark.parametrize("how", ["relative", "dots", "nested"])
 def test_create_pipeplugin_with_a_path_name_touches_nothing_outside(
     tmp_path: Path, plugin_file: Path, how: str
 ) -> None:
-    # Every name below resolves to the sentinel (or the node's own folders), never to "/":
-    # should the guard regress, the damage stays inside tmp_path.
-    sentinel = tmp_path / "sentinel"
+    # Every name below resolves to the sentinel (or the node's own folders), never to "/",
+    # also after the upper-casing plugin names get: should the guard regress, the damage
+    # stays inside tmp_path.
+    sentinel = tmp_path / "SENTINEL"
     sentinel.mkdir()
     (sentinel / "keep.txt").write_text("keep")
     with Node.open(tmp_path / "node") as node:
-        name = {
-            "absolute": str(sentinel),
-            "relative": os.path.relpath(sentinel, node.lib_dir),
-            "dots": "..",
-        }[how]
+        relative = os.path.relpath(sentinel, node.lib_dir)
+        name = {"relative": relative, "dots": "..", "nested": f"X/../{relative}"}[how]
         with pytest.raises(PipecoreError, match="illegal PipePlugin name"):
             node.create_plugin(name, "my_sink_mod:MySink", str(plugin_file))
         with pytest.raises(PipecoreError):
