@@ -26,6 +26,7 @@ from strategies import node_scripts, sql_garbage, sql_sentences
 from pipecore import Node
 from pipecore.sql import SqlError, parse_script
 from pipecore.sql.outcome import StatementError
+from pipecore.sql.statements import CreatePipePlugin, LoadTsFile
 
 GRAMMAR_EXAMPLES = int(os.environ.get("NODE_FUZZ_GRAMMAR", 6_000))
 GARBAGE_EXAMPLES = int(os.environ.get("NODE_FUZZ_GARBAGE", 4_000))
@@ -47,6 +48,9 @@ def fuzz_node(tmp_path_factory) -> Iterator[Node]:
             base = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=memory)))
         else:
             base = Path(tmp_path_factory.mktemp("fuzz"))
+        previous = os.getcwd()
+        os.chdir(base)  # relative paths in generated statements stay inside base
+        stack.callback(os.chdir, previous)
         yield stack.enter_context(Node.open(base / "node", CHEAP))
 
 
@@ -57,6 +61,19 @@ def _check_position(text: str, error: SqlError) -> None:
     assert str(error).startswith(f"line {error.line}:{error.column} ")
 
 
+def _reaches_outside(node: Node, statement: object) -> bool:
+    """LOAD and CREATE PIPEPLUGIN read (and with onSuccess=delete, remove) the files they
+    name: a generated absolute path may name anything on this machine. Such statements are
+    parsed but not run; relative paths resolve inside the fuzz node's folder (the cwd)."""
+    target = getattr(statement, "path", None) if isinstance(statement, LoadTsFile) else None
+    if isinstance(statement, CreatePipePlugin):
+        target = statement.uri
+    if not isinstance(target, str):
+        return False
+    resolved = (Path.cwd() / target).resolve() if target else Path.cwd()
+    return not resolved.is_relative_to(node.data_dir.parent)
+
+
 def _run(node: Node, text: str) -> None:
     try:
         statements = parse_script(text)
@@ -64,6 +81,8 @@ def _run(node: Node, text: str) -> None:
         _check_position(text, error)
         return
     for statement in statements:
+        if _reaches_outside(node, statement):
+            continue
         started = time.monotonic()
         try:
             node.run(statement)
