@@ -441,3 +441,26 @@ def test_the_seed_statements_through_sql(node):
     wait_until(lambda: node.get_pipe("A2B").facts.remaining_event_count == 0)
     row = dict(zip(table.columns, node.execute("SHOW PIPES").rows[0], strict=True))
     assert row["RemainingEventCount"] == "0"
+
+
+def test_an_idle_stream_pipe_delivers_a_new_write_at_once(node):
+    """The store wakes the source when a write lands (`subscribe(on_event=...)`): an idle
+    pipe does not wait for its next poll (the runtime backs an idle source off up to 100 ms,
+    so without the wake-up a write waits for a random part of that)."""
+    store = node.store
+    node.create_pipe(
+        "idle", {"source": "iotdb-source", "realtime.mode": "stream"}, {}, {**SINK, "name": "idle"}
+    )
+    rec = recording("idle")
+    delays = []
+    for k in range(20):
+        time.sleep(0.3)  # long enough for the poll back-off to reach its maximum
+        before = len(rec.point_set())
+        started = time.monotonic()
+        _write(store, "root.idle.d", k * 10, 1)
+        while len(rec.point_set()) <= before:
+            assert time.monotonic() - started < 10, "the write never arrived"
+            time.sleep(0.0005)
+        delays.append(time.monotonic() - started)
+    delays.sort()
+    assert delays[15] < 0.02, [round(d * 1000, 1) for d in delays]

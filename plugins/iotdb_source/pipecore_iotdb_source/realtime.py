@@ -79,8 +79,10 @@ class Realtime:
         covered: int,
         facts: Callable[[], PipeRuntimeFacts],
         clock: Callable[[], float] = time.monotonic,
+        wakeup: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
+        self.wakeup = wakeup  # the runtime's: supply() runs at once when the store has news
         self.name = name
         self.options = options
         self.kind = options.realtime_mode
@@ -115,7 +117,7 @@ class Realtime:
         if self.sub is not None:
             self.sub.close()
             self.resubscriptions += 1
-        self.sub = self.store.subscribe(self.name, replay_from=self.covered)
+        self.sub = self.store.subscribe(self.name, replay_from=self.covered, on_event=self.wakeup)
         self.sub_start = self.sub.start_seq
         self.held.clear()
         deletions, files, inserts = [], [], []

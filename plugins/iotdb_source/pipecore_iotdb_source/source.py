@@ -122,7 +122,12 @@ class IoTDBSource(Extractor):
             self.boundary, self.history_done_seq, covered = progress
         if self.options.realtime_enabled:
             self.realtime = Realtime(
-                self.store, name, self.options, covered, self.configuration.facts
+                self.store,
+                name,
+                self.options,
+                covered,
+                self.configuration.facts,
+                wakeup=lambda: self.configuration.wakeup(),
             )
             self.realtime.open()
         self._take_history(resumed=progress is not None, covered=covered)
