@@ -262,6 +262,21 @@ def test_pins_are_released_after_commit_and_protect_unsent_files(tmp_path):
         node.close()
 
 
+def test_drop_pipe_releases_its_pins(tmp_path):
+    node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
+    try:
+        store = node.store
+        for k in range(3):
+            _write(store, f"root.db{k}.d1", 0, 100)
+            store.flush()
+        node.create_pipe("drop", {}, {}, {**SINK, "name": "drop", "delay-ms": "500"})
+        wait_until(lambda: len(store.pinned("drop")) >= 2, what="files pinned")
+        node.drop_pipe("drop")
+        assert store.pinned("drop") == []
+    finally:
+        node.close()
+
+
 def test_lag_facts(tmp_path):
     node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
     try:
