@@ -334,3 +334,41 @@ def commit_histories(draw: st.DrawFn) -> tuple[list[int], list[int | None], list
     completions = [i for i, n in enumerate(outputs) for _ in range(n)]
     order = draw(st.permutations(completions))
     return outputs, progress, list(order), draw(st.integers(0, len(order)))
+
+
+# --- the store (tests/store) -------------------------------------------------------------------
+STORE_SERIES: dict[str, TSDataType] = {
+    "s_i64": TSDataType.INT64,
+    "s_dbl": TSDataType.DOUBLE,
+    "s_txt": TSDataType.TEXT,
+    "s_bool": TSDataType.BOOLEAN,
+    "s_i32": TSDataType.INT32,
+}
+"""Measurements the store tests write, each with a fixed data type."""
+
+
+def store_values(data_type: TSDataType) -> st.SearchStrategy:
+    """Python values of a type that survive a store round trip exactly (no NaN)."""
+    if data_type is TSDataType.BOOLEAN:
+        return st.booleans()
+    if data_type is TSDataType.INT32:
+        return st.integers(-(2**31), 2**31 - 1)
+    if data_type is TSDataType.INT64:
+        return st.integers(-(2**63), 2**63 - 1)
+    if data_type is TSDataType.DOUBLE:
+        return st.floats(allow_nan=False, allow_infinity=True)
+    if data_type is TSDataType.FLOAT:
+        return st.floats(width=32, allow_nan=False)
+    return st.text(max_size=12)
+
+
+@st.composite
+def store_rows(draw, measurements: list[str], times: st.SearchStrategy[int], max_rows: int = 30):
+    """Rows ``(time, {measurement: value or None})`` for the given measurements."""
+    n = draw(st.integers(1, max_rows))
+    rows = []
+    for _ in range(n):
+        t = draw(times)
+        values = {m: draw(st.none() | store_values(STORE_SERIES[m])) for m in measurements}
+        rows.append((t, values))
+    return rows
