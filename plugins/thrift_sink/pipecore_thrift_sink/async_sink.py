@@ -249,9 +249,15 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 return
             count = self.settings.pipe_sink_max_client_number
             for i in range(count):
-                clients = ClientSet(
-                    self.options.endpoints, self.options.load_balance_strategy, self.client_settings
-                )
+                clients = (
+                    self.clients
+                    if i == 0
+                    else ClientSet(
+                        self.options.endpoints,
+                        self.options.load_balance_strategy,
+                        self.client_settings,
+                    )
+                )  # worker 0 uses the connections of the handshake
                 self._worker_clients.append(clients)
                 thread = threading.Thread(
                     target=self._work,

@@ -160,6 +160,15 @@ class ClientSettings:
     rate_limit: float = -1.0  # bytes/s per endpoint
     global_limiter: RateLimiter | None = None
     transport_factory: Callable[[Endpoint, float, float], Transport] = thrift_transport
+    _limiters: dict[Endpoint, RateLimiter] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def limiter(self, endpoint: Endpoint) -> RateLimiter:
+        """The rate limiter of `endpoint`, shared by every connection of the sink to it."""
+        with _LIMITER_LOCK:
+            return self._limiters.setdefault(endpoint, RateLimiter(self.rate_limit))
+
+
+_LIMITER_LOCK = threading.Lock()
 
 
 class SinkClient:
@@ -171,7 +180,7 @@ class SinkClient:
     def __init__(self, endpoint: Endpoint, settings: ClientSettings) -> None:
         self.endpoint = endpoint
         self.settings = settings
-        self.limiter = RateLimiter(settings.rate_limit)
+        self.limiter = settings.limiter(endpoint)
         self.transport: Transport | None = None
         self.info: HandshakeInfo | None = None
         self.last_error: str | None = None

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,20 @@ class ThriftSinkBase(Connector):
 
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:
-        client = self.clients.pick()
-        return client
+        return self.clients.pick()
+
+    def with_failover(self, action: Callable[[SinkClient], None]) -> None:
+        """Run `action` on a live client; when its connection breaks, on the next live one
+        (fail-over). Raises `PipeConnectionError` once no client is alive."""
+        while True:
+            client = self.clients.pick()
+            try:
+                action(client)
+                return
+            except PipeConnectionError as exc:
+                if self.closed or not self.clients.alive():
+                    raise
+                log.warning("pipe %s: %s; failing over", self._pipe, exc)
 
     def send_tablet_now(self, event: TabletInsertionEvent, client: SinkClient) -> None:
         body = encode_tablet_raw(event.tablet)
@@ -210,7 +223,7 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
     def connector_transfer_tablet(self, event: TabletInsertionEvent) -> Future[None] | None:
         if not self.options.batch_enable:
             with self._lock:
-                self.send_tablet_now(event, self.pick())
+                self.with_failover(lambda client: self.send_tablet_now(event, client))
             return None
         with self._lock:
             self._send_sealed()  # an earlier batch first; raises while it cannot go
@@ -236,7 +249,7 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
         with self._lock:
             self._seal()
             self._send_sealed()
-            self.send_file_now(event, self.pick())
+            self.with_failover(lambda client: self.send_file_now(event, client))
         return None
 
     def connector_transfer_event(self, event: Event) -> Future[None] | None:
@@ -284,7 +297,7 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
         while self._sealed:
             batch = self._sealed[0]
             try:
-                self.send_batch_now(batch, self.pick())
+                self.with_failover(lambda client, batch=batch: self.send_batch_now(batch, client))  # type: ignore[misc]
             except PipeConnectionError:
                 self._failures += 1
                 self._retry_at = time.monotonic() + min(20.0, 0.2 * 2 ** min(self._failures, 7))
