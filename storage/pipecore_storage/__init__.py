@@ -3,15 +3,16 @@
 It depends on nothing else of pipecore; `pipecore` (the core) and the plugins build on it.
 """
 
-from .config import StoreConfig, StoreConfigError
+from .config import StoreConfig
 from .errors import (
     CorruptFileError,
+    PinError,
     PipecoreError,
     SchemaError,
     StoreClosedError,
+    StoreConfigError,
     UnsupportedFormatError,
 )
-from .files import PinError
 from .listeners import (
     DeletionEvent,
     Event,

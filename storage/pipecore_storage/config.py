@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .errors import PipecoreError
+from .errors import StoreConfigError
 from .types import (
     IOTDB_DEFAULT_COMPRESSION,
     IOTDB_DEFAULT_ENCODINGS,
@@ -26,14 +26,6 @@ __all__ = ["WAL_MODES", "StoreConfig", "StoreConfigError"]
 
 WAL_MODES = ("SYNC", "ASYNC", "DISABLE")
 PRECISIONS = ("ms", "us", "ns")
-
-
-class StoreConfigError(PipecoreError, ValueError):
-    """A store configuration key is unknown or has a bad value; `key` names it."""
-
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
-        super().__init__(f"store configuration {key}: {message}")
 
 
 def _wal_mode(value: object) -> str:

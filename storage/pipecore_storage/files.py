@@ -19,14 +19,10 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import PipecoreError
+from .errors import PinError
 from .resource import SealedFile
 
 __all__ = ["FileSet", "PinError", "StoreLayout"]
-
-
-class PinError(PipecoreError, ValueError):
-    """A pin request names a file that is not a sealed file of this store, or a bad pipe."""
 
 
 class StoreLayout:

@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
+from .errors import StoreClosedError
 from .fsutil import fsync_file
 from .listeners import TsFileSealedEvent
 from .memtable import MemTable, device_tablet
 from .resource import SealedFile, tsfile_name
 from .tablet import MeasurementSchema
+from .tsfile import TsFileWriter
+from .tsfile.encoding import writable
 from .types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding
 from .wal import write_checkpoint
 
@@ -133,8 +136,6 @@ class Flusher:
 
 
 def _closed_error(store: Store) -> BaseException:
-    from .errors import StoreClosedError
-
     return StoreClosedError(f"{store.path}: closed before the flush finished")
 
 
@@ -182,8 +183,6 @@ def _discard(f: SealedFile | None) -> None:
 
 def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
     """Write one memtable as a TsFile (no side files yet); None when it holds no points."""
-    from .tsfile import TsFileWriter
-
     with store._lock:
         version = store._files.take_version()
         snapshot = mt.snapshot()
@@ -238,8 +237,6 @@ def file_schema(schema: MeasurementSchema) -> MeasurementSchema:
     that encoding. The official C++ reader (tsfile 2.5.0) fails on BOOLEAN RLE and FLOAT/DOUBLE
     RLE pages, so those are written PLAIN (BOOLEAN) and GORILLA (FLOAT/DOUBLE, lossless);
     other encodings TsFile can only read get the TsFile writer's default for the type."""
-    from .tsfile.encoding import writable
-
     dt = schema.data_type
     if writable(dt, schema.encoding):
         return schema

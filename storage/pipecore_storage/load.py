@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import numpy as np
 
 from .errors import CorruptFileError, PipecoreError, SchemaError, UnsupportedFormatError
@@ -31,6 +32,7 @@ from .origin import Origin
 from .paths import join_path, split_path
 from .resource import SealedFile, tsfile_name
 from .schema import Schema
+from .tsfile import TsFileReader, TsFileWriter
 
 if TYPE_CHECKING:
     from .store import Store
@@ -73,8 +75,6 @@ def load_tsfile(
 
 
 def _inspect(path: Path, verify: bool) -> _Plan:
-    from .tsfile import TsFileReader
-
     plan = _Plan()
     try:
         reader = TsFileReader(path)
@@ -155,8 +155,6 @@ def _apply_scratch(scratch: Schema, record: dict) -> None:
     if record["op"] == "create_series":
         entry = scratch.devices.get(record["device"])
         if entry is not None:  # do not mutate the live schema's entry
-            import attrs
-
             scratch.devices[record["device"]] = attrs.evolve(
                 entry, measurements=dict(entry.measurements)
             )
@@ -261,8 +259,6 @@ def _in_working_seq(store: Store, database: str, device: str) -> bool:
 
 def _rewrite(src: Path, dst: Path, devices: list[str], plan: _Plan, fmt: int) -> None:
     """Copy only `devices` of `src` into a new TsFile `dst` (same schemas)."""
-    from .tsfile import TsFileReader, TsFileWriter
-
     reader = TsFileReader(src)
     writer = TsFileWriter(dst, format_version=fmt)
     try:

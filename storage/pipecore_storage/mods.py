@@ -15,7 +15,7 @@ is never changed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -23,9 +23,19 @@ import numpy as np
 
 from .errors import CorruptFileError
 from .fsutil import write_all
-from .paths import PathPattern, parse_pattern
+from .paths import PathPattern, parse_pattern, split_path
+from .tablet import Tablet
+from .tsfile import TsFileReader
 
-__all__ = ["MAX_TIME", "MIN_TIME", "Deletion", "append_mods", "mask_deleted", "read_mods"]
+__all__ = [
+    "MAX_TIME",
+    "MIN_TIME",
+    "Deletion",
+    "append_mods",
+    "mask_deleted",
+    "read_mods",
+    "read_tsfile_tablets",
+]
 
 MIN_TIME = -(2**63)
 MAX_TIME = 2**63 - 1
@@ -121,3 +131,61 @@ def affects(
     deletions: Sequence[Deletion], device_nodes: Sequence[str], measurement: str
 ) -> list[Deletion]:
     return [d for d in deletions if d.compiled.matches_series(device_nodes, measurement)]
+
+
+def read_tsfile_tablets(
+    path: Path | str,
+    pattern: str = "root.**",
+    start: int = MIN_TIME,
+    end: int = MAX_TIME,
+    *,
+    deletions: Sequence[Deletion] | None = None,
+    max_rows: int = 65536,
+) -> Iterator[Tablet]:
+    """The rows of a TsFile as tablets, deletions applied: what a pipe sends of a file.
+
+    Only series matching `pattern` and times in ``[start, end]``; the deletions are the
+    ``.mods`` next to the file unless given. Deleted points become nulls; rows left with no
+    value are dropped.
+    """
+    path = Path(path)
+    compiled = parse_pattern(pattern)
+    if deletions is None:
+        deletions = read_mods(path.with_name(path.name + SUFFIX))
+    with TsFileReader(path) as reader:
+        for device in reader.devices():
+            nodes = split_path(device)
+            if not compiled.may_match_device(nodes):
+                continue
+            names = [m for m in reader.measurements(device) if compiled.matches_series(nodes, m)]
+            if not names:
+                continue
+            for tablet in reader.read_tablets(device, names, start, end, max_rows):
+                cleaned = _without_deleted(tablet, nodes, deletions)
+                if cleaned is not None:
+                    yield cleaned
+
+
+def _without_deleted(
+    tablet: Tablet, nodes: Sequence[str], deletions: Sequence[Deletion]
+) -> Tablet | None:
+    if not deletions:
+        return tablet
+    masks = list(tablet.null_masks)
+    changed = False
+    for i, s in enumerate(tablet.schemas):
+        keep = mask_deleted(deletions, nodes, s.name, tablet.timestamps)
+        if keep is not None:
+            masks[i] = tablet.null_mask(i) | ~keep
+            changed = True
+    if not changed:
+        return tablet
+    out = Tablet(
+        tablet.device, tablet.schemas, tablet.timestamps, tablet.columns, masks, tablet.aligned
+    )
+    alive = np.zeros(out.row_count, np.bool_)
+    for i in range(len(out.schemas)):
+        alive |= ~out.null_mask(i)
+    if not alive.any():
+        return None
+    return out if alive.all() else out.take(alive)

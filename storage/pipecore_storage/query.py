@@ -30,6 +30,7 @@ from .mods import MAX_TIME, MIN_TIME, Deletion, mask_deleted
 from .paths import parse_pattern, split_path
 from .resource import SealedFile
 from .schema import Schema, SeriesInfo
+from .tsfile import TsFileReader
 from .types import TSDataType
 
 if TYPE_CHECKING:
@@ -250,8 +251,6 @@ class ReaderCache:
         self._lock = threading.Lock()
 
     def get(self, path: Path) -> tuple[Any, threading.Lock]:
-        from .tsfile import TsFileReader
-
         with self._lock:
             hit = self._readers.get(path)
             if hit is not None:

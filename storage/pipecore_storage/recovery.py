@@ -27,6 +27,7 @@ from .errors import CorruptFileError, StoreClosedError
 from .fsutil import atomic_write
 from .paths import split_path
 from .resource import load_sealed, parse_tsfile_name
+from .tablet import Tablet
 from .wal import WalReadReport, WalWriter, read_checkpoint, read_wal
 from .walcodec import DeleteDatabaseEntry, DeleteEntry, InsertEntry, decode_entry
 
@@ -170,16 +171,30 @@ def _clean_temporaries(store: Store) -> None:
                 p.unlink()
 
 
+def _still_in_schema(store: Store, tablet: Tablet) -> Tablet | None:
+    """The columns of a logged insert whose series still exist with the same type.
+
+    A column whose series was deleted (or deleted and created again with another type) after
+    the write is dropped: a later entry of the log deleted its data anyway.
+    """
+    device = store._schema.devices.get(tablet.device)
+    if device is None or device.aligned != tablet.aligned:
+        return None
+    keep = [
+        s.name
+        for s in tablet.schemas
+        if (known := device.measurements.get(s.name)) is not None and known.data_type == s.data_type
+    ]
+    if not keep:
+        return None
+    return tablet if len(keep) == len(tablet.schemas) else tablet.select(keep)
+
+
 def _replay(store: Store, seq: int, entry, report: RecoveryReport) -> None:
     if isinstance(entry, InsertEntry):
-        tablet = entry.tablet
-        device = store._schema.devices.get(tablet.device)
-        if device is None or any(
-            device.measurements.get(s.name) is None
-            or device.measurements[s.name].data_type != s.data_type
-            for s in tablet.schemas
-        ):
-            report.skipped_entries += 1  # its database was deleted later
+        tablet = _still_in_schema(store, entry.tablet)
+        if tablet is None:
+            report.skipped_entries += 1  # its series were deleted later
             return
         store._apply_insert(tablet, seq, entry.origin)
     elif isinstance(entry, DeleteEntry):

@@ -36,6 +36,7 @@ from .fsutil import atomic_write
 from .mods import SUFFIX as MODS_SUFFIX
 from .mods import Deletion, read_mods
 from .origin import Origin
+from .tsfile import DeviceID
 from .types import decode_text, encode_text
 
 __all__ = [
@@ -65,8 +66,6 @@ def parse_tsfile_name(name: str) -> tuple[int, int, int, int] | None:
 # ---------------------------------------------------------------------- device ids
 def _device_bytes(device: str, format_version: int) -> bytes:
     """The DeviceID bytes as the TsFile itself stores them (v4 segments, v3 one string)."""
-    from .tsfile import DeviceID
-
     return DeviceID.from_path(device, format_version).serialize(format_version)
 
 

@@ -17,8 +17,9 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -40,7 +41,7 @@ from .listeners import (
     replay_events,
 )
 from .memtable import MemTable
-from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods
+from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods, read_tsfile_tablets
 from .origin import CLIENT, Origin
 from .paths import join_path, parse_pattern, split_path, validate_device
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
@@ -387,22 +388,41 @@ class Store:
 
     def insert_records(
         self,
-        records: Iterable[tuple[str, int, Mapping[str, object]]],
+        records: Iterable[tuple[str, int, Mapping[str, object]]] | Sequence[str],
+        timestamps: Sequence[int] | None = None,
+        values: Sequence[Mapping[str, object]] | None = None,
         *,
         data_types: Mapping[str, object] | None = None,
         aligned: bool = False,
         origin: Origin = CLIENT,
     ) -> list[int]:
-        """Write several rows (device, timestamp, {measurement: value}) as one batch."""
+        """Write several rows as one atomic batch; one sequence number per row.
+
+        Either ``insert_records([(device, timestamp, {measurement: value}), ...])`` or, as
+        IoTDB's session API, ``insert_records(devices, timestamps, [{measurement: value}])``.
+        """
         self._check_open()
+        rows: list[tuple[Any, Any, Any]]
+        if timestamps is not None or values is not None:
+            if timestamps is None or values is None:
+                raise TypeError("insert_records(devices, timestamps, values) needs all three")
+            devices = list(records)
+            if not len(devices) == len(timestamps) == len(values):
+                raise ValueError(
+                    f"insert_records: {len(devices)} devices, {len(timestamps)} timestamps and "
+                    f"{len(values)} value maps"
+                )
+            rows = list(zip(devices, timestamps, values, strict=True))
+        else:
+            rows = list(records)  # type: ignore[arg-type]
         tablets = []
-        for device, timestamp, values in records:
+        for device, timestamp, row in rows:
             device = join_path(validate_device(device))
             with self._lock:
                 entry = self._schema.devices.get(device)
                 known = {m: s.data_type for m, s in entry.measurements.items()} if entry else {}
             tablets.append(
-                record_tablet(device, timestamp, values, known, self.config, data_types, aligned)
+                record_tablet(device, timestamp, row, known, self.config, data_types, aligned)
             )
         return self.insert_tablets(tablets, origin)
 
@@ -627,6 +647,23 @@ class Store:
     def _replay_locked(self, from_seq: int, with_files: bool) -> list[Event]:
         files = self._files.all() if with_files else []
         return replay_events(files, self._all_memtables(), self._deletions, from_seq)
+
+    def read_sealed(
+        self,
+        file: SealedFile | str | os.PathLike[str],
+        pattern: str = "root.**",
+        start: int | None = None,
+        end: int | None = None,
+        max_rows: int = 65536,
+    ) -> Iterator[Tablet]:
+        """A sealed (or pinned) file's rows as tablets, its deletions applied, restricted to
+        series matching `pattern` and to ``[start, end]`` (how a pipe turns a file into
+        tablet events). A `SealedFile` uses the deletions known now; a path its ``.mods``."""
+        path = file.path if isinstance(file, SealedFile) else Path(file)
+        deletions = file.mods if isinstance(file, SealedFile) else None
+        lo = MIN_TIME if start is None else start
+        hi = MAX_TIME if end is None else end
+        return read_tsfile_tablets(path, pattern, lo, hi, deletions=deletions, max_rows=max_rows)
 
     def pin(self, file: SealedFile | str | os.PathLike[str], pipe_name: str) -> Path:
         """Hard-link a sealed file (and its side files) under ``pipe/<pipe_name>/``."""

@@ -374,3 +374,13 @@ def test_delete_timeseries_drops_schema_and_data(open_store):
     s.close()
     s = open_store()
     assert s.query("root.sg.d.a").rows() == [(1, "now text")]
+
+
+def test_insert_records_takes_rows_or_iotdb_style_columns(open_store):
+    s = open_store()
+    seqs = s.insert_records([("root.sg.d1", 1, {"a": 1.0}), ("root.sg.d2", 2, {"a": 2.0})])
+    assert len(seqs) == 2 and seqs[0] < seqs[1]
+    s.insert_records(["root.sg.d1", "root.sg.d2"], [3, 4], [{"a": 3.0}, {"a": None}])
+    assert s.query("root.sg.**").rows() == [(1, 1.0, None), (2, None, 2.0), (3, 3.0, None)]
+    with pytest.raises(ValueError, match="2 devices, 1 timestamps"):
+        s.insert_records(["root.sg.d1", "root.sg.d2"], [3], [{}, {}])

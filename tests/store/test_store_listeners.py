@@ -154,3 +154,21 @@ def test_pins_keep_files_a_pipe_has_not_sent(open_store, tmp_path):
         s.pin(tmp_path / "nope.tsfile", "pipe1")
     with pytest.raises(PinError):
         s.pinned("../x")
+
+
+def test_a_pinned_file_reads_back_as_tablets_with_its_deletions(open_store):
+    s = open_store()
+    s.insert_tablet(_tablet("root.sg.d", range(10)))
+    s.insert_tablet(_tablet("root.sg.e", range(5), name="w"))
+    (f,) = s.flush()
+    s.delete("root.sg.d.v", 2, 4)
+    pinned = s.pin(f, "p")
+    for source in (f, pinned):
+        tablets = list(s.read_sealed(source, "root.sg.d.*", start=1, end=8))
+        assert [t.device for t in tablets] == ["root.sg.d"]
+        assert tablets[0].timestamps.tolist() == [1, 5, 6, 7, 8]
+        assert tablets[0].columns[0].tolist() == [10, 50, 60, 70, 80]
+    everything = list(s.read_sealed(pinned))
+    assert sorted(t.device for t in everything) == ["root.sg.d", "root.sg.e"]
+    s.delete("root.sg.**")  # the whole file deleted: nothing left to send
+    assert list(s.read_sealed(pinned)) == []

@@ -98,6 +98,23 @@ class StoreMachine(RuleBasedStateMachine):
                 for t in [t for t in points if lo <= t <= lo + span]:
                     del points[t]
 
+    @rule(database=st.sampled_from(["root.db", "root.db2", "root.db3"]))
+    def delete_database(self, database):
+        if not any(p.startswith(database + ".") for p in self.model):
+            return
+        self.store.delete_database(database)
+        for path in [p for p in self.model if p.startswith(database + ".")]:
+            del self.model[path]
+
+    @rule(pattern=st.sampled_from(["root.db.d1.s_txt", "root.*.*.s_bool"]))
+    def delete_timeseries(self, pattern):
+        compiled = parse_pattern(pattern)
+        gone = self.store.delete_timeseries(pattern) if self.store.list_series(pattern) else []
+        assert all(compiled.matches(split_path(g)) for g in gone)
+        assert self.store.list_series(pattern) == []
+        for path in [p for p in self.model if compiled.matches(split_path(p))]:
+            del self.model[path]
+
     @rule()
     def flush(self):
         self.store.flush()
@@ -179,7 +196,7 @@ class StoreMachine(RuleBasedStateMachine):
             assert (vmax, tmin, last) == (None, None, None)
 
 
-StoreMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+StoreMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestStoreStateMachine = StoreMachine.TestCase
 
 
