@@ -173,6 +173,13 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the live events queued now (replayed events count 0: they reference data
+        the store holds anyway)."""
+        with self._cv:
+            return self._bytes
+
     def __len__(self) -> int:
         with self._cv:
             return len(self._queue)

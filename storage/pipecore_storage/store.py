@@ -639,6 +639,14 @@ class Store:
         with self._lock:
             return [f for f in self._files.all() if f.covers_seq(first_seq, last_seq)]
 
+    def sealed_below(self) -> int:
+        """Every write with a smaller sequence number is in a sealed file whose
+        `TsFileSealedEvent` has been published: the smallest sequence number still held by a
+        memtable (working or being flushed), or ``last_seq + 1`` when none holds any."""
+        with self._lock:
+            held = [m.min_seq for m in self._all_memtables() if m.min_seq >= 0]
+            return min(held) if held else self._seq + 1
+
     def replay(self, from_seq: int) -> list[Event]:
         """Inserts and deletions with sequence >= `from_seq` still in memtables, in order."""
         with self._lock:
