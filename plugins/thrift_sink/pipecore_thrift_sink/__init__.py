@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("pipecore.thrift_receiver")
+_warned = threading.Event()  # the default-password warning, once per process
 
 
 @hookimpl
@@ -75,7 +77,8 @@ def receiver_settings(node: Any) -> ReceiverSettings:
         shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
     users = UserStore.for_data_dir(node.data_dir)
-    if users.uses_default_password():
+    if users.uses_default_password() and not _warned.is_set():
+        _warned.set()
         log.warning(
             "the pipe receiver accepts user root with the default password 'root'; change it: "
             "python -m pipecore_thrift_sink.users %s passwd root",
@@ -94,8 +97,12 @@ def receiver_settings(node: Any) -> ReceiverSettings:
     )
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def register_rpc_services(server: Any, node: Any) -> None:
+    """Serve ``pipeTransfer`` with `IoTDBDataNodeReceiver` — unless another plugin registered
+    a receiver already (this one runs last, so a node plugin can replace it)."""
+    if server.pipe_receiver_factory is not None:
+        return
     if getattr(node, "store", None) is None:
         log.warning("node %s has no store: it receives no pipe data", node.data_dir)
         return

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
@@ -64,28 +64,47 @@ class PreparedFile:
             shutil.rmtree(self.temporary, ignore_errors=True)
 
 
-def prepare_tsfile(path: Path, wanted_version: int | None, scratch_dir: Path) -> PreparedFile:
-    """The file to send: as is, or rewritten as `wanted_version` (3) into `scratch_dir`."""
-    mods = path.with_name(path.name + ".mods")
-    has_mods = mods.exists() and mods.stat().st_size > 0
+def prepare_tsfile(
+    path: Path,
+    wanted_version: int | None,
+    scratch_dir: Path,
+    *,
+    mods: Path | None = None,
+    deletions: Sequence[Deletion] | None = None,
+) -> PreparedFile:
+    """The files to send for the TsFile at `path`: as it is, or rewritten as `wanted_version`
+    into `scratch_dir`; with its deletions — `mods` (a ``.mods`` file), else `deletions` (an
+    event's list, written out), else a ``<path>.mods`` next to it."""
+    if mods is None and not deletions:
+        beside = path.with_name(path.name + ".mods")
+        mods = beside if beside.exists() and beside.stat().st_size > 0 else None
     version = tsfile_version(path)
-    if wanted_version is None or version == wanted_version or version == 0:
-        return PreparedFile(path, mods if has_mods else None)
+    rewrite = wanted_version is not None and version not in (wanted_version, 0)
+    if not rewrite and (mods is not None or not deletions):
+        return PreparedFile(path, mods)
     scratch_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"v{wanted_version}-", dir=scratch_dir))
+    folder = Path(tempfile.mkdtemp(prefix="send-", dir=scratch_dir))
     target = folder / path.name  # the receiver sees the original file name
     try:
-        rewrite_tsfile(path, target, wanted_version)
-        rewritten_mods = None
-        if has_mods:
-            rewritten_mods = target.with_name(target.name + ".mods")
-            lines = [Deletion(d.pattern, d.start, d.end, MAX_TIME).line() for d in read_mods(mods)]
-            rewritten_mods.write_text("".join(lines), "utf-8")
+        if rewrite:
+            assert wanted_version is not None
+            rewrite_tsfile(path, target, wanted_version)
+            log.debug("rewrote %s as TsFile version %d (%s)", path, wanted_version, target)
+        else:
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copyfile(path, target)
+        entries = list(deletions or ()) if mods is None else read_mods(mods)
+        written = None
+        if entries:
+            written = target.with_name(target.name + ".mods")
+            lines = [Deletion(d.pattern, d.start, d.end, MAX_TIME).line() for d in entries]
+            written.write_text("".join(lines), "utf-8")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    log.debug("rewrote %s as TsFile version %d (%s)", path, wanted_version, target)
-    return PreparedFile(target, rewritten_mods, folder)
+    return PreparedFile(target, written, folder)
 
 
 def rewrite_tsfile(src: Path, dst: Path, version: int) -> None:

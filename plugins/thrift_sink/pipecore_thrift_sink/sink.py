@@ -189,7 +189,13 @@ class ThriftSinkBase(Connector):
         return None if info is not None and info.is_pipecore else 3
 
     def send_file_now(self, event: TsFileInsertionEvent, client: SinkClient) -> None:
-        prepared = prepare_tsfile(Path(event.path), self.wanted_version(client), self.scratch_dir)
+        prepared = prepare_tsfile(
+            Path(event.path),
+            self.wanted_version(client),
+            self.scratch_dir,
+            mods=getattr(event, "mods_path", None),  # iotdb-source's events carry these
+            deletions=getattr(event, "deletions", None),
+        )
         try:
             send_tsfile(
                 client, self.policy, prepared, self.settings.pipe_sink_read_file_buffer_size
