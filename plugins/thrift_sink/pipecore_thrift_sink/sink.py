@@ -267,7 +267,21 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
     def connector_heartbeat(self) -> None:
         if not self.closed:
             with self._lock:
+                was_down = not self.clients.alive()
                 self.clients.connect()
+                if was_down:
+                    self._reconnected()
+
+    def connector_handshake(self) -> None:
+        super().connector_handshake()
+        with self._lock:
+            if self.clients.alive():
+                self._reconnected()
+
+    def _reconnected(self) -> None:
+        """Connected again: held batches go at once (not after their back-off)."""
+        self._retry_at = 0.0
+        self._wakeup.notify_all()
 
     def connector_close(self) -> None:
         """Send what is batched (best effort, once), then close everything."""
@@ -353,7 +367,7 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
             while not self.closed:
                 now = time.monotonic()
                 if self._sealed:
-                    wake = max(self._retry_at, now + 0.001)
+                    wake = self._retry_at  # a held batch: retry when its back-off ends
                 elif self._batch is not None:
                     wake = self._batch.started + delay
                 else:
