@@ -289,10 +289,14 @@ class SinkClient:
         self._pace(size)
         if size >= s.slice_threshold:
             joined = body if isinstance(body, bytes) else b"".join(bytes(p) for p in body)
-            return self._send_sliced(
+            resp = self._send_sliced(
                 PipeTransferRequest(PipeRequestVersion.VERSION_1, type_, joined)
             )
-        return self._raw(type_, body)
+        else:
+            resp = self._raw(type_, body)
+        if resp.status.code == TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED:
+            self._failed(str(resp.status))  # the next use connects and handshakes again
+        return resp
 
     def _pace(self, size: int) -> None:
         self.limiter.acquire(size)
