@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,13 @@ from .async_sink import IoTDBThriftAsyncSink
 from .client import ClientSet, ClientSettings, HandshakeInfo, SinkClient, thrift_transport_factory
 from .config import ThriftSinkSection, thrift_settings
 from .errors import ReceiverRefusedError, ReceiverStatusError, SinkClosedError
+from .loader import AsyncLoader
 from .options import SinkOptions
 from .receiver import IoTDBDataNodeReceiver, ReceiverSettings
 from .sink import IoTDBThriftSyncSink, ThriftSinkBase
 
 __all__ = [
+    "AsyncLoader",
     "ClientSet",
     "ClientSettings",
     "HandshakeInfo",
@@ -51,6 +54,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("pipecore.thrift_receiver")
+_LOADERS: weakref.WeakKeyDictionary[Any, AsyncLoader] = weakref.WeakKeyDictionary()
 _warned = threading.Event()  # the default-password warning, once per process
 
 
@@ -84,6 +88,8 @@ def receiver_settings(node: Any) -> ReceiverSettings:
             "python -m pipecore_thrift_sink.users %s passwd root",
             node.data_dir,
         )
+    loader = AsyncLoader(node.store, Path(node.data_dir) / "system" / "pipe" / "load-pending")
+    _LOADERS[node] = loader
     return ReceiverSettings(
         store=node.store,
         cluster_id=node.cluster_id,
@@ -94,6 +100,7 @@ def receiver_settings(node: Any) -> ReceiverSettings:
         registry=getattr(node, "receivers", None),
         fsync=section.pipe_file_receiver_fsync_enabled,
         max_decompressed_length=section.pipe_receiver_req_decompressed_max_length_in_bytes,
+        loader=loader,
     )
 
 
@@ -112,3 +119,11 @@ def register_rpc_services(server: Any, node: Any) -> None:
             settings, context.remote_address, transport=context.transport
         )
     )
+
+
+@hookimpl
+def node_services(node: Any) -> list[Any]:
+    """The queue of received TsFiles to load (``load-tsfile-strategy=async``): loads what an
+    earlier run left, then what receivers queue."""
+    loader = _LOADERS.get(node)
+    return [loader] if loader is not None else []

@@ -46,6 +46,7 @@ from pipecore_storage.tablet import Tablet
 from .access import IpWhiteList, UserStore
 from .client import encode_receiver_marker
 from .convert import convert_tablet, read_tsfile_tablets
+from .loader import AsyncLoader
 from .options import DEFAULT_PASSWORD, DEFAULT_USER
 from .protocol import (
     HandshakeParams,
@@ -107,7 +108,11 @@ class ReceiverSettings:
     registry: ReceiverRegistry | None = None
     fsync: bool = True
     max_decompressed_length: int = 1 << 30
+    loader: AsyncLoader | None = None  # for senders asking load-tsfile-strategy=async
     ids: Any = attrs.field(factory=lambda: itertools.count(1), eq=False, repr=False)
+    #: taken around decoding and applying data: requests of several connections take turns
+    #: (Python threads gain nothing from running them at once; they only compete for the GIL)
+    apply_lock: Any = attrs.field(factory=threading.Lock, eq=False, repr=False)
 
     def next_id(self) -> int:
         with _ID_LOCK:
@@ -144,6 +149,7 @@ class IoTDBDataNodeReceiver:
         self.origin: Origin | None = None  # set by a successful handshake
         self.convert_on_type_mismatch = True
         self.validate_tsfile = True
+        self.load_async = False
         self.files: FileReceiver | None = None
         self.slices = SliceAssembler(settings.max_decompressed_length)
         self._databases: dict[str, str | None] = {}
@@ -213,6 +219,9 @@ class IoTDBDataNodeReceiver:
                 TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
                 "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
             )
+        if type_ in _APPLYING:
+            with self.settings.apply_lock:
+                return handler(self, body)
         return handler(self, body)
 
     def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
@@ -261,6 +270,7 @@ class IoTDBDataNodeReceiver:
         self.origin = Origin.pipe(params.cluster_id) if params.mark_as_pipe_request else CLIENT
         self.convert_on_type_mismatch = params.convert_on_type_mismatch
         self.validate_tsfile = params.validate_tsfile
+        self.load_async = params.load_tsfile_strategy == "async"
         if self.connection is not None:
             self.connection.cluster_id = params.cluster_id
         log.info(
@@ -372,6 +382,16 @@ class IoTDBDataNodeReceiver:
     def _load(self, tsfile: Path, mods: Path | None) -> PipeTransferResponse:
         store = self.settings.store
         assert self.origin is not None
+        loader = self.settings.loader
+        if self.load_async and loader is not None:
+            try:
+                loader.submit(tsfile, mods, self.origin, self.validate_tsfile)
+            except OSError as exc:
+                return _status(
+                    TSStatusCode.PIPE_TRANSFER_FILE_ERROR, f"Failed to queue {tsfile.name}: {exc}"
+                )
+            self._record(files=1)
+            return PipeTransferResponse(Status.ok())
         try:
             loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
         except SchemaError as exc:
@@ -449,6 +469,13 @@ def _database_of(store: Any, device: str) -> str | None:
     return found[0].database if found else None
 
 
+_APPLYING = frozenset(
+    {
+        _T.TRANSFER_TABLET_RAW,
+        _T.TRANSFER_TABLET_INSERT_NODE,
+        _T.TRANSFER_TABLET_BATCH,
+    }
+)
 _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TABLET_RAW: IoTDBDataNodeReceiver._tablet_raw,
     _T.TRANSFER_TABLET_INSERT_NODE: IoTDBDataNodeReceiver._insert_node,
