@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -164,7 +164,7 @@ def make_tsfiles(folder: Path, gigabytes: float) -> list[tuple[Path, dict[str, t
 class FilesSource(Extractor):
     """Supplies the bench's TsFiles (set in `FILES`) as TsFile events, once each."""
 
-    FILES: list[tuple[Path, dict[str, tuple[int, int]]]] = []
+    FILES: ClassVar[list[tuple[Path, dict[str, tuple[int, int]]]]] = []
 
     def extractor_start(self) -> None:
         self.left = list(FilesSource.FILES)
@@ -350,16 +350,14 @@ def main() -> None:
     print(f"sync bench on loopback, {os.cpu_count()} cores, data in {root}")
     try:
         if "stream" in parts:
-            receiver = Receiver(root, "stream-receiver")
-            try:
-                for sink in SINKS:
+            for sink in SINKS:
+                receiver = Receiver(root, f"stream-receiver-{sink}")  # a fresh one each
+                try:
                     rate = stream(root, receiver, sink, args.points)
-                    print(
-                        f"stream   {sink:24s} {rate / 1e6:7.2f} M points/s "
-                        f"({args.points:,} points, tablets of 1,000 rows x 10 series)"
-                    )
-            finally:
-                receiver.close()
+                finally:
+                    receiver.close()
+                print(f"stream   {sink:24s} {rate / 1e6:7.2f} M points/s "
+                      f"({args.points:,} points, tablets of 1,000 rows x 10 series)")
         if "batch" in parts:
             files = make_tsfiles(root / "tsfiles", args.gigabytes)
             total = sum(p.stat().st_size for p, _ in files)
