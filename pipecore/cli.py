@@ -171,9 +171,14 @@ def _sql_target(args: argparse.Namespace) -> Any:
     if args.data_dir:
         if args.host or args.port:
             raise ValueError("give either --data-dir (embedded node) or -h/-p (a server)")
+        from .errors import PipeError
         from .node import Node
 
-        return EmbeddedTarget(Node.open(args.data_dir, args.config), args.zone)
+        try:
+            node = Node.open(args.data_dir, args.config)
+        except PipeError as exc:
+            raise PipeError(f"{exc}; a served node is reached with -h HOST -p PORT") from exc
+        return EmbeddedTarget(node, args.zone)
     from .sql.client import RemoteSession
 
     session = RemoteSession(

@@ -518,7 +518,7 @@ def _load_config(
     if isinstance(config, Config):
         return config
     registry.load()
-    extra: list[type] = []
+    extra: list[type] = [StoreSection]
     for impl in pm.hook.register_config_sections.get_hookimpls():
         impl.function(register=extra.append)
     if config is None or isinstance(config, str | os.PathLike):
@@ -539,10 +539,8 @@ _RESTART_KEYS = frozenset(
 def _restart_keys(config: Config) -> frozenset[str]:
     """Keys a running node cannot change: the node section (address, port, TLS, time
     precision), the store's keys, the plugin directory, the worker pool, the air-gap port."""
-    keys = set(_RESTART_KEYS)
-    for section in (config.node, config.section(StoreSection)):
-        keys.update(attrs.asdict(section))
-    return frozenset(keys)
+    keys = set(_RESTART_KEYS) | set(attrs.asdict(config.node))
+    return frozenset(keys | {f.name for f in attrs.fields(StoreSection)})
 
 
 def _server_ssl_context(config: Config) -> ssl.SSLContext | None:

@@ -114,7 +114,7 @@ def _completer(words: list[str]) -> Callable[[str, int], str | None]:
     def complete(text: str, state: int) -> str | None:
         upper = text.upper()
         matches = [w if text[:1].isupper() or not text else w.lower() for w in words]
-        matches = [m for m, w in zip(matches, words, strict=True) if w.startswith(upper)]
+        matches = [m + " " for m, w in zip(matches, words, strict=True) if w.startswith(upper)]
         return matches[state] if state < len(matches) else None
 
     return complete

@@ -2,9 +2,10 @@
 
 Every key of `pipecore_storage.StoreConfig` (``wal_mode``, ``memtable_size_threshold``,
 ``enable_auto_create_schema``, ...; docs/store.md) is a key of the node's TOML file and of
-``PIPECORE_*`` variables, with the store's default. The section is derived from `StoreConfig`
-itself, so a key the store gains is a node key at once. ``timestamp_precision`` is the node's
-(section ``node``) and is handed to the store from there.
+``PIPECORE_*`` variables, with the store's default: `Node.open` loads its configuration with
+this section (`StoreSection`, section name ``store``) added. The section is derived from
+`StoreConfig` itself, so a key the store gains is a node key at once.
+``timestamp_precision`` is the node's (section ``node``) and is handed to the store from there.
 
 A bad value is refused when the configuration is loaded, naming the key (the store's own
 checks run then).
@@ -20,12 +21,13 @@ import attrs
 
 from pipecore_storage import Store, StoreConfig
 
-from .config import Config, config_section
+from .config import Config
 
 __all__ = ["STORE_DIRECTORY", "StoreSection", "open_store", "store_config"]
 
 #: Where the node's store lives, relative to the data directory.
 STORE_DIRECTORY = "store"
+SECTION = "store"
 _NODE_KEYS = frozenset({"timestamp_precision"})
 
 
@@ -55,15 +57,18 @@ def _make_section() -> type:
     cls = attrs.make_class("StoreSection", fields, bases=(_StoreSectionBase,), frozen=True)
     cls.__module__ = __name__
     cls.__doc__ = "The store's configuration keys (derived from `StoreConfig`)."
-    return config_section("store")(cls)
+    cls.__config_section__ = SECTION  # type: ignore[attr-defined]
+    return cls
 
 
 StoreSection: type = _make_section()
 
 
 def store_config(config: Config) -> StoreConfig:
-    """The `StoreConfig` a node with `config` opens its store with."""
-    values = attrs.asdict(config.section(StoreSection))
+    """The `StoreConfig` a node with `config` opens its store with (the store's defaults when
+    `config` was loaded without the store section)."""
+    section = config.sections.get(SECTION) or StoreSection()
+    values = attrs.asdict(section)
     values["timestamp_precision"] = config.node.timestamp_precision
     return StoreConfig.from_mapping(values)
 

@@ -86,6 +86,113 @@ def value_arrays(
     return st.one_of(plain, runs)
 
 
+# --- TsFile tablets (tsfile writer/reader) -----------------------------------------------------
+
+_TSFILE_COMPRESSIONS = [
+    CompressionType.UNCOMPRESSED,
+    CompressionType.SNAPPY,
+    CompressionType.GZIP,
+    CompressionType.LZ4,
+    CompressionType.ZSTD,
+    CompressionType.LZMA2,
+]
+_V3_TYPES = [t for t in TSDataType if t.in_format_v3 and t != TSDataType.VECTOR]
+_V4_TYPES = [t for t in TSDataType if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN)]
+
+
+@st.composite
+def tsfile_tablets(
+    draw,
+    *,
+    version: int = 4,
+    max_rows: int = 120,
+    max_columns: int = 5,
+    lossless: bool = True,
+    official_safe: bool = False,
+) -> Tablet:
+    """A random tablet for a TsFile: unsorted times with duplicates, nulls, any writable
+    (type, encoding, compression), aligned or not.
+
+    `lossless` keeps FLOAT/DOUBLE away from the scaled (lossy) encodings. `official_safe`
+    keeps values the official reader (2.5.0) returns unchanged: no NUL characters in text
+    (its binding truncates at NUL) and times within +-2**31 (it returns no rows for a series
+    whose TS_2DIFF time blocks need very wide deltas, e.g. 17 times ending at 2**59, even from
+    files of the official writer, whose bytes are identical to ours).
+    """
+    from pipecore_storage.tsfile import encoding as codecs
+
+    types = _V3_TYPES if version == 3 else _V4_TYPES
+    ncols = draw(st.integers(1, max_columns))
+    names = draw(
+        st.lists(
+            st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+            min_size=ncols,
+            max_size=ncols,
+            unique=True,
+        )
+    )
+    schemas = []
+    for name in names:
+        dt = draw(st.sampled_from(types))
+        encs = [e for e in TSEncoding if codecs.writable(dt, e)]
+        if lossless and dt in (TSDataType.FLOAT, TSDataType.DOUBLE):
+            encs = [e for e in encs if e not in (TSEncoding.TS_2DIFF, TSEncoding.RLE)]
+        schemas.append(
+            MeasurementSchema(
+                name, dt, draw(st.sampled_from(encs)), draw(st.sampled_from(_TSFILE_COMPRESSIONS))
+            )
+        )
+    rows = draw(st.integers(1, max_rows))
+    bound = 2**31 if official_safe else 2**63 - 1
+    times = draw(
+        st.one_of(
+            hnp.arrays(np.int64, rows, elements=st.integers(-bound, bound)),
+            hnp.arrays(np.int64, rows, elements=st.integers(0, rows * 2)),  # duplicates
+        )
+    )
+    columns, masks = [], []
+    for s in schemas:
+        columns.append(_column_of(draw, s.data_type, rows, official_safe))
+        masks.append(draw(hnp.arrays(np.bool_, rows)))
+    return Tablet(
+        draw(st.sampled_from(["root.sg.d1", "root.a.b.c.d", "plain_dev", "root.x"])),
+        schemas,
+        times,
+        columns,
+        masks,
+        draw(st.booleans()),
+    )
+
+
+def _column_of(draw, data_type: TSDataType, rows: int, official_safe: bool) -> np.ndarray:
+    if data_type.is_binary:
+        if data_type is TSDataType.BLOB:
+            item = st.binary(max_size=12)
+            if official_safe:
+                item = item.map(lambda b: b"\x01" + b.replace(b"\x00", b"\x01"))
+        else:
+            item = st.text(max_size=10)
+            if official_safe:
+                item = item.map(lambda s: s.replace("\x00", "_"))
+        return _object_array(draw(st.lists(item, min_size=rows, max_size=rows)))
+    if data_type is TSDataType.DATE:
+        return draw(
+            hnp.arrays(
+                np.int32,
+                rows,
+                elements=st.dates().map(lambda d: d.year * 10000 + d.month * 100 + d.day),
+            )
+        )
+    if data_type is TSDataType.BOOLEAN:
+        return draw(hnp.arrays(np.bool_, rows))
+    dtype = data_type.numpy_dtype
+    if dtype.kind == "i":
+        return draw(hnp.arrays(dtype, rows, elements=_int_elements(dtype)))
+    return draw(
+        hnp.arrays(dtype, rows, elements=_float_elements(32 if dtype.itemsize == 4 else 64))
+    )
+
+
 # ---------------------------------------------------------------- tablets (wire codecs, rpc)
 VALUE_TYPES = [t for t in TSDataType if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN)]
 
@@ -372,3 +479,105 @@ def store_rows(draw, measurements: list[str], times: st.SearchStrategy[int], max
         values = {m: draw(st.none() | store_values(STORE_SERIES[m])) for m in measurements}
         rows.append((t, values))
     return rows
+
+
+# --- statements a node can run (tests/node) ----------------------------------------------------
+# Meaningful SQL over a small universe of databases, devices and series, so that INSERT,
+# SELECT, DELETE and the schema statements mostly run (and sometimes clash: a value of the
+# wrong type, a database that already exists). Derived from a seeded `random.Random`, like the
+# grammar sentences above.
+_NODE_TYPES = ("INT32", "INT64", "FLOAT", "DOUBLE", "TEXT", "BOOLEAN")
+_NODE_LITERALS = ("1", "-7", "2.5", "1e3", "'text'", "'12'", "true", "false", "null", "NaN")
+
+
+def _node_series(rng: random.Random) -> tuple[str, str]:
+    return f"root.f{rng.randint(0, 1)}.d{rng.randint(0, 2)}", f"s{rng.randint(0, 3)}"
+
+
+def _node_time(rng: random.Random) -> str:
+    return rng.choice(
+        [str(rng.randint(-5, 50)), "now()", "now() - 1d", "2024-01-01T00:00:00+08:00"]
+    )
+
+
+def _node_where(rng: random.Random) -> str:
+    parts = [
+        f"time {rng.choice(['<', '<=', '>', '>=', '=', '!='])} {_node_time(rng)}",
+        f"s{rng.randint(0, 3)} {rng.choice(['<', '>', '=', '!='])} {rng.choice(_NODE_LITERALS)}",
+        f"s{rng.randint(0, 3)} is {rng.choice(['', 'not '])}null",
+        f"s{rng.randint(0, 3)} in ({rng.choice(_NODE_LITERALS)}, {rng.choice(_NODE_LITERALS)})",
+        f"time between {rng.randint(0, 20)} and {rng.randint(0, 40)}",
+    ]
+    chosen = rng.sample(parts, rng.randint(1, 3))
+    return " WHERE " + f" {rng.choice(['and', 'or'])} ".join(chosen)
+
+
+def _node_select(rng: random.Random) -> str:
+    device, _ = _node_series(rng)
+    source = rng.choice([device, device.rsplit(".", 1)[0] + ".*", "root.**"])
+    if rng.random() < 0.3:
+        fn = rng.choice(["count", "sum", "avg", "min_value", "max_value", "last_value", "max_time"])
+        items = f"{fn}(s{rng.randint(0, 3)})"
+    else:
+        items = rng.choice(["*", "**", "s0", "s1, s2", "s3 as x"])
+    sql = f"SELECT {items} FROM {source}"
+    if rng.random() < 0.5:
+        sql += _node_where(rng)
+    if rng.random() < 0.3:
+        sql += " ORDER BY TIME DESC"
+    if rng.random() < 0.3:
+        sql += f" LIMIT {rng.randint(0, 5)} OFFSET {rng.randint(0, 3)}"
+    if rng.random() < 0.2:
+        sql += " ALIGN BY DEVICE"
+    return sql
+
+
+def _node_statement(rng: random.Random) -> str:
+    device, measurement = _node_series(rng)
+    kind = rng.randrange(12)
+    if kind <= 2:
+        columns = rng.sample(["s0", "s1", "s2", "s3"], rng.randint(1, 3))
+        rows = ", ".join(
+            "(" + ", ".join([_node_time(rng)] + [rng.choice(_NODE_LITERALS) for _ in columns]) + ")"
+            for _ in range(rng.randint(1, 3))
+        )
+        return f"INSERT INTO {device}(time, {', '.join(columns)}) VALUES {rows}"
+    if kind <= 4:
+        return _node_select(rng)
+    if kind == 5:
+        return f"SELECT LAST {measurement} FROM {device}" + rng.choice(["", " WHERE time >= 3"])
+    if kind == 6:
+        return f"CREATE TIMESERIES {device}.{measurement} WITH DATATYPE={rng.choice(_NODE_TYPES)}"
+    if kind == 7:
+        return rng.choice(
+            [
+                f"CREATE DATABASE {device.rsplit('.', 1)[0]}",
+                f"DELETE DATABASE {device.rsplit('.', 1)[0]}",
+            ]
+        )
+    if kind == 8:
+        return f"DELETE FROM {device}.{measurement}" + rng.choice(["", " WHERE time <= 10"])
+    if kind == 9:
+        return rng.choice(["FLUSH", "SHOW TIMESERIES", "COUNT TIMESERIES root.** GROUP BY LEVEL=1"])
+    if kind == 10:
+        name = f"p{rng.randint(0, 2)}"
+        return rng.choice(
+            [
+                f"CREATE PIPE {name} WITH SOURCE ('source'='do-nothing-source') "
+                "WITH SINK ('sink'='do-nothing-sink')",
+                f"DROP PIPE {name}",
+                f"STOP PIPE {name}",
+                f"START PIPE {name}",
+                "SHOW PIPES",
+            ]
+        )
+    return f"DELETE TIMESERIES {device}." + rng.choice([measurement, "**"])
+
+
+def node_scripts() -> st.SearchStrategy[str]:
+    """Scripts of 1–4 statements a node can run (or refuse with a semantic error)."""
+    return st.integers(0, 2**64).map(
+        lambda seed: ";\n".join(
+            _node_statement(rng) for rng in [random.Random(seed)] for _ in range(rng.randint(1, 4))
+        )
+    )

@@ -43,6 +43,14 @@ _ENCODING = {
     TSDataType.STRING: _BINARY,
     TSDataType.BLOB: _BINARY,
 }
+# The type byte written for each column: IoTDB's Python client decodes a binary column only
+# when it says TEXT and an 8-byte column only when it says INT64 or DOUBLE; the response's
+# dataTypeList carries the real types (STRING, BLOB, TIMESTAMP).
+_HEADER_TYPE = {
+    TSDataType.STRING: TSDataType.TEXT,
+    TSDataType.BLOB: TSDataType.TEXT,
+    TSDataType.TIMESTAMP: TSDataType.INT64,
+}
 _WIRE_DTYPE = {
     TSDataType.INT32: ">i4",
     TSDataType.DATE: ">i4",
@@ -94,7 +102,8 @@ def encode_tsblock(
     for data_type in data_types:
         if data_type not in _ENCODING:
             raise ValueError(f"{data_type!r} cannot be sent in a TsBlock")
-    header = struct.pack(">i", len(data_types)) + bytes(int(t) for t in data_types)
+    header = struct.pack(">i", len(data_types))
+    header += bytes(int(_HEADER_TYPE.get(t, t)) for t in data_types)
     header += struct.pack(">i", n)
     header += bytes([_INT64] + [_ENCODING[t] for t in data_types])
     body = [b"\x00" + times.astype(">i8").tobytes()]
@@ -129,6 +138,8 @@ class _Reader:
 
 
 def _decode_column(reader: _Reader, encoding: int, data_type: TSDataType, n: int):
+    if encoding not in (_BYTE, _INT32, _INT64, _BINARY, _RLE):
+        raise RpcProtocolError(f"TsBlock column encoding {encoding} is not supported")
     if encoding == _RLE:
         if n > _MAX_RLE_ROWS:
             raise RpcProtocolError(f"TsBlock run-length column of {n} rows is too long")
@@ -153,7 +164,7 @@ def _decode_column(reader: _Reader, encoding: int, data_type: TSDataType, n: int
         column = np.empty(present, dtype=object)
         column[:] = items
         return _spread(column, mask, n), mask
-    raise RpcProtocolError(f"TsBlock column encoding {encoding} is not supported")
+    raise AssertionError(encoding)  # pragma: no cover - checked above
 
 
 def _spread(present: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
@@ -168,10 +179,11 @@ def _spread(present: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
 
 
 def decode_tsblock(
-    data: bytes,
+    data: bytes, data_types: Sequence[TSDataType] | None = None
 ) -> tuple[np.ndarray, list[TSDataType], list[np.ndarray], list[np.ndarray | None]]:
     """(timestamps, data types, values, null masks) of one TsBlock; every array has one entry
-    per row. Raises RpcProtocolError for a block that is cut short or malformed."""
+    per row. `data_types` (the response's ``dataTypeList``) overrides the block's own type
+    bytes. Raises RpcProtocolError for a block that is cut short or malformed."""
     reader = _Reader(data)
     count = reader.int32()
     if count < 0 or count > len(data):
@@ -180,6 +192,10 @@ def decode_tsblock(
         types = [TSDataType(b) for b in reader.take(count)]
     except ValueError as exc:
         raise RpcProtocolError(f"TsBlock has an unknown data type: {exc}") from None
+    if data_types is not None:
+        if len(data_types) != count:
+            raise RpcProtocolError(f"TsBlock has {count} columns, the result {len(data_types)}")
+        types = list(data_types)
     n = reader.int32()
     if n < 0:
         raise RpcProtocolError(f"TsBlock claims {n} rows")

@@ -144,7 +144,7 @@ class RemoteSession:
 
 
 def _concat(columns: list[str], types: list[TSDataType], blocks: list[bytes], timed: bool):
-    decoded = [decode_tsblock(b) for b in blocks]
+    decoded = [decode_tsblock(b, types) for b in blocks]
     if not decoded:
         empty = [np.empty(0, dtype=d.numpy_dtype) for d in types]
         return DataSet(

@@ -8,6 +8,7 @@ checks all of them before changing anything; an INSERT of several rows is one at
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
@@ -231,7 +232,9 @@ def insert(ctx: Context, s: Insert) -> Outcome:
             m: _python_value(v, ctx.now_ms, known.get(m))
             for m, v in zip(s.measurements, row.values, strict=True)
         }
-        records.append((device, row.time.resolve(ctx.now_ms), values))
+        present = {m: v for m, v in values.items() if v is not None}  # null: no point
+        if present:
+            records.append((device, row.time.resolve(ctx.now_ms), present))
     ctx.store.insert_records(records, aligned=s.aligned)
     return DONE
 
@@ -277,11 +280,35 @@ def _load_options(s: LoadTsFile, ctx: Context) -> tuple[bool, str]:
     return verify, on_success
 
 
+MAX_LOAD_SCAN = 10_000  # directory entries LOAD looks at before it gives up
+
+
+def _tsfiles_under(s: LoadTsFile, directory: FsPath) -> list[FsPath]:
+    """The ``.tsfile``s in `directory` and below (symbolic links not followed), sorted."""
+    found, pending, seen = [], [directory], 0
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > MAX_LOAD_SCAN:
+                    raise _refuse(
+                        s,
+                        f"LOAD: {directory} holds more than {MAX_LOAD_SCAN} entries; "
+                        "give the directory of the TsFiles themselves",
+                        str(directory),
+                    )
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(FsPath(entry.path))
+                elif entry.name.endswith(".tsfile") and entry.is_file():
+                    found.append(FsPath(entry.path))
+    return sorted(found)
+
+
 def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
     verify, on_success = _load_options(s, ctx)
     target = FsPath(s.path).expanduser()
     if target.is_dir():
-        files = sorted(p for p in target.rglob("*.tsfile") if p.is_file())
+        files = _tsfiles_under(s, target)
         if not files:
             raise _refuse(s, f"LOAD: the directory {target} holds no .tsfile", str(target))
     elif target.is_file():

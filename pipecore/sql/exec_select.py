@@ -451,7 +451,12 @@ def select_aggregate_by_device(ctx: Context, s: Select) -> Outcome:
         for name, kind in zip(names, kinds, strict=True):
             if name not in types:
                 headers.append(name)
-            types.setdefault(name, kind)
+            if types.setdefault(name, kind) != kind:
+                raise semantic(
+                    s,
+                    f"ALIGN BY DEVICE: {name} is {types[name].name} in one device and "
+                    f"{kind.name} in {device}; select them separately",
+                )
         table.append(dict(zip(names, cells, strict=True)))
     columns = [_object_column([r.get(h) for r in table], types[h]) for h in headers]
     index = _order_and_page(s, len(devices))

@@ -64,7 +64,7 @@ def series_schemas(device: str, specs: Sequence[SeriesSpec], config: StoreConfig
             schema = MeasurementSchema(name, dtype, encoding, compressor, props)
         except ValueError as exc:
             raise SchemaError(f"{path}: {exc}", path) from exc
-        check_series_schema(path, schema)
+        check_series_schema(path, schema, config.tsfile_format_version)
         schemas.append(schema)
     return schemas
 

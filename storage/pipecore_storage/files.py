@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import PinError
+from .fsutil import UnsafeNameError, child_path
 from .resource import SealedFile
 
 __all__ = ["FileSet", "PinError", "StoreLayout"]
@@ -64,9 +65,10 @@ class StoreLayout:
                     yield db_dir.name, sequence, db_dir
 
     def pipe_folder(self, pipe_name: str) -> Path:
-        if not pipe_name or "/" in pipe_name or pipe_name in (".", "..") or "\x00" in pipe_name:
-            raise PinError(f"illegal pipe name {pipe_name!r} for pinning")
-        return self.pipe / pipe_name
+        try:
+            return child_path(self.pipe, pipe_name, "pipe name")
+        except UnsafeNameError as exc:
+            raise PinError(f"{exc} (pinning)") from None
 
 
 class FileSet:

@@ -146,8 +146,8 @@ def _return_memtable(store: Store, m: MemTable) -> None:
         store._working[key] = m
         return
     for data, chunk in m.iter_chunks():
-        tablet = chunk.to_tablet(data.device, data.schemas, data.aligned)
-        existing.append(tablet, data.nodes, chunk.seq, chunk.origin)
+        for seq, tablet in chunk.writes(data.device, data.schemas, data.aligned):
+            existing.append(tablet, data.nodes, seq, chunk.origin)
 
 
 def flush_generation(store: Store, gen: Generation) -> None:

@@ -5,7 +5,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_dir", "fsync_file", "write_all"]
+from .errors import PipecoreError
+
+__all__ = ["UnsafeNameError", "atomic_write", "child_path", "fsync_dir", "fsync_file", "write_all"]
+
+
+class UnsafeNameError(PipecoreError, ValueError):
+    """A name that cannot be used as one folder or file name inside another folder."""
+
+
+def child_path(parent: Path | str, name: str, what: str = "name") -> Path:
+    """``parent / name`` for a name that comes from a user (a pipe, plugin, file name).
+
+    Refuses — with UnsafeNameError naming `what` — anything that is not exactly one ordinary
+    path component: empty, ``.``, ``..``, a separator, NUL, or an absolute path. This is the
+    one place such names become paths, so no name can ever point outside `parent` (``lib / "/"``
+    would be ``/``; a recursive delete of it must be impossible).
+    """
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or os.path.isabs(name)
+    ):
+        raise UnsafeNameError(f"illegal {what} {name!r}: not a single plain file name")
+    parent = Path(parent)
+    child = parent / name
+    if child.parent != parent:  # belt and braces: never anything but a direct child
+        raise UnsafeNameError(f"illegal {what} {name!r}")
+    return child
 
 
 def fsync_dir(path: Path | str) -> None:

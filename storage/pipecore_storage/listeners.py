@@ -253,9 +253,12 @@ def replay_events(files, memtables, deletions, from_seq: int) -> list[Event]:
     tail: list[Event] = [d for d in deletions if d.seq >= from_seq]
     for mt in memtables:
         for data, chunk in mt.iter_chunks():
-            if chunk.seq >= from_seq:
-                tablet = chunk.to_tablet(data.device, data.schemas, data.aligned)
-                tail.append(InsertEvent(chunk.seq, tablet, chunk.origin, mt.database))
+            last = chunk.seq if chunk.seqs is None else int(chunk.seqs[-1])
+            if last < from_seq:
+                continue
+            for seq, tablet in chunk.writes(data.device, data.schemas, data.aligned):
+                if seq >= from_seq:
+                    tail.append(InsertEvent(seq, tablet, chunk.origin, mt.database))
     tail.sort(key=lambda e: e.seq)
     return events + tail
 

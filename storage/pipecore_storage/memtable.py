@@ -26,14 +26,24 @@ __all__ = ["DeviceData", "MemChunk", "MemTable", "device_tablet", "lww_merge", "
 _OBJECT_VALUE_BYTES = 64
 
 
+SMALL_WRITE_ROWS = 64
+"""Writes of at most this many rows are gathered into a shared growing chunk per device."""
+OPEN_CHUNK_ROWS = 65536
+
+
 @attrs.define(slots=True, eq=False)
 class MemChunk:
-    """One insert's rows for one device. `columns[name] = (values, null mask or None)`."""
+    """Rows of one device: `columns[name] = (values, null mask or None)`, never mutated.
+
+    `seq` is the sequence number of the write; `seqs`, when set, gives one per row (a chunk
+    gathering many small writes).
+    """
 
     seq: int
     origin: Origin
     times: np.ndarray
     columns: dict[str, tuple[np.ndarray, np.ndarray | None]]
+    seqs: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -62,6 +72,82 @@ class MemChunk:
             aligned,
         )
 
+    def writes(
+        self, device: str, schemas: dict[str, MeasurementSchema], aligned: bool
+    ) -> Iterator[tuple[int, Tablet]]:
+        """(seq, tablet) of each write held, in order (rows null in every column left out)."""
+        tablet = self.to_tablet(device, schemas, aligned)
+        if self.seqs is None:
+            yield self.seq, tablet
+            return
+        cuts = np.flatnonzero(self.seqs[1:] != self.seqs[:-1]) + 1
+        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(self.seqs)], strict=True):
+            yield int(self.seqs[a]), tablet.slice(a, b)
+
+
+class _OpenChunk:
+    """A growing chunk gathering small writes with the same measurements and origin.
+
+    Rows are only ever added past `length` (the buffers grow by copying), so a frozen view
+    taken for a snapshot never changes.
+    """
+
+    def __init__(self, tablet: Tablet, origin: Origin) -> None:
+        self.names = tuple(s.name for s in tablet.schemas)
+        self.types = tuple(s.data_type for s in tablet.schemas)
+        self.origin = origin
+        cap = 256
+        self.length = 0
+        self.times = np.empty(cap, np.int64)
+        self.seqs = np.empty(cap, np.int64)
+        self.values = [np.empty(cap, s.data_type.numpy_dtype) for s in tablet.schemas]
+        self.masks = [np.zeros(cap, np.bool_) for _ in tablet.schemas]
+
+    def fits(self, tablet: Tablet, origin: Origin) -> bool:
+        return (
+            origin == self.origin
+            and self.length + tablet.row_count <= OPEN_CHUNK_ROWS
+            and tuple(s.name for s in tablet.schemas) == self.names
+            and tuple(s.data_type for s in tablet.schemas) == self.types
+        )
+
+    def append(self, tablet: Tablet, seq: int) -> None:
+        n, end = tablet.row_count, self.length + tablet.row_count
+        if end > self.times.shape[0]:
+            self._grow(max(end, 2 * self.times.shape[0]))
+        self.times[self.length : end] = tablet.timestamps
+        self.seqs[self.length : end] = seq
+        for i in range(len(self.names)):
+            self.values[i][self.length : end] = tablet.columns[i]
+            self.masks[i][self.length : end] = tablet.null_mask(i) if n else False
+        self.length = end
+
+    def _grow(self, cap: int) -> None:
+        def grown(buf: np.ndarray) -> np.ndarray:
+            new = np.empty(cap, buf.dtype)
+            new[: self.length] = buf[: self.length]
+            return new
+
+        self.times, self.seqs = grown(self.times), grown(self.seqs)
+        self.values = [grown(v) for v in self.values]
+        masks = []
+        for m in self.masks:
+            new = np.zeros(cap, np.bool_)
+            new[: self.length] = m[: self.length]
+            masks.append(new)
+        self.masks = masks
+
+    def freeze(self) -> MemChunk:
+        n = self.length
+        columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for name, values, mask in zip(self.names, self.values, self.masks, strict=True):
+            view = mask[:n]
+            if view.all():
+                continue
+            columns[name] = (values[:n], view if view.any() else None)
+        seqs = self.seqs[:n]
+        return MemChunk(int(seqs[0]), self.origin, self.times[:n], columns, seqs)
+
 
 @attrs.define(eq=False)
 class DeviceData:
@@ -72,6 +158,22 @@ class DeviceData:
     chunks: list[MemChunk] = attrs.field(factory=list)
     min_time: int = 2**63 - 1
     max_time: int = -(2**63)
+    open: _OpenChunk | None = None
+
+    def all_chunks(self) -> tuple[MemChunk, ...]:
+        """Every chunk, oldest first; the growing one as a frozen view."""
+        if self.open is None or not self.open.length:
+            return tuple(self.chunks)
+        return (*self.chunks, self.open.freeze())
+
+    def close_open(self) -> None:
+        """Turn the growing chunk into an ordinary one (before a rewrite)."""
+        if self.open is not None:
+            if self.open.length:
+                frozen = self.open.freeze()
+                if frozen.columns:
+                    self.chunks.append(frozen)
+            self.open = None
 
 
 @attrs.define(eq=False)
@@ -104,12 +206,22 @@ class MemTable:
             if mask is not None and mask.all():
                 continue
             columns[s.name] = (col, mask)
-            data.schemas.setdefault(s.name, s)
+            known = data.schemas.get(s.name)
+            if known is None or known.data_type != s.data_type:
+                # new, or created again with another type after its data was deleted
+                data.schemas[s.name] = s
             self.series.add((tablet.device, s.name))
         if not columns:
             return
         chunk = MemChunk(seq, origin, tablet.timestamps, columns)
-        data.chunks.append(chunk)
+        if tablet.row_count <= SMALL_WRITE_ROWS:
+            if data.open is None or not data.open.fits(tablet, origin):
+                data.close_open()
+                data.open = _OpenChunk(tablet, origin)
+            data.open.append(tablet, seq)
+        else:
+            data.close_open()
+            data.chunks.append(chunk)
         data.min_time = min(data.min_time, int(tablet.timestamps.min()))
         data.max_time = max(data.max_time, int(tablet.timestamps.max()))
         self.nbytes += chunk.nbytes
@@ -130,7 +242,7 @@ class MemTable:
         return self.points / len(self.series) if self.series else 0.0
 
     def snapshot(self) -> dict[str, tuple[DeviceData, tuple[MemChunk, ...]]]:
-        return {d: (data, tuple(data.chunks)) for d, data in self.devices.items()}
+        return {d: (data, data.all_chunks()) for d, data in self.devices.items()}
 
     def delete(self, pattern: PathPattern, start: int, end: int) -> int:
         """Remove matching points with start <= time <= end; returns how many went."""
@@ -143,6 +255,7 @@ class MemTable:
             names = {m for m in data.schemas if pattern.matches_series(data.nodes, m)}
             if not names:
                 continue
+            data.close_open()
             new_chunks = []
             for chunk in data.chunks:
                 rewritten, n = _delete_in_chunk(chunk, names, start, end)
@@ -157,7 +270,7 @@ class MemTable:
 
     def iter_chunks(self) -> Iterator[tuple[DeviceData, MemChunk]]:
         for data in self.devices.values():
-            for chunk in data.chunks:
+            for chunk in data.all_chunks():
                 yield data, chunk
 
 
@@ -186,7 +299,7 @@ def _delete_in_chunk(
             columns[name] = (values, new_mask)
     if not columns:
         return None, removed
-    return MemChunk(chunk.seq, chunk.origin, chunk.times, columns), removed
+    return MemChunk(chunk.seq, chunk.origin, chunk.times, columns, chunk.seqs), removed
 
 
 # ---------------------------------------------------------------------- merging

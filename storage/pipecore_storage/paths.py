@@ -23,6 +23,7 @@ from .errors import SchemaError
 
 __all__ = [
     "PathPattern",
+    "canonical_device",
     "join_path",
     "parse_pattern",
     "split_path",
@@ -37,6 +38,8 @@ def split_path(path: str, *, allow_wildcards: bool = False) -> list[str]:
         raise SchemaError(f"illegal path {path!r}: empty", str(path))
     if not _is_utf8(path):
         raise SchemaError(f"illegal path {path!r}: not valid UTF-8", path)
+    if "\x00" in path:
+        raise SchemaError(f"illegal path {path!r}: contains a NUL character", path)
     nodes: list[str] = []
     i, n = 0, len(path)
     while i <= n:
@@ -100,12 +103,18 @@ def join_path(nodes: Sequence[str]) -> str:
 
 def validate_device(device: str) -> list[str]:
     """Nodes of a device path (``root`` plus at least one node, no wildcards)."""
+    return list(canonical_device(device)[1])
+
+
+@lru_cache(maxsize=65536)
+def canonical_device(device: str) -> tuple[str, tuple[str, ...]]:
+    """(canonical text, nodes) of a device path; SchemaError when it is not one."""
     nodes = split_path(device)
     if len(nodes) < 2:
         raise SchemaError(
             f"illegal device path {device}: needs at least one node below root", device
         )
-    return nodes
+    return join_path(nodes), tuple(nodes)
 
 
 def validate_measurement(device: str, measurement: str) -> str:

@@ -103,10 +103,17 @@ class DeviceSchema:
     measurements: dict[str, MeasurementSchema] = attrs.field(factory=dict)
 
 
-def check_series_schema(path: str, schema: MeasurementSchema) -> None:
-    """Reject an encoding or compressor the data type cannot have (naming the series)."""
+def check_series_schema(path: str, schema: MeasurementSchema, format_version: int = 4) -> None:
+    """Reject an encoding or compressor the data type cannot have (naming the series), and a
+    type the store's TsFile format version cannot hold (v3 knows BOOLEAN..TEXT only)."""
     if schema.data_type not in SUPPORTED_ENCODINGS:
         raise SchemaError(f"{path}: data type {schema.data_type.name} cannot be stored", path)
+    if format_version == 3 and not schema.data_type.in_format_v3:
+        raise SchemaError(
+            f"{path}: data type {schema.data_type.name} cannot be stored in version-3 TsFiles "
+            "(tsfile_format_version = 3)",
+            path,
+        )
     if schema.encoding not in SUPPORTED_ENCODINGS[schema.data_type]:
         raise SchemaError(
             f"{path}: encoding {schema.encoding.name} does not support {schema.data_type.name}",
@@ -137,6 +144,8 @@ class Schema:
         if len(nodes) < 2:
             raise SchemaError(f"illegal database {name}: a database is below root", name)
         canonical = join_path(nodes)
+        if "/" in canonical or canonical in (".", ".."):
+            raise SchemaError(f"illegal database {canonical}: '/' is not allowed", canonical)
         if canonical in self.databases:
             raise SchemaError(f"{canonical} has already been created as database", canonical)
         above = self.database_of(nodes)
@@ -272,7 +281,7 @@ class Schema:
                 self.check_new_database(database)
                 records.append({"op": "create_database", "name": database})
             created = schema if keep_encoding else self.default_schema(schema, config)
-            check_series_schema(path, created)
+            check_series_schema(path, created, config.tsfile_format_version)
             records.append(series_record(device, aligned, created))
         return records
 

@@ -43,7 +43,7 @@ from .listeners import (
 from .memtable import MemTable
 from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods, read_tsfile_tablets
 from .origin import CLIENT, Origin
-from .paths import join_path, parse_pattern, split_path, validate_device
+from .paths import canonical_device, join_path, parse_pattern, split_path
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
 from .resource import SealedFile
 from .schema import Schema, SchemaLog, SeriesInfo
@@ -177,8 +177,6 @@ class Store:
         self._check_open()
         with self._lock:
             nodes = self._schema.check_new_database(database)
-            if "/" in database or "\x00" in database:
-                raise SchemaError(f"illegal database {database}: '/' is not allowed", database)
             self._log_schema([{"op": "create_database", "name": join_path(nodes)}])
 
     def delete_database(self, database: str) -> list[str]:
@@ -331,8 +329,11 @@ class Store:
     def insert_tablets(self, tablets: Sequence[Tablet], origin: Origin = CLIENT) -> list[int]:
         """Write several tablets as one atomic batch (one WAL write); their sequence numbers."""
         self._check_open()
-        prepared = [_prepare_tablet(t) for t in tablets]
-        prepared = [t for t in prepared if t.row_count]
+        return self._insert([_prepare_tablet(t) for t in tablets], origin)
+
+    def _insert(self, tablets: list[Tablet], origin: Origin) -> list[int]:
+        """Write tablets that are private to the store and have canonical device paths."""
+        prepared = [t for t in tablets if t.row_count]
         if not prepared:
             return [self._seq] * max(1, len(tablets))
         bodies = [encode_insert(t, origin) for t in prepared] if self._wal.enabled else []
@@ -417,14 +418,14 @@ class Store:
             rows = list(records)  # type: ignore[arg-type]
         tablets = []
         for device, timestamp, row in rows:
-            device = join_path(validate_device(device))
+            device = canonical_device(device)[0]
             with self._lock:
                 entry = self._schema.devices.get(device)
                 known = {m: s.data_type for m, s in entry.measurements.items()} if entry else {}
             tablets.append(
                 record_tablet(device, timestamp, row, known, self.config, data_types, aligned)
             )
-        return self.insert_tablets(tablets, origin)
+        return self._insert(tablets, origin)  # built here: no copy needed
 
     def _apply_insert(self, tablet: Tablet, seq: int, origin: Origin) -> None:
         entry = self._schema.devices[tablet.device]
@@ -695,7 +696,7 @@ class Store:
 # ---------------------------------------------------------------------- helpers
 def _prepare_tablet(tablet: Tablet) -> Tablet:
     """A private copy of `tablet` with its device path in canonical form."""
-    device = join_path(validate_device(tablet.device))
+    device = canonical_device(tablet.device)[0]
     return Tablet(
         device,
         tablet.schemas,

@@ -91,14 +91,14 @@ def test_the_official_client_sees_iotdb_status_codes(served) -> None:
     from iotdb.utils.exception import IoTDBConnectionException, StatementExecutionException
 
     _, (host, port) = served
-    session = Session(host, port, "root", "root")
+    session = Session(host, port, "root", "root", zone_id="UTC")
     session.open(False)
     with pytest.raises(StatementExecutionException, match="700"):
         session.execute_non_query_statement("select * frm root")
     with pytest.raises(StatementExecutionException, match=r"1107.*Failed to start pipe p"):
         session.execute_non_query_statement("start pipe p")
     session.close()
-    wrong = Session(host, port, "root", "wrong")
+    wrong = Session(host, port, "root", "wrong", zone_id="UTC")
     with pytest.raises((StatementExecutionException, IoTDBConnectionException), match="801"):
         wrong.open(False)
 

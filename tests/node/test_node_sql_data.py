@@ -304,3 +304,15 @@ def test_load_configuration_applies_what_can_change(tmp_path: Path) -> None:
             node.execute("LOAD CONFIGURATION")
         assert caught.value.status_code == 202
         assert node.config.sync.ip_white_list == "10.0.0.0/8"
+
+
+def test_a_series_written_again_with_another_type_flushes(node: Node) -> None:
+    # found by the node fuzz test (a store bug then, fixed in issue 4)
+    node.execute("insert into root.sg.d(time, a, b) values (1, 'x', '12')")
+    node.execute("delete timeseries root.sg.d.b")
+    node.execute("insert into root.sg.d(time, a, b) values (2, 'y', -7)")
+    node.execute("flush")
+    assert [r[1:] for r in node.execute("select a, b from root.sg.d").rows] == [
+        ("x", "null"),
+        ("y", "-7.0"),
+    ]

@@ -119,7 +119,8 @@ def test_legacy_pipe_is_translated_created_stopped_and_started(nodes) -> None:
     ):
         sender.execute("DROP PIPESINK my_iotdb")
     sender.execute("START PIPE p")
-    assert _rows(sender, "SHOW PIPES")[0]["State"] == "RUNNING"
+    (row,) = _rows(sender, "SHOW PIPES")
+    assert row["State"] == "RUNNING", row
     sender.execute("STOP PIPE p")
     sender.execute("DROP PIPE p")
     sender.execute("DROP PIPESINK my_iotdb")  # no pipe uses it any more

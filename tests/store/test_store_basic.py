@@ -384,3 +384,60 @@ def test_insert_records_takes_rows_or_iotdb_style_columns(open_store):
     assert s.query("root.sg.**").rows() == [(1, 1.0, None), (2, None, 2.0), (3, 3.0, None)]
     with pytest.raises(ValueError, match="2 devices, 1 timestamps"):
         s.insert_records(["root.sg.d1", "root.sg.d2"], [3], [{}, {}])
+
+
+def test_small_writes_are_gathered_and_read_back_exactly(open_store):
+    s = open_store()
+    sub = s.subscribe("p", capacity_events=100000)
+    seqs = [
+        s.insert_record(
+            "root.sg.d", t, {"a": float(t), "b": None if t % 3 else t}, data_types={"b": "INT64"}
+        )
+        for t in range(2000)
+    ]
+    s.insert_tablet(
+        Tablet(
+            "root.sg.d", [MeasurementSchema("a", "DOUBLE")], np.arange(5000, 5100), [np.ones(100)]
+        )
+    )  # a big write in between
+    s.insert_record("root.sg.d", 6000, {"a": 1.0, "b": 1})
+    r = s.query("root.sg.d.*")
+    assert len(r) == 2101
+    assert r.series("root.sg.d.b")[0].tolist() == [*range(0, 2000, 3), 6000]
+    events = [e.seq for e in s.replay(seqs[10])]
+    assert events == [e.seq for e in sub.drain()][10:]  # one event per write, in order
+    s.delete("root.sg.d.a", 0, 999)
+    assert len(s.query("root.sg.d.a")) == 1101
+    s.delete_timeseries("root.sg.d.b")
+    s.insert_record("root.sg.d", 7000, {"b": "text"})  # same name, another type
+    assert s.query("root.sg.d.b").rows() == [(7000, "text")]
+    s._abandon()
+    s = open_store()
+    assert len(s.query("root.sg.d.a")) == 1101
+    assert s.query("root.sg.d.b").rows() == [(7000, "text")]
+
+
+def test_database_names_must_make_folder_names(open_store):
+    s = open_store()
+    for bad in ("root.`a/b`", "root.a\x00b"):
+        with pytest.raises(SchemaError, match="illegal"):
+            s.create_database(bad)
+        with pytest.raises(SchemaError, match="illegal"):
+            s.insert_record(bad + ".d", 1, {"s": 1.0})
+    s.insert_record("root.ok.`x/y`", 1, {"s": 1.0})  # a device node may hold a slash
+    s.flush()
+    assert s.query("root.ok.**").rows() == [(1, 1.0)]
+
+
+def test_version_3_stores_refuse_types_version_3_cannot_hold(open_store):
+    s = open_store({"tsfile_format_version": 3})
+    with pytest.raises(SchemaError, match="version-3"):
+        s.create_timeseries("root.sg.d.day", "DATE")
+    with pytest.raises(SchemaError, match=re.escape("root.sg.d.b")):
+        s.insert_record("root.sg.d", 1, {"b": b"\x01"})
+    s.insert_record("root.sg.d", 1, {"x": 1.5, "t": "text"})
+    (f,) = s.flush()
+    assert f.path.read_bytes()[6] == 3 and f.format_version == 3
+    s.close()
+    s = open_store({"tsfile_format_version": 3})
+    assert s.query("root.sg.d.*").rows() == [(1, "text", 1.5)]

@@ -297,3 +297,49 @@ def test_damaged_files_are_loaded_whole_or_refused_with_a_store_error(tmp_path_f
             assert s.sealed_files() == [f]
             # what was accepted decoded completely, so it reads back without an error
             assert len(s.query("root.**").timestamps) == len(s.query("root.**"))
+
+
+def test_a_file_written_by_the_official_package_here_is_loaded(open_store, tmp_path):
+    """Independent of the shared conformance files: the official writer makes one now."""
+    path = str(tmp_path / "official.tsfile")
+    w = official.TsFileWriter(path)
+    w.register_device(
+        official.DeviceSchema(
+            "root.off.d1",
+            [
+                official.TimeseriesSchema(
+                    "temp",
+                    official.TSDataType.DOUBLE,
+                    official.TSEncoding.GORILLA,
+                    official.Compressor.LZ4,
+                ),
+                official.TimeseriesSchema(
+                    "cnt",
+                    official.TSDataType.INT64,
+                    official.TSEncoding.TS_2DIFF,
+                    official.Compressor.SNAPPY,
+                ),
+            ],
+        )
+    )
+    tab = official.Tablet(
+        ["temp", "cnt"], [official.TSDataType.DOUBLE, official.TSDataType.INT64], 100
+    )
+    tab.set_table_name("root.off.d1")
+    for r in range(100):
+        tab.add_timestamp(r, 1000 + r)
+        tab.add_value_by_index(0, r, r / 4)
+        if r % 10:
+            tab.add_value_by_index(1, r, r * 3)
+    w.write_tablet(tab)
+    w.close()
+    s = open_store()
+    s.load_tsfile(path)
+    rows = dict((row[0], row[1:]) for row in s.query("root.off.d1.*").rows())
+    assert len(rows) == 100
+    assert rows[1005] == (15, 1.25) and rows[1010] == (None, 2.5)
+    assert s.aggregate([("count", "root.off.d1.cnt")]).rows == [(90,)]
+    assert {r[0]: r[4] for r in s.show_timeseries().rows} == {
+        "root.off.d1.cnt": "TS_2DIFF",
+        "root.off.d1.temp": "GORILLA",
+    }

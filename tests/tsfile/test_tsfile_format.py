@@ -145,8 +145,8 @@ def test_bloom_filter_bits_equal_the_official_ones(name: str) -> None:
         official = r.metadata.bloom_filter
         keys, chunks = [], 0
         for d in r.devices():
-            entry = r._entry(d)
-            tsms = ([entry.time] if entry.time else []) + list(entry.series.values())
+            time = r.time_column_metadata(d)
+            tsms = ([time] if time else []) + list(r.timeseries_metadata(d).values())
             keys += [f"{d}.{t.measurement}" for t in tsms]
             chunks += sum(len(t.chunks) for t in tsms)
     ours = BloomFilter.for_entries(chunks)
@@ -162,8 +162,7 @@ def test_bloom_filter_bits_equal_the_official_ones(name: str) -> None:
 def _tsm_regions(reader: TsFileReader):
     """(bytes, [TimeseriesMetadata]) of every leaf-measurement entry range in the file."""
     for device in reader.devices():
-        entry = reader._index()[device]
-        node = reader._node(entry.node_start, entry.node_end, False, [10**6])
+        node = reader.index_node(*reader.device_node_range(device))
         assert node.node_type == MetadataIndexNodeType.LEAF_MEASUREMENT
         for _, a, b in node.ranges():
             raw = bytes(reader._data[a:b])
@@ -241,7 +240,7 @@ def test_300_devices_make_an_internal_device_node(tmp_path: Path) -> None:
     with TsFileReader(path) as r:
         (root,) = r.metadata.roots.values()
         assert root.node_type == MetadataIndexNodeType.INTERNAL_DEVICE
-        children = [r._node(a, b, True, [10**6]) for _, a, b in root.ranges()]
+        children = [r.index_node(a, b, True) for _, a, b in root.ranges()]
         assert [len(c.entries) for c in children] == [256, 44]
         assert all(c.node_type == MetadataIndexNodeType.LEAF_DEVICE for c in children)
         assert root.entries[1][0] == DeviceID(("root.sg", "d256"))
@@ -253,8 +252,7 @@ def test_300_measurements_make_two_leaf_entries(tmp_path: Path) -> None:
     path = tmp_path / "wide.tsfile"
     _write_many(path, 1, 300)
     with TsFileReader(path) as r:
-        entry = r._index()["root.sg.d000"]
-        node = r._node(entry.node_start, entry.node_end, False, [10**6])
+        node = r.index_node(*r.device_node_range("root.sg.d000"))
         assert node.node_type == MetadataIndexNodeType.LEAF_MEASUREMENT
         assert [k for k, _ in node.entries] == ["s000", "s256"]
         assert len(r.measurements("root.sg.d000")) == 300
@@ -267,8 +265,7 @@ def test_small_degree_builds_internal_measurement_levels(tmp_path: Path) -> None
     with TsFileReader(path) as r:
         (root,) = r.metadata.roots.values()
         assert root.node_type == MetadataIndexNodeType.INTERNAL_DEVICE
-        entry = r._index()["root.sg.d007"]
-        node = r._node(entry.node_start, entry.node_end, False, [10**6])
+        node = r.index_node(*r.device_node_range("root.sg.d007"))
         assert node.node_type == MetadataIndexNodeType.INTERNAL_MEASUREMENT
         assert len(r.devices()) == 20
         assert r.measurements("root.sg.d019") == [f"s{j:03d}" for j in range(40)]
@@ -285,3 +282,52 @@ def test_index_node_serialisation_round_trips() -> None:
     raw = node.serialize(4)
     assert raw[:1] == b"\x02" and raw[-9:] == struct.pack(">q", 1024) + b"\x01"
     assert MetadataIndexNode.read(ByteReader(raw), 4, True) == node
+
+
+# ---------------------------------------------------------------------- statistics
+
+
+def _java_stats(values: list, data_type: TSDataType):
+    """Java's Statistics.update, value by value: (min, max, first, last, sum)."""
+    lo = hi = first = values[0]
+    total = 0.0 if data_type != TSDataType.INT32 else 0
+    for v in values:
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+        total += v  # a double for INT64/FLOAT/DOUBLE (float(v) added in order), a long for INT32
+    return lo, hi, first, values[-1], total
+
+
+@given(
+    st.data(),
+    st.sampled_from([TSDataType.INT32, TSDataType.INT64, TSDataType.DOUBLE, TSDataType.FLOAT]),
+)
+@settings(max_examples=150)
+def test_statistics_follow_java_value_by_value(data, data_type: TSDataType) -> None:
+    from strategies import value_arrays
+
+    from pipecore_storage.tsfile import Statistics
+
+    values = data.draw(value_arrays(data_type, max_size=200).filter(lambda a: a.shape[0] > 0))
+    times = np.arange(values.shape[0], dtype=np.int64)
+    st_ = Statistics.of(data_type, times, values)
+    if data_type == TSDataType.INT64:
+        py = [int(x) for x in values.tolist()]
+        total = 0.0
+        for x in py:
+            total += float(x)  # Java converts the long to double before adding
+        want = (min(py), max(py), py[0], py[-1], total)
+    else:
+        want = _java_stats(values.tolist(), data_type)
+    got = (st_.min_value, st_.max_value, st_.first_value, st_.last_value, st_.sum_value)
+    assert np.array_equal(
+        np.array(got[:4], dtype=float), np.array(want[:4], dtype=float), equal_nan=True
+    )
+    if data_type == TSDataType.INT32:
+        assert got[4] == want[4]
+    else:  # INT64, FLOAT and DOUBLE sums are doubles accumulated in order
+        assert got[4] == want[4] or (got[4] != got[4] and want[4] != want[4])
+    raw = st_.serialize()
+    assert Statistics.deserialize(ByteReader(raw), data_type).serialize() == raw

@@ -215,3 +215,23 @@ def test_we_read_files_of_the_official_writer(tmp_path: Path, official_reader, c
             lossless = s.encoding not in (E.SPRINTZ,)
             if lossless:
                 assert same_points(mine, want[s.name]), s.name
+
+
+def test_appending_to_a_file_of_the_official_writer(tmp_path: Path, official_reader) -> None:
+    path = tmp_path / "official_then_ours.tsfile"
+    schemas = [MeasurementSchema("a", T.INT64, E.TS_2DIFF, C.LZ4)]
+    first = Tablet("root.app.d1", schemas, np.arange(1, 6, dtype=np.int64), [np.arange(5) * 3])
+    write_official(str(path), "root.app.d1", schemas, first)
+    assert b"\x04" + bytes(16) + b"\x02" in path.read_bytes()  # the C++ OPERATION_INDEX_RANGE
+    w = TsFileWriter.open_for_append(path)
+    w.write_tablet(Tablet("root.app.d1", schemas, np.arange(6, 9, dtype=np.int64), [np.arange(3)]))
+    w.write_tablet(Tablet("root.app.d2", schemas, np.arange(3, dtype=np.int64), [np.arange(3)]))
+    w.close()
+    want = [(1, 0), (2, 3), (3, 6), (4, 9), (5, 12), (6, 0), (7, 1), (8, 2)]
+    got = official_reader.read([path])[str(path)]
+    assert got["root.app.d1"]["points"]["a"] == want
+    assert got["root.app.d2"]["points"]["a"] == [(0, 0), (1, 1), (2, 2)]
+    with TsFileReader(path) as r:
+        assert [g.device for g in r.chunk_groups()] == ["root.app.d1", "root.app.d1", "root.app.d2"]
+        t, v = r.read_series("root.app.d1")["a"]
+        assert list(zip(t.tolist(), v.tolist(), strict=True)) == want

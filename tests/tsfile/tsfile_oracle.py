@@ -90,11 +90,16 @@ for p in paths:
                  int(t.compression_type)) for t in ds.timeseries_list}
         cols = {n: [] for n in names}
         rs = r.query_timeseries(dev, names, -(2**62), 2**62)
+        # the result only has columns for series with data (an all-null aligned column is
+        # left out): map names to result columns (1-based, column 1 = time)
+        columns = rs.get_metadata().get_column_list()
+        where = [(n, columns.index(dev + "." + n) + 1) for n in names
+                 if dev + "." + n in columns]
         while rs.next():
             t = rs.get_value_by_index(1)
-            for i, n in enumerate(names):
-                if not rs.is_null_by_index(i + 2):
-                    v = rs.get_value_by_index(i + 2)
+            for n, i in where:
+                if not rs.is_null_by_index(i):
+                    v = rs.get_value_by_index(i)
                     if isinstance(v, datetime.date):
                         v = v.year * 10000 + v.month * 100 + v.day
                     cols[n].append((t, v))

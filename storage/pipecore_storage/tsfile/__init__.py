@@ -24,20 +24,36 @@ from .query import (
     ValueFilter,
 )
 from .reader import SeriesNotFoundError, TsFileReader
-from .schema import DataPoint, Schema, TsFileConfig, TSRecord
+from .schema import (
+    BooleanDataPoint,
+    DataPoint,
+    DoubleDataPoint,
+    FloatDataPoint,
+    IntDataPoint,
+    LongDataPoint,
+    Schema,
+    StringDataPoint,
+    TsFileConfig,
+    TSRecord,
+)
 from .sequence import Chunk, ChunkGroup, Page, scan_chunk_groups
 from .statistics import Statistics
 from .writer import TsFileWriter
 
 __all__ = [
     "BinaryExpression",
+    "BooleanDataPoint",
     "Chunk",
     "ChunkGroup",
     "DataPoint",
     "DeviceID",
+    "DoubleDataPoint",
     "Field",
     "Filter",
+    "FloatDataPoint",
     "GlobalTimeExpression",
+    "IntDataPoint",
+    "LongDataPoint",
     "Page",
     "Path",
     "QueryDataSet",
@@ -47,6 +63,7 @@ __all__ = [
     "SeriesNotFoundError",
     "SingleSeriesExpression",
     "Statistics",
+    "StringDataPoint",
     "TSRecord",
     "TimeFilter",
     "TsFileConfig",

@@ -114,6 +114,6 @@ def _adopt(writer, dev, schema: MeasurementSchema):
         series = dev.series[schema.name] = _Series(schema, from_file=True)
     elif series.schema.data_type != schema.data_type:
         raise CorruptFileError(
-            writer.path, None, f"{dev.name}.{schema.name} has chunks of two data types"
+            writer.path, 0, f"{dev.name}.{schema.name} has chunks of two data types"
         )
     return series

@@ -105,6 +105,7 @@ class MetadataIndexNode:
     node_type: MetadataIndexNodeType
     entries: list[tuple[object, int]] = attrs.field(factory=list)  # (DeviceID | str, offset)
     end_offset: int = 0
+    at: int = attrs.field(default=0, eq=False)  # file offset it was read from
 
     def serialize(self, version: int) -> bytes:
         parts = [uvar_bytes(len(self.entries))]
@@ -117,10 +118,12 @@ class MetadataIndexNode:
         return b"".join(parts)
 
     @classmethod
-    def read(cls, r: ByteReader, version: int, device_level: bool) -> MetadataIndexNode:
+    def read(
+        cls, r: ByteReader, version: int, device_level: bool, allow_empty: bool = False
+    ) -> MetadataIndexNode:
         start = r.pos
         n = r.uvar("index node child count")
-        if n == 0 or n > r.remaining // 9:
+        if (n == 0 and not allow_empty) or n > r.remaining // 9:
             raise r.error(f"index node has an invalid child count {n}", start)
         entries: list[tuple[object, int]] = []
         for _ in range(n):
@@ -139,7 +142,7 @@ class MetadataIndexNode:
             raise r.error("unknown index node type", pos) from None
         if node_type.is_device_level != device_level:
             raise r.error(f"unexpected {node_type.name} node here", pos)
-        return cls(node_type, entries, end)
+        return cls(node_type, entries, end, r.base + start)
 
     def ranges(self) -> list[tuple[object, int, int]]:
         """(key, start, end) of every child."""
@@ -169,8 +172,8 @@ class TsFileMetadata:
     @classmethod
     def read(cls, r: ByteReader, version: int) -> TsFileMetadata:
         if version == VERSION_V3:
-            root = MetadataIndexNode.read(r, version, True)
-            meta = cls({"": root}, r.i64("meta offset"))
+            root = MetadataIndexNode.read(r, version, True, allow_empty=True)
+            meta = cls({"": root} if root.entries else {}, r.i64("meta offset"))
             meta.bloom_filter = _read_bloom(r)
             return meta
         roots: dict[str, MetadataIndexNode] = {}
@@ -195,7 +198,7 @@ class TsFileMetadata:
     def serialize(self, version: int) -> bytes:
         bloom = _bloom_bytes(self.bloom_filter)
         if version == VERSION_V3:
-            root = self.roots[""]
+            root = self.roots.get("") or MetadataIndexNode(_NodeType.LEAF_DEVICE, [], 0)
             return root.serialize(version) + i64_bytes(self.meta_offset) + bloom
         parts = [uvar_bytes(len(self.roots))]
         for name in sorted(self.roots, key=utf16_key):
@@ -293,6 +296,8 @@ def build_index(
     roots = {}
     for table in sorted(tables, key=utf16_key):
         roots[table] = _device_level(tables[table], out, version, max_degree)
+    if version == VERSION_V3 and not roots:  # a v3 file always has a (possibly empty) root
+        roots[""] = MetadataIndexNode(_NodeType.LEAF_DEVICE, [], out.pos)
     return bytes(out.buf), roots
 
 

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 import numpy as np
 
 from ..errors import SchemaError, UnsupportedFormatError
 from ..tablet import MeasurementSchema
-from ..types import TSDataType, TSEncoding, encode_text
+from ..types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding
 from . import encoding as _encoding
 from .chunk import aligned_value_body, chunk_bytes, nonaligned_body, page_bytes
 from .constants import TIME_COLUMN_MASK, VALUE_COLUMN_MASK
 from .schema import TsFileConfig
 from .statistics import Statistics
 
-__all__ = ["PageCutter", "TimeEncoder", "encode_aligned_group", "encode_series_chunk"]
+__all__ = [
+    "PageCutter",
+    "TimeEncoder",
+    "encode_aligned_group",
+    "encode_series_chunk",
+    "written_schema",
+]
 
 _T = TSDataType
 _PLAIN_SIZE = {
@@ -32,6 +39,48 @@ _PLAIN_SIZE = {
     _T.DOUBLE: 8,
 }
 _SCALED_FLOAT = (TSEncoding.TS_2DIFF, TSEncoding.RLE, TSEncoding.RLBE)
+_E = TSEncoding
+_INT_ENCODINGS = (_E.PLAIN, _E.RLE, _E.TS_2DIFF, _E.GORILLA, _E.ZIGZAG, _E.CHIMP, _E.SPRINTZ,
+                  _E.RLBE)  # fmt: skip
+# Java's TSEncoding.TYPE_SUPPORTED_ENCODINGS: what a series may be registered with
+JAVA_SUPPORTED: dict[TSDataType, tuple[TSEncoding, ...]] = {
+    _T.BOOLEAN: (_E.PLAIN, _E.RLE),
+    **{t: _INT_ENCODINGS for t in (_T.INT32, _T.INT64, _T.DATE, _T.TIMESTAMP)},
+    **{
+        t: (_E.PLAIN, _E.RLE, _E.TS_2DIFF, _E.GORILLA_V1, _E.GORILLA, _E.CHIMP, _E.SPRINTZ, _E.RLBE)
+        for t in (_T.FLOAT, _T.DOUBLE)
+    },
+    _T.TEXT: (_E.PLAIN, _E.DICTIONARY),
+    _T.STRING: (_E.PLAIN, _E.DICTIONARY),
+    _T.BLOB: (_E.PLAIN,),
+}
+# A registered encoding that the official C++ reader cannot read (or that we only read) is
+# written as the closest one both official readers read; the chunk header says which.
+_SUBSTITUTES = {
+    (_T.BOOLEAN, _E.RLE): _E.PLAIN,
+    (_T.FLOAT, _E.RLE): _E.TS_2DIFF,  # same scaling to max_point_number decimals
+    (_T.DOUBLE, _E.RLE): _E.TS_2DIFF,
+    (_T.FLOAT, _E.GORILLA_V1): _E.GORILLA,
+    (_T.DOUBLE, _E.GORILLA_V1): _E.GORILLA,
+}
+
+
+def written_schema(schema: MeasurementSchema) -> MeasurementSchema:
+    """The schema chunks are written with: `schema`, or its encoding substituted.
+
+    Raises SchemaError for a pair Java TsFile does not allow at all (TEXT with GORILLA,
+    CAMEL, ...).
+    """
+    dt, e = schema.data_type, schema.encoding
+    if _encoding.writable(dt, e):
+        return schema
+    if e in JAVA_SUPPORTED.get(dt, ()):
+        sub = _SUBSTITUTES.get((dt, e))
+        if sub is None:  # CHIMP, SPRINTZ, RLBE, DATE/TIMESTAMP ZIGZAG: the type's default
+            sub = TSFILE_DEFAULT_ENCODINGS[dt]
+        if _encoding.writable(dt, sub):
+            return attrs.evolve(schema, encoding=sub)
+    raise SchemaError(f"{dt.name} values cannot be written with {e.name}", schema.name)
 
 
 def value_props(schema: MeasurementSchema, config: TsFileConfig) -> dict[str, str] | None:
@@ -53,15 +102,8 @@ def point_sizes(schema: MeasurementSchema, values: np.ndarray) -> np.ndarray | i
     by the point count alone.
     """
     dt = schema.data_type
-    if dt.is_binary:
-        return (
-            np.fromiter(
-                (len(encode_text(v)) if isinstance(v, str) else len(v) for v in values),
-                dtype=np.int64,
-                count=len(values),
-            )
-            + 5
-        )
+    if dt.is_binary:  # characters, not UTF-8 bytes: an estimate, without encoding every value
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values)) + 5
     if schema.encoding == TSEncoding.PLAIN:
         return _PLAIN_SIZE[dt] + 1
     return None

@@ -56,10 +56,21 @@ def run_query(reader, paths, expression=None, part_start=None, part_end=None) ->
     def keep_page(st: Statistics) -> bool:
         return overlaps(spans, st.start_time, st.end_time)
 
-    data = _read_paths(reader, selected, keep_chunk, keep_page, lo, hi)
     leaves: dict[int, np.ndarray] = {}
     for leaf in _leaves(expr):
         leaves[id(leaf)] = _leaf_times(reader, leaf, keep_chunk, keep_page, lo, hi)
+    bound = _row_bound(expr, leaves) if expr is not None else None
+    if bound is not None:  # rows can only be at these times: prune the selected series by them
+
+        def keep_chunk_rows(c: ChunkMetadata) -> bool:
+            return keep_chunk(c) and _any_between(bound, c.statistics)
+
+        def keep_page_rows(st: Statistics) -> bool:
+            return keep_page(st) and _any_between(bound, st)
+
+        data = _read_paths(reader, selected, keep_chunk_rows, keep_page_rows, lo, hi)
+    else:
+        data = _read_paths(reader, selected, keep_chunk, keep_page, lo, hi)
     pieces = [t for t, _ in data.values()] + list(leaves.values())
     timeline = np.unique(np.concatenate(pieces)) if pieces else np.empty(0, np.int64)
     if expr is not None and timeline.shape[0]:
@@ -97,6 +108,27 @@ def _time_spans(expr: Expression) -> Intervals:
         a, b = _time_spans(expr.left), _time_spans(expr.right)
         return _intersect(a, b) if expr.kind == "and" else _union(a + b)
     raise TypeError(f"unsupported expression {expr!r}")
+
+
+def _row_bound(expr: Expression, leaves: dict[int, np.ndarray]) -> np.ndarray | None:
+    """Sorted times outside which `expr` cannot hold, or None when it is not bounded so."""
+    if isinstance(expr, SingleSeriesExpression):
+        return leaves[id(expr)]
+    if isinstance(expr, BinaryExpression):
+        a, b = _row_bound(expr.left, leaves), _row_bound(expr.right, leaves)
+        if expr.kind == "and":
+            if a is None or b is None:
+                return a if b is None else b
+            return np.intersect1d(a, b, assume_unique=True)
+        if a is None or b is None:
+            return None
+        return np.union1d(a, b)
+    return None
+
+
+def _any_between(times: np.ndarray, st: Statistics) -> bool:
+    i = int(np.searchsorted(times, st.start_time, side="left"))
+    return i < times.shape[0] and int(times[i]) <= st.end_time
 
 
 def _leaves(expr: Expression | None) -> Iterable[SingleSeriesExpression]:

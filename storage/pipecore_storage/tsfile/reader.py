@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import CorruptFileError, SchemaError
+from ..errors import CorruptFileError, SchemaError, StoreClosedError
 from ..tablet import MeasurementSchema, Tablet
 from ..types import TSDataType
 from ._bytes import ByteReader
@@ -51,9 +51,10 @@ class SeriesNotFoundError(SchemaError, KeyError):
 
 
 class _DeviceEntry:
-    __slots__ = ("aligned", "device_id", "name", "node_end", "node_start", "series", "time")
+    __slots__ = ("aligned", "at", "device_id", "name", "node_end", "node_start", "series", "time")
 
-    def __init__(self, device_id: DeviceID, start: int, end: int) -> None:
+    def __init__(self, device_id: DeviceID, start: int, end: int, at: int) -> None:
+        self.at = at  # where the index entry pointing at the device's node was read
         self.device_id = device_id
         self.name = str(device_id)
         self.node_start, self.node_end = start, end
@@ -67,21 +68,19 @@ class TsFileReader:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        self._data = None
+        with open(self.path, "rb") as f:  # the map keeps its own handle on the file
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                raise CorruptFileError(self.path, 0, "empty file, not a TsFile")
+            self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            self._data = self._map()
             self._open()
         except BaseException:
             self.close()
             raise
         self._devices: dict[str, _DeviceEntry] | None = None
         self._schemas: dict[str, dict[str, MeasurementSchema]] = {}
-
-    def _map(self):
-        size = os.fstat(self._file.fileno()).st_size
-        if size == 0:
-            raise CorruptFileError(self.path, 0, "empty file, not a TsFile")
-        return mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
 
     def _open(self) -> None:
         data, size = self._data, len(self._data)
@@ -111,11 +110,10 @@ class TsFileReader:
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        data = getattr(self, "_data", None)
+        """Release the file (idempotent); the reader cannot be used afterwards."""
+        data, self._data = self._data, None
         if data is not None:
             data.close()
-            self._data = None
-        self._file.close()
 
     def __enter__(self) -> TsFileReader:
         return self
@@ -133,6 +131,8 @@ class TsFileReader:
 
     # ------------------------------------------------------------------ device index
     def _index(self) -> dict[str, _DeviceEntry]:
+        if self._data is None:
+            raise StoreClosedError(f"TsFileReader for {self.path} is closed")
         if self._devices is None:
             devices: dict[str, _DeviceEntry] = {}
             budget = [max(16, (self._meta_start - self._meta.meta_offset) // 9)]
@@ -142,28 +142,38 @@ class TsFileReader:
         return self._devices
 
     def _node(
-        self, start: int, end: int, device_level: bool, budget: list[int]
+        self, start: int, end: int, device_level: bool, budget: list[int], parent: int
     ) -> MetadataIndexNode:
+        """The index node in ``[start, end)``; `parent` is where the pointer to it was read."""
         if not self._meta.meta_offset < start < end <= self._meta_start:
             raise CorruptFileError(
-                self.path, start, f"index node range [{start}, {end}) is invalid"
+                self.path, parent, f"index node range [{start}, {end}) is invalid"
             )
         budget[0] -= 1
         if budget[0] < 0:
-            raise CorruptFileError(self.path, start, "the index tree has more nodes than fit")
+            raise CorruptFileError(self.path, parent, "the index tree has more nodes than fit")
         return MetadataIndexNode.read(
             ByteReader(self._data, self.path, start, end), self.version, device_level
         )
 
+    def index_node(self, start: int, end: int, device_level: bool = False) -> MetadataIndexNode:
+        """The metadata index node stored in ``[start, end)`` (a low-level view of the index)."""
+        return self._node(start, end, device_level, [1], start)
+
+    def device_node_range(self, device: str) -> tuple[int, int]:
+        """Where the root of a device's measurement index is stored."""
+        entry = self._entry(device)
+        return entry.node_start, entry.node_end
+
     def _walk_devices(self, node: MetadataIndexNode, out: dict, depth: int, budget) -> None:
         if depth > _MAX_DEPTH:
-            raise CorruptFileError(self.path, None, "the device index tree is too deep")
+            raise CorruptFileError(self.path, node.at, "the device index tree is too deep")
         for key, start, end in node.ranges():
             if node.node_type.is_leaf:
-                entry = _DeviceEntry(key, start, end)  # type: ignore[arg-type]
+                entry = _DeviceEntry(key, start, end, node.at)  # type: ignore[arg-type]
                 out[entry.name] = entry
             else:
-                child = self._node(start, end, True, budget)
+                child = self._node(start, end, True, budget, node.at)
                 self._walk_devices(child, out, depth + 1, budget)
 
     def _entry(self, device: str) -> _DeviceEntry:
@@ -176,7 +186,7 @@ class TsFileReader:
 
     def _load_series(self, entry: _DeviceEntry) -> None:
         budget = [max(16, (self._meta_start - self._meta.meta_offset) // 9)]
-        root = self._node(entry.node_start, entry.node_end, False, budget)
+        root = self._node(entry.node_start, entry.node_end, False, budget, entry.at)
         tsms: list[TimeseriesMetadata] = []
         self._walk_series(root, tsms, 0, budget)
         series: dict[str, TimeseriesMetadata] = {}
@@ -199,16 +209,19 @@ class TsFileReader:
 
     def _walk_series(self, node: MetadataIndexNode, out: list, depth: int, budget) -> None:
         if depth > _MAX_DEPTH:
-            raise CorruptFileError(self.path, None, "the measurement index tree is too deep")
+            raise CorruptFileError(self.path, node.at, "the measurement index tree is too deep")
         for _, start, end in node.ranges():
             if node.node_type.is_leaf:
                 if not self._meta.meta_offset < start < end <= self._meta_start:
-                    raise CorruptFileError(self.path, start, "timeseries metadata out of range")
+                    raise CorruptFileError(
+                        self.path, node.at, f"timeseries metadata range [{start}, {end}) is invalid"
+                    )
                 r = ByteReader(self._data, self.path, start, end)
                 while r.remaining:
                     out.append(TimeseriesMetadata.read(r))
             else:
-                self._walk_series(self._node(start, end, False, budget), out, depth + 1, budget)
+                child = self._node(start, end, False, budget, node.at)
+                self._walk_series(child, out, depth + 1, budget)
 
     # ------------------------------------------------------------------ schema
     def devices(self) -> list[str]:
@@ -227,6 +240,10 @@ class TsFileReader:
     def timeseries_metadata(self, device: str) -> dict[str, TimeseriesMetadata]:
         """Measurement -> TimeseriesMetadata (the aligned time column not included)."""
         return dict(self._entry(device).series or {})
+
+    def time_column_metadata(self, device: str) -> TimeseriesMetadata | None:
+        """The TimeseriesMetadata of an aligned device's time column (None if not aligned)."""
+        return self._entry(device).time
 
     def schemas(self, device: str) -> dict[str, MeasurementSchema]:
         """Measurement -> MeasurementSchema (encoding/compression from its first chunk)."""
@@ -295,6 +312,8 @@ class TsFileReader:
         series = self._series_of(device)
         if measurements is None:
             return list(series)
+        if isinstance(measurements, str):
+            measurements = [measurements]
         for m in measurements:
             if m not in series:
                 self._tsm(device, m)
@@ -394,21 +413,22 @@ class TsFileReader:
             tstats = tmeta.statistics if head.single_page else tpage.statistics
             if tstats is not None and not keep_page(tstats):
                 continue
-            times = decode_time_page(
-                page_body(self._data, self.path, head, tpage),
-                self.path,
-                tpage,
-                tstats.count if tstats is not None else None,
-            )
+            wanted = []  # the value pages of this row range worth decoding
             for n, (vhead, vmeta, pages) in vpages.items():
                 if not pages or pages[i].is_empty:
                     continue
                 vstats = vmeta.statistics if vhead.single_page else pages[i].statistics
-                if vstats is not None and not keep_page(vstats):
-                    continue
-                body = page_body(self._data, self.path, vhead, pages[i])
+                if vstats is None or keep_page(vstats):
+                    wanted.append((n, vhead, pages[i]))
+            if not wanted:
+                continue
+            count = tstats.count if tstats is not None else None
+            body = page_body(self._data, self.path, head, tpage)
+            times = decode_time_page(body, self.path, tpage, count)
+            for n, vhead, page in wanted:
+                body = page_body(self._data, self.path, vhead, page)
                 present, vals = decode_aligned_value_page(
-                    body, self.path, vhead, pages[i], int(times.shape[0])
+                    body, self.path, vhead, page, int(times.shape[0])
                 )
                 out[n].append(_clip(times[present], vals, start, end))
         return out
@@ -451,9 +471,8 @@ class TsFileReader:
         """The chunk groups of the data area, in file order (a low-level sequential reader)."""
         from .sequence import scan_chunk_groups
 
-        return scan_chunk_groups(
-            self._data, self.path, self.version, self._meta.meta_offset, self._chunk_statistics()
-        )
+        stats = self._chunk_statistics()  # also checks that the reader is open
+        return scan_chunk_groups(self._data, self.path, self.version, self._meta.meta_offset, stats)
 
     def _chunk_statistics(self) -> dict[int, Statistics]:
         out = {}

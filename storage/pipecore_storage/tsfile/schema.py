@@ -10,7 +10,18 @@ from ..errors import SchemaError
 from ..tablet import MeasurementSchema
 from ..types import CompressionType, TSDataType, parse_enum
 
-__all__ = ["DataPoint", "Schema", "TSRecord", "TsFileConfig"]
+__all__ = [
+    "BooleanDataPoint",
+    "DataPoint",
+    "DoubleDataPoint",
+    "FloatDataPoint",
+    "IntDataPoint",
+    "LongDataPoint",
+    "Schema",
+    "StringDataPoint",
+    "TSRecord",
+    "TsFileConfig",
+]
 
 
 def _positive(instance, attribute, value) -> None:
@@ -36,6 +47,7 @@ class TsFileConfig:
       `bloom_filter_error_rate` (0.05).
     * `time_compression` (LZ4): compression of the time chunk of aligned devices.
     * `fsync` (True): `close()` syncs the file to disk.
+    * `encode_threads` (2): threads encoding chunks at a flush (1 = in the caller's thread).
     """
 
     page_size_bytes: int = attrs.field(default=64 * 1024, validator=_positive)
@@ -48,6 +60,7 @@ class TsFileConfig:
         default=CompressionType.LZ4, converter=_compression
     )
     fsync: bool = True
+    encode_threads: int = attrs.field(default=2, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.max_degree_of_index_node < 2:
@@ -66,6 +79,22 @@ class DataPoint:
             lambda v: TSDataType(parse_enum(TSDataType, v, "data type"))
         ),
     )
+
+
+def _typed_point(name: str, data_type: TSDataType) -> type[DataPoint]:
+    def __init__(self, measurement: str, value: Any) -> None:
+        DataPoint.__init__(self, measurement, value, data_type)
+
+    return type(name, (DataPoint,), {"__init__": __init__, "__doc__": f"A {data_type.name} point."})
+
+
+# the seed's typed data points: IntDataPoint("sensor_1", 5) == DataPoint("sensor_1", 5, INT32)
+BooleanDataPoint = _typed_point("BooleanDataPoint", TSDataType.BOOLEAN)
+IntDataPoint = _typed_point("IntDataPoint", TSDataType.INT32)
+LongDataPoint = _typed_point("LongDataPoint", TSDataType.INT64)
+FloatDataPoint = _typed_point("FloatDataPoint", TSDataType.FLOAT)
+DoubleDataPoint = _typed_point("DoubleDataPoint", TSDataType.DOUBLE)
+StringDataPoint = _typed_point("StringDataPoint", TSDataType.TEXT)
 
 
 @attrs.define(init=False)

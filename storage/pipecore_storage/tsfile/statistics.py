@@ -52,16 +52,26 @@ def _float_min_max(v: np.ndarray) -> tuple[float, float]:
     first = float(v[0])
     if first != first:  # NaN first: Java never replaces it
         return first, first
-    lo = float(np.fmin.reduce(v))
-    hi = float(np.fmax.reduce(v))
+    lo, hi = float(v.min()), float(v.max())  # NaN propagates: then ignore the NaNs
+    if lo != lo or hi != hi:
+        lo, hi = float(np.fmin.reduce(v)), float(np.fmax.reduce(v))
     return lo, hi
+
+
+def _long_sum(v: np.ndarray, lo: int, hi: int) -> float:
+    """Java's ``double sum += long`` in order; exact (one integer sum) when no partial sum
+    can leave the range doubles hold exactly."""
+    if max(abs(lo), abs(hi)) * v.shape[0] < 2**53:
+        return float(v.sum())
+    return _sequential_sum(v)
 
 
 def _sequential_sum(v: np.ndarray) -> float:
     """``sum += value`` in order, as a double (numpy's own sum is pairwise)."""
     if v.shape[0] == 0:
         return 0.0
-    return float(np.cumsum(v, dtype=np.float64)[-1])
+    with np.errstate(all="ignore"):  # inf + -inf is NaN, as in Java, without a warning
+        return float(np.cumsum(v, dtype=np.float64)[-1])
 
 
 @attrs.define(slots=True, eq=True)
@@ -111,7 +121,7 @@ class Statistics:
         elif dt in _LONGS:
             self.min_value, self.max_value = int(v.min()), int(v.max())
             self.first_value, self.last_value = int(v[0]), int(v[-1])
-            self.sum_value = _sequential_sum(v)
+            self.sum_value = _long_sum(v, self.min_value, self.max_value)
         elif dt in _FLOATS:
             self.min_value, self.max_value = _float_min_max(v)
             self.first_value, self.last_value = float(v[0]), float(v[-1])
@@ -147,7 +157,8 @@ class Statistics:
         if dt in _INTS:
             m.sum_value = _wrap64(self.sum_value + other.sum_value)
         elif dt == _T.BOOLEAN or dt in _LONGS or dt in _FLOATS:
-            m.sum_value = self.sum_value + other.sum_value
+            with np.errstate(all="ignore"):
+                m.sum_value = self.sum_value + other.sum_value
         return m
 
     # ------------------------------------------------------------------ serialisation

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -19,13 +20,18 @@ from ..errors import SchemaError, StoreClosedError
 from ..tablet import MeasurementSchema, Tablet
 from ..types import TSDataType
 from . import compression as _compression
-from . import encoding as _encoding
 from ._bytes import i32_bytes
 from .bloom import BloomFilter
 from .constants import MAGIC, MIN_TIME, VERSION_V3, VERSION_V4, Marker
 from .device_id import DeviceID, utf16_key
 from .metadata import ChunkMetadata, TimeseriesMetadata, TsFileMetadata, build_index
-from .pages import PageCutter, TimeEncoder, encode_aligned_group, encode_series_chunk
+from .pages import (
+    PageCutter,
+    TimeEncoder,
+    encode_aligned_group,
+    encode_series_chunk,
+    written_schema,
+)
 from .schema import Schema, TsFileConfig, TSRecord, _check_same
 
 __all__ = ["TsFileWriter"]
@@ -35,13 +41,21 @@ _FILLERS: dict[TSDataType, Any] = {TSDataType.TEXT: "", TSDataType.STRING: "", T
 
 @attrs.define(slots=True, eq=False)
 class _Series:
-    schema: MeasurementSchema
+    schema: MeasurementSchema  # as registered
     last_time: int = MIN_TIME - 1
     chunks: list[ChunkMetadata] = attrs.field(factory=list)
     pending: list[tuple[np.ndarray, np.ndarray]] = attrs.field(factory=list)
     record_times: list[int] = attrs.field(factory=list)
     record_values: list[Any] = attrs.field(factory=list)
     from_file: bool = False  # registered by open_for_append: may be re-registered freely
+    written: MeasurementSchema = attrs.field(default=None)  # what chunks are written with
+
+    def __attrs_post_init__(self) -> None:
+        self.set_schema(self.schema)
+
+    def set_schema(self, schema: MeasurementSchema) -> None:
+        self.schema = schema
+        self.written = written_schema(schema)
 
 
 @attrs.define(slots=True, eq=False)
@@ -99,6 +113,7 @@ class TsFileWriter:
         self._cutter = PageCutter(self.config)
         self._closed = False
         self._pos = 0
+        self._executor: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ registration
     def register_timeseries(self, device: str, schema: MeasurementSchema) -> None:
@@ -136,10 +151,11 @@ class TsFileWriter:
         old = dev.series.get(schema.name)
         if old is not None:
             if old.from_file and old.schema.data_type == schema.data_type:
-                old.schema, old.from_file = schema, False
+                old.set_schema(schema)
+                old.from_file = False
                 return old
             _check_same(old.schema, schema, path)
-            old.schema = schema
+            old.set_schema(schema)
             return old
         dev.series[schema.name] = series = _Series(schema)
         return series
@@ -152,10 +168,10 @@ class TsFileWriter:
                 "(IoTDB 1.x knows BOOLEAN, INT32, INT64, FLOAT, DOUBLE, TEXT only)",
                 path,
             )
-        if not _encoding.writable(dt, schema.encoding):
-            raise SchemaError(
-                f"{path}: {dt.name} values cannot be written with {schema.encoding.name}", path
-            )
+        try:
+            written_schema(schema)
+        except SchemaError as e:
+            raise SchemaError(f"{path}: {e}", path) from None
         if not _compression.writable(schema.compression):
             raise SchemaError(
                 f"{path}: pages cannot be written with {schema.compression.name}", path
@@ -300,58 +316,66 @@ class TsFileWriter:
 
     # ------------------------------------------------------------------ flushing
     def flush_chunk_groups(self) -> None:
-        """Write every buffered device as a chunk group (devices in DeviceID order)."""
+        """Write every buffered device as a chunk group (devices in DeviceID order).
+
+        Chunks are encoded on `TsFileConfig.encode_threads` threads (numpy releases the GIL);
+        the bytes are laid out in the same order whatever the thread count.
+        """
         self._check_open()
         pending = [d for d in self._devices.values() if d.has_pending]
         pending.sort(key=lambda d: d.device_id.sort_key())
         time_encoder = TimeEncoder()
-        for dev in pending:
-            if dev.aligned:
-                self._flush_aligned(dev)
-            else:
-                self._flush_nonaligned(dev, time_encoder)
-            time_encoder.clear()
+        jobs = [(dev, self._chunk_jobs(dev, time_encoder)) for dev in pending]
+        flat = [job for _, dev_jobs in jobs for job in dev_jobs]
+        if self.config.encode_threads > 1 and len(flat) > 1:
+            results = list(self._pool().map(_run, flat))
+        else:
+            results = [_run(job) for job in flat]
+        k = 0
+        for dev, dev_jobs in jobs:
+            self._write_group(dev, results[k : k + len(dev_jobs)])
+            k += len(dev_jobs)
+        time_encoder.clear()
         self._buffered = 0
 
     flush = flush_chunk_groups
 
-    def _group_header(self, dev: _Device) -> bytes:
-        return bytes((Marker.CHUNK_GROUP_HEADER,)) + dev.device_id.serialize(self.version)
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                self.config.encode_threads, thread_name_prefix="tsfile-encode"
+            )
+        return self._executor
 
-    def _flush_nonaligned(self, dev: _Device, time_encoder: TimeEncoder) -> None:
-        parts = [self._group_header(dev)]
-        pos = self._pos + len(parts[0])
+    def _chunk_jobs(self, dev: _Device, time_encoder: TimeEncoder) -> list[tuple]:
+        """What to encode for a device: one job per series, or one for an aligned group."""
+        if dev.aligned:
+            self._drain_rows(dev)
+            names = sorted(dev.series, key=utf16_key)
+            blocks, dev.blocks = dev.blocks, []
+            times = np.concatenate([b[0] for b in blocks]) if len(blocks) > 1 else blocks[0][0]
+            columns, masks = [], []
+            for name in names:
+                col, mask = _aligned_column(blocks, name, dev.series[name].schema.data_type)
+                columns.append(col)
+                masks.append(mask)
+            schemas = [dev.series[n].written for n in names]
+            return [(encode_aligned_group, schemas, times, columns, masks, self.config,
+                     self._cutter)]  # fmt: skip
+        jobs = []
         for name in sorted(dev.series, key=utf16_key):
             s = dev.series[name]
             self._drain_records(s)
-            if not s.pending:
-                continue
-            times, values = _concat(s.pending)
-            s.pending = []
-            data, stats = encode_series_chunk(
-                s.schema, times, values, self.config, self._cutter, time_encoder
-            )
-            s.chunks.append(ChunkMetadata(pos, stats))
-            parts.append(data)
-            pos += len(data)
-        self._write(b"".join(parts))
+            if s.pending:
+                times, values = _concat(s.pending)
+                s.pending = []
+                jobs.append((_named(name, encode_series_chunk), s.written, times, values,
+                             self.config, self._cutter, time_encoder))  # fmt: skip
+        return jobs
 
-    def _flush_aligned(self, dev: _Device) -> None:
-        self._drain_rows(dev)
-        names = sorted(dev.series, key=utf16_key)
-        times = (
-            np.concatenate([b[0] for b in dev.blocks]) if len(dev.blocks) > 1 else dev.blocks[0][0]
-        )
-        columns, masks = [], []
-        for name in names:
-            col, mask = _aligned_column(dev.blocks, name, dev.series[name].schema.data_type)
-            columns.append(col)
-            masks.append(mask)
-        dev.blocks = []
-        chunks = encode_aligned_group(
-            [dev.series[n].schema for n in names], times, columns, masks, self.config, self._cutter
-        )
-        parts = [self._group_header(dev)]
+    def _write_group(self, dev: _Device, results: list) -> None:
+        chunks = results[0] if dev.aligned else results
+        parts = [bytes((Marker.CHUNK_GROUP_HEADER,)) + dev.device_id.serialize(self.version)]
         pos = self._pos + len(parts[0])
         for name, data, stats in chunks:
             meta = ChunkMetadata(pos, stats)
@@ -374,6 +398,12 @@ class TsFileWriter:
         finally:
             self._closed = True
             self._file.close()
+            self._shutdown_pool()
+
+    def _shutdown_pool(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def _write_index(self) -> None:
         meta_offset = self._pos
@@ -442,6 +472,7 @@ class TsFileWriter:
         elif not self._closed:
             self._closed = True
             self._file.close()
+            self._shutdown_pool()
 
     # ------------------------------------------------------------------ plumbing
     def _write(self, data: bytes) -> None:
@@ -510,6 +541,20 @@ def _aligned_column(blocks, name: str, data_type: TSDataType):
     col = cols[0] if len(cols) == 1 else np.concatenate(cols)
     mask = (masks[0] if len(masks) == 1 else np.concatenate(masks)) if any_mask else None
     return col, mask
+
+
+def _run(job: tuple):
+    return job[0](*job[1:])
+
+
+def _named(name: str, encode):
+    """`encode` returning (chunk bytes, stats) wrapped to return (name, bytes, stats)."""
+
+    def run(*args):
+        data, stats = encode(*args)
+        return name, data, stats
+
+    return run
 
 
 def _has_chunks(dev: _Device) -> bool:
