@@ -111,10 +111,17 @@ def test_invalid_parameters_fail_create_and_store_nothing(open_node) -> None:
 
 
 def test_default_plugins_are_iotdbs(open_node) -> None:
-    node = open_node()
-    with pytest.raises(PluginNotFoundError, match="IOTDB-SOURCE"):
-        node.create_pipe("p", None, None, SINK)
-    with pytest.raises(PluginNotFoundError, match="IOTDB-THRIFT-SINK"):
+    from pipecore.parameters import PipeParameters
+    from pipecore.runtime import plugin_names
+
+    none = PipeParameters({})
+    assert plugin_names(none, none, none) == {
+        "source": "iotdb-source",
+        "processor": "do-nothing-processor",
+        "sink": "iotdb-thrift-sink",
+    }
+    node = open_node()  # both are installed now (issues 6 and 7): a sink without a target fails
+    with pytest.raises(PipeParameterNotValidError, match="node-urls"):
         node.create_pipe("p", SOURCE, None, None)
 
 
