@@ -356,8 +356,10 @@ def main() -> None:
                     rate = stream(root, receiver, sink, args.points)
                 finally:
                     receiver.close()
-                print(f"stream   {sink:24s} {rate / 1e6:7.2f} M points/s "
-                      f"({args.points:,} points, tablets of 1,000 rows x 10 series)")
+                print(
+                    f"stream   {sink:24s} {rate / 1e6:7.2f} M points/s "
+                    f"({args.points:,} points, tablets of 1,000 rows x 10 series)"
+                )
         if "batch" in parts:
             files = make_tsfiles(root / "tsfiles", args.gigabytes)
             total = sum(p.stat().st_size for p, _ in files)
