@@ -651,10 +651,12 @@ class _SinkSubtask:
     def _track(self, event: Event, future: Any) -> None:
         """`future` (returned by the hook) completes `event` later."""
         if not hasattr(future, "add_done_callback"):
-            raise PipeError(
+            wrong = PipeError(
                 f"pipe {self.task.name}: a sink transfer hook returned {future!r}; expected "
                 "None or a concurrent.futures.Future"
             )
+            self.task.fail("sink", _hook_of(event), wrong)
+            return
         if future.done():
             error = _future_error(future)
             if error is None:

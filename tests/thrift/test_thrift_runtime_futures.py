@@ -189,3 +189,23 @@ def test_all_done_combines_futures():
     assert isinstance(combined.exception(1), KeyError)
     failing[0].set_result(None)  # late completions change nothing
     assert all_done([]).done()
+
+
+def test_a_hook_returning_something_else_stops_the_pipe(tmp_path):
+    class Odd(FutureSink):
+        def connector_transfer_tablet(self, event):
+            return 42
+
+    class P:
+        @hookimpl
+        def register_pipe_plugins(self, register):
+            register("sink", "odd-sink", Odd)
+
+    with Node.open(tmp_path / "n", FAST, plugins=[testing_plugins, P()]) as node:
+        node.create_pipe(
+            "p",
+            source={"source": "generated-source", "source.points": "100"},
+            sink={"sink": "odd-sink"},
+        )
+        info = wait_until(lambda: (i := node.get_pipe("p")).state == "STOPPED" and i, 30)
+        assert "expected None or a concurrent.futures.Future" in info.exceptions[-1].message

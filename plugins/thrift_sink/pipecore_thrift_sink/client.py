@@ -327,6 +327,7 @@ class ClientSet:
         self.strategy = strategy
         self._next = 0
         self._lock = threading.Lock()
+        self._connecting = threading.Lock()  # one thread (re)connects at a time
 
     def alive(self) -> list[SinkClient]:
         return [c for c in self.clients if c.alive]
@@ -336,6 +337,10 @@ class ClientSet:
         alive, or with `force`). Raises when afterwards none is alive: `ReceiverRefusedError`
         if a receiver refused, else `PipeConnectionError` ("All target servers … are not
         available")."""
+        with self._connecting:
+            self._connect(force)
+
+    def _connect(self, force: bool) -> None:
         none_alive = not self.alive()
         refused: ReceiverRefusedError | None = None
         now = time.monotonic()
