@@ -8,6 +8,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from thrift_helpers import double_tablet
 
 from pipecore import Config
@@ -180,3 +181,52 @@ def test_async_sink_keeps_overlapping_writes_in_order(receiver, open_sink):
     _, values = receiver.store.query("root.order.d1.s").series("root.order.d1.s")
     assert list(values) == [39] * 20
     assert peak[0] >= 2  # the independent writes did run side by side
+
+
+@pytest.mark.parametrize("batch", ["true", "false"])
+def test_close_does_not_wait_for_a_receiver_that_never_answers(
+    sink_name, receiver, open_sink, batch
+):
+    release = threading.Event()
+
+    def wrap(inner):
+        class Silent:
+            def transfer(self, version, type_, body):
+                if type_ in DATA:
+                    release.wait(30)
+                return inner.transfer(version, type_, body)
+
+            def close(self):
+                inner.close()
+
+        return Silent()
+
+    receiver.wrap = wrap
+    sink = open_sink(
+        sink_name,
+        {
+            "sink.node-urls": receiver.url,
+            "sink.batch.enable": batch,
+            "sink.batch.max-delay-ms": "1",
+        },
+    )
+    outcome: list = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(_try(lambda: sink.tablet(double_tablet("root.h.d", 0, 5)))),
+        daemon=True,
+    )
+    worker.start()
+    time.sleep(0.3)  # the request is on the wire, unanswered
+    started = time.monotonic()
+    sink.close()
+    assert time.monotonic() - started < 8
+    worker.join(10)
+    release.set()
+    assert not worker.is_alive() and outcome and isinstance(outcome[0], Exception)
+
+
+def _try(fn):
+    try:
+        return fn()
+    except Exception as exc:
+        return exc

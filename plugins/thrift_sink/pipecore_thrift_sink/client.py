@@ -10,8 +10,10 @@ failure closes the connection, marks the client dead and raises `PipeConnectionE
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -101,7 +103,15 @@ class Transport(Protocol):
 
 class _PartsClient(PipeTransferClient):
     """`PipeTransferClient` that can send a body given as several buffers (a file piece: its
-    small header and the data read from disk) without joining them."""
+    small header and the data read from disk) without joining them, and that can be aborted
+    from another thread while a call waits."""
+
+    def abort(self) -> None:
+        """Shut the socket down without waiting for a call in progress (it then fails)."""
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def transfer_parts(self, version: int, type: int, parts: Sequence[Any]) -> PipeTransferResponse:
         size = sum(len(p) for p in parts)
@@ -245,8 +255,13 @@ class SinkClient:
                 log.debug("closing the connection to %s failed", self.endpoint, exc_info=True)
 
     def close(self) -> None:
+        """Close for good; a request waiting on another thread fails at once."""
         self.closed = True
         self.limiter.wake()
+        transport = self.transport
+        abort = getattr(transport, "abort", None)
+        if abort is not None:
+            abort()
         self.drop()
 
     # ------------------------------------------------------------------ requests

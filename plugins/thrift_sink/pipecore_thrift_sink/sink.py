@@ -37,7 +37,7 @@ from pipecore import (
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
 from .config import ThriftSinkSection, thrift_settings
-from .errors import ReceiverRefusedError
+from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
 from .options import SinkOptions
 from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
@@ -284,26 +284,37 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
         self._wakeup.notify_all()
 
     def connector_close(self) -> None:
-        """Send what is batched (best effort, once), then close everything."""
+        """Send what is batched (best effort, once), then close everything. A request hung
+        on another thread is not waited for long: closing its socket unblocks it."""
         if not hasattr(self, "_lock"):
             return
-        with self._lock:
+        got = self._lock.acquire(timeout=1.0)
+        try:
             self.closed = True
-            self._wakeup.notify_all()
-            try:
-                self._seal()
-                if self._sealed and self.clients.alive():
-                    self.policy.closing.set()  # no status retries now
-                    self._send_sealed()
-            except Exception as exc:
-                log.info("pipe %s: batched data not sent at close: %s", self._pipe, exc)
-            for batch in self._sealed:
-                if not batch.future.done():
-                    batch.future.set_exception(PipeConnectionError("the sink was closed"))
-            self._sealed.clear()
+            if got:
+                self._wakeup.notify_all()
+                try:
+                    self._seal()
+                    if self._sealed and self.clients.alive():
+                        self.policy.closing.set()  # no status retries now
+                        self._send_sealed()
+                except Exception as exc:
+                    log.info("pipe %s: batched data not sent at close: %s", self._pipe, exc)
+        finally:
             self.close_clients()
+            if got:
+                self._lock.release()
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join(5.0)
+        if self._lock.acquire(timeout=5.0):  # the aborted request has let go by now
+            try:
+                self._seal()
+                for batch in self._sealed:
+                    if not batch.future.done():
+                        batch.future.set_exception(SinkClosedError("the sink was closed"))
+                self._sealed.clear()
+            finally:
+                self._lock.release()
 
     # ------------------------------------------------------------------ batches
     def _seal(self) -> None:
