@@ -202,7 +202,7 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
         return super().connector_transfer_event(event)
 
     def connector_close(self) -> None:
-        """Send what is batched and in flight (waiting up to 5 s), then stop every thread."""
+        """Send what is batched and in flight (waiting up to 2 s), then stop every thread."""
         if not hasattr(self, "_scheduler"):
             return
         with self._lock:
@@ -211,7 +211,7 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
             self.closed = True
             self._lock.notify_all()
         if self._workers:
-            self._scheduler.wait_idle(5.0)
+            self._scheduler.wait_idle(2.0)
         self.policy.closing.set()
         for unit in self._scheduler.close():
             if not unit.future.done():
