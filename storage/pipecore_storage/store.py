@@ -30,6 +30,7 @@ from . import load as _load
 from . import query as _query
 from . import recovery as _recovery
 from .config import StoreConfig
+from .deletions import MAX_DELETIONS, DeletionLog
 from .errors import SchemaError, StoreClosedError
 from .files import FileSet, PinError, StoreLayout, pin_file, pinned_files, unpin_all, unpin_file
 from .listeners import (
@@ -76,7 +77,10 @@ class Store:
         self._working: dict[tuple[str, bool], MemTable] = {}
         self._flushing: list[_flush.Generation] = []
         self._last_flushed: dict[str, int] = {}
-        self._deletions: list[DeletionEvent] = []
+        self._deletions: list[DeletionEvent] = []  # the history, for replay (see deletions)
+        self._deletion_log = DeletionLog(
+            self.layout.system / "deletions.log", sync=config.wal_mode != "DISABLE"
+        )
         self._publisher = Publisher()
         self._readers = _query.ReaderCache()
         self._wal: WalWriter
@@ -216,7 +220,7 @@ class Store:
         for device in [d for d in self._last_flushed if split_path(d)[: len(prefix)] == prefix]:
             del self._last_flushed[device]
         event = DeletionEvent(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
-        self._deletions.append(event)
+        self._record_deletion(event, replay=False)
         self._publisher.publish(event)
         return files
 
@@ -513,9 +517,21 @@ class Store:
             if first_mods:
                 f.write_side_files(sync=False)
         event = DeletionEvent(seq, pattern_text, start, end, origin)
-        self._deletions.append(event)
+        self._record_deletion(event, replay)
         if not replay:
             self._publisher.publish(event)
+
+    def _record_deletion(self, event: DeletionEvent, replay: bool) -> None:
+        """Add a deletion to the history pipes replay from (durable; see `deletions`)."""
+        history = self._deletions
+        if replay and history and event.seq <= history[-1].seq:
+            return  # recovery: already recorded before the crash
+        history.append(event)
+        self._deletion_log.append(event)
+        if len(history) > MAX_DELETIONS:
+            del history[: len(history) - MAX_DELETIONS]
+            if self._deletion_log.lines > 2 * MAX_DELETIONS:
+                self._deletion_log.rewrite(history)
 
     def _all_memtables(self) -> list[MemTable]:
         out = [m for g in self._flushing for m in g.memtables]

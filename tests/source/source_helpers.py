@@ -1,7 +1,6 @@
 """Helpers of the iotdb-source tests (also imported by the kill-test child process).
 
-* `StoreNode` — a `Node` with an embedded store under ``<data_dir>/store`` (until the node
-  opens its own store; then that one is used).
+* `open_node` — a `Node` (with its store) and the test sinks below.
 * `RecordingSink` (``recording-sink``) — records every point it receives under the name
   given by ``sink.name``; with ``sink.file`` it appends each tablet to a file (JSON lines)
   *before* returning, so what it acknowledged survives a SIGKILL; ``sink.delay-ms`` slows
@@ -19,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +50,7 @@ class Recording:
         self.file_events = 0
         self.split_files = 0
         self.deletions: list[tuple[str, int, int]] = []
+        self.mods: dict[str, str | None] = {}  # file name -> the .mods sent with it
         self.transfers = 0
         self.received_points = 0
 
@@ -139,17 +139,19 @@ class RecordingSink(Connector):
     def connector_transfer_tablet(self, event: TabletInsertionEvent) -> None:
         if self.delay:
             time.sleep(self.delay)
-        self._take(event.tablet)
-        self.record.tablet_events += 1
+        self.record.tablet_events += 1  # counted first: once the points show, so do these
         self.record.transfers += 1
+        self._take(event.tablet)
 
     def connector_transfer_tsfile(self, event: TsFileInsertionEvent) -> None:
         if self.delay:
             time.sleep(self.delay)
+        self.record.file_events += 1  # counted first: once the points show, so do these
+        self.record.transfers += 1
+        mods = getattr(event, "mods_path", None)
+        self.record.mods[event.path.name] = None if mods is None else mods.read_text()
         for tablet_event in event.to_tablet_insertion_events():
             self._take(tablet_event.tablet)
-        self.record.file_events += 1
-        self.record.transfers += 1
 
     def connector_transfer_event(self, event: Event) -> None:
         if isinstance(event, DeletionEvent):
@@ -167,9 +169,9 @@ def _deleted(key: tuple[str, int], event: DeletionEvent) -> bool:
     from pipecore_storage.paths import parse_pattern, split_path
 
     series, t = key
-    return event.start_time <= t <= event.end_time and parse_pattern(
-        event.path_pattern
-    ).matches(split_path(series))
+    return event.start_time <= t <= event.end_time and parse_pattern(event.path_pattern).matches(
+        split_path(series)
+    )
 
 
 def read_recording_file(path: Path) -> set[Point]:
@@ -223,35 +225,16 @@ class SourceTestPlugins:
 PLUGINS = SourceTestPlugins()
 
 
-class StoreNode(Node):
-    """A node with an embedded store (config via the class attribute `store_config`)."""
-
-    store_config: ClassVar[dict[str, Any]] = {}
-
-    def _open_store(self) -> Any:
-        own = super()._open_store()
-        if own is not None:
-            return own
-        self._own_store = Store.open(self.data_dir / "store", type(self).store_config)
-        return self._own_store
-
-    def _teardown(self) -> None:
-        try:
-            super()._teardown()
-        finally:
-            own = getattr(self, "_own_store", None)
-            if own is not None and not own.closed:
-                own.close()
-
-
 def open_node(path: Path, store_config: dict[str, Any] | None = None, **config: Any) -> Node:
-    cls = type("TestStoreNode", (StoreNode,), {"store_config": dict(store_config or {})})
+    """A node (its store in ``<path>/store``) with fast progress saves and the test sinks;
+    `store_config` holds store keys (``wal_mode``, thresholds), which are node keys."""
     base = {
         "pipe_heartbeat_interval_seconds_for_collecting_pipe_meta": 0.05,
         "pipe_auto_restart_enabled": False,
+        **(store_config or {}),
     }
     base.update(config)
-    return cls.open(path, base, plugins=[PLUGINS])
+    return Node.open(path, base, plugins=[PLUGINS])
 
 
 def int_tablet(device: str, times: Iterable[int], measurements: tuple[str, ...] = ("s1",)):

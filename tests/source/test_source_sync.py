@@ -89,9 +89,7 @@ def test_pattern_prefix_and_path_filters_split_a_file(node):
         {},
         {**SINK, "name": "prefix"},
     )
-    node.create_pipe(
-        "path", {"extractor.path": "root.*.d2.s2"}, {}, {**SINK, "name": "path"}
-    )
+    node.create_pipe("path", {"extractor.path": "root.*.d2.s2"}, {}, {**SINK, "name": "path"})
     node.create_pipe("whole", {"pattern": "root.sg"}, {}, {**SINK, "name": "whole"})
     _write(store, "root.sg.d1", 100, 5, ("s1", "s2", "t1"))
     _write(store, "root.sg.d2", 100, 5, ("s1", "s2"))
@@ -299,3 +297,147 @@ def test_pipe_generated_history_files_are_skipped_without_forwarding(node):
     wait_until(lambda: fw.point_set() == store_points(store))
     client = {p for p in store_points(store) if p[0] in ("root.sg.d1.s1", "root.sg.d4.s1")}
     wait_until(lambda: nf.point_set() == client, what="only client data")
+
+
+def test_boundary_survives_a_stop_before_the_first_commit(node):
+    store = node.store
+    _write(store, "root.sg.d1", 0, 10)  # before the pipe: history, not wanted
+    node.create_pipe(
+        "late", {"history.enable": "false"}, {}, {**SINK, "name": "late"}
+    )  # nothing to send yet: nothing committed
+    node.stop_pipe("late")
+    _write(store, "root.sg.d1", 100, 10)  # while stopped: realtime of the pipe
+    node.start_pipe("late")
+    rec = recording("late")
+    wanted = {p for p in store_points(store) if p[1] >= 100}
+    wait_until(lambda: rec.point_set() == wanted, what="written while stopped")
+    time.sleep(0.1)
+    assert rec.point_set() == wanted
+
+
+def test_altering_the_source_starts_afresh(node):
+    store = node.store
+    _write(store, "root.sg.d1", 0, 10)
+    node.create_pipe("alt", {"path": "root.sg.d1.s1"}, {}, {**SINK, "name": "alt"})
+    rec = recording("alt")
+    wait_until(lambda: len(rec.points) == 10)
+    _write(store, "root.sg.d2", 0, 10)
+    node.alter_pipe("alt", {"path": "root.sg.**"}, replace={"source"})
+    wait_until(lambda: rec.point_set() == store_points(store), what="history of the new pattern")
+
+
+def test_batch_progress_moves_on_without_data_events(node):
+    store = node.store
+    node.create_pipe("bp", {"realtime.mode": "batch"}, {}, {**SINK, "name": "bp"})
+    _write(store, "root.sg.d1", 0, 10)
+    store.flush()
+    rec = recording("bp")
+    wait_until(lambda: rec.point_set() == store_points(store))
+    time.sleep(1.3)  # a heartbeat carries the progress the seal allowed
+    node.stop_pipe("bp")
+    node.start_pipe("bp")
+    _write(store, "root.sg.d1", 10, 10)
+    store.flush()
+    wait_until(lambda: rec.point_set() == store_points(store))
+    assert rec.file_events == 2  # the first file was not sent again
+
+
+def test_a_file_only_a_pin_holds_is_sent_after_a_restart(tmp_path):
+    path = tmp_path / "n"
+    node = open_node(path, pipe_sink_pending_queue_max_events=1)
+    for k in range(3):
+        _write(node.store, f"root.db{k}.d1", 0, 100)
+        node.store.flush()
+    node.create_pipe("orphan", {}, {}, {**SINK, "name": "orphan", "delay-ms": "400"})
+    time.sleep(0.1)
+    node.store.delete_database("root.db2")  # its file is still to be sent: pinned
+    node.close()  # before it was sent
+    rec = recording("orphan")
+    wanted = {(f"root.db{k}.d1.s1", t, t + 0.5) for k in range(3) for t in range(100)}
+    assert rec.point_set() != wanted
+    node = open_node(path)
+    try:
+        wait_until(lambda: rec.point_set() == wanted, what="the orphan sent from its pin")
+        wait_until(lambda: node.store.pinned("orphan") == [], what="pins released")
+    finally:
+        node.close()
+
+
+def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_path):
+    node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
+    try:
+        store = node.store
+        for k in range(3):
+            _write(store, f"root.db{k}.d1", 0, 100)
+            store.flush()
+        source = {"mods.enable": "true", "realtime.enable": "false"}
+        node.create_pipe("mods2", source, {}, {**SINK, "name": "mods2", "delay-ms": "300"})
+        time.sleep(0.1)  # all three pinned; the third not yet taken
+        store.delete("root.db2.d1.s1", 0, 9)  # creates that file's .mods after the pin
+        rec = recording("mods2")
+        wait_until(lambda: rec.file_events == 3, what="three files sent whole")
+        assert rec.point_set() == store_points(store)  # the deletion applied
+        (third,) = [f for f in store.sealed_files() if f.database == "root.db2"]
+        assert "DELETION,root.db2.d1.s1," in (rec.mods[third.path.name] or "")
+    finally:
+        node.close()
+
+
+def test_realtime_time_range_filters_tablets(node):
+    store = node.store
+    node.create_pipe(
+        "rtr",
+        {"start-time": "100", "end-time": "199", "realtime.mode": "stream"},
+        {},
+        {**SINK, "name": "rtr"},
+    )
+    _write(store, "root.sg.d1", 50, 100)  # 50..149: half inside
+    _write(store, "root.sg.d1", 300, 10)  # outside
+    _write(store, "root.sg.d1", 150, 10)  # inside
+    rec = recording("rtr")
+    wait_until(lambda: rec.point_set() == _points(store, start=100, end=199), what="range")
+    time.sleep(0.1)
+    assert rec.tablet_events == 2 and rec.point_set() == _points(store, start=100, end=199)
+
+
+def test_a_deletion_wider_than_the_pattern_is_narrowed_to_it(node):
+    store = node.store
+    _write(store, "root.sg.d1", 0, 10, ("s1", "s2"))
+    _write(store, "root.sg.d2", 0, 10)
+    node.create_pipe(
+        "narrow", {"inclusion": "data", "path": "root.sg.d1.**"}, {}, {**SINK, "name": "nar"}
+    )
+    store.delete("root.**", 0, 4)
+    store.delete("root.sg.d1.s1", 8, 8)  # inside the pattern: sent as written
+    store.delete("root.sg.d2.s1", 0, 100)  # outside: not sent
+    rec = recording("nar")
+    wait_until(lambda: len(rec.deletions) == 3, what="deletions")
+    assert sorted(rec.deletions) == [
+        ("root.sg.d1.s1", 0, 4),
+        ("root.sg.d1.s1", 8, 8),
+        ("root.sg.d1.s2", 0, 4),
+    ]
+    wait_until(lambda: rec.point_set() == _points(store, "root.sg.d1.**"))
+
+
+def test_the_seed_statements_through_sql(node):
+    node.execute("INSERT INTO root.sg.d1(time, s1) VALUES (2023-08-22T00:00:00+00:00, 1.0)")
+    node.execute("INSERT INTO root.sg.d1(time, s1) VALUES (2023-09-01T00:00:00+00:00, 2.0)")
+    node.execute("FLUSH")
+    node.execute(
+        "create pipe A2B WITH SOURCE ('source'= 'iotdb-source', "
+        "'source.realtime.mode'='hybrid', "
+        "'source.realtime.enable'='false', "
+        "'source.history.start-time' = '2023.08.23T08:00:00+00:00', "
+        "'source.history.end-time' = '2023.10.23T08:00:00+00:00') "
+        "with SINK ('sink'='recording-sink', 'sink.name'='seed')"
+    )
+    rec = recording("seed")
+    wait_until(lambda: len(rec.points) == 1, what="the range only")
+    assert rec.point_set() == {("root.sg.d1.s1", 1693526400000, 2.0)}
+    table = node.execute("SHOW PIPES")
+    row = dict(zip(table.columns, table.rows[0], strict=True))
+    assert row["ID"] == "A2B" and row["State"] == "RUNNING"
+    wait_until(lambda: node.get_pipe("A2B").facts.remaining_event_count == 0)
+    row = dict(zip(table.columns, node.execute("SHOW PIPES").rows[0], strict=True))
+    assert row["RemainingEventCount"] == "0"

@@ -86,8 +86,8 @@ def apply_deletions(tablet: Tablet, deletions: tuple[Deletion, ...]) -> Tablet |
 
 def _all_null(tablet: Tablet) -> np.ndarray | None:
     """Bool mask of rows where every column is null (None when there is none)."""
-    masks = tablet.null_masks
-    if not masks or any(m is None for m in masks):
+    masks = [m for m in tablet.null_masks if m is not None]
+    if not masks or len(masks) < len(tablet.null_masks):
         return None
     rows = np.logical_and.reduce(masks)
     return rows if rows.any() else None

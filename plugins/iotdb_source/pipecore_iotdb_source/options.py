@@ -16,7 +16,7 @@ from pipecore import PipeParameterNotValidError, PipeParameters
 from pipecore.parameters import reduce_key
 from pipecore.sql.timeparse import parse_time_value
 
-from .patterns import SeriesPattern, parse_source_pattern
+from .patterns import SeriesPattern, given_parameter, parse_source_pattern
 
 __all__ = ["MAX_TIME", "MIN_TIME", "SourceOptions", "parse_options"]
 
@@ -81,21 +81,17 @@ class SourceOptions:
 
 # ---------------------------------------------------------------------- helpers
 def given_key(parameters: PipeParameters, keys: Sequence[str]) -> str | None:
-    """The key as the user wrote it, for the first of `keys` that is present."""
+    """The key as the user wrote it, for the first of `keys` (``extractor.x`` / ``source.x``
+    lookups) that is present."""
     for key in keys:
-        if key in parameters:
-            return key
-        bare = reduce_key(key)
-        if bare in parameters:
-            return bare
+        found = given_parameter(parameters, reduce_key(key))
+        if found is not None:
+            return found[0]
     return None
 
 
 def _string(parameters: PipeParameters, key: str) -> tuple[str, str] | None:
-    name = given_key(parameters, _keys(key))
-    if name is None:
-        return None
-    return name, parameters[name]
+    return given_parameter(parameters, key)
 
 
 def _bool(parameters: PipeParameters, key: str, default: bool) -> bool:

@@ -19,7 +19,6 @@ from functools import lru_cache
 import numpy as np
 
 from pipecore import PipeParameterNotValidError, PipeParameters
-from pipecore.parameters import reduce_key
 from pipecore_storage.errors import SchemaError
 from pipecore_storage.paths import PathPattern, parse_pattern, split_path
 from pipecore_storage.tablet import Tablet
@@ -126,13 +125,12 @@ class IoTDBPattern(SeriesPattern):
 DEFAULT_PATTERN = IoTDBPattern("root.**")
 
 
-def _given(parameters: PipeParameters, key: str) -> tuple[str, str] | None:
+def given_parameter(parameters: PipeParameters, key: str) -> tuple[str, str] | None:
+    """(the key as written, its value) for ``extractor.<key>``, ``source.<key>`` or ``<key>``
+    — the spellings the core's lookup rules accept — or None."""
     for name in (f"extractor.{key}", f"source.{key}", key):
         if name in parameters:
             return name, parameters[name]
-    for name, value in parameters.items():
-        if reduce_key(name) == key:
-            return name, value
     return None
 
 
@@ -163,15 +161,15 @@ def _iotdb_pattern(text: str, key: str) -> IoTDBPattern:
 
 def parse_source_pattern(parameters: PipeParameters) -> SeriesPattern:
     """The pattern the source parameters give (``root.**`` when none)."""
-    path = _given(parameters, "path")
-    pattern = _given(parameters, "pattern")
+    path = given_parameter(parameters, "path")
+    pattern = given_parameter(parameters, "pattern")
     if path is not None:
         if pattern is not None:
             log.warning("iotdb-source: %s and %s given; %s is used", path[0], pattern[0], path[0])
         return _iotdb_pattern(path[1], path[0])
     if pattern is None:
         return DEFAULT_PATTERN
-    fmt = _given(parameters, "pattern.format")
+    fmt = given_parameter(parameters, "pattern.format")
     if fmt is not None and fmt[1].strip().lower() not in ("prefix", "iotdb"):
         raise PipeParameterNotValidError(
             f"Invalid value {fmt[1]} of {fmt[0]}. The value should be one of ['prefix', 'iotdb']",

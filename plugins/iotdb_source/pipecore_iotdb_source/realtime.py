@@ -15,10 +15,13 @@ The model (sequence numbers are the store's, one per write, seal and deletion):
   sent instead. R advances when the store says everything below some sequence number is
   sealed (`Store.sealed_below`) and every seal event published before has been handled.
 * ``stream`` stays in tablet mode; ``batch`` is always in file mode; ``hybrid`` starts in
-  tablet mode, switches to file mode when the pipe falls behind (its queue at least half
-  full while more inserts wait than the queue can hold, or the store about to drop — or
-  having dropped — events for this subscriber), and back — by re-subscribing from R — once
-  the pipe has caught up (its queue at most 1/8 full, after at least a second of files).
+  tablet mode, switches to file mode when the pipe falls behind (for 0.2 s more inserts
+  wait here than the pipe's queue holds, and the queue was seen half full; or the store is
+  about to drop — or has dropped — events for this subscriber), and back — by
+  re-subscribing from R — once the pipe has caught up (its queue at most 1/8 full, after at
+  least a second of files) and what it dropped has been sealed and sent as files (at most
+  half a queue of dropped inserts left to replay as tablets; IoTDB likewise keeps a TsFile
+  epoch on files until that file is sealed).
 * A replay (the start of every subscription) is handed on deletions first, then files, then
   inserts: the files and memtable already hold the state *after* those deletions, so this
   order leaves the receiver exact.
@@ -50,7 +53,9 @@ __all__ = ["Realtime", "RealtimeItem"]
 POLL_BUDGET = 256
 #: hybrid: least time in file mode before going back to tablets
 MIN_FILE_MODE_SECONDS = 1.0
-_CHECK_EVERY = 16  # inserts between two looks at the pipe's queue
+#: hybrid: how long the pipe must lag before tablets give way to files
+LAG_SECONDS = 0.2
+_MIN_BACKLOG = 16
 
 
 @attrs.frozen
@@ -91,7 +96,10 @@ class Realtime:
         self.sub_start = 0
         self.switches = 0  # tablet -> file mode changes (for tests and SHOW)
         self.resubscriptions = 0
-        self._inserts_seen = 0
+        self._queue_max = _MIN_BACKLOG  # learnt from the pipe's facts
+        self._lagging_since: float | None = None
+        self._queue_filled = False
+        self._dropped: deque[int] = deque()  # hybrid: inserts dropped and not yet covered
 
     # ------------------------------------------------------------------ subscription
     def open(self) -> None:
@@ -172,6 +180,8 @@ class Realtime:
         if not self.file_mode and self.kind == "hybrid" and self._behind():
             self._enter_file_mode()
         if self.file_mode:
+            if self.kind == "hybrid":
+                self._dropped.append(event.seq)
             return None
         self.covered = max(self.covered, event.seq + 1)
         if not self.options.include_insert:
@@ -193,6 +203,8 @@ class Realtime:
             return None
         if f.origin.generated_by_pipe and not self.options.forwarding:
             return None
+        if len(self.emitted) >= 256:  # files below R are never replayed again
+            self.emitted = {p: m for p, m in self.emitted.items() if m >= self.covered}
         self.emitted[str(f.path)] = f.max_seq
         return RealtimeItem("file", f)
 
@@ -214,20 +226,26 @@ class Realtime:
             self.switches += 1
 
     def _behind(self) -> bool:
-        self._inserts_seen += 1
-        if self._inserts_seen % _CHECK_EVERY:
-            return False
-        backlog = len(self.sub) + len(self.held)
+        """The pipe falls behind: more inserts wait here than its queue holds, for at least
+        `LAG_SECONDS`, while its queue was seen at least half full (or the store is about
+        to drop events for this subscription)."""
         if len(self.sub) * 2 >= self.sub.capacity_events:
-            return True  # the store is about to drop events for us
-        facts = self.facts()
-        if backlog < max(facts.queue_max_events, _CHECK_EVERY):
-            return False  # what is waiting fits in the pipe's queue
-        return (
-            facts.back_pressured
-            or facts.queued_events * 2 >= facts.queue_max_events
-            or facts.queued_bytes * 2 >= facts.queue_max_bytes
-        )
+            return True
+        if len(self.sub) + len(self.held) < self._queue_max:
+            self._lagging_since = None
+            return False
+        now = self.clock()
+        if self._lagging_since is None:
+            self._lagging_since, self._queue_filled = now, False
+        if not self._queue_filled:
+            facts = self.facts()
+            self._queue_max = max(facts.queue_max_events, _MIN_BACKLOG)
+            self._queue_filled = (
+                facts.back_pressured
+                or facts.queued_events * 2 >= facts.queue_max_events
+                or facts.queued_bytes * 2 >= facts.queue_max_bytes
+            )
+        return self._queue_filled and now - self._lagging_since >= LAG_SECONDS
 
     def _caught_up(self) -> bool:
         facts = self.facts()
@@ -247,10 +265,14 @@ class Realtime:
         if settled and below > self.covered:
             self.covered = below
             self.emitted = {p: m for p, m in self.emitted.items() if m >= below}
+            while self._dropped and self._dropped[0] < below:
+                self._dropped.popleft()
         if (
             self.kind == "hybrid"
+            and len(self._dropped) <= self._queue_max // 2
             and self.clock() - self.file_mode_since >= MIN_FILE_MODE_SECONDS
             and self._caught_up()
         ):
             self.file_mode = False
+            self._dropped.clear()
             self._subscribe()

@@ -20,7 +20,9 @@ acknowledged sequence number (replayed from sealed files and the recovered memta
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -33,6 +35,7 @@ from pipecore import (
     DeletionEvent,
     Event,
     Extractor,
+    HeartbeatEvent,
     PipeError,
     PipeParameters,
     PipeParameterValidator,
@@ -41,6 +44,7 @@ from pipecore import (
 )
 from pipecore_storage.errors import CorruptFileError, PipecoreError
 from pipecore_storage.files import PinError
+from pipecore_storage.fsutil import atomic_write
 from pipecore_storage.resource import SealedFile, load_sealed
 
 from .files import file_event, needs_split, split_events, takes_file
@@ -51,6 +55,9 @@ from .realtime import Realtime, RealtimeItem
 __all__ = ["IoTDBSource", "SourceLag"]
 
 log = logging.getLogger(__name__)
+
+#: at most this often, a heartbeat carries realtime progress no data event carried
+_PROGRESS_EVERY = 1.0
 
 
 @attrs.frozen
@@ -85,6 +92,7 @@ class IoTDBSource(Extractor):
         self._held: list[tuple[Event, str]] = []  # (event, pinned path) released on commit
         self._oldest_ms: int | None = None
         self._last_supplied: Event | None = None
+        self._last_progress: tuple[int, float] = (-1, time.monotonic())
 
     # ------------------------------------------------------------------ hooks
     def extractor_validate(self, validator: PipeParameterValidator) -> None:
@@ -102,12 +110,13 @@ class IoTDBSource(Extractor):
             )
 
     def extractor_start(self) -> None:
-        progress = _progress(self.configuration.progress)
+        progress = _progress(self.configuration.progress) or self._saved_boundary()
         name = self.configuration.pipe_name
         if progress is None:
             self.store.unpin_all(name)  # left behind by a dropped pipe of the same name
             self.store.flush()
             self.boundary = self.store.sealed_below()
+            self._save_boundary()
             covered = self.boundary
         else:
             self.boundary, self.history_done_seq, covered = progress
@@ -141,7 +150,7 @@ class IoTDBSource(Extractor):
             if item is None:
                 if self.realtime.has_more:
                     self.configuration.wakeup()
-                return None
+                return self._progress_heartbeat()
             self._pending = self._realtime_events(item)
 
     def extractor_commit(self, commit_id: int, progress: Any) -> None:
@@ -172,7 +181,11 @@ class IoTDBSource(Extractor):
     def lag(self) -> SourceLag:
         """Remaining events and bytes and the oldest unacknowledged data (for SHOW PIPES)."""
         size = 0
-        for h in list(self.history):
+        try:
+            pending = list(self.history)
+        except RuntimeError:  # popped by the source's thread meanwhile
+            pending = []
+        for h in pending:
             with contextlib.suppress(OSError):
                 size += h.pinned.stat().st_size
         if self.realtime is not None:
@@ -190,7 +203,46 @@ class IoTDBSource(Extractor):
         if self._oldest_ms is None:
             self._oldest_ms = time.time_ns() // 1_000_000
         self._last_supplied = event
+        if event.progress is not None:
+            self._last_progress = (event.progress["r"], time.monotonic())
         return event
+
+    def _progress_heartbeat(self) -> Event | None:
+        """A heartbeat carrying the progress, when realtime progress moved without any event
+        to carry it (file mode waiting for seals, filtered data) for a while: so that a
+        restart does not go back further than needed."""
+        assert self.realtime is not None
+        covered, at = self._last_progress
+        if self.realtime.covered <= covered or time.monotonic() - at < _PROGRESS_EVERY:
+            return None
+        event = HeartbeatEvent(progress=self._progress())
+        self._last_progress = (self.realtime.covered, time.monotonic())
+        return event
+
+    # ------------------------------------------------------------------ boundary
+    def _boundary_path(self) -> Path:
+        return Path(self.configuration.data_dir) / "iotdb-source.json"
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "creation_time": self.configuration.creation_time,
+            "parameters": sorted(self.parameters.items()),
+        }
+
+    def _save_boundary(self) -> None:
+        """Persist the boundary at once (the first commit may come later than a crash)."""
+        record = {**self._identity(), "b": self.boundary}
+        atomic_write(self._boundary_path(), json.dumps(record).encode())
+
+    def _saved_boundary(self) -> tuple[int, int, int] | None:
+        try:
+            record = json.loads(self._boundary_path().read_text())
+        except (OSError, ValueError):
+            return None
+        same = all(record.get(k) == v for k, v in _jsonable(self._identity()).items())
+        if not same or not isinstance(record.get("b"), int):
+            return None  # another pipe of the name, or the source was altered: start afresh
+        return record["b"], -1, record["b"]
 
     # ------------------------------------------------------------------ progress
     def _progress(self) -> dict[str, int]:
@@ -274,9 +326,10 @@ class IoTDBSource(Extractor):
         self, f: SealedFile, pinned: Path, start: int, end: int, loose: frozenset[str]
     ) -> Iterator[Event]:
         opts = self.options
-        if needs_split(f, opts.pattern, start, end, loose, opts.mods_enabled):
+        mods = opts.mods_enabled and (not f.mods or _link_mods(f, pinned))
+        if needs_split(f, opts.pattern, start, end, loose, mods):
             return split_events(f, pinned, opts.pattern, start, end, loose)
-        return iter([file_event(f, pinned, opts.mods_enabled)])
+        return iter([file_event(f, pinned, mods)])
 
     # ------------------------------------------------------------------ realtime
     def _realtime_events(self, item: RealtimeItem) -> Iterator[Event]:
@@ -336,6 +389,25 @@ class IoTDBSource(Extractor):
             self.store.unpin(pinned, self.configuration.pipe_name)
         except (PipecoreError, OSError) as exc:
             log.warning("pipe %s: unpin %s: %s", self.configuration.pipe_name, pinned, exc)
+
+
+def _link_mods(f: SealedFile, pinned: Path) -> bool:
+    """Make sure the pin has the file's .mods (a deletion may have created it after the file
+    was pinned); False when it cannot be had (the file is then split instead)."""
+    target = pinned.with_name(pinned.name + ".mods")
+    if target.exists():
+        return True
+    try:
+        os.link(f.mods_path, target)
+    except FileExistsError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value))
 
 
 def _with_last(events: Iterator[Event], on_last, on_empty) -> Iterator[Event]:
