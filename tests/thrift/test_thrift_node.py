@@ -157,3 +157,32 @@ def test_demo_runs_over_the_thrift_sink(tmp_path):
     text = out.getvalue()
     assert "iotdb-source -> iotdb-thrift-sink over loopback to 127.0.0.1:" in text
     assert "identical: 6 rows on both sides" in text
+
+
+@pytest.mark.parametrize("sink", ["iotdb-thrift-sink", "iotdb-thrift-sync-sink"])
+@pytest.mark.parametrize("mods", ["false", "true"])
+def test_deleted_history_is_not_resurrected(tmp_path, sink, mods):
+    """A sealed file with deletions goes with them (its .mods, or the deletions the source
+    recorded), whether or not the source sends mods; the receiver ends with what is left."""
+    from pipecore.testing import wait_until
+
+    fast = {"pipe_heartbeat_interval_seconds_for_collecting_pipe_meta": 0.05}
+    with Node.open(tmp_path / "r", fast) as receiver, Node.open(tmp_path / "s", fast) as sender:
+        _host, port = receiver.serve("127.0.0.1", 0)
+        values = ", ".join(f"({t}, {t}, {t})" for t in range(100))
+        sender.execute(f"insert into root.del.d1(timestamp, s0, s1) values {values}")
+        sender.execute("flush")
+        sender.execute("delete from root.del.d1.s0 where time >= 10 and time <= 19")
+        sender.create_pipe(
+            "p",
+            source={"source": "iotdb-source", "source.mods.enable": mods},
+            sink={"sink": sink, "sink.node-urls": f"127.0.0.1:{port}"},
+        )
+
+        def points(path):
+            result = receiver.store.query(path)
+            return len(result.series(path)[0]) if path in result.columns else 0
+
+        wait_until(lambda: points("root.del.d1.s1") == 100, 30)
+        times, _ = receiver.store.query("root.del.d1.s0").series("root.del.d1.s0")
+        assert len(times) == 90 and not set(range(10, 20)) & set(times.tolist())
