@@ -186,3 +186,11 @@ def test_deleted_history_is_not_resurrected(tmp_path, sink, mods):
         wait_until(lambda: points("root.del.d1.s1") == 100, 30)
         times, _ = receiver.store.query("root.del.d1.s0").series("root.del.d1.s0")
         assert len(times) == 90 and not set(range(10, 20)) & set(times.tolist())
+
+
+def test_a_bad_white_list_fails_serve_naming_the_key(tmp_path):
+    from pipecore import ConfigError
+
+    with Node.open(tmp_path / "n", {"ip_white_list": "127.0.0.1/32, not-a-network"}) as node:
+        with pytest.raises(ConfigError, match="ip_white_list.*not-a-network"):
+            node.serve("127.0.0.1", 0)
