@@ -191,6 +191,9 @@ def test_deleted_history_is_not_resurrected(tmp_path, sink, mods):
 def test_a_bad_white_list_fails_serve_naming_the_key(tmp_path):
     from pipecore import ConfigError
 
-    with Node.open(tmp_path / "n", {"ip_white_list": "127.0.0.1/32, not-a-network"}) as node:
-        with pytest.raises(ConfigError, match="ip_white_list.*not-a-network"):
-            node.serve("127.0.0.1", 0)
+    config = {"ip_white_list": "127.0.0.1/32, not-a-network"}
+    with (
+        Node.open(tmp_path / "n", config) as node,
+        pytest.raises(ConfigError, match=r"ip_white_list.*not-a-network"),
+    ):
+        node.serve("127.0.0.1", 0)
