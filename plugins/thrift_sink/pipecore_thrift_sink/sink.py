@@ -88,7 +88,7 @@ class ThriftSinkBase(Connector):
     """What the sync and async thrift sinks share: parameters, clients, the status rules.
 
     Subclasses may override `transport_factory` (the SSL sink: TLS; the air-gap sink: its
-    framing) to reuse everything else.
+    framing) and `file_policy` (what a failed piece or seal does) to reuse everything else.
     """
 
     options: SinkOptions
@@ -217,6 +217,11 @@ class ThriftSinkBase(Connector):
         info = client.info
         return None if info is not None and info.is_pipecore else 3
 
+    def file_policy(self) -> StatusPolicy:
+        """The status rules for a TsFile's pieces and seal (the air-gap sink: a FAIL sends
+        the whole file again)."""
+        return self.policy
+
     def send_file_now(self, event: TsFileInsertionEvent, client: SinkClient) -> None:
         prepared = prepare_tsfile(
             Path(event.path),
@@ -227,7 +232,10 @@ class ThriftSinkBase(Connector):
         )
         try:
             send_tsfile(
-                client, self.policy, prepared, self.settings.pipe_sink_read_file_buffer_size
+                client,
+                self.file_policy(),
+                prepared,
+                self.settings.pipe_sink_read_file_buffer_size,
             )
         finally:
             prepared.cleanup()
