@@ -20,7 +20,6 @@ A connection idle longer than ``pipe_sink_timeout_ms`` is closed, as IoTDB's ``S
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import socket
 import threading
@@ -127,6 +126,7 @@ class _Connection:
                 try:
                     payload, _ = read_air_gap_frame(self.read_exact, server.max_payload)
                 except AirGapFrameError as exc:
+                    server.count("frames_refused")
                     log.warning(
                         "air-gap receiver: bad frame from %s, closing: %s", self.remote, exc
                     )
@@ -136,6 +136,7 @@ class _Connection:
                 self.sock.sendall(server.answer(receiver, payload, self.remote))
         except _FrameCut as cut:
             if cut.inside:
+                server.count("frames_cut")
                 log.info("air-gap receiver: %s closed the connection inside a frame", self.remote)
         except TimeoutError:
             log.info("air-gap receiver: %s idle too long, closing", self.remote)
@@ -183,7 +184,11 @@ class AirGapReceiver:
         self._accept_thread: threading.Thread | None = None
         self._connections: set[_Connection] = set()
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        #: frames refused (length or CRC; answered FAIL, connection closed), frames cut short
+        #: by the end of their connection, requests answered
+        self.frames_refused = 0
+        self.frames_cut = 0
+        self.requests = 0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -279,6 +284,10 @@ class AirGapReceiver:
         with self._lock:
             self._connections.discard(conn)
 
+    def count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
+
     def record_error(self, receiver: IoTDBDataNodeReceiver, message: str) -> None:
         """Show `message` in SHOW PIPES' row of this connection (the receiving node)."""
         registry, conn = self.settings.registry, receiver.connection
@@ -293,6 +302,7 @@ class AirGapReceiver:
         except PipeProtocolError as exc:
             log.warning("air-gap receiver: request from %s: %s", remote, exc)
             return AIR_GAP_FAIL
+        self.count("requests")
         started = time.monotonic()
         while True:
             try:
