@@ -75,7 +75,7 @@ def _jks_advice(path: Path) -> str:
 
 def _pkcs12_module(path: Path) -> object:
     try:
-        from cryptography.hazmat.primitives.serialization import pkcs12
+        import cryptography.hazmat.primitives.serialization.pkcs12 as pkcs12
     except ImportError:
         raise KeyStoreError(
             path,

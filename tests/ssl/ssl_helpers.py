@@ -39,6 +39,7 @@ class Pki:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        self._stores = 0
         self.ca = CertificateAuthority(folder, "pipecore-test")
         self.rogue = CertificateAuthority(folder, "rogue")
         self.server = self.ca.issue("server")
@@ -54,7 +55,8 @@ class Pki:
 
     def trust_p12(self, password: str = TRUST_PWD) -> Path:
         """The CA in a PKCS#12 trust store (certificates only, as keytool makes them)."""
-        path = self.folder / f"trust-{password or 'nopwd'}.p12"
+        self._stores += 1
+        path = self.folder / f"trust-{self._stores}.p12"
         encryption = (
             serialization.BestAvailableEncryption(password.encode())
             if password

@@ -11,7 +11,7 @@ import ssl
 
 import attrs
 
-from pipecore import PipeAttributeNotProvidedError, PipeParameterNotValidError, PipeParameters
+from pipecore import PipeParameterNotValidError, PipeParameters
 from pipecore.tls import KeyStoreError, client_context
 
 __all__ = ["SslOptions"]
@@ -86,7 +86,7 @@ class SslOptions:
                 (TRUST_STORE_PWD, options.trust_store_pwd),
             ):
                 if value is None:
-                    raise PipeAttributeNotProvidedError(
+                    raise PipeParameterNotValidError(
                         f"When ssl transport is enabled, {TRUST_STORE_PATH} and "
                         f"{TRUST_STORE_PWD} must be specified ({key} is missing; the password "
                         "may be empty for a PEM trust store)",

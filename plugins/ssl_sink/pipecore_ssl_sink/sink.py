@@ -40,4 +40,6 @@ class IoTDBThriftSslSink(IoTDBThriftSyncSink):
         super().connector_customize(parameters, configuration)
 
     def transport_factory(self) -> Any:
-        return tls_transport_factory(self.ssl_context)
+        return tls_transport_factory(
+            self.ssl_context, has_client_certificate=bool(self.ssl_options.key_store_path)
+        )

@@ -9,10 +9,12 @@ store, so the pipe stops and SHOW PIPES shows why (untrusted, expired, wrong hos
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pipecore import PipeConnectionError, PipeError
 from pipecore.rpc import Endpoint, RpcError, Status, TSStatusCode
+from pipecore.rpc.errors import RpcConnectionError
 from pipecore_thrift_sink import ReceiverRefusedError, thrift_transport_factory
 from pipecore_thrift_sink.client import Transport
 
@@ -58,23 +60,64 @@ def describe_verification_error(error: ssl.SSLCertVerificationError, host: str) 
     return f"the server's certificate does not verify ({detail})"
 
 
+_NO_CLIENT_CERT_HINT = (
+    " (a receiver that requires client certificates — mutual TLS — closes the connection "
+    "now: give the sink its certificate with ssl.key-store-path)"
+)
+
+
+class _FirstRequestHint:
+    """A TLS transport whose first request, when it fails on a broken connection, says that
+    the receiver may want a client certificate (with TLS 1.3 a receiver refuses a missing
+    one only after the handshake: the client sees an early end of the connection)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.first = True
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.inner, method)(*args)
+        except RpcConnectionError as exc:
+            if self.first:
+                raise RpcConnectionError(f"{exc}{_NO_CLIENT_CERT_HINT}") from exc
+            raise
+        finally:
+            self.first = False
+
+    def transfer_response(self, version: int, type: int, body: bytes) -> Any:
+        return self._call("transfer_response", version, type, body)
+
+    def transfer_parts(self, version: int, type: int, parts: Sequence[Any]) -> Any:
+        return self._call("transfer_parts", version, type, parts)
+
+    def set_timeout(self, timeout: float | None) -> None:
+        self.inner.set_timeout(timeout)
+
+    def abort(self) -> None:
+        self.inner.abort()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def tls_transport_factory(
-    context: ssl.SSLContext,
+    context: ssl.SSLContext, has_client_certificate: bool = False
 ) -> Callable[[Endpoint, float, float], Transport]:
     """Transports to IoTDB's RPC port over TLS with `context` (host names checked as the
-    context says)."""
+    context says); connected — TLS handshake done — when made."""
     make = thrift_transport_factory(context)
 
     def connect(endpoint: Endpoint, timeout: float, connect_timeout: float) -> Transport:
-        transport = make(endpoint, timeout, connect_timeout)
+        transport: Any = make(endpoint, timeout, connect_timeout)
         try:
-            transport.open()  # type: ignore[attr-defined]
+            transport.open()
         except RpcError as exc:
             cause = exc.__cause__
             if isinstance(cause, ssl.SSLCertVerificationError):
                 reason = describe_verification_error(cause, endpoint.ip)
                 raise ServerCertificateError(str(endpoint), reason, cause.verify_code) from exc
             raise PipeConnectionError(f"receiver {endpoint}: {exc}") from exc
-        return transport
+        return transport if has_client_certificate else _FirstRequestHint(transport)
 
     return connect
