@@ -62,8 +62,9 @@ def test_unreadable_trust_stores_are_named(ssl_pki: Pki, tls_receiver, ssl_sinks
         (ssl_pki.folder / "missing.pem", "", "no such trust store"),
         (ssl_pki.client.key_path, "", "holds no certificate"),
     ]
+    key = r"sink\.ssl\.trust-store-path"
     for store, pwd, reason in cases:
-        with pytest.raises(PipeParameterNotValidError, match=r"sink\.ssl\.trust-store-path") as info:
+        with pytest.raises(PipeParameterNotValidError, match=key) as info:
             ssl_sinks(SINK, ssl_params(receiver, store, pwd))
         assert reason in str(info.value) and str(store) in str(info.value)
         assert "wrong-pwd" not in str(info.value)  # never the password
