@@ -173,19 +173,35 @@ def _load_key_store(
                 "the PEM file holds no private key: put the certificate chain and its key in "
                 "one file (cat cert.pem key.pem > keystore.pem), or use a PKCS#12 store",
             )
-        _load_chain(context, where, where, password)
+        _load_chain(context, where, where, password, encrypted=b"ENCRYPTED" in data)
         return
     store = _load_pkcs12(where, data, password)
     _load_pkcs12_chain(context, where, store)
 
 
-def _load_chain(context: ssl.SSLContext, where: Path, certfile: Path, password: str | None) -> None:
+def _load_chain(
+    context: ssl.SSLContext,
+    where: Path,
+    certfile: Path,
+    password: str | None,
+    *,
+    encrypted: bool = False,
+) -> None:
     try:
-        context.load_cert_chain(certfile, password=password or None)
+        # a callable, never None: OpenSSL would ask for an encrypted key's password on the tty
+        context.load_cert_chain(certfile, password=lambda: password or "")
     except ssl.SSLError as exc:
-        detail = exc.reason or str(exc)
-        if "BAD_DECRYPT" in str(exc).upper() or "bad decrypt" in str(exc):
-            detail = "wrong password for the private key"
+        text = f"{exc.reason} {exc}".upper()
+        if "KEY_VALUES_MISMATCH" in text:
+            detail = "the private key does not belong to the certificate"
+        elif encrypted or "BAD_DECRYPT" in text:
+            detail = (
+                "wrong password for the private key"
+                if password
+                else "the private key is encrypted and no password is given"
+            )
+        else:
+            detail = str(exc.reason or exc)
         raise KeyStoreError(where, f"cannot load the certificate and key: {detail}") from None
     except (OSError, TypeError) as exc:
         raise KeyStoreError(where, f"cannot load the certificate and key: {exc}") from None

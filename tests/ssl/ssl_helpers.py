@@ -94,7 +94,8 @@ class Pki:
         key_bytes = key.private_bytes(  # type: ignore[attr-defined]
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
         )
-        path = self.folder / f"{issued.cert_path.stem}-keystore.pem"
+        locked = "-encrypted" if password else ""
+        path = self.folder / f"{issued.cert_path.stem}-keystore{locked}.pem"
         path.write_bytes(issued.cert_path.read_bytes() + key_bytes)
         return path
 
