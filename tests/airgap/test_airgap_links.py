@@ -63,7 +63,10 @@ def test_tsfiles_with_deletions_arrive(link, sinks, tmp_path, wanted):
 
 @pytest.mark.parametrize("compressor", ["snappy", "lz4,zstd"])
 def test_compressed_requests(link, sinks, tmp_path, compressor):
-    sink = sinks(link.sink_name, link.params(**{"sink.compressor": compressor}))
+    sink = sinks(
+        link.sink_name,
+        link.params(**{"sink.compressor": compressor, "sink.batch.max-delay-ms": "5"}),
+    )
     tablet = double_tablet("root.z.d1", 0, 2000)
     sink.tablet(tablet)
     path = tmp_path / "2-2-0-0.tsfile"
