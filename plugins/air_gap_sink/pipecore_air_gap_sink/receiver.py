@@ -103,9 +103,10 @@ class _Connection:
             target=self.run, name=f"pipecore-air-gap-{self.remote}", daemon=True
         )
 
-    def read_exact(self, n: int) -> bytes:
-        buf = bytearray(n)
-        view = memoryview(buf)
+    def read_exact(self, n: int) -> Any:
+        """Exactly `n` bytes, as a memoryview of a fresh buffer (the frame's payload is then
+        sliced, not copied, until the request's body is taken out of it)."""
+        view = memoryview(bytearray(n))
         got = 0
         while got < n:
             count = self.sock.recv_into(view[got:])
@@ -113,7 +114,7 @@ class _Connection:
                 raise _FrameCut(inside=self.started or got > 0)
             got += count
             self.started = True
-        return bytes(buf)
+        return view
 
     def run(self) -> None:
         server = self.server
