@@ -1,25 +1,35 @@
 """MSB-first bit packing as TsFile's Java writer does it (TS_2DIFF, RLE groups, Gorilla).
 
-Everything is vectorised: `gather_bits` reads many fields at arbitrary bit positions,
-`scatter_bits` writes many fields of arbitrary widths. Bit 7 of byte 0 is the first bit.
+Everything is vectorised on 64-bit words: a stream of bits is held as uint64 words, word k
+holding stream bits 64k..64k+63 with the first of them as its most significant bit (the
+big-endian reading of the bytes). `gather_bits` reads many fields at arbitrary bit positions
+(two word loads and three shifts per field), `scatter_bits` writes many fields of arbitrary
+widths (each field is split over its word and the next, and the parts are added into the
+words with one unbuffered `np.add.at` each: fields are disjoint, so adding is OR-ing).
+numpy defines shifts by 64 or more as 0, which the code relies on for width-0 fields and
+fields that end on a word boundary. Bit 7 of byte 0 is the first bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
+    "be_words",
     "bit_length",
     "gather_bits",
+    "gather_words",
     "pack_fixed",
     "padded",
     "scatter_bits",
+    "scatter_words",
     "unpack_fixed",
+    "words_to_bytes",
 ]
 
 _U64 = np.uint64
-_BYTE_OFFSETS = np.arange(8, dtype=np.int64)
+_64 = np.uint64(64)
+_BE = np.dtype(">u8")
 
 
 def padded(buf: bytes | memoryview | np.ndarray, extra: int = 16) -> np.ndarray:
@@ -30,15 +40,39 @@ def padded(buf: bytes | memoryview | np.ndarray, extra: int = 16) -> np.ndarray:
     return out
 
 
+def be_words(buf: bytes | memoryview | np.ndarray) -> np.ndarray:
+    """`buf` (bytes or uint8) as MSB-first uint64 words, zero padded by at least two words."""
+    raw = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
+    nwords = raw.size // 8 + 2
+    out = np.zeros(nwords * 8, dtype=np.uint8)
+    out[: raw.size] = raw
+    return out.view(_BE).astype(_U64)
+
+
+def words_to_bytes(words: np.ndarray, nbytes: int) -> bytes:
+    """The first `nbytes` bytes of an MSB-first word stream."""
+    return words.astype(_BE).view(np.uint8)[:nbytes].tobytes()
+
+
 def bit_length(x: np.ndarray) -> np.ndarray:
     """Exact bit length of every unsigned value (0 -> 0, 2**63 -> 64), as int64."""
-    v = x.astype(np.uint64, copy=True)
-    n = np.zeros(v.shape, dtype=np.int64)
-    for shift in (32, 16, 8, 4, 2, 1):
-        big = v >= _U64(1 << shift)
-        n += big * shift
-        v = np.where(big, v >> _U64(shift), v)
-    return n + (v > 0)
+    v = np.asarray(x).astype(_U64, copy=False)
+    # the float exponent is the bit length unless rounding carried into the next power of 2
+    e = np.minimum(np.frexp(v.astype(np.float64))[1].astype(np.int64), 64)
+    low = np.left_shift(_U64(1), np.maximum(e - 1, 0).astype(_U64))
+    return e - ((v < low) & (e > 0))
+
+
+def gather_words(words: np.ndarray, positions: np.ndarray, widths: np.ndarray | int) -> np.ndarray:
+    """Read a `width`-bit field (0..64) at each bit position of an MSB-first word stream.
+
+    `words` comes from `be_words` (fields must end at least one word before its end).
+    """
+    pos = np.asarray(positions, dtype=np.int64)
+    at = pos >> 6
+    shift = (pos & 63).astype(_U64)
+    top = (words[at] << shift) | (words[at + 1] >> (_64 - shift))
+    return top >> (_64 - np.asarray(widths).astype(_U64))
 
 
 def gather_bits(words: np.ndarray, positions: np.ndarray, widths: np.ndarray | int) -> np.ndarray:
@@ -49,21 +83,30 @@ def gather_bits(words: np.ndarray, positions: np.ndarray, widths: np.ndarray | i
     """
     pos = np.asarray(positions, dtype=np.int64)
     if pos.size == 0:
-        return np.zeros(0, dtype=np.uint64)
-    byte = pos >> 3
-    shift = (pos & 7).astype(np.uint64)
-    win = sliding_window_view(words, 8)
-    head = win[byte].view(">u8").reshape(-1).astype(np.uint64)
-    tail = words[byte + 8].astype(np.uint64)
-    top = (head << shift) | ((tail << shift) >> _U64(8))
-    w = np.asarray(widths, dtype=np.int64)
-    out = top >> (np.uint64(64) - w.astype(np.uint64)) if np.all(w > 0) else _masked(top, w)
-    return out
+        return np.zeros(0, dtype=_U64)
+    return gather_words(be_words(words), pos, widths)
 
 
-def _masked(top: np.ndarray, w: np.ndarray) -> np.ndarray:
-    safe = np.where(w > 0, w, 1).astype(np.uint64)
-    return np.where(w > 0, top >> (np.uint64(64) - safe), np.uint64(0))
+def scatter_words(
+    words: np.ndarray, positions: np.ndarray, widths: np.ndarray | int, values: np.ndarray
+) -> None:
+    """Add each value's low `width` bits MSB-first at its bit position into `words` (uint64).
+
+    Fields must not overlap each other or bits already set; values must fit their width; a
+    field may end in the last word. Any order of fields.
+    """
+    pos = np.asarray(positions, dtype=np.int64)
+    if pos.size == 0:
+        return
+    top = np.asarray(values).astype(_U64, copy=False) << (
+        _64 - np.asarray(widths).astype(_U64, copy=False)
+    )
+    at = pos >> 6
+    shift = (pos & 63).astype(_U64)
+    np.add.at(words, at, top >> shift)
+    spill = top << (_64 - shift)
+    at += 1
+    np.add.at(words, at, spill)
 
 
 def scatter_bits(
@@ -73,35 +116,9 @@ def scatter_bits(
 
     Fields must not overlap. Bytes no field touches are zero. Values must fit their width.
     """
-    pos = np.asarray(positions, dtype=np.int64)
-    if pos.size == 0:
-        return np.zeros(nbytes, dtype=np.uint8)
-    w = np.broadcast_to(np.asarray(widths, dtype=np.int64), pos.shape)
-    v = np.asarray(values).astype(np.uint64, copy=False)
-    keep = w > 0
-    if not keep.all():
-        pos, w, v = pos[keep], w[keep], v[keep]
-    if pos.size > 1 and np.any(pos[1:] < pos[:-1]):
-        order = np.argsort(pos, kind="stable")
-        pos, w, v = pos[order], w[order], v[order]
-    # align each field at the top of a 64-bit word, then split it over words i and i + 1;
-    # disjoint bits add without carries, so a sum per word is the OR of its fields
-    top = v << (np.uint64(64) - w.astype(np.uint64))
-    word = pos >> 6
-    shift = (pos & 63).astype(np.uint64)
-    head = top >> shift
-    spill = np.where(shift > 0, top << ((np.uint64(64) - shift) & np.uint64(63)), np.uint64(0))
-    nwords = (nbytes + 7) // 8 + 2
-    words = np.zeros(nwords, dtype=np.uint64)
-    _sum_into(words, word, head)
-    _sum_into(words, word + 1, spill)
-    return words.astype(">u8").view(np.uint8)[:nbytes].copy()
-
-
-def _sum_into(words: np.ndarray, index: np.ndarray, parts: np.ndarray) -> None:
-    """words[index] += parts, for non-decreasing `index` (a segmented sum)."""
-    starts = np.flatnonzero(np.concatenate(([True], index[1:] != index[:-1])))
-    words[index[starts]] += np.add.reduceat(parts, starts)
+    words = np.zeros((nbytes + 7) // 8 + 1, dtype=_U64)
+    scatter_words(words, positions, widths, values)
+    return words.astype(_BE).view(np.uint8)[:nbytes].copy()
 
 
 def pack_fixed(values: np.ndarray, width: int) -> bytes:
@@ -110,15 +127,13 @@ def pack_fixed(values: np.ndarray, width: int) -> bytes:
     nbytes = (n * width + 7) // 8
     if width == 0 or n == 0:
         return bytes(nbytes)
-    v = values.astype(np.uint64, copy=False)
+    v = values.astype(_U64, copy=False)
     if width % 8 == 0:
         k = width // 8
-        return v.astype(">u8").view(np.uint8).reshape(n, 8)[:, 8 - k :].tobytes()
-    if width <= 8:
-        bits = (v[:, None] >> np.arange(width - 1, -1, -1, dtype=np.uint64)) & _U64(1)
-        return np.packbits(bits.astype(np.uint8).reshape(-1)).tobytes()
-    positions = np.arange(n, dtype=np.int64) * width
-    return scatter_bits(positions, width, v, nbytes).tobytes()
+        return v.astype(_BE).view(np.uint8).reshape(n, 8)[:, 8 - k :].tobytes()
+    words = np.zeros((n * width) // 64 + 2, dtype=_U64)
+    scatter_words(words, np.arange(0, n * width, width, dtype=np.int64), width, v)
+    return words_to_bytes(words, nbytes)
 
 
 def unpack_fixed(buf: np.ndarray, byte_offset: int, width: int, count: int) -> np.ndarray:
@@ -127,12 +142,12 @@ def unpack_fixed(buf: np.ndarray, byte_offset: int, width: int, count: int) -> n
     `buf` is uint8 with at least 9 readable bytes past the packed data (`padded`).
     """
     if width == 0 or count == 0:
-        return np.zeros(count, dtype=np.uint64)
+        return np.zeros(count, dtype=_U64)
     if width % 8 == 0:
         k = width // 8
         raw = buf[byte_offset : byte_offset + count * k].reshape(count, k)
         full = np.zeros((count, 8), dtype=np.uint8)
         full[:, 8 - k :] = raw
-        return full.view(">u8").reshape(-1).astype(np.uint64)
+        return full.view(_BE).reshape(-1).astype(_U64)
     positions = byte_offset * 8 + np.arange(count, dtype=np.int64) * width
     return gather_bits(buf, positions, width)

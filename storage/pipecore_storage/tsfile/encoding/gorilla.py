@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bitpack import gather_bits, padded, scatter_bits
+from .bitpack import gather_bits, padded, scatter_words, words_to_bytes
 from .bitreader import BitReader
 from .errors import UnencodableValuesError, corrupt
 
@@ -50,23 +50,24 @@ def encode_gorilla(values: np.ndarray, bits: int, is_float: bool) -> bytes:
     _refuse_marker(u, ending, bits, is_float)
     u64 = u.astype(np.uint64)
     x = u64[1:] ^ u64[:-1]
-    fields = [(np.zeros(1, np.int64), np.full(1, bits, np.int64), u64[:1])]
+    either = int(np.bitwise_or.reduce(x)) if n > 1 else 0
+    # first value, the records of values 1..n-1, the ENDING record, padding to one more byte
+    size = (n + 1) * (bits + 14)
+    words = np.zeros(size // 64 + 2, dtype=np.uint64)
+    words[0] = u64[0] << np.uint64(64 - bits)
     window = None
     at = bits
-    either = np.bitwise_or.reduce(x) if n > 1 else np.uint64(0)
     if either:
-        lead = bits - int(either).bit_length()
-        trail = (int(either) & -int(either)).bit_length() - 1
+        lead = bits - either.bit_length()
+        trail = (either & -either).bit_length() - 1
         window = (lead, trail)
-        at, rest = _window_records(x, bits, lead, trail)
-        fields.extend(rest)
+        at = _window_records(words, x, bits, lead, trail)
     else:
         at += n - 1  # '0' records: zero bits
     for p, w, v in _record(int(u64[-1]) ^ ending, window, bits, at):
-        fields.append((np.array([p]), np.array([w]), np.array([v], np.uint64)))
+        scatter_words(words, np.array([p]), w, np.array([v], np.uint64))
         at = p + w
-    pos, wid, val = (np.concatenate([fld[i] for fld in fields]) for i in range(3))
-    return scatter_bits(pos, wid, val, at // 8 + 1).tobytes()
+    return words_to_bytes(words, at // 8 + 1)
 
 
 def _refuse_marker(u: np.ndarray, ending: int, bits: int, is_float: bool) -> None:
@@ -81,27 +82,30 @@ def _refuse_marker(u: np.ndarray, ending: int, bits: int, is_float: bool) -> Non
         )
 
 
-def _window_records(x: np.ndarray, bits: int, lead: int, trail: int) -> tuple[int, list]:
-    """Fields of records 1..n-1: one '11' record setting the window, then '10' records."""
+def _window_records(words: np.ndarray, x: np.ndarray, bits: int, lead: int, trail: int) -> int:
+    """Write records 1..n-1: one '11' record setting the window, then '10' records; their end."""
     f = _FIELDS[bits]
     sig = bits - lead - trail
     payload = x >> np.uint64(trail)
     header = (0b11 << (2 * f)) | (lead << f) | (sig - 1)
     p = bits
-    fields = [
-        (np.array([p]), np.array([2 + 2 * f]), np.array([header], np.uint64)),
-        (np.array([p + 2 + 2 * f]), np.array([sig]), payload[:1]),
-    ]
-    stride = 2 + sig
     first = p + 2 + 2 * f + sig
-    starts = first + np.arange(x.size - 1, dtype=np.int64) * stride
+    scatter_words(
+        words,
+        np.array([p, p + 2 + 2 * f]),
+        np.array([2 + 2 * f, sig]),
+        np.array([header, int(payload[0])], dtype=np.uint64),
+    )
+    stride = 2 + sig
+    m = x.size - 1
+    starts = np.arange(first, first + m * stride, stride, dtype=np.int64)
     if stride <= 64:
-        tagged = payload[1:] | np.uint64(2 << sig)
-        fields.append((starts, np.full(starts.size, stride), tagged))
+        payload[1:] |= np.uint64(2 << sig)
+        scatter_words(words, starts, stride, payload[1:])
     else:
-        fields.append((starts, np.full(starts.size, 2), np.full(starts.size, 2, np.uint64)))
-        fields.append((starts + 2, np.full(starts.size, sig), payload[1:]))
-    return first + starts.size * stride, fields
+        scatter_words(words, starts, 2, np.full(m, 2, np.uint64))
+        scatter_words(words, starts + 2, sig, payload[1:])
+    return first + m * stride
 
 
 def _record(
