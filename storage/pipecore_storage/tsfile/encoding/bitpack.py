@@ -12,6 +12,8 @@ fields that end on a word boundary. Bit 7 of byte 0 is the first bit.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "pack_fixed",
     "padded",
     "scatter_bits",
+    "scatter_top",
     "scatter_words",
     "unpack_fixed",
     "words_to_bytes",
@@ -30,6 +33,34 @@ __all__ = [
 _U64 = np.uint64
 _64 = np.uint64(64)
 _BE = np.dtype(">u8")
+_SCRATCH_LIMIT = 1 << 20  # elements; larger work arrays are not kept
+
+
+class Scratch(threading.local):
+    """Work arrays kept per thread and reused from page to page.
+
+    Fresh multi-page temporaries are costly: freeing them lets malloc hand the pages back to
+    the system and the next page faults them in again (a third of the encoding time in
+    measurements). Hot paths take their temporaries from here instead. A taken array is only
+    valid until the same name is taken again by the same thread; never return one.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def take(self, name: str, n: int, dtype: type | np.dtype) -> np.ndarray:
+        """An uninitialised array of `n` elements (`name` always has the same dtype)."""
+        have = self.arrays.get(name)
+        if have is not None and have.size >= n:
+            return have[:n]
+        if n > _SCRATCH_LIMIT:
+            return np.empty(n, dtype)
+        fresh = np.empty(max(n, 1024) * 2, dtype)
+        self.arrays[name] = fresh
+        return fresh[:n]
+
+
+SCRATCH = Scratch()
 
 
 def padded(buf: bytes | memoryview | np.ndarray, extra: int = 16) -> np.ndarray:
@@ -69,10 +100,20 @@ def gather_words(words: np.ndarray, positions: np.ndarray, widths: np.ndarray | 
     `words` comes from `be_words` (fields must end at least one word before its end).
     """
     pos = np.asarray(positions, dtype=np.int64)
-    at = pos >> 6
-    shift = (pos & 63).astype(_U64)
-    top = (words[at] << shift) | (words[at + 1] >> (_64 - shift))
-    return top >> (_64 - np.asarray(widths).astype(_U64))
+    n = pos.size
+    at = np.right_shift(pos, 6, out=SCRATCH.take("g.at", n, np.int64))
+    tmp = np.bitwise_and(pos, 63, out=SCRATCH.take("g.tmp", n, np.int64))
+    shift = tmp.view(_U64)
+    out = np.take(words, at)
+    np.left_shift(out, shift, out=out)
+    at += 1
+    part = np.take(words, at, out=SCRATCH.take("g.part", n, _U64))
+    np.subtract(64, tmp, out=tmp)
+    np.bitwise_or(out, np.right_shift(part, shift, out=part), out=out)
+    if np.ndim(widths) == 0:
+        return np.right_shift(out, _U64(64 - int(widths)), out=out)
+    np.subtract(64, widths, out=tmp)
+    return np.right_shift(out, shift, out=out)
 
 
 def gather_bits(words: np.ndarray, positions: np.ndarray, widths: np.ndarray | int) -> np.ndarray:
@@ -92,21 +133,40 @@ def scatter_words(
 ) -> None:
     """Add each value's low `width` bits MSB-first at its bit position into `words` (uint64).
 
-    Fields must not overlap each other or bits already set; values must fit their width; a
-    field may end in the last word. Any order of fields.
+    Fields must not overlap each other or bits already set, and values must fit their width.
+    `words` needs one word past the word where the last field ends. Any order of fields.
     """
     pos = np.asarray(positions, dtype=np.int64)
-    if pos.size == 0:
+    n = pos.size
+    if n == 0:
         return
-    top = np.asarray(values).astype(_U64, copy=False) << (
-        _64 - np.asarray(widths).astype(_U64, copy=False)
-    )
-    at = pos >> 6
-    shift = (pos & 63).astype(_U64)
-    np.add.at(words, at, top >> shift)
-    spill = top << (_64 - shift)
+    v = np.asarray(values)
+    if v.dtype.kind == "i":
+        v = v.view(f"u{v.dtype.itemsize}")
+    top = SCRATCH.take("s.top", n, _U64)
+    tmp = SCRATCH.take("s.tmp", n, np.int64)
+    if np.ndim(widths) == 0:
+        np.left_shift(v, _U64(64 - int(widths)), out=top)
+    else:
+        np.subtract(64, widths, out=tmp)
+        np.left_shift(v, tmp.view(_U64), out=top)
+    scatter_top(words, pos, top)
+
+
+def scatter_top(words: np.ndarray, positions: np.ndarray, top: np.ndarray) -> None:
+    """`scatter_words` for fields given top-aligned (the field's first bit as bit 63 of a
+    uint64, the bits after the field zero), which needs no widths."""
+    pos = np.asarray(positions, dtype=np.int64)
+    n = pos.size
+    at = np.right_shift(pos, 6, out=SCRATCH.take("s.at", n, np.int64))
+    tmp = np.bitwise_and(pos, 63, out=SCRATCH.take("s.shift", n, np.int64))
+    shift = tmp.view(_U64)
+    part = np.right_shift(top, shift, out=SCRATCH.take("s.part", n, _U64))
+    np.add.at(words, at, part)
+    np.subtract(64, tmp, out=tmp)
+    np.left_shift(top, shift, out=part)
     at += 1
-    np.add.at(words, at, spill)
+    np.add.at(words, at, part)
 
 
 def scatter_bits(

@@ -11,7 +11,15 @@ import struct
 
 import numpy as np
 
-from .bitpack import bit_length, gather_bits, padded, scatter_words, words_to_bytes
+from .bitpack import (
+    SCRATCH,
+    bit_length,
+    gather_bits,
+    padded,
+    scatter_top,
+    scatter_words,
+    words_to_bytes,
+)
 from .errors import corrupt
 
 __all__ = ["BLOCK_SIZE", "decode_ts2diff", "encode_ts2diff"]
@@ -28,52 +36,58 @@ def encode_ts2diff(values: np.ndarray, bits: int, block_size: int = BLOCK_SIZE) 
     n = v.size
     if n == 0:
         return b""
-    per_block = block_size + 1
-    nfull = n // per_block
-    # full blocks as rows of a 2-D array, then the last, shorter block (if any)
-    parts = [v[: nfull * per_block].reshape(nfull, per_block)] if nfull else []
-    if n > nfull * per_block:
-        parts.append(v[nfull * per_block :].reshape(1, -1))
-    deltas = [_block_deltas(rows, bits) for rows in parts]
-    ndeltas = np.concatenate([np.full(p.shape[0], p.shape[1] - 1, np.int64) for p in parts])
-    mins = np.concatenate([d[0] for d in deltas])
-    widths = np.concatenate([d[1] for d in deltas])
-    firsts = np.concatenate([p[:, 0] for p in parts])
+    rows, ndeltas, mins, widths, adj = _blocks(v, block_size + 1, bits)
     hsize = _HEADER[bits].size
     sizes = hsize + ((ndeltas * widths + 7) >> 3)
     starts = (np.cumsum(sizes) - sizes) * 8  # bit offsets of the blocks
     total = int(sizes.sum())
-    words = np.zeros(total // 8 + 2, dtype=np.uint64)
-    _write_headers(words, starts, (ndeltas, widths, mins, firsts), bits)
-    row = 0
-    for rows, (_, w, adj) in zip(parts, deltas, strict=True):
-        body = starts[row : row + rows.shape[0]] + hsize * 8
-        row += rows.shape[0]
-        live = w > 0
-        if not live.any():
-            continue
+    # room for the (zero) padding deltas of the last block past the end
+    words = np.zeros(total // 8 + 2 + block_size, dtype=np.uint64)
+    _write_headers(words, starts, (ndeltas, widths, mins, rows[:, 0]), bits)
+    body = starts + hsize * 8
+    live = widths > 0
+    if live.any():
         if not live.all():
-            body, w, adj = body[live], w[live], adj[live]
-        k = adj.shape[1]
-        positions = body[:, None] + np.arange(k, dtype=np.int64) * w[:, None]
-        scatter_words(words, positions.reshape(-1), np.repeat(w, k), adj.reshape(-1))
+            body, widths, adj = body[live], widths[live], adj[live]
+        shape = adj.shape
+        top = SCRATCH.take("t.top", adj.size, np.uint64).reshape(shape)
+        np.left_shift(adj, (64 - widths).astype(np.uint64)[:, None], out=top)
+        pos = SCRATCH.take("t.pos", adj.size, np.int64).reshape(shape)
+        np.multiply(np.arange(shape[1], dtype=np.int64), widths[:, None], out=pos)
+        pos += body[:, None]
+        scatter_top(words, pos.reshape(-1), top.reshape(-1))
     return words_to_bytes(words, total)
 
 
-def _block_deltas(rows: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block (row): minimum delta, bit width, and the deltas minus the minimum (unsigned).
+def _blocks(v: np.ndarray, per_block: int, bits: int) -> tuple[np.ndarray, ...]:
+    """The blocks as rows: (values, delta counts, minimum deltas, bit widths, packed deltas).
 
-    A block without deltas has the minimum MAX_VALUE and width 0, as Java writes it.
+    The last block is padded with its last value; its padding deltas are zero in the packed
+    deltas and left out of its minimum. A block without deltas has the minimum MAX_VALUE and
+    width 0, as Java writes it. The arrays are work arrays of this thread (`Scratch`).
     """
-    sdt = rows.dtype
-    if rows.shape[1] == 1:
-        big = np.full(rows.shape[0], np.iinfo(sdt).max, dtype=sdt)
-        return big, np.zeros(rows.shape[0], np.int64), np.zeros((rows.shape[0], 0), np.uint64)
-    deltas = rows[:, 1:] - rows[:, :-1]  # wraps like Java int/long arithmetic
+    n = v.size
+    nblocks = -(-n // per_block)
+    if n == nblocks * per_block:
+        rows = v.reshape(nblocks, per_block)
+    else:
+        flat = SCRATCH.take(f"t.rows{bits}", nblocks * per_block, v.dtype)
+        rows = flat.reshape(nblocks, per_block)
+        flat[:n] = v
+        flat[n:] = v[-1]
+    ndeltas = np.full(nblocks, per_block - 1, dtype=np.int64)
+    last = n - (nblocks - 1) * per_block - 1  # deltas of the last block
+    ndeltas[-1] = last
+    deltas = SCRATCH.take(f"t.deltas{bits}", nblocks * (per_block - 1), v.dtype)
+    deltas = deltas.reshape(nblocks, per_block - 1)
+    np.subtract(rows[:, 1:], rows[:, :-1], out=deltas)  # wraps like Java int/long arithmetic
     mins = deltas.min(axis=1)
+    if last < per_block - 1:
+        mins[-1] = deltas[-1, :last].min() if last else np.iinfo(v.dtype).max
     deltas -= mins[:, None]
+    deltas[-1, last:] = 0
     adj = deltas.view(np.uint32 if bits == 32 else np.uint64)
-    return mins, bit_length(adj.max(axis=1)), adj
+    return rows, ndeltas, mins, bit_length(adj.max(axis=1)), adj
 
 
 def _write_headers(words: np.ndarray, starts: np.ndarray, fields: tuple, bits: int) -> None:
