@@ -118,7 +118,8 @@ def test_java_style_byte_layout_of_a_small_page() -> None:
     np.testing.assert_array_equal(decode(javas, T.DOUBLE, E.GORILLA, 6), values)
     ours = encode(values, T.DOUBLE, E.GORILLA)
     assert ours[:8] == values[:1].astype(">f8").tobytes()  # first value raw, big-endian bits
-    assert ours[8] >> 6 == 0b11  # one window record first
+    assert ours[8] >> 5 == 0b011  # a '0' record (1.0 repeated), then the window record '11'
+    assert ref.decode(ours, ENDING[T.DOUBLE]) == _patterns(values)
 
 
 @pytest.mark.parametrize(

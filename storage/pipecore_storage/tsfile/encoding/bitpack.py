@@ -47,6 +47,7 @@ class Scratch(threading.local):
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, tuple[bytearray, np.ndarray]] = {}
 
     def take(self, name: str, n: int, dtype: type | np.dtype) -> np.ndarray:
         """An uninitialised array of `n` elements (`name` always has the same dtype)."""
@@ -58,6 +59,17 @@ class Scratch(threading.local):
         fresh = np.empty(max(n, 1024) * 2, dtype)
         self.arrays[name] = fresh
         return fresh[:n]
+
+    def take_bytearray(self, name: str, n: int) -> tuple[bytearray, np.ndarray]:
+        """A bytearray of at least `n` bytes (stale contents) and a uint8 view of it."""
+        have = self.buffers.get(name)
+        if have is not None and len(have[0]) >= n:
+            return have
+        buf = bytearray(max(n, 1024) * 2)
+        pair = (buf, np.frombuffer(buf, dtype=np.uint8))
+        if n <= _SCRATCH_LIMIT:
+            self.buffers[name] = pair
+        return pair
 
 
 SCRATCH = Scratch()
