@@ -188,8 +188,10 @@ def scatter_bits(
 
     Fields must not overlap. Bytes no field touches are zero. Values must fit their width.
     """
-    words = np.zeros((nbytes + 7) // 8 + 1, dtype=_U64)
-    scatter_words(words, positions, widths, values)
+    pos = np.asarray(positions, dtype=np.int64)
+    last = int(pos.max()) >> 6 if pos.size else 0  # width-0 fields may sit past the end
+    words = np.zeros(max((nbytes + 7) // 8, last + 1) + 1, dtype=_U64)
+    scatter_words(words, pos, widths, values)
     return words.astype(_BE).view(np.uint8)[:nbytes].copy()
 
 

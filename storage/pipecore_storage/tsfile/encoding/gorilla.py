@@ -24,7 +24,7 @@ from .gorilla_decode import FIELD_BITS, decode_gorilla
 __all__ = ["BLOCK", "decode_gorilla", "encode_gorilla", "gorilla_ending"]
 
 BLOCK = 128  # records per window block
-SHRINK_BITS = 3  # a block narrower than the window by this many bits gets its own window
+SHRINK_BITS = 4  # a block narrower than the window by this many bits gets its own window
 DENSE_ZEROS = 4  # a block with at least 1/DENSE_ZEROS repeats writes every repeat as '0'
 _ENDING = {32: 0x80000000, 64: 0x8000000000000000}  # Integer / Long.MIN_VALUE
 _ENDING_FLOAT = {32: 0x7FC00000, 64: 0x7FF8000000000000}  # canonical NaN
