@@ -26,6 +26,7 @@ __all__ = ["BLOCK", "decode_gorilla", "encode_gorilla", "gorilla_ending"]
 BLOCK = 128  # records per window block
 SHRINK_BITS = 4  # a block narrower than the window by this many bits gets its own window
 DENSE_ZEROS = 4  # a block with at least 1/DENSE_ZEROS repeats writes every repeat as '0'
+MIN_ZERO_RUN = 8  # elsewhere only runs of this many repeats are written as '0' records
 _ENDING = {32: 0x80000000, 64: 0x8000000000000000}  # Integer / Long.MIN_VALUE
 _ENDING_FLOAT = {32: 0x7FC00000, 64: 0x7FF8000000000000}  # canonical NaN
 _U64 = np.uint64
@@ -129,24 +130,27 @@ def _write_records(words: np.ndarray, x: np.ndarray, bits: int) -> tuple[int, tu
 def _zero_records(nonzero: np.ndarray) -> np.ndarray:
     """Which zero XORs become '0' records (the others are '10' + zero bits).
 
-    A repeat is a '0' record when it is one of a run of two or more, when its block repeats
-    often (1 in DENSE_ZEROS or more) or before the first window; a lone repeat in changing
-    data costs a stride instead, so the decoder meets fewer stride changes.
+    A repeat is a '0' record when it is one of a run of MIN_ZERO_RUN or more, when its block
+    repeats often (1 in DENSE_ZEROS or more) or when no window is set yet. Short runs of
+    repeats in changing data cost a stride each instead: the records stay on one stride,
+    which keeps the decoder's runs long and LZ4's matches aligned.
     """
     zero = ~nonzero
     m = zero.size
-    first = int(np.argmax(nonzero))
-    lone = zero.copy()
-    lone[1:] &= nonzero[:-1]
-    lone[:-1] &= nonzero[1:]
-    lone[:first] = False
-    if lone.any():
-        block_starts = np.arange(0, m, BLOCK)
-        repeats = np.add.reduceat(zero, block_starts, dtype=np.int64) * DENSE_ZEROS
-        sizes = np.minimum(BLOCK, m - block_starts)
-        lone &= ~np.repeat(repeats >= sizes, sizes)
-        zero &= ~lone
-    return zero
+    edges = np.diff(zero.view(np.int8), prepend=0, append=0)
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    short = (ends - starts < MIN_ZERO_RUN) & (starts > 0)  # (no window before a change)
+    if not short.any():
+        return zero
+    block_starts = np.arange(0, m, BLOCK)
+    repeats = np.add.reduceat(zero, block_starts, dtype=np.int64) * DENSE_ZEROS
+    sizes = np.minimum(BLOCK, m - block_starts)
+    dense = np.repeat(repeats >= sizes, sizes)
+    mark = np.zeros(m + 1, dtype=np.int64)
+    np.add.at(mark, starts[short], 1)
+    np.add.at(mark, ends[short], -1)
+    return zero & ~((np.cumsum(mark[:-1]) > 0) & ~dense)
 
 
 def _windows(x: np.ndarray, nonzero: np.ndarray, bits: int) -> tuple[np.ndarray, ...]:
