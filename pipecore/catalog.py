@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote
 import attrs
 
 from pipecore_storage.errors import CorruptFileError
+from pipecore_storage.fsutil import child_path
 
 from .external import ExternalPluginRecord
 from .parameters import PipeParameters
@@ -190,7 +191,7 @@ class Catalog:
         return self.meta_dir / f"{quote(name, safe='')}.json"
 
     def pipe_data_dir(self, name: str) -> Path:
-        return self.pipe_data_root / quote(name, safe="")
+        return child_path(self.pipe_data_root, quote(name, safe=""), "pipe name")
 
     def load_pipes(self) -> list[PipeMeta]:
         metas = []

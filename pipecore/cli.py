@@ -1,19 +1,30 @@
-"""The ``pipecore`` command.
+"""The ``pipecore`` command: ``serve``, ``sql`` and ``demo``.
 
 Subcommands are registered in `COMMANDS`: each is a name, a help line, a function that adds its
-arguments to its sub-parser and a function that runs it (returning the exit code). To add one
-(``serve``, ``sql``), write the two functions in your module and add a `Command` here — the
-common options (``--data-dir``, ``--config``, ``-v``) are already on every sub-parser.
+arguments to its sub-parser and a function that runs it (returning the exit code). The common
+options (``--data-dir``, ``--config``, ``-v``) are on every sub-parser.
+
+* ``pipecore serve --data-dir DIR [--config FILE] [--rpc-port N] [--rpc-address A]`` — a node
+  in the foreground; prints ``pipecore serving on HOST:PORT`` once it listens (port 0 picks a
+  free one), logs to standard error, stops cleanly on SIGTERM or SIGINT.
+* ``pipecore sql`` — statements against an embedded node (``--data-dir``) or a server
+  (``-h HOST -p PORT [-u USER -pw PASSWORD]``, default 127.0.0.1:6667), from ``-e``, ``-f``,
+  standard input or the interactive prompt (`pipecore.shell`). Exit code 1 on an error.
+* ``pipecore demo`` — two nodes, a pipe between them and the sync tool guide's example data
+  (`pipecore.demo`); ``--points N`` runs the in-process throughput demo instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
@@ -28,18 +39,32 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    log_level: int = logging.WARNING  # with no -v
+    add_help: bool = True
 
 
 # ------------------------------------------------------------------------------------ demo
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--points", type=int, default=1_000_000, help="points to move")
-    parser.add_argument("--devices", type=int, default=4, help="devices to spread them over")
-    parser.add_argument("--measurements", type=int, default=2, help="series per device")
-    parser.add_argument("--rows-per-tablet", type=int, default=5000, help="rows per event")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
+    group = parser.add_argument_group(
+        "throughput demo", "with --points: one in-process pipe of generated points instead"
+    )
+    group.add_argument("--points", type=int, default=None, help="points to move")
+    group.add_argument("--devices", type=int, default=4, help="devices to spread them over")
+    group.add_argument("--measurements", type=int, default=2, help="series per device")
+    group.add_argument("--rows-per-tablet", type=int, default=5000, help="rows per event")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    """Two nodes and a pipe (pipecore.demo), or with --points the throughput demo."""
+    if args.points is None:
+        from .demo import run_demo
+
+        return run_demo(args.data_dir, args.config, timeout=args.timeout)
+    return _run_throughput_demo(args)
+
+
+def _run_throughput_demo(args: argparse.Namespace) -> int:
     """An in-process pipe: generated-source → do-nothing-processor → counting-sink."""
     from .node import Node
     from .testing import plugins, wait_until
@@ -98,8 +123,107 @@ def _print_demo(info: object, counts: object, args: argparse.Namespace, elapsed:
     print(f"sent {expected:,}, received {counts.points:,}: {verdict}")
 
 
+# ------------------------------------------------------------------------------------ serve
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rpc-port", type=int, help="RPC port (default dn_rpc_port; 0: free)")
+    parser.add_argument("--rpc-address", help="address to bind (default dn_rpc_address)")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .node import Node
+
+    if not args.data_dir:
+        print("pipecore serve: give the node's data directory with --data-dir", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        with Node.open(args.data_dir, args.config) as node:
+            host, port = node.serve(args.rpc_address, args.rpc_port)
+            print(f"pipecore serving on {host}:{port} (data directory {node.data_dir})", flush=True)
+            while not stop.wait(0.5):
+                pass
+            logging.getLogger("pipecore").info("stopping (signal received)")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("pipecore stopped", flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ sql
+def _configure_sql(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--help", action="help", help="show this help message and exit")
+    parser.add_argument("-h", "--host", help="server address (default 127.0.0.1)")
+    parser.add_argument("-p", "--port", type=int, help="server RPC port (default 6667)")
+    parser.add_argument("-u", "--user", default="root", help="user (default root)")
+    parser.add_argument("-pw", "--password", default="root", help="password (default root)")
+    parser.add_argument("-e", "--execute", help="run these statements and exit")
+    parser.add_argument("-f", "--file", help="run the statements of this file and exit")
+    parser.add_argument("--zone", help="time zone of datetimes (default: this machine's)")
+
+
+def _sql_target(args: argparse.Namespace) -> Any:
+    from .shell import EmbeddedTarget, RemoteTarget
+
+    if args.data_dir:
+        if args.host or args.port:
+            raise ValueError("give either --data-dir (embedded node) or -h/-p (a server)")
+        from .errors import PipeError
+        from .node import Node
+
+        try:
+            node = Node.open(args.data_dir, args.config)
+        except PipeError as exc:
+            raise PipeError(f"{exc}; a served node is reached with -h HOST -p PORT") from exc
+        return EmbeddedTarget(node, args.zone)
+    from .sql.client import RemoteSession
+
+    session = RemoteSession(
+        args.host or "127.0.0.1", args.port or 6667, args.user, args.password, zone=args.zone
+    )
+    return RemoteTarget(session.open())
+
+
+def _run_sql(args: argparse.Namespace) -> int:
+    from .shell import repl, run_script
+
+    try:
+        target = _sql_target(args)
+    except ValueError as exc:
+        print(f"pipecore sql: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.execute is not None or args.file is not None:
+            text = args.execute if args.execute is not None else _read(args.file)
+            return 0 if run_script(target, text, args.zone) else 1
+        if not sys.stdin.isatty():
+            return 0 if run_script(target, sys.stdin.read(), args.zone) else 1
+        where = args.data_dir or f"{args.host or '127.0.0.1'}:{args.port or 6667}"
+        return repl(target, args.zone, banner=f"pipecore {__version__} SQL on {where}")
+    finally:
+        target.close()
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 COMMANDS: list[Command] = [
-    Command("demo", "run an in-process pipe and print what moved", _configure_demo, _run_demo),
+    Command("serve", "run a node in the foreground", _configure_serve, _run_serve, logging.INFO),
+    Command(
+        "sql",
+        "run SQL against a node (a prompt, -e or -f)",
+        _configure_sql,
+        _run_sql,
+        add_help=False,
+    ),
+    Command(
+        "demo", "two nodes, a pipe between them, the same rows on both", _configure_demo, _run_demo
+    ),
 ]
 
 
@@ -114,23 +238,27 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        child = sub.add_parser(command.name, help=command.help, parents=[common])
+        child = sub.add_parser(
+            command.name, help=command.help, parents=[common], add_help=command.add_help
+        )
         command.configure(child)
-        child.set_defaults(run=command.run)
+        child.set_defaults(run=command.run, log_level=command.log_level)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
+    level = max(logging.DEBUG, args.log_level - 10 * args.verbose)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .errors import PipecoreError
 
     try:
         code: int = args.run(args)
-    except PipecoreError as exc:
+    except (PipecoreError, OSError) as exc:
         print(f"pipecore {args.command}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
     return code
 
 

@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import os
 import shutil
 import sys
 import zipfile
@@ -28,6 +29,8 @@ from types import ModuleType
 from urllib.parse import unquote, urlparse
 
 import attrs
+
+from pipecore_storage.fsutil import child_path
 
 from .errors import PluginLoadError
 
@@ -82,8 +85,13 @@ def _unpack_wheel(wheel: Path, target: Path) -> None:
         zf.extractall(target)
 
 
+def _plugin_folder(lib_dir: Path, name: str) -> Path:
+    return child_path(lib_dir, name, "PipePlugin name")
+
+
 def _import_root(lib_dir: Path, record: ExternalPluginRecord) -> Path:
-    copy = lib_dir / record.file
+    folder_name, _, file_name = record.file.partition("/")
+    copy = child_path(_plugin_folder(lib_dir, folder_name), file_name, "plugin file name")
     if copy.suffix == ".whl":
         return copy.parent / "site"
     if copy.is_dir() and not (copy / "__init__.py").exists():
@@ -177,16 +185,46 @@ def load_class(lib_dir: Path, record: ExternalPluginRecord) -> type:
     return obj
 
 
+_MAX_PLUGIN_FILES = 5000
+_MAX_PLUGIN_BYTES = 256 * 1024 * 1024
+
+
+def _check_plugin_directory(source: Path, uri: str, name: str) -> None:
+    """A package directory is copied whole: refuse what cannot be one (no Python file at its
+    top, or more than a plugin's worth of files or bytes — say, ``USING URI '/'``)."""
+    if not any(p.suffix == ".py" for p in source.iterdir()):
+        raise PluginLoadError(
+            f"plugin URI {uri!r}: a directory must be a Python package or hold .py files",
+            name,
+            uri,
+        )
+    files = size = 0
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        files += len(filenames)
+        for f in filenames:
+            size += os.lstat(os.path.join(dirpath, f)).st_size
+        if files > _MAX_PLUGIN_FILES or size > _MAX_PLUGIN_BYTES:
+            raise PluginLoadError(
+                f"plugin URI {uri!r}: directory too large for a plugin (more than "
+                f"{_MAX_PLUGIN_FILES} files or {_MAX_PLUGIN_BYTES >> 20} MiB)",
+                name,
+                uri,
+            )
+
+
 def install(
     lib_dir: Path, name: str, class_name: str, uri: str
 ) -> tuple[ExternalPluginRecord, type]:
     """Copy the plugin at `uri` into ``lib_dir/<name>/`` and load its class."""
+    folder = _plugin_folder(lib_dir, name)
     source = _source_path(uri)
-    folder = lib_dir / name
+    target = child_path(folder, source.name, f"plugin URI {uri!r}: file name")
+    if source.is_dir():
+        _check_plugin_directory(source, uri, name)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    target = folder / source.name
     try:
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
@@ -207,7 +245,7 @@ def install(
 
 def unload(lib_dir: Path, record: ExternalPluginRecord) -> None:
     """Forget the plugin's modules (those imported from its folder)."""
-    root = (lib_dir / record.name).resolve()
+    root = _plugin_folder(lib_dir, record.name).resolve()
     for mod_name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if file and Path(file).resolve().is_relative_to(root):
@@ -218,4 +256,4 @@ def unload(lib_dir: Path, record: ExternalPluginRecord) -> None:
 def uninstall(lib_dir: Path, record: ExternalPluginRecord) -> None:
     """Unload the plugin and delete its folder."""
     unload(lib_dir, record)
-    shutil.rmtree(lib_dir / record.name, ignore_errors=True)
+    shutil.rmtree(_plugin_folder(lib_dir, record.name), ignore_errors=True)

@@ -8,15 +8,19 @@ front end drives.
 
 A node owns its data directory (an exclusive lock file: a second node on the same directory
 is refused), its configuration, its cluster id (a UUID generated once), the plugin registry,
-the subtask executor, the catalog and the pipe manager — and, as later parts land, the store,
-the receivers and the RPC server. `close()` stops every pipe and thread.
+the subtask executor, the catalog, the pipe manager, the store (``<data_dir>/store``), the
+receivers' registry and — after `serve()` — the RPC server and the services plugins add.
+`execute(sql)` runs a statement of pipecore's SQL (`pipecore.sql`). `close()` stops every
+pipe, service and thread.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +33,13 @@ from pipecore_storage.errors import StoreClosedError
 from . import external
 from .catalog import Catalog
 from .config import Config
-from .errors import PipeError, PluginConflictError, PluginLoadError, PluginNotFoundError
+from .errors import (
+    ConfigError,
+    PipeError,
+    PluginConflictError,
+    PluginLoadError,
+    PluginNotFoundError,
+)
 from .executor import SubtaskExecutor
 from .external import ExternalPluginRecord
 from .parameters import PipeParameters
@@ -43,6 +53,13 @@ from .registry import (
     _Provenance,
     make_plugin_manager,
 )
+from .rpc import RpcServer
+from .sql import ResultTable, Statement, parse_script, parse_statement
+from .sql.errors import SqlError
+from .sql.executor import Executor
+from .sql.outcome import Outcome
+from .sql.timeparse import ZoneLike
+from .store_section import StoreSection, open_store
 
 __all__ = ["Node"]
 
@@ -115,12 +132,17 @@ class Node:
         plugins: Iterable[object],
         env: Mapping[str, str] | None,
     ) -> None:
+        self._config_source = config
+        self._env = env
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir.resolve()
         self._lock = _DirectoryLock(self.data_dir)
         self._closed = False
         self._close_lock = threading.Lock()
         self.executor: SubtaskExecutor | None = None
+        self.store: Any = None
+        self.server: RpcServer | None = None
+        self._services: list[Any] = []
         try:
             pm = make_plugin_manager()
             self.registry = PluginRegistry(pm, env=env)
@@ -133,7 +155,7 @@ class Node:
             self.lib_dir.mkdir(parents=True, exist_ok=True)
             self._external: dict[str, ExternalPluginRecord] = {}
             self._load_external_plugins()
-            self.store: Any = self._open_store()
+            self.store = self._open_store()
             self.receivers = ReceiverRegistry()
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
@@ -145,13 +167,148 @@ class Node:
                 store=self.store,
             )
             self.pipes.restore()
+            self.sql = Executor(self)
         except BaseException:
             self._teardown()
             raise
 
     def _open_store(self) -> Any:
-        """The node's store (issue 4 opens it here, before pipes are restored); None for now."""
-        return None
+        """The node's store in ``<data_dir>/store`` (opened before pipes are restored)."""
+        return open_store(self.data_dir, self.config)
+
+    # ------------------------------------------------------------------ SQL
+    def execute(self, sql: str, *, zone: ZoneLike = None) -> ResultTable:
+        """Run one statement of pipecore's SQL; its result as IoTDB's CLI shows it.
+
+        Datetimes without an offset are read (and times shown) in `zone` (default: the
+        process's). Raises `SqlSyntaxError` / `SqlSemanticError` — a `StatementError` with
+        IoTDB's status code when the statement fails while it runs; the node is unchanged.
+        """
+        started = time.perf_counter()
+        outcome = self.run(parse_statement(sql, zone=zone), zone=zone)
+        return outcome.table(zone, time.perf_counter() - started)
+
+    def execute_script(self, text: str, *, zone: ZoneLike = None) -> list[ResultTable]:
+        """Run a ``;``-separated script, statement by statement, as IoTDB's CLI does.
+
+        The whole script is parsed first: a syntax error anywhere runs nothing. Then the
+        statements run in order; when one fails, the ones before it stay done (each is whole),
+        the rest do not run, and its error is raised with ``completed`` set to the results of
+        the statements before it.
+        """
+        results: list[ResultTable] = []
+        for statement in parse_script(text, zone=zone):
+            started = time.perf_counter()
+            try:
+                outcome = self.run(statement, zone=zone)
+            except SqlError as exc:
+                exc.sql = text
+                exc.completed = results
+                raise
+            results.append(outcome.table(zone, time.perf_counter() - started))
+        return results
+
+    def run(self, statement: Statement | str, *, zone: ZoneLike = None) -> Outcome:
+        """Run a statement (text or parsed) and return its `Outcome`: a message, or a typed
+        `DataSet` for statements that return rows (what the RPC session sends)."""
+        self._check_open()
+        if isinstance(statement, str):
+            statement = parse_statement(statement, zone=zone)
+        return self.sql.execute(statement, zone)
+
+    # ------------------------------------------------------------------ serving
+    def serve(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> tuple[str, int]:
+        """Start the node's network endpoints; returns the RPC server's bound (host, port).
+
+        The Thrift RPC server listens on `host`:`port` (default ``dn_rpc_address`` and
+        ``dn_rpc_port``; port 0 picks a free one), over TLS with `ssl_context` or — when
+        ``enable_thrift_ssl`` is set — with ``key_store_path``'s certificate and key.
+        Plugins register their pipe receivers through ``register_rpc_services``; SQL sessions
+        are served by `pipecore.sql.session.SqlSessionHandler` unless a plugin registered a
+        session handler. Then the services of ``node_services`` start, in order; one that
+        fails stops everything started here and is raised with its name. `close()` stops it
+        all.
+        """
+        self._check_open()
+        if self.server is not None:
+            raise PipeError(f"the node at {self.data_dir} is already serving on {self.address}")
+        node_config = self.config.node
+        context = ssl_context if ssl_context is not None else _server_ssl_context(self.config)
+        server = RpcServer(
+            node_config.dn_rpc_address if host is None else host,
+            node_config.dn_rpc_port if port is None else port,
+            ssl_context=context,
+        )
+        pm = self.registry.pm
+        self.registry.load()
+        pm.hook.register_rpc_services(server=server, node=self)
+        if server.session_handler_factory is None:
+            from .sql.session import SqlSessionHandler
+
+            server.register_session_handler(lambda ctx: SqlSessionHandler(ctx, self))
+        server.start()
+        self.server = server
+        try:
+            for result in pm.hook.node_services(node=self):
+                for service in result or ():
+                    self._start_service(service)
+        except BaseException:
+            self._stop_serving()
+            raise
+        return server.address
+
+    def _start_service(self, service: Any) -> None:
+        name = getattr(service, "name", type(service).__name__)
+        try:
+            service.start()
+        except Exception as exc:
+            raise PipeError(f"node service {name} failed to start: {exc}") from exc
+        log.info("node service %s started", name)
+        self._services.append(service)
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """The RPC server's bound (host, port) while serving, else None."""
+        return None if self.server is None else self.server.address
+
+    def _stop_serving(self) -> None:
+        while self._services:
+            service = self._services.pop()
+            try:
+                service.stop()
+            except Exception:
+                log.exception("node service %s failed to stop", getattr(service, "name", service))
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # ------------------------------------------------------------------ configuration
+    def reload_config(self) -> tuple[list[str], list[str]]:
+        """LOAD CONFIGURATION: read the configuration again (the same file, ``PIPECORE_*``
+        variables and arguments). Returns (keys applied now, changed keys that wait for a
+        restart). Applied keys are in `config` at once: receivers read them per handshake,
+        pipes started from now on use them. A bad file raises `ConfigError` and changes
+        nothing."""
+        self._check_open()
+        source = self._config_source
+        if isinstance(source, Config):
+            return [], []
+        fresh = _load_config(source, self._env, self.registry.pm, self.registry)
+        old, new = self.config.as_dict(), fresh.as_dict()
+        changed = sorted(k for k in new if old.get(k) != new[k])
+        waiting = [k for k in changed if k in _restart_keys(self.config)]
+        applied = [k for k in changed if k not in waiting]
+        if applied:
+            merged = self.config.replace(**{k: new[k] for k in applied})
+            self.config = merged
+            self.pipes.config = merged
+        return applied, waiting
 
     # ------------------------------------------------------------------ pipes
     def create_pipe(
@@ -318,17 +475,23 @@ class Node:
     def _teardown(self) -> None:
         pipes = getattr(self, "pipes", None)
         try:
+            self._stop_serving()
             if pipes is not None:
                 pipes.close()
         finally:
-            if self.executor is not None:
-                left = self.executor.shutdown()
-                if left:
-                    log.warning("threads still running after close: %s", [t.name for t in left])
-            for record in getattr(self, "_external", {}).values():
-                external.unload(self.lib_dir, record)
-            self._lock.release()
-            self._closed = True
+            try:
+                if self.executor is not None:
+                    left = self.executor.shutdown()
+                    if left:
+                        names = [t.name for t in left]
+                        log.warning("threads still running after close: %s", names)
+                for record in getattr(self, "_external", {}).values():
+                    external.unload(self.lib_dir, record)
+                if self.store is not None:
+                    self.store.close()
+            finally:
+                self._lock.release()
+                self._closed = True
 
     def __enter__(self) -> Node:
         return self
@@ -355,12 +518,52 @@ def _load_config(
     if isinstance(config, Config):
         return config
     registry.load()
-    extra: list[type] = []
+    extra: list[type] = [StoreSection]
     for impl in pm.hook.register_config_sections.get_hookimpls():
         impl.function(register=extra.append)
     if config is None or isinstance(config, str | os.PathLike):
         return Config.load(config, env=env, sections=extra)
     return Config.load(None, env=env, overrides=dict(config), sections=extra)
+
+
+_RESTART_KEYS = frozenset(
+    {
+        "pipe_lib_dir",
+        "pipe_subtask_executor_max_thread_num",
+        "pipe_air_gap_receiver_enabled",
+        "pipe_air_gap_receiver_port",
+    }
+)
+
+
+def _restart_keys(config: Config) -> frozenset[str]:
+    """Keys a running node cannot change: the node section (address, port, TLS, time
+    precision), the store's keys, the plugin directory, the worker pool, the air-gap port."""
+    keys = set(_RESTART_KEYS) | set(attrs.asdict(config.node))
+    return frozenset(keys | {f.name for f in attrs.fields(StoreSection)})
+
+
+def _server_ssl_context(config: Config) -> ssl.SSLContext | None:
+    """The RPC server's TLS context when ``enable_thrift_ssl`` is set: the certificate chain
+    and private key from ``key_store_path`` (PEM), unlocked with ``key_store_pwd``."""
+    node = config.node
+    if not node.enable_thrift_ssl:
+        return None
+    if not node.key_store_path:
+        raise ConfigError(
+            "enable_thrift_ssl is true but key_store_path is empty: give the server's PEM "
+            "certificate and key",
+            "key_store_path",
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(node.key_store_path, password=node.key_store_pwd or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"key_store_path {node.key_store_path}: cannot load the certificate and key: {exc}",
+            "key_store_path",
+        ) from exc
+    return context
 
 
 def _kind_of(cls: type, record: ExternalPluginRecord) -> str:

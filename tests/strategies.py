@@ -478,3 +478,143 @@ def commit_histories(draw: st.DrawFn) -> tuple[list[int], list[int | None], list
     completions = [i for i, n in enumerate(outputs) for _ in range(n)]
     order = draw(st.permutations(completions))
     return outputs, progress, list(order), draw(st.integers(0, len(order)))
+
+
+# --- the store (tests/store) -------------------------------------------------------------------
+STORE_SERIES: dict[str, TSDataType] = {
+    "s_i64": TSDataType.INT64,
+    "s_dbl": TSDataType.DOUBLE,
+    "s_txt": TSDataType.TEXT,
+    "s_bool": TSDataType.BOOLEAN,
+    "s_i32": TSDataType.INT32,
+}
+"""Measurements the store tests write, each with a fixed data type."""
+
+
+def store_values(data_type: TSDataType) -> st.SearchStrategy:
+    """Python values of a type that survive a store round trip exactly (no NaN)."""
+    if data_type is TSDataType.BOOLEAN:
+        return st.booleans()
+    if data_type is TSDataType.INT32:
+        return st.integers(-(2**31), 2**31 - 1)
+    if data_type is TSDataType.INT64:
+        return st.integers(-(2**63), 2**63 - 1)
+    if data_type is TSDataType.DOUBLE:
+        return st.floats(allow_nan=False, allow_infinity=True)
+    if data_type is TSDataType.FLOAT:
+        return st.floats(width=32, allow_nan=False)
+    return st.text(max_size=12)
+
+
+@st.composite
+def store_rows(draw, measurements: list[str], times: st.SearchStrategy[int], max_rows: int = 30):
+    """Rows ``(time, {measurement: value or None})`` for the given measurements."""
+    n = draw(st.integers(1, max_rows))
+    rows = []
+    for _ in range(n):
+        t = draw(times)
+        values = {m: draw(st.none() | store_values(STORE_SERIES[m])) for m in measurements}
+        rows.append((t, values))
+    return rows
+
+
+# --- statements a node can run (tests/node) ----------------------------------------------------
+# Meaningful SQL over a small universe of databases, devices and series, so that INSERT,
+# SELECT, DELETE and the schema statements mostly run (and sometimes clash: a value of the
+# wrong type, a database that already exists). Derived from a seeded `random.Random`, like the
+# grammar sentences above.
+_NODE_TYPES = ("INT32", "INT64", "FLOAT", "DOUBLE", "TEXT", "BOOLEAN")
+_NODE_LITERALS = ("1", "-7", "2.5", "1e3", "'text'", "'12'", "true", "false", "null", "NaN")
+
+
+def _node_series(rng: random.Random) -> tuple[str, str]:
+    return f"root.f{rng.randint(0, 1)}.d{rng.randint(0, 2)}", f"s{rng.randint(0, 3)}"
+
+
+def _node_time(rng: random.Random) -> str:
+    return rng.choice(
+        [str(rng.randint(-5, 50)), "now()", "now() - 1d", "2024-01-01T00:00:00+08:00"]
+    )
+
+
+def _node_where(rng: random.Random) -> str:
+    parts = [
+        f"time {rng.choice(['<', '<=', '>', '>=', '=', '!='])} {_node_time(rng)}",
+        f"s{rng.randint(0, 3)} {rng.choice(['<', '>', '=', '!='])} {rng.choice(_NODE_LITERALS)}",
+        f"s{rng.randint(0, 3)} is {rng.choice(['', 'not '])}null",
+        f"s{rng.randint(0, 3)} in ({rng.choice(_NODE_LITERALS)}, {rng.choice(_NODE_LITERALS)})",
+        f"time between {rng.randint(0, 20)} and {rng.randint(0, 40)}",
+    ]
+    chosen = rng.sample(parts, rng.randint(1, 3))
+    return " WHERE " + f" {rng.choice(['and', 'or'])} ".join(chosen)
+
+
+def _node_select(rng: random.Random) -> str:
+    device, _ = _node_series(rng)
+    source = rng.choice([device, device.rsplit(".", 1)[0] + ".*", "root.**"])
+    if rng.random() < 0.3:
+        fn = rng.choice(["count", "sum", "avg", "min_value", "max_value", "last_value", "max_time"])
+        items = f"{fn}(s{rng.randint(0, 3)})"
+    else:
+        items = rng.choice(["*", "**", "s0", "s1, s2", "s3 as x"])
+    sql = f"SELECT {items} FROM {source}"
+    if rng.random() < 0.5:
+        sql += _node_where(rng)
+    if rng.random() < 0.3:
+        sql += " ORDER BY TIME DESC"
+    if rng.random() < 0.3:
+        sql += f" LIMIT {rng.randint(0, 5)} OFFSET {rng.randint(0, 3)}"
+    if rng.random() < 0.2:
+        sql += " ALIGN BY DEVICE"
+    return sql
+
+
+def _node_statement(rng: random.Random) -> str:
+    device, measurement = _node_series(rng)
+    kind = rng.randrange(12)
+    if kind <= 2:
+        columns = rng.sample(["s0", "s1", "s2", "s3"], rng.randint(1, 3))
+        rows = ", ".join(
+            "(" + ", ".join([_node_time(rng)] + [rng.choice(_NODE_LITERALS) for _ in columns]) + ")"
+            for _ in range(rng.randint(1, 3))
+        )
+        return f"INSERT INTO {device}(time, {', '.join(columns)}) VALUES {rows}"
+    if kind <= 4:
+        return _node_select(rng)
+    if kind == 5:
+        return f"SELECT LAST {measurement} FROM {device}" + rng.choice(["", " WHERE time >= 3"])
+    if kind == 6:
+        return f"CREATE TIMESERIES {device}.{measurement} WITH DATATYPE={rng.choice(_NODE_TYPES)}"
+    if kind == 7:
+        return rng.choice(
+            [
+                f"CREATE DATABASE {device.rsplit('.', 1)[0]}",
+                f"DELETE DATABASE {device.rsplit('.', 1)[0]}",
+            ]
+        )
+    if kind == 8:
+        return f"DELETE FROM {device}.{measurement}" + rng.choice(["", " WHERE time <= 10"])
+    if kind == 9:
+        return rng.choice(["FLUSH", "SHOW TIMESERIES", "COUNT TIMESERIES root.** GROUP BY LEVEL=1"])
+    if kind == 10:
+        name = f"p{rng.randint(0, 2)}"
+        return rng.choice(
+            [
+                f"CREATE PIPE {name} WITH SOURCE ('source'='do-nothing-source') "
+                "WITH SINK ('sink'='do-nothing-sink')",
+                f"DROP PIPE {name}",
+                f"STOP PIPE {name}",
+                f"START PIPE {name}",
+                "SHOW PIPES",
+            ]
+        )
+    return f"DELETE TIMESERIES {device}." + rng.choice([measurement, "**"])
+
+
+def node_scripts() -> st.SearchStrategy[str]:
+    """Scripts of 1–4 statements a node can run (or refuse with a semantic error)."""
+    return st.integers(0, 2**64).map(
+        lambda seed: ";\n".join(
+            _node_statement(rng) for rng in [random.Random(seed)] for _ in range(rng.randint(1, 4))
+        )
+    )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptFileError",
+    "PinError",
     "PipecoreError",
     "SchemaError",
     "StoreClosedError",
+    "StoreConfigError",
     "UnsupportedFormatError",
 ]
 
@@ -52,3 +54,15 @@ class SchemaError(PipecoreError, ValueError):
 
 class StoreClosedError(PipecoreError, RuntimeError):
     """An operation on a store (or writer) that has been closed."""
+
+
+class StoreConfigError(PipecoreError, ValueError):
+    """A store configuration key is unknown or has a bad value; `key` names it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"store configuration {key}: {message}")
+
+
+class PinError(PipecoreError, ValueError):
+    """A pin names a file that is not a sealed file of the store, or an illegal pipe name."""

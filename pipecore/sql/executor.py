@@ -1,0 +1,399 @@
+"""Running statements on a node: each statement object becomes node, pipe and store calls.
+
+`Executor(node).execute(statement, zone)` returns an `Outcome` — a message, or a `DataSet`
+for statements that return rows. It never lets an exception other than `SqlError` out: a
+failure of the node, the pipe manager or the store becomes a `StatementError` (a
+`SqlSemanticError`) at the statement's position, carrying IoTDB's status code for it and
+the original exception as ``__cause__``. A bug (an exception pipecore did not anticipate)
+becomes a `StatementError` with status 305 and ``internal=True``, logged with its traceback;
+the node keeps running.
+
+Each statement either takes effect whole or not at all (see docs/sql-reference.md,
+"Execution"); data statements are in `pipecore.sql.exec_data`, queries in
+`pipecore.sql.exec_select`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pipecore_storage.errors import (
+    CorruptFileError,
+    PipecoreError,
+    SchemaError,
+    StoreClosedError,
+    UnsupportedFormatError,
+)
+
+from ..errors import ConfigError, PipeError
+from . import exec_data, exec_select
+from .dataset import DataSet
+from .errors import SqlError
+from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
+from .outcome import DONE, Context, Outcome, StatementError, semantic
+from .result import (
+    SHOW_PIPEPLUGINS_COLUMNS,
+    SHOW_PIPES_COLUMNS,
+    SHOW_PIPESINK_COLUMNS,
+    SHOW_PIPESINKTYPE_COLUMNS,
+    SUCCESS_MESSAGE,
+)
+from .statements import (
+    AlterPipe,
+    CreateLegacyPipe,
+    CreatePipe,
+    CreatePipePlugin,
+    CreatePipeSink,
+    DropPipe,
+    DropPipePlugin,
+    DropPipeSink,
+    LoadConfiguration,
+    ShowPipePlugins,
+    ShowPipes,
+    ShowPipeSinks,
+    ShowPipeSinkTypes,
+    StartPipe,
+    Statement,
+    StopPipe,
+)
+from .timeparse import MonotonicClock, ZoneLike, format_creation_time
+
+if TYPE_CHECKING:
+    from ..node import Node
+    from ..pipes import PipeInfo
+    from ..receivers import ReceiverConnection
+
+__all__ = ["Executor", "status_code_of"]
+
+log = logging.getLogger(__name__)
+
+PIPE_ERROR = 1107  # IoTDB's PIPE_ERROR
+INTERNAL_SERVER_ERROR = 305
+UNKNOWN = "Unknown"
+
+
+# ---------------------------------------------------------------- status codes
+_SCHEMA_CODES = (
+    ("database", "already", 501),
+    ("", "already", 503),
+    ("database", "does not exist", 500),
+    ("", "does not exist", 508),
+    ("", "not consistent", 614),
+    ("", "type", 614),
+)
+
+
+def status_code_of(exc: BaseException) -> int:
+    """IoTDB's status code for a failure."""
+    if isinstance(exc, SqlError):
+        return exc.status_code
+    if isinstance(exc, PipeError):
+        return PIPE_ERROR
+    if isinstance(exc, ConfigError):
+        return 202
+    if isinstance(exc, SchemaError):
+        text = str(exc).lower()
+        for word, phrase, code in _SCHEMA_CODES:
+            if word in text and phrase in text:
+                return code
+        return 509
+    if isinstance(exc, CorruptFileError | UnsupportedFormatError | FileNotFoundError):
+        return 1100
+    if isinstance(exc, StoreClosedError):
+        return INTERNAL_SERVER_ERROR
+    if isinstance(exc, PipecoreError | OSError | ValueError):
+        return 301  # EXECUTE_STATEMENT_ERROR
+    return INTERNAL_SERVER_ERROR
+
+
+def _failure(statement: Statement, exc: BaseException) -> StatementError:
+    known = isinstance(exc, PipecoreError | OSError)
+    if known:
+        message = str(exc) or type(exc).__name__
+    else:
+        log.error("statement %r failed unexpectedly", statement.sql, exc_info=exc)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+    error = StatementError(
+        message,
+        statement.span.line,
+        statement.span.column,
+        status_code=status_code_of(exc),
+        subject=_subject(statement, exc),
+        internal=not known,
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _subject(statement: Statement, exc: BaseException) -> str | None:
+    for source in (exc, statement):
+        for attribute in ("pipe_name", "plugin_name", "key", "path", "name"):
+            value = getattr(source, attribute, None)
+            if value:
+                return str(value)
+    return None
+
+
+# ---------------------------------------------------------------- the executor
+Handler = Callable[[Context, Any], Outcome]
+
+
+class Executor:
+    """Runs statements against one node. Thread-safe: sessions share it."""
+
+    def __init__(self, node: Node) -> None:
+        from .pipesinks import PipeSinkCatalog
+
+        self.node = node
+        self.clock = MonotonicClock()
+        self.pipesinks = PipeSinkCatalog(node.catalog.system_dir)
+        self._handlers: dict[type, Handler] = {
+            CreatePipe: self._create_pipe,
+            AlterPipe: self._alter_pipe,
+            DropPipe: self._drop_pipe,
+            StartPipe: lambda ctx, s: self._call(ctx.node.start_pipe, s.name),
+            StopPipe: lambda ctx, s: self._call(ctx.node.stop_pipe, s.name),
+            ShowPipes: self._show_pipes,
+            CreatePipePlugin: self._create_plugin,
+            DropPipePlugin: self._drop_plugin,
+            ShowPipePlugins: self._show_plugins,
+            CreatePipeSink: self._create_pipesink,
+            DropPipeSink: self._drop_pipesink,
+            ShowPipeSinks: self._show_pipesinks,
+            ShowPipeSinkTypes: lambda ctx, s: Outcome(
+                data=DataSet.text(SHOW_PIPESINKTYPE_COLUMNS, [(t,) for t in PIPESINK_TYPES])
+            ),
+            CreateLegacyPipe: self._create_legacy_pipe,
+            LoadConfiguration: self._load_configuration,
+            **exec_data.HANDLERS,
+            **exec_select.HANDLERS,
+        }
+
+    def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:
+        """Run one statement. Raises `SqlError` (a `StatementError` for run-time failures)."""
+        handler = self._handlers.get(type(statement))
+        if handler is None:
+            raise semantic(statement, f"{type(statement).__name__} statements are not supported")
+        context = Context(self.node, self.clock.now_ms(), zone)
+        try:
+            return handler(context, statement)
+        except SqlError as exc:
+            if exc.sql is None:
+                exc.sql = statement.sql
+            raise
+        except Exception as exc:
+            raise _failure(statement, exc) from exc
+
+    @staticmethod
+    def _call(action: Callable[..., Any], *args: Any) -> Outcome:
+        action(*args)
+        return DONE
+
+    # ------------------------------------------------------------ pipes
+    def _create_pipe(self, ctx: Context, s: CreatePipe) -> Outcome:
+        ctx.node.create_pipe(s.name, s.source, s.processor, s.sink, if_not_exists=s.if_not_exists)
+        return DONE
+
+    def _alter_pipe(self, ctx: Context, s: AlterPipe) -> Outcome:
+        sections: dict[str, dict[str, str] | None] = {}
+        replace = []
+        for kind in ("source", "processor", "sink"):
+            clause = getattr(s, kind)
+            sections[kind] = None if clause is None else clause.parameters
+            if clause is not None and clause.mode.upper() == "REPLACE":
+                replace.append(kind)
+        ctx.node.alter_pipe(s.name, **sections, replace=replace, if_exists=s.if_exists)
+        return DONE
+
+    def _drop_pipe(self, ctx: Context, s: DropPipe) -> Outcome:
+        with self.pipesinks.lock:
+            if ctx.node.drop_pipe(s.name, if_exists=s.if_exists):
+                self.pipesinks.forget_pipe(s.name)
+        return DONE
+
+    def _show_pipes(self, ctx: Context, s: ShowPipes) -> Outcome:
+        node = ctx.node
+        if s.pipe_name is not None:
+            pipes = [node.get_pipe(s.pipe_name)]
+            receivers: list[ReceiverConnection] = []
+        elif s.sink_used_by is not None:
+            pipes = _pipes_with_sink_of(node, s.sink_used_by)
+            receivers = []
+        else:
+            pipes = node.list_pipes()
+            receivers = node.receivers.list()
+        rows = [_pipe_row(p, ctx.zone) for p in pipes]
+        rows += [_receiver_row(r, ctx.zone) for r in receivers]
+        return Outcome(data=DataSet.text(SHOW_PIPES_COLUMNS, rows))
+
+    # ------------------------------------------------------------ pipe plugins
+    def _create_plugin(self, ctx: Context, s: CreatePipePlugin) -> Outcome:
+        ctx.node.create_plugin(s.name, s.class_name, s.uri, if_not_exists=s.if_not_exists)
+        return DONE
+
+    def _drop_plugin(self, ctx: Context, s: DropPipePlugin) -> Outcome:
+        ctx.node.drop_plugin(s.name, if_exists=s.if_exists)
+        return DONE
+
+    def _show_plugins(self, ctx: Context, s: ShowPipePlugins) -> Outcome:
+        rows: list[tuple[object, ...]] = [
+            (e.name, e.plugin_type, e.class_name, e.plugin_jar) for e in ctx.node.list_plugins()
+        ]
+        for failure in ctx.node.plugin_failures:
+            name = (failure.name or failure.source).upper()
+            kind = "Builtin" if failure.origin == "builtin" else "External"
+            jar = f"{failure.distribution}=={failure.version}" if failure.distribution else ""
+            rows.append((name, kind, f"failed to load: {failure.error}", jar or failure.source))
+        return Outcome(data=DataSet.text(SHOW_PIPEPLUGINS_COLUMNS, rows))
+
+    # ------------------------------------------------------------ the sync tool's model
+    def _create_pipesink(self, ctx: Context, s: CreatePipeSink) -> Outcome:
+        if s.sink_type.lower() not in {t.lower() for t in PIPESINK_TYPES}:
+            raise semantic(
+                s,
+                f"PIPESINK [{s.name}]: type {s.sink_type} is not supported; "
+                f"SHOW PIPESINKTYPE lists the types ({', '.join(PIPESINK_TYPES)})",
+                s.name,
+            )
+        check_pipesink(s)
+        with self.pipesinks.lock:
+            if self.pipesinks.get(s.name) is not None:
+                raise semantic(s, f"PIPESINK [{s.name}] already exists in IoTDB.", s.name)
+            self.pipesinks.add(s)
+        return DONE
+
+    def _drop_pipesink(self, ctx: Context, s: DropPipeSink) -> Outcome:
+        with self.pipesinks.lock:
+            if self.pipesinks.get(s.name) is None:
+                raise semantic(s, f"PIPESINK [{s.name}] does not exist.", s.name)
+            existing = {p.name for p in ctx.node.list_pipes()}
+            for pipe in self.pipesinks.users(s.name):
+                if pipe in existing:
+                    raise semantic(
+                        s,
+                        f"Can not drop PIPESINK [{s.name}], because PIPE [{pipe}] is using it.",
+                        s.name,
+                    )
+            self.pipesinks.remove(s.name)
+        return DONE
+
+    def _show_pipesinks(self, ctx: Context, s: ShowPipeSinks) -> Outcome:
+        if s.name is None:
+            sinks = self.pipesinks.all()
+        else:
+            one = self.pipesinks.get(s.name)
+            if one is None:
+                raise semantic(s, f"PIPESINK [{s.name}] does not exist.", s.name)
+            sinks = [one]
+        rows = [(p.name, p.sink_type, pipesink_attributes_text(p)) for p in sinks]
+        return Outcome(data=DataSet.text(SHOW_PIPESINK_COLUMNS, rows))
+
+    def _create_legacy_pipe(self, ctx: Context, s: CreateLegacyPipe) -> Outcome:
+        with self.pipesinks.lock:
+            existing = {p.name: p for p in ctx.node.list_pipes()}
+            if s.name in existing:
+                state = existing[s.name].state
+                shown = "STOP" if state == "STOPPED" else state
+                raise semantic(
+                    s, f"PIPE [{s.name}] is {shown}, please retry after drop it.", s.name
+                )
+            pipesink = self.pipesinks.get(s.pipesink)
+            if pipesink is None:
+                raise semantic(s, f"PIPESINK [{s.pipesink}] does not exist", s.pipesink)
+            if s.start_time is not None and s.start_time > ctx.now_ms:
+                raise semantic(
+                    s,
+                    f"PIPE [{s.name}]: start time {s.start_time} is later than the current "
+                    f"time {ctx.now_ms}, this is not supported",
+                    s.name,
+                )
+            pipe = s.translate(pipesink)
+            # the sync tool creates its pipes stopped: START PIPE sends
+            ctx.node.create_pipe(pipe.name, pipe.source, pipe.processor, pipe.sink, start=False)
+            try:
+                self.pipesinks.record_pipe(pipe.name, pipesink.name)
+            except BaseException:
+                ctx.node.drop_pipe(pipe.name, if_exists=True)
+                raise
+        return DONE
+
+    # ------------------------------------------------------------ configuration
+    def _load_configuration(self, ctx: Context, s: LoadConfiguration) -> Outcome:
+        applied, waiting = ctx.node.reload_config()
+        message = SUCCESS_MESSAGE
+        if applied:
+            message += f" Applied: {', '.join(applied)}."
+        if waiting:
+            message += f" Take effect at the next start: {', '.join(waiting)}."
+        return Outcome(message)
+
+
+# ---------------------------------------------------------------- SHOW PIPES rows
+def _pipes_with_sink_of(node: Any, name: str) -> list[PipeInfo]:
+    pipes = node.list_pipes()
+    target = next((p for p in pipes if p.name == name), None)
+    if target is None:
+        return []
+    wanted = _sorted_attributes(target.sink)
+    return [p for p in pipes if _sorted_attributes(p.sink) == wanted]
+
+
+def _sorted_attributes(parameters: Any) -> str:
+    return str(sorted(parameters.attributes.items()))
+
+
+def _number(value: int | None) -> str:
+    return UNKNOWN if value is None else str(value)
+
+
+def _seconds(value: float | None) -> str:
+    return UNKNOWN if value is None else f"{value:.2f}"
+
+
+def _exceptions(info: PipeInfo, zone: ZoneLike) -> str:
+    return "; ".join(f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions)
+
+
+def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:
+    return (
+        info.name,
+        format_creation_time(info.creation_time, zone),
+        info.state,
+        str(info.source),
+        str(info.processor),
+        str(info.sink),
+        _exceptions(info, zone),
+        _number(info.remaining_event_count),
+        _seconds(info.estimated_remaining_seconds),
+    )
+
+
+def _braces(items: dict[str, object]) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(items.items())) + "}"
+
+
+def _receiver_row(conn: ReceiverConnection, zone: ZoneLike) -> tuple[str, ...]:
+    """A sender connected to this node's receivers, in SHOW PIPES' nine columns (the sync
+    tool's receiver row: role receiver, the sender's address, the databases written)."""
+    source: dict[str, object] = {"role": "receiver", "remote": conn.remote}
+    source["transport"] = conn.transport
+    if conn.cluster_id:
+        source["cluster-id"] = conn.cluster_id
+    sink = {
+        "database": ",".join(sorted(conn.databases)),
+        "points": conn.points,
+        "files": conn.files,
+    }
+    return (
+        f"receiver-{conn.id}",
+        format_creation_time(conn.connected_at, zone),
+        "RUNNING",
+        _braces(source),
+        "{}",
+        _braces(sink),
+        conn.last_error or "",
+        UNKNOWN,
+        UNKNOWN,
+    )

@@ -1,0 +1,143 @@
+"""Schema statements of the store: the checks of CREATE TIMESERIES and the SHOW results.
+
+Functions here work on a `Schema` under the store's lock and return the schema-log records
+to write (creation) or a `ResultTable` (SHOW), so `Store` only adds locking and logging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .config import StoreConfig
+from .errors import SchemaError
+from .paths import join_path, parse_pattern, split_path, validate_device
+from .query import ResultTable
+from .schema import Schema, check_series_schema, series_record
+from .tablet import MeasurementSchema
+
+__all__ = [
+    "DATABASE_COLUMNS",
+    "DEVICE_COLUMNS",
+    "TIMESERIES_COLUMNS",
+    "SeriesSpec",
+    "plan_create_series",
+    "show_databases",
+    "show_devices",
+    "show_timeseries",
+]
+
+DATABASE_COLUMNS = [
+    "Database",
+    "SchemaReplicationFactor",
+    "DataReplicationFactor",
+    "TimePartitionInterval",
+]
+TIMESERIES_COLUMNS = [
+    "Timeseries",
+    "Alias",
+    "Database",
+    "DataType",
+    "Encoding",
+    "Compression",
+    "Tags",
+    "Attributes",
+    "Deadband",
+    "DeadbandParameters",
+    "ViewType",
+]
+DEVICE_COLUMNS = ["Device", "IsAligned", "Template"]
+
+SeriesSpec = tuple[str, object, object, object, Mapping[str, str] | None]
+"""(measurement, data type, encoding or None, compressor or None, props or None)."""
+
+
+def series_schemas(device: str, specs: Sequence[SeriesSpec], config: StoreConfig):
+    """MeasurementSchemas of CREATE TIMESERIES specs, IoTDB's defaults filled in."""
+    schemas = []
+    for name, dt, enc, comp, props in specs:
+        path = f"{device}.{name}"
+        try:
+            dtype = MeasurementSchema(name, dt).data_type
+            encoding: Any = config.default_encoding(dtype) if enc is None else enc
+            compressor: Any = config.compressor if comp is None else comp
+            schema = MeasurementSchema(name, dtype, encoding, compressor, props)
+        except ValueError as exc:
+            raise SchemaError(f"{path}: {exc}", path) from exc
+        check_series_schema(path, schema, config.tsfile_format_version)
+        schemas.append(schema)
+    return schemas
+
+
+def plan_create_series(
+    schema: Schema,
+    config: StoreConfig,
+    device: str,
+    specs: Sequence[SeriesSpec],
+    aligned: bool,
+) -> tuple[str, list[dict]]:
+    """(canonical device, schema records) for CREATE [ALIGNED] TIMESERIES; SchemaError when
+    a series exists, the device's alignment differs, or no database can hold it."""
+    nodes = validate_device(device)
+    device = join_path(nodes)
+    schemas = series_schemas(device, specs, config)
+    entry = schema.devices.get(device)
+    for s in schemas:
+        if entry is not None and s.name in entry.measurements:
+            path = f"{device}.{s.name}"
+            raise SchemaError(f"timeseries {path} already exists", path)
+    if entry is not None and entry.aligned != aligned:
+        kind = "aligned" if entry.aligned else "not aligned"
+        raise SchemaError(f"device {device} exists and is {kind}", device)
+    records: list[dict] = []
+    if schema.database_of(nodes) is None:
+        if not config.enable_auto_create_schema:
+            raise SchemaError(f"{device}: no database holds it (create one first)", device)
+        database = schema.auto_database(nodes, config.default_storage_group_level)
+        schema.check_new_database(database)
+        records.append({"op": "create_database", "name": database})
+    records += [series_record(device, aligned, s) for s in schemas]
+    return device, records
+
+
+def split_series_path(path: str) -> tuple[str, str]:
+    """(device, measurement) of a full series path."""
+    nodes = split_path(path)
+    if len(nodes) < 3:
+        raise SchemaError(f"illegal timeseries path {path}: needs a device and a name", path)
+    return join_path(nodes[:-1]), nodes[-1]
+
+
+def show_databases(schema: Schema, pattern: str, config: StoreConfig) -> ResultTable:
+    p = parse_pattern(pattern)
+    names = sorted(n for n, nodes in schema.databases.items() if p.matches(nodes))
+    rows = [(n, 1, 1, config.time_partition_interval) for n in names]
+    return ResultTable(list(DATABASE_COLUMNS), rows)
+
+
+def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
+    rows = [
+        (
+            s.path,
+            None,
+            s.database,
+            s.schema.data_type.name,
+            s.schema.encoding.name,
+            s.schema.compression.name,
+            None,
+            None,
+            None,
+            None,
+            "BASE",
+        )
+        for s in schema.iter_series(parse_pattern(pattern))
+    ]
+    return ResultTable(list(TIMESERIES_COLUMNS), rows)
+
+
+def show_devices(schema: Schema, pattern: str) -> ResultTable:
+    rows = [
+        (d.device, "true" if d.aligned else "false", None)
+        for d in schema.iter_devices(parse_pattern(pattern))
+    ]
+    return ResultTable(list(DEVICE_COLUMNS), rows)

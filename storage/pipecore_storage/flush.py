@@ -1,0 +1,261 @@
+"""Flushing: sealing memtables into TsFiles, in the background or on demand.
+
+When the working memtables pass a threshold (`memtable_size_threshold` bytes in all, or
+`avg_series_point_number_threshold` points per series in one), on `Store.flush()` and on close,
+they move together into a *generation* and the WAL rolls to a new segment. The flush thread
+writes one TsFile per memtable (one per database and kind), then under the store lock gives
+it a seal sequence number, writes its ``.meta`` and ``.resource`` (the commit point), makes
+it visible to queries in place of the memtable, and tells listeners. When every file of the
+generation is sealed, ``wal/checkpoint`` records the generation's last sequence number and
+the WAL segments it covered are deleted. Generations are sealed in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+
+from .errors import StoreClosedError
+from .fsutil import fsync_file
+from .listeners import TsFileSealedEvent
+from .memtable import MemTable, device_tablet
+from .resource import SealedFile, tsfile_name
+from .tablet import MeasurementSchema
+from .tsfile import TsFileWriter
+from .tsfile.encoding import writable
+from .types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding
+from .wal import write_checkpoint
+
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["Flusher", "Generation", "file_schema", "write_memtable"]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define(eq=False)
+class Generation:
+    """Memtables switched out together, waiting to be sealed."""
+
+    memtables: list[MemTable]
+    switch_seq: int
+    sealed: list[SealedFile] = attrs.field(factory=list)
+    error: BaseException | None = None
+    _done: threading.Event = attrs.field(factory=threading.Event)
+
+    def wait(self) -> None:
+        """Block until sealed; re-raise the error that made the flush fail."""
+        self._done.wait()
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+
+class Flusher:
+    """The store's flush thread."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cv = threading.Condition()
+        self._kicked = False
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="pipecore-flush", daemon=True)
+        self._thread.start()
+
+    def kick(self) -> None:
+        with self._cv:
+            self._kicked = True
+            self._cv.notify()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        for gen in list(self._store._flushing):  # never sealed: released, data stays in WAL
+            if not gen.done:
+                gen.error = gen.error or _closed_error(self._store)
+                gen._done.set()
+
+    def _run(self) -> None:
+        interval = self._store.config.seq_memtable_flush_check_interval_in_ms / 1000.0
+        while True:
+            with self._cv:
+                if not self._kicked and not self._stop:
+                    self._cv.wait(interval)
+                if self._stop:
+                    return
+                self._kicked = False
+            self._timed_switch()
+            self._flush_pending()
+
+    def _timed_switch(self) -> None:
+        cfg = self._store.config
+        if not cfg.enable_timed_flush_seq_memtable:
+            return
+        limit = cfg.seq_memtable_flush_interval_in_ms / 1000.0
+        now = time.monotonic()
+        with self._store._lock:
+            if self._store._closed:
+                return
+            if any(now - m.created_at >= limit for m in self._store._working.values()):
+                self._store._switch_locked()
+
+    def _flush_pending(self) -> None:
+        store = self._store
+        while True:
+            with store._lock:
+                pending = [g for g in store._flushing if not g.done]
+            if not pending:
+                return
+            gen = pending[0]
+            try:
+                flush_generation(store, gen)
+            except BaseException as exc:  # keep the thread alive; the data stays in the WAL
+                log.exception("flush of a memtable generation failed")
+                gen.error = exc
+                with store._lock:
+                    if gen in store._flushing:
+                        store._flushing.remove(gen)
+                        # give the data back to the working set so it is not lost from memory
+                        for m in gen.memtables:
+                            _return_memtable(store, m)
+                gen._done.set()
+                return
+            gen._done.set()
+
+
+def _closed_error(store: Store) -> BaseException:
+    return StoreClosedError(f"{store.path}: closed before the flush finished")
+
+
+def _return_memtable(store: Store, m: MemTable) -> None:
+    key = (m.database, m.sequence)
+    existing = store._working.get(key)
+    if existing is None:
+        store._working[key] = m
+        return
+    for data, chunk in m.iter_chunks():
+        for seq, tablet in chunk.writes(data.device, data.schemas, data.aligned):
+            existing.append(tablet, data.nodes, seq, chunk.origin)
+
+
+def flush_generation(store: Store, gen: Generation) -> None:
+    # statistics of series holding +-inf overflow to NaN sums; that is the format's answer
+    with store._maintenance, np.errstate(over="ignore", invalid="ignore"):
+        for mt in list(gen.memtables):
+            f = write_memtable(store, mt)
+            with store._lock:
+                if mt not in gen.memtables:  # its database was deleted meanwhile
+                    _discard(f)
+                    continue
+                if f is not None:
+                    f.seal_seq = store._next_seq()
+                    f.write_side_files()
+                    store._files.add(f)
+                    gen.sealed.append(f)
+                gen.memtables.remove(mt)
+                if f is not None:
+                    store._publisher.publish(TsFileSealedEvent(f.seal_seq, f))
+        with store._lock:
+            write_checkpoint(store.layout.wal, gen.switch_seq)
+            store._wal.delete_segments_upto(gen.switch_seq)
+            store._deletions = [d for d in store._deletions if d.seq > gen.switch_seq]
+            if gen in store._flushing:
+                store._flushing.remove(gen)
+
+
+def _discard(f: SealedFile | None) -> None:
+    if f is not None:
+        for p in f.side_paths():
+            p.unlink(missing_ok=True)
+
+
+def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
+    """Write one memtable as a TsFile (no side files yet); None when it holds no points."""
+    with store._lock:
+        version = store._files.take_version()
+        snapshot = mt.snapshot()
+        schemas = _series_schemas(store, snapshot)
+    folder = store.layout.folder(mt.database, mt.sequence)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / tsfile_name(int(time.time() * 1000), version)
+    device_times: dict[str, tuple[int, int]] = {}
+    points = 0
+    writer = TsFileWriter(path, format_version=store.config.tsfile_format_version)
+    try:
+        for device in sorted(snapshot):
+            data, chunks = snapshot[device]
+            tablet = device_tablet(data, chunks)
+            if tablet is None:
+                continue
+            tablet.schemas = [file_schema(schemas.get((device, s.name), s)) for s in tablet.schemas]
+            if data.aligned:
+                writer.register_aligned_timeseries(device, tablet.schemas)
+            else:
+                for s in tablet.schemas:
+                    writer.register_timeseries(device, s)
+            writer.write_tablet(tablet)
+            device_times[device] = (int(tablet.timestamps[0]), int(tablet.timestamps[-1]))
+            points += tablet.point_count()
+    except BaseException:
+        writer.close()
+        path.unlink(missing_ok=True)
+        raise
+    writer.close()
+    if not device_times:
+        path.unlink(missing_ok=True)
+        return None
+    fsync_file(path)  # the directory is fsynced when the .resource is renamed in
+    return SealedFile(
+        path=path,
+        database=mt.database,
+        sequence=mt.sequence,
+        version=version,
+        device_times=device_times,
+        min_seq=mt.min_seq,
+        max_seq=mt.max_seq,
+        seal_seq=-1,
+        origin=mt.origin(),
+        format_version=store.config.tsfile_format_version,
+        points=points,
+    )
+
+
+def file_schema(schema: MeasurementSchema) -> MeasurementSchema:
+    """The schema a series is sealed with: its own, unless the official readers cannot decode
+    that encoding. The official C++ reader (tsfile 2.5.0) fails on BOOLEAN RLE and FLOAT/DOUBLE
+    RLE pages, so those are written PLAIN (BOOLEAN) and GORILLA (FLOAT/DOUBLE, lossless);
+    other encodings TsFile can only read get the TsFile writer's default for the type."""
+    dt = schema.data_type
+    if writable(dt, schema.encoding):
+        return schema
+    if dt in (TSDataType.FLOAT, TSDataType.DOUBLE):
+        encoding = TSEncoding.GORILLA
+    else:
+        encoding = TSFILE_DEFAULT_ENCODINGS[dt]
+    return attrs.evolve(schema, encoding=encoding)
+
+
+def _series_schemas(store: Store, snapshot: dict) -> dict[tuple[str, str], MeasurementSchema]:
+    """The store's schema (encoding, compressor) of every series in the snapshot."""
+    out = {}
+    for device, (data, _chunks) in snapshot.items():
+        entry = store._schema.devices.get(device)
+        if entry is None:
+            continue
+        for name in data.schemas:
+            s = entry.measurements.get(name)
+            if s is not None and s.data_type == data.schemas[name].data_type:
+                out[(device, name)] = s
+    return out

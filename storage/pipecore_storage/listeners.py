@@ -1,0 +1,291 @@
+"""Store listeners: what a pipe's source subscribes to.
+
+A `Subscription` receives, in sequence-number order, an event for every applied insert
+(`InsertEvent`: the tablet and its origin), every sealed or loaded TsFile
+(`TsFileSealedEvent`) and every deletion (`DeletionEvent`). Publishing never blocks a writer:
+each subscription has a bounded queue (events and bytes); when it is full, new events are
+dropped and the subscription remembers the range of sequence numbers it lost. The consumer
+then receives a `GapEvent(first_seq, last_seq)` before the next event it does get (or as soon
+as it asks, when nothing else is queued), and can read the lost data from the sealed files
+that cover that range (`Store.files_covering`) and the memtable (`Store.replay`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Union
+
+import attrs
+
+from .origin import Origin
+from .resource import SealedFile
+from .tablet import Tablet
+
+__all__ = [
+    "DeletionEvent",
+    "Event",
+    "GapEvent",
+    "InsertEvent",
+    "Subscription",
+    "TsFileSealedEvent",
+    "replay_events",
+]
+
+
+@attrs.frozen
+class InsertEvent:
+    """An applied insert: `tablet` (one device's rows, as written), its origin and database."""
+
+    seq: int
+    tablet: Tablet
+    origin: Origin
+    database: str
+
+    @property
+    def nbytes(self) -> int:
+        return self.tablet.nbytes
+
+
+@attrs.frozen
+class TsFileSealedEvent:
+    """A TsFile was sealed from a memtable (covering writes `min_seq`..`max_seq`) or loaded."""
+
+    seq: int
+    file: SealedFile
+
+    @property
+    def origin(self) -> Origin:
+        return self.file.origin
+
+    @property
+    def min_seq(self) -> int:
+        return self.file.min_seq
+
+    @property
+    def max_seq(self) -> int:
+        return self.file.max_seq
+
+    @property
+    def nbytes(self) -> int:
+        return 512
+
+
+@attrs.frozen
+class DeletionEvent:
+    """Points of series matching `pattern` with start <= time <= end were deleted."""
+
+    seq: int
+    pattern: str
+    start: int
+    end: int
+    origin: Origin
+
+    @property
+    def nbytes(self) -> int:
+        return 128
+
+
+@attrs.frozen
+class GapEvent:
+    """Events with sequence numbers `first_seq`..`last_seq` were dropped: the queue was full."""
+
+    first_seq: int
+    last_seq: int
+
+    @property
+    def seq(self) -> int:
+        return self.last_seq
+
+    @property
+    def nbytes(self) -> int:
+        return 0
+
+
+Event = Union[InsertEvent, TsFileSealedEvent, DeletionEvent, GapEvent]  # noqa: UP007
+
+
+class Subscription:
+    """A subscriber's bounded queue of store events. Thread-safe; iterate or call `get`."""
+
+    def __init__(
+        self,
+        name: str,
+        capacity_events: int,
+        capacity_bytes: int,
+        start_seq: int,
+        on_close=None,
+    ) -> None:
+        self.name = name
+        self.capacity_events = capacity_events
+        self.capacity_bytes = capacity_bytes
+        self.start_seq = start_seq
+        self._queue: deque[tuple[Event, int]] = deque()
+        self._bytes = 0
+        self._gap: list[int] | None = None
+        self._cv = threading.Condition()
+        self._closed = False
+        self._on_close = on_close
+        self.dropped_events = 0
+
+    # ------------------------------------------------------------------ producer side
+    def offer(self, event: Event) -> None:
+        """Queue `event` or, when full, record it as lost. Never blocks on the consumer."""
+        size = event.nbytes
+        with self._cv:
+            if self._closed:
+                return
+            if self._gap is not None and self._has_room(0):
+                self._queue.append((GapEvent(self._gap[0], self._gap[1]), 0))
+                self._gap = None
+            if self._gap is None and self._has_room(size):
+                self._queue.append((event, size))
+                self._bytes += size
+            else:
+                self.dropped_events += 1
+                if self._gap is None:
+                    self._gap = [event.seq, event.seq]
+                else:
+                    self._gap[1] = event.seq
+            self._cv.notify()
+
+    def prefill(self, events: list[Event]) -> None:
+        """Queue replayed events regardless of capacity (they reference existing data)."""
+        with self._cv:
+            for event in events:
+                self._queue.append((event, 0))
+            self._cv.notify()
+
+    def _has_room(self, size: int) -> bool:
+        if len(self._queue) >= self.capacity_events:
+            return False
+        return not self._queue or self._bytes + size <= self.capacity_bytes
+
+    # ------------------------------------------------------------------ consumer side
+    @property
+    def lagging(self) -> bool:
+        """True while events are being dropped (a gap has not yet been reported)."""
+        with self._cv:
+            return self._gap is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        with self._cv:
+            return len(self._queue)
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        """The next event; None after `timeout` seconds without one, or once closed."""
+        with self._cv:
+            while True:
+                if self._queue:
+                    event, size = self._queue.popleft()
+                    self._bytes -= size
+                    return event
+                if self._gap is not None:
+                    gap = GapEvent(self._gap[0], self._gap[1])
+                    self._gap = None
+                    return gap
+                if self._closed:
+                    return None
+                if not self._cv.wait(timeout) and timeout is not None:
+                    return None
+
+    def get_nowait(self) -> Event | None:
+        return self.get(timeout=0)
+
+    def drain(self, max_events: int | None = None) -> list[Event]:
+        """Every queued event (at most `max_events`), without waiting."""
+        out: list[Event] = []
+        while max_events is None or len(out) < max_events:
+            event = self.get_nowait()
+            if event is None:
+                break
+            out.append(event)
+        return out
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            event = self.get()
+            if event is None:
+                return
+            yield event
+
+    def close(self) -> None:
+        """Stop receiving events; a consumer blocked in `get` returns None."""
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True
+            self._cv.notify_all()
+        if self._on_close is not None:
+            self._on_close(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def replay_events(files, memtables, deletions, from_seq: int) -> list[Event]:
+    """What the store still holds from `from_seq` on: a `TsFileSealedEvent` per sealed file
+    covering it (by seal order), then, in sequence order, memtable inserts and deletions.
+
+    An insert whose rows were split between sequence and unsequence memtables comes back as
+    two `InsertEvent`s with the same sequence number.
+    """
+    events: list[Event] = [
+        TsFileSealedEvent(f.seal_seq, f)
+        for f in sorted(files, key=lambda f: f.seal_seq)
+        if f.max_seq >= from_seq or f.seal_seq >= from_seq
+    ]
+    tail: list[Event] = [d for d in deletions if d.seq >= from_seq]
+    for mt in memtables:
+        for data, chunk in mt.iter_chunks():
+            last = chunk.seq if chunk.seqs is None else int(chunk.seqs[-1])
+            if last < from_seq:
+                continue
+            for seq, tablet in chunk.writes(data.device, data.schemas, data.aligned):
+                if seq >= from_seq:
+                    tail.append(InsertEvent(seq, tablet, chunk.origin, mt.database))
+    tail.sort(key=lambda e: e.seq)
+    return events + tail
+
+
+class Publisher:
+    """The store's list of subscriptions; `publish` is called under the store's write lock."""
+
+    def __init__(self) -> None:
+        self._subs: dict[int, Subscription] = {}
+        self._lock = threading.Lock()
+
+    def add(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs[id(sub)] = sub
+
+    def remove(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.pop(id(sub), None)
+
+    @property
+    def active(self) -> bool:
+        return bool(self._subs)
+
+    def publish(self, event: Event) -> None:
+        if not self._subs:
+            return
+        with self._lock:
+            subs = list(self._subs.values())
+        for sub in subs:
+            sub.offer(event)
+
+    def close_all(self) -> None:
+        with self._lock:
+            subs = list(self._subs.values())
+            self._subs.clear()
+        for sub in subs:
+            sub.close()

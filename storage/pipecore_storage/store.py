@@ -1,0 +1,719 @@
+"""`Store`: the embedded TsFile store — schema, WAL, memtables, sealed files, queries, pipes.
+
+The store behaves like a small IoTDB data node (tree model). See docs/store.md for the user
+guide; this module is the public facade and the write path. Flushing is in `flush`, queries
+in `query`, LOAD in `load`, crash recovery in `recovery`.
+
+Locking: one re-entrant state lock guards the schema, memtables, the file set, the sequence
+counter, WAL appends and event publication, so sequence numbers, WAL order, memtable order
+and event order agree. Flush work, deletions, LOAD and DELETE DATABASE are additionally
+serialized by a maintenance lock. fsync of the WAL (SYNC mode) happens outside both locks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import catalog as _catalog
+from . import flush as _flush
+from . import load as _load
+from . import query as _query
+from . import recovery as _recovery
+from .config import StoreConfig
+from .errors import SchemaError, StoreClosedError
+from .files import FileSet, PinError, StoreLayout, pin_file, pinned_files, unpin_all, unpin_file
+from .listeners import (
+    DeletionEvent,
+    Event,
+    InsertEvent,
+    Publisher,
+    Subscription,
+    replay_events,
+)
+from .memtable import MemTable
+from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods, read_tsfile_tablets
+from .origin import CLIENT, Origin
+from .paths import canonical_device, join_path, parse_pattern, split_path
+from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
+from .resource import SealedFile
+from .schema import Schema, SchemaLog, SeriesInfo
+from .tablet import Tablet
+from .types import TSDataType
+from .values import record_tablet
+from .wal import WalWriter, frame, write_checkpoint
+from .walcodec import encode_delete, encode_delete_database, encode_insert
+
+__all__ = ["Store"]
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """An embedded TsFile store in a directory. Open it with `Store.open(path, config)`."""
+
+    # ------------------------------------------------------------------ lifecycle
+    def __init__(self, path: Path, config: StoreConfig) -> None:
+        self.path = path
+        self.config = config
+        self.layout = StoreLayout(path)
+        self._lock = threading.RLock()
+        self._maintenance = threading.RLock()
+        self._closed = False
+        self._schema = Schema()
+        self._schema_log = SchemaLog(self.layout.schema_log)
+        self._files = FileSet()
+        self._seq = -1
+        self._working: dict[tuple[str, bool], MemTable] = {}
+        self._flushing: list[_flush.Generation] = []
+        self._last_flushed: dict[str, int] = {}
+        self._deletions: list[DeletionEvent] = []
+        self._publisher = Publisher()
+        self._readers = _query.ReaderCache()
+        self._wal: WalWriter
+        self._flusher: _flush.Flusher
+        self._lock_fd: int | None = None
+        self.recovery_report: _recovery.RecoveryReport
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], config: StoreConfig | Mapping | None = None):
+        """Open (creating if needed) the store in directory `path`; recovers after a crash."""
+        if config is None:
+            config = StoreConfig()
+        elif not isinstance(config, StoreConfig):
+            config = StoreConfig.from_mapping(config)
+        store = cls(Path(path).absolute(), config)
+        store.layout.root.mkdir(parents=True, exist_ok=True)
+        store._acquire_dir_lock()
+        try:
+            store.layout.make()
+            store.recovery_report = _recovery.recover(store)
+            store._flusher = _flush.Flusher(store)
+        except BaseException:
+            store._release_dir_lock()
+            raise
+        return store
+
+    def _acquire_dir_lock(self) -> None:
+        fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreClosedError(f"{self.path}: the store is open in another process") from None
+        self._lock_fd = fd
+
+    def _release_dir_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def close(self) -> None:
+        """Seal every memtable into TsFiles, stop background work, release the directory."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+            with self._lock:
+                if not self._working and not self._flushing:
+                    # everything is sealed (deletions are in .mods): nothing left to replay
+                    write_checkpoint(self.layout.wal, self._seq)
+        finally:
+            self._shutdown(clean=True)
+
+    def _shutdown(self, clean: bool) -> None:
+        with self._lock:
+            self._closed = True
+        self._flusher.stop()
+        self._publisher.close_all()
+        if clean:
+            self._wal.close()
+        else:
+            self._wal.abandon()
+        self._schema_log.close()
+        self._readers.close()
+        self._release_dir_lock()
+
+    def _abandon(self) -> None:
+        """Stop without flushing or fsyncing: on disk exactly what a kill -9 leaves (tests)."""
+        if not self._closed:
+            self._shutdown(clean=False)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"{self.path}: the store is closed")
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the latest write or event (-1 for a new store)."""
+        return self._seq
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # ------------------------------------------------------------------ schema
+    def create_database(self, database: str) -> None:
+        """CREATE DATABASE; SchemaError if it exists or overlaps an existing database."""
+        self._check_open()
+        with self._lock:
+            nodes = self._schema.check_new_database(database)
+            self._log_schema([{"op": "create_database", "name": join_path(nodes)}])
+
+    def delete_database(self, database: str) -> list[str]:
+        """DELETE DATABASE (a name or a pattern such as ``root.**``): drop schema and data.
+
+        Returns the deleted databases; SchemaError if nothing matches.
+        """
+        self._check_open()
+        pattern = parse_pattern(database)
+        with self._maintenance:
+            with self._lock:
+                names = [n for n, nodes in self._schema.databases.items() if pattern.matches(nodes)]
+                if not names:
+                    raise SchemaError(f"database {database} does not exist", database)
+                gone = []
+                for name in names:
+                    gone += self._drop_database_locked(name)
+            for f in gone:
+                self._readers.evict(f.path)
+                for p in f.side_paths():
+                    p.unlink(missing_ok=True)
+        return names
+
+    def _drop_database_locked(self, name: str) -> list[SealedFile]:
+        self._log_schema([{"op": "delete_database", "name": name}])
+        seq = self._next_seq()
+        body = encode_delete_database(name)
+        self._wal.sync(self._wal.append([frame(seq, body)], seq))
+        for key in [k for k in self._working if k[0] == name]:
+            del self._working[key]
+        for gen in self._flushing:
+            gen.memtables = [m for m in gen.memtables if m.database != name]
+        files = self._files.of_database(name)
+        for f in files:
+            self._files.remove(f)
+        prefix = split_path(name)
+        for device in [d for d in self._last_flushed if split_path(d)[: len(prefix)] == prefix]:
+            del self._last_flushed[device]
+        event = DeletionEvent(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
+        self._deletions.append(event)
+        self._publisher.publish(event)
+        return files
+
+    def create_timeseries(
+        self,
+        path: str,
+        data_type: TSDataType | str,
+        encoding: object = None,
+        compressor: object = None,
+        props: Mapping[str, str] | None = None,
+    ) -> SeriesInfo:
+        """CREATE TIMESERIES; IoTDB's default encoding/compressor when omitted."""
+        device, name = _catalog.split_series_path(path)
+        spec = (name, data_type, encoding, compressor, props)
+        return self._create_series(device, [spec], aligned=False)[0]
+
+    def create_aligned_timeseries(
+        self,
+        device: str,
+        measurements: Sequence[str],
+        data_types: Sequence[TSDataType | str],
+        encodings: Sequence[object] | None = None,
+        compressors: Sequence[object] | None = None,
+    ) -> list[SeriesInfo]:
+        """CREATE ALIGNED TIMESERIES device(m1 type, m2 type, ...)."""
+        n = len(measurements)
+        if len(data_types) != n:
+            raise SchemaError(f"{device}: {n} measurements but {len(data_types)} types", device)
+        encs = list(encodings) if encodings is not None else [None] * n
+        comps = list(compressors) if compressors is not None else [None] * n
+        specs: list[_catalog.SeriesSpec] = [
+            (m, t, e, c, None)
+            for m, t, e, c in zip(measurements, data_types, encs, comps, strict=True)
+        ]
+        return self._create_series(device, specs, aligned=True)
+
+    def _create_series(self, device: str, specs: list, aligned: bool) -> list[SeriesInfo]:
+        self._check_open()
+        with self._lock:
+            device, records = _catalog.plan_create_series(
+                self._schema, self.config, device, specs, aligned
+            )
+            self._log_schema(records)
+            out = [self._schema.resolve(f"{device}.{join_path([spec[0]])}") for spec in specs]
+        return [s for s in out if s is not None]
+
+    def delete_timeseries(self, pattern: str) -> list[str]:
+        """DELETE TIMESERIES: drop the matching series and all their data; their paths.
+
+        SchemaError when nothing matches.
+        """
+        self._check_open()
+        compiled = parse_pattern(pattern)
+        with self._maintenance:
+            with self._lock:
+                series = list(self._schema.iter_series(compiled))
+                if not series:
+                    raise SchemaError(f"timeseries {pattern} does not exist", pattern)
+                seq = self._next_seq()
+                body = encode_delete(compiled.text, MIN_TIME, MAX_TIME, CLIENT)
+                position = self._wal.append([frame(seq, body)], seq)
+                self._apply_delete(compiled.text, MIN_TIME, MAX_TIME, seq, CLIENT, replay=False)
+                records = [
+                    {"op": "delete_series", "device": s.device, "measurement": s.measurement}
+                    for s in series
+                ]
+                self._log_schema(records)
+            self._wal.sync(position)
+        return [s.path for s in series]
+
+    def _log_schema(self, records: list[dict]) -> None:
+        self._schema_log.append(records)
+        for r in records:
+            self._schema.apply(r)
+
+    def series(self, path: str) -> SeriesInfo | None:
+        """The series at a full path, or None."""
+        with self._lock:
+            return self._schema.resolve(path)
+
+    def list_series(self, pattern: str = "root.**") -> list[SeriesInfo]:
+        """Series matching a pattern, ordered by device then measurement."""
+        with self._lock:
+            return list(self._schema.iter_series(parse_pattern(pattern)))
+
+    def show_databases(self, pattern: str = "root.**") -> ResultTable:
+        """SHOW DATABASES: Database, SchemaReplicationFactor, DataReplicationFactor,
+        TimePartitionInterval (1, 1 and `time_partition_interval` here)."""
+        with self._lock:
+            return _catalog.show_databases(self._schema, pattern, self.config)
+
+    def show_timeseries(self, pattern: str = "root.**") -> ResultTable:
+        """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, Attributes, Deadband... None)."""
+        with self._lock:
+            return _catalog.show_timeseries(self._schema, pattern)
+
+    def show_devices(self, pattern: str = "root.**") -> ResultTable:
+        """SHOW DEVICES: Device, IsAligned ("true"/"false"), Template (None)."""
+        with self._lock:
+            return _catalog.show_devices(self._schema, pattern)
+
+    def count_timeseries(self, pattern: str = "root.**") -> int:
+        return len(self.list_series(pattern))
+
+    # ------------------------------------------------------------------ writes
+    def insert_tablet(self, tablet: Tablet, origin: Origin = CLIENT) -> int:
+        """Write a tablet; returns its sequence number once the WAL has it (see wal_mode)."""
+        return self.insert_tablets([tablet], origin)[-1]
+
+    def insert_tablets(self, tablets: Sequence[Tablet], origin: Origin = CLIENT) -> list[int]:
+        """Write several tablets as one atomic batch (one WAL write); their sequence numbers."""
+        self._check_open()
+        return self._insert([_prepare_tablet(t) for t in tablets], origin)
+
+    def _insert(self, tablets: list[Tablet], origin: Origin) -> list[int]:
+        """Write tablets that are private to the store and have canonical device paths."""
+        prepared = [t for t in tablets if t.row_count]
+        if not prepared:
+            return [self._seq] * max(1, len(tablets))
+        bodies = [encode_insert(t, origin) for t in prepared] if self._wal.enabled else []
+        crcs = [zlib.crc32(b) for b in bodies]
+        switch = False
+        with self._lock:
+            self._check_open()
+            records: list[dict] = []
+            scratch = None
+            for t in prepared:
+                recs = self._plan(t, scratch)
+                if recs:
+                    scratch = scratch or _copy_schema(self._schema)
+                    for r in recs:
+                        scratch.apply(r)
+                    records += recs
+            if records:
+                self._log_schema(records)
+            seqs = list(range(self._seq + 1, self._seq + 1 + len(prepared)))
+            position = 0
+            if bodies:
+                frames = [frame(s, b, c) for s, b, c in zip(seqs, bodies, crcs, strict=True)]
+                position = self._wal.append(frames, seqs[-1])
+            for seq, t in zip(seqs, prepared, strict=True):
+                self._seq = seq
+                self._apply_insert(t, seq, origin)
+            switch = self._over_threshold()
+            if switch:
+                self._switch_locked()
+        self._wal.sync(position)
+        if switch:
+            self._flusher.kick()
+        return seqs
+
+    def _plan(self, tablet: Tablet, scratch: Schema | None) -> list[dict]:
+        schema = scratch or self._schema
+        return schema.plan_writes(tablet.device, tablet.schemas, tablet.aligned, self.config)
+
+    def insert_record(
+        self,
+        device: str,
+        timestamp: int,
+        values: Mapping[str, object],
+        *,
+        data_types: Mapping[str, object] | None = None,
+        aligned: bool = False,
+        origin: Origin = CLIENT,
+    ) -> int:
+        """Write one row: {measurement: value} (None = null). See `values` for typing rules."""
+        return self.insert_records(
+            [(device, timestamp, values)], data_types=data_types, aligned=aligned, origin=origin
+        )[0]
+
+    def insert_records(
+        self,
+        records: Iterable[tuple[str, int, Mapping[str, object]]] | Sequence[str],
+        timestamps: Sequence[int] | None = None,
+        values: Sequence[Mapping[str, object]] | None = None,
+        *,
+        data_types: Mapping[str, object] | None = None,
+        aligned: bool = False,
+        origin: Origin = CLIENT,
+    ) -> list[int]:
+        """Write several rows as one atomic batch; one sequence number per row.
+
+        Either ``insert_records([(device, timestamp, {measurement: value}), ...])`` or, as
+        IoTDB's session API, ``insert_records(devices, timestamps, [{measurement: value}])``.
+        """
+        self._check_open()
+        rows: list[tuple[Any, Any, Any]]
+        if timestamps is not None or values is not None:
+            if timestamps is None or values is None:
+                raise TypeError("insert_records(devices, timestamps, values) needs all three")
+            devices = list(records)
+            if not len(devices) == len(timestamps) == len(values):
+                raise ValueError(
+                    f"insert_records: {len(devices)} devices, {len(timestamps)} timestamps and "
+                    f"{len(values)} value maps"
+                )
+            rows = list(zip(devices, timestamps, values, strict=True))
+        else:
+            rows = list(records)  # type: ignore[arg-type]
+        tablets = []
+        for device, timestamp, row in rows:
+            device = canonical_device(device)[0]
+            with self._lock:
+                entry = self._schema.devices.get(device)
+                known = {m: s.data_type for m, s in entry.measurements.items()} if entry else {}
+            tablets.append(
+                record_tablet(device, timestamp, row, known, self.config, data_types, aligned)
+            )
+        return self._insert(tablets, origin)  # built here: no copy needed
+
+    def _apply_insert(self, tablet: Tablet, seq: int, origin: Origin) -> None:
+        entry = self._schema.devices[tablet.device]
+        boundary = self._last_flushed.get(tablet.device)
+        times = tablet.timestamps
+        if boundary is None or int(times.min()) > boundary:
+            parts = [(True, tablet)]
+        elif int(times.max()) <= boundary:
+            parts = [(False, tablet)]
+        else:
+            newer = times > boundary
+            parts = [(True, tablet.take(newer)), (False, tablet.take(~newer))]
+        for sequence, part in parts:
+            key = (entry.database, sequence)
+            mt = self._working.get(key)
+            if mt is None:
+                mt = self._working[key] = MemTable(entry.database, sequence)
+            mt.append(part, entry.nodes, seq, origin)
+        if self._publisher.active:
+            self._publisher.publish(InsertEvent(seq, tablet, origin, entry.database))
+
+    def _over_threshold(self) -> bool:
+        total = sum(m.nbytes for m in self._working.values())
+        if total >= self.config.memtable_size_threshold:
+            return True
+        limit = self.config.avg_series_point_number_threshold
+        return any(m.avg_series_points() >= limit for m in self._working.values())
+
+    def _switch_locked(self) -> _flush.Generation | None:
+        """Move the working memtables to a new flush generation (under the state lock)."""
+        memtables = [m for m in self._working.values() if not m.empty]
+        self._working = {}
+        if not memtables:
+            return None
+        gen = _flush.Generation(memtables, self._seq)
+        for m in memtables:
+            if m.sequence:
+                for device, data in m.devices.items():
+                    old = self._last_flushed.get(device, MIN_TIME)
+                    self._last_flushed[device] = max(old, data.max_time)
+        self._flushing.append(gen)
+        self._wal.roll()
+        return gen
+
+    # ------------------------------------------------------------------ deletion
+    def delete(
+        self,
+        path_pattern: str,
+        start: int = MIN_TIME,
+        end: int = MAX_TIME,
+        origin: Origin = CLIENT,
+    ) -> int:
+        """DELETE FROM pattern WHERE start <= time <= end; returns the deletion's sequence."""
+        self._check_open()
+        pattern = parse_pattern(path_pattern)
+        if start > end:
+            return self._seq
+        with self._maintenance:
+            with self._lock:
+                self._check_open()
+                seq = self._next_seq()
+                body = encode_delete(pattern.text, start, end, origin)
+                position = self._wal.append([frame(seq, body)], seq)
+                self._apply_delete(pattern.text, start, end, seq, origin, replay=False)
+            self._wal.sync(position)
+        return seq
+
+    def _apply_delete(
+        self, pattern_text: str, start: int, end: int, seq: int, origin: Origin, replay: bool
+    ) -> None:
+        pattern = parse_pattern(pattern_text)
+        for mt in self._all_memtables():
+            mt.delete(pattern, start, end)
+        deletion = Deletion(pattern_text, start, end)
+        for f in self._files.all():
+            if f.seal_seq > seq or not _file_may_match(f, pattern, start, end):
+                continue
+            if replay and any(d.same_effect(deletion) for d in f.mods):
+                continue
+            offset = f.path.stat().st_size if f.path.exists() else 0
+            d = Deletion(pattern_text, start, end, offset)
+            append_mods(f.mods_path, [d], sync=self.config.wal_mode != "DISABLE")
+            first_mods = not f.mods
+            f.mods = (*f.mods, d)
+            if first_mods:
+                f.write_side_files(sync=False)
+        event = DeletionEvent(seq, pattern_text, start, end, origin)
+        self._deletions.append(event)
+        if not replay:
+            self._publisher.publish(event)
+
+    def _all_memtables(self) -> list[MemTable]:
+        out = [m for g in self._flushing for m in g.memtables]
+        return out + list(self._working.values())
+
+    # ------------------------------------------------------------------ flush
+    def flush(self) -> list[SealedFile]:
+        """FLUSH: seal every memtable into TsFiles now; returns the files sealed."""
+        self._check_open()
+        with self._lock:
+            gen = self._switch_locked()
+            pending = list(self._flushing)
+        if not pending:
+            return []
+        self._flusher.kick()
+        for g in pending:
+            g.wait()
+        return gen.sealed if gen is not None else []
+
+    # ------------------------------------------------------------------ LOAD
+    def load_tsfile(
+        self,
+        path: str | os.PathLike[str],
+        origin: Origin = CLIENT,
+        *,
+        on_success: str = "none",
+        verify: bool = True,
+    ) -> SealedFile:
+        """LOAD a TsFile (format v3 or v4): validate, create missing schema, add atomically.
+
+        `on_success` = "delete" removes the source file after a successful load (IoTDB's
+        ``onSuccess=delete``). A file that fails validation raises CorruptFileError /
+        UnsupportedFormatError / SchemaError and nothing is loaded.
+        """
+        self._check_open()
+        return _load.load_tsfile(self, Path(path), origin, on_success=on_success, verify=verify)
+
+    # ------------------------------------------------------------------ queries
+    def query(
+        self,
+        paths: str | Sequence[str],
+        start: int | None = None,
+        end: int | None = None,
+        value_filter: ValueFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> QueryResult:
+        """Raw data of series (full paths or patterns) with start <= time <= end.
+
+        Memtables and sealed files are merged (last write wins, deletions applied). The result
+        is aligned by time: one row per timestamp any selected series has.
+        """
+        self._check_open()
+        return _query.run_query(self, paths, start, end, value_filter, limit, offset)
+
+    def aggregate(
+        self,
+        specs: Sequence[AggregateSpec | tuple[str, str]],
+        start: int | None = None,
+        end: int | None = None,
+    ) -> ResultTable:
+        """Aggregates, e.g. ``[("count", "root.sg.**"), ("avg", "root.sg.d1.s1")]``: one row,
+        one column per (function, series), named like IoTDB (``count(root.sg.d1.s1)``)."""
+        self._check_open()
+        return _query.run_aggregate(self, specs, start, end)
+
+    def last(self, paths: str | Sequence[str], start: int | None = None) -> ResultTable:
+        """SELECT LAST: columns Time, Timeseries, Value, DataType; one row per series."""
+        self._check_open()
+        return _query.run_last(self, paths, start)
+
+    def _snapshot(self, paths: str | Sequence[str], start: int, end: int) -> _query.Snapshot:
+        with self._lock:
+            self._check_open()
+            series = _query.resolve_series(self._schema, paths)
+            devices = {s.device for s in series}
+            files = [
+                (f, f.mods)
+                for f in self._files.all()
+                if any(
+                    d in f.device_times and _overlaps(f.device_times[d], start, end)
+                    for d in devices
+                )
+            ]
+            mems = [m.snapshot() for m in self._all_memtables()]
+        return _query.Snapshot(series, files, mems)
+
+    # ------------------------------------------------------------------ pipes
+    def subscribe(
+        self,
+        name: str,
+        capacity_events: int | None = None,
+        capacity_bytes: int | None = None,
+        *,
+        replay_from: int | None = None,
+    ) -> Subscription:
+        """A subscription to every event with a sequence number after `last_seq`.
+
+        With `replay_from`, the queue first holds (atomically, nothing missed in between)
+        what the store still has from that sequence number on: `TsFileSealedEvent`s for sealed
+        files that cover it, then the memtable's inserts and deletions (see `replay`).
+        """
+        self._check_open()
+        cap_e = capacity_events or self.config.pipe_subscription_capacity_events
+        cap_b = capacity_bytes or self.config.pipe_subscription_capacity_bytes
+        with self._lock:
+            sub = Subscription(name, cap_e, cap_b, self._seq + 1, self._publisher.remove)
+            if replay_from is not None:
+                sub.prefill(self._replay_locked(replay_from, with_files=True))
+            self._publisher.add(sub)
+        return sub
+
+    def sealed_files(self, database: str | None = None) -> list[SealedFile]:
+        """Every sealed and loaded file (oldest version first), optionally of one database."""
+        with self._lock:
+            files = self._files.all()
+        return [f for f in files if database is None or f.database == database]
+
+    def files_covering(self, first_seq: int, last_seq: int) -> list[SealedFile]:
+        """Sealed files holding writes (or sealed by events) with sequence in the range."""
+        with self._lock:
+            return [f for f in self._files.all() if f.covers_seq(first_seq, last_seq)]
+
+    def replay(self, from_seq: int) -> list[Event]:
+        """Inserts and deletions with sequence >= `from_seq` still in memtables, in order."""
+        with self._lock:
+            return self._replay_locked(from_seq, with_files=False)
+
+    def _replay_locked(self, from_seq: int, with_files: bool) -> list[Event]:
+        files = self._files.all() if with_files else []
+        return replay_events(files, self._all_memtables(), self._deletions, from_seq)
+
+    def read_sealed(
+        self,
+        file: SealedFile | str | os.PathLike[str],
+        pattern: str = "root.**",
+        start: int | None = None,
+        end: int | None = None,
+        max_rows: int = 65536,
+    ) -> Iterator[Tablet]:
+        """A sealed (or pinned) file's rows as tablets, its deletions applied, restricted to
+        series matching `pattern` and to ``[start, end]`` (how a pipe turns a file into
+        tablet events). A `SealedFile` uses the deletions known now; a path its ``.mods``."""
+        path = file.path if isinstance(file, SealedFile) else Path(file)
+        deletions = file.mods if isinstance(file, SealedFile) else None
+        lo = MIN_TIME if start is None else start
+        hi = MAX_TIME if end is None else end
+        return read_tsfile_tablets(path, pattern, lo, hi, deletions=deletions, max_rows=max_rows)
+
+    def pin(self, file: SealedFile | str | os.PathLike[str], pipe_name: str) -> Path:
+        """Hard-link a sealed file (and its side files) under ``pipe/<pipe_name>/``."""
+        with self._lock:
+            f = file if isinstance(file, SealedFile) else self._files.get(Path(file))
+            if f is None or self._files.get(f.path) is None:
+                raise PinError(f"{file} is not a sealed file of the store at {self.path}")
+            return pin_file(self.layout, f, pipe_name)
+
+    def unpin(self, file: SealedFile | str | os.PathLike[str], pipe_name: str) -> bool:
+        f = file if isinstance(file, SealedFile) else Path(file)
+        return unpin_file(self.layout, f, pipe_name)
+
+    def unpin_all(self, pipe_name: str) -> None:
+        unpin_all(self.layout, pipe_name)
+
+    def pinned(self, pipe_name: str) -> list[Path]:
+        return pinned_files(self.layout, pipe_name)
+
+
+# ---------------------------------------------------------------------- helpers
+def _prepare_tablet(tablet: Tablet) -> Tablet:
+    """A private copy of `tablet` with its device path in canonical form."""
+    device = canonical_device(tablet.device)[0]
+    return Tablet(
+        device,
+        tablet.schemas,
+        np.array(tablet.timestamps, dtype=np.int64, copy=True),
+        [np.array(c, copy=True) for c in tablet.columns],
+        [None if m is None else np.array(m, copy=True) for m in tablet.null_masks],
+        tablet.aligned,
+    )
+
+
+def _copy_schema(schema: Schema) -> Schema:
+    copy = Schema()
+    copy.databases = dict(schema.databases)
+    copy.devices = {
+        d: attrs.evolve(e, measurements=dict(e.measurements)) for d, e in schema.devices.items()
+    }
+    return copy
+
+
+def _overlaps(rng: tuple[int, int], start: int, end: int) -> bool:
+    return rng[0] <= end and rng[1] >= start
+
+
+def _file_may_match(f: SealedFile, pattern, start: int, end: int) -> bool:
+    for device, rng in f.device_times.items():
+        if _overlaps(rng, start, end) and pattern.may_match_device(split_path(device)):
+            return True
+    return False

@@ -1,0 +1,323 @@
+"""The write-ahead log: segment files of checksummed entries, fsync policy, group commit.
+
+Layout: ``<store>/wal/_<version>.wal`` segment files, each starting with the 8-byte magic
+``PCWAL001``, then entries::
+
+    u32 length   -- of what follows the checksum (8 + len(body))
+    u32 crc32    -- of body followed by the 8 sequence bytes
+    u64 seq      -- the store's sequence number of the write
+    body         -- see walcodec
+
+All little-endian. ``wal/checkpoint`` holds the highest sequence number whose data is sealed
+in TsFiles; segments holding only older entries are deleted.
+
+Every append is handed to the operating system (``os.write``) before the write is
+acknowledged, so it survives ``kill -9``. What survives a power loss depends on `wal_mode`:
+``SYNC`` fsyncs before the acknowledgement (concurrent writers share one fsync: the first
+waiter fsyncs everything written so far, the others wait for it), ``ASYNC`` fsyncs every
+``wal_async_mode_fsync_delay_in_ms``, ``DISABLE`` writes no log at all (the memtable is lost
+on any crash).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import struct
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import attrs
+
+from .fsutil import atomic_write, fsync_dir, write_all
+
+__all__ = ["WalReadReport", "WalWriter", "read_checkpoint", "read_wal", "write_checkpoint"]
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"PCWAL001"
+_HEADER = struct.Struct("<IIQ")
+_SEQ = struct.Struct("<Q")
+_MAX_ENTRY = 1 << 31
+_SEGMENT = re.compile(r"_(\d+)\.wal")
+
+
+def segment_name(version: int) -> str:
+    return f"_{version}.wal"
+
+
+def frame(seq: int, body: bytes, body_crc: int | None = None) -> bytes:
+    """The on-disk bytes of one entry (`body_crc` = zlib.crc32(body), if already known)."""
+    seq_bytes = _SEQ.pack(seq)
+    crc = zlib.crc32(seq_bytes, zlib.crc32(body) if body_crc is None else body_crc)
+    return struct.pack("<II", 8 + len(body), crc) + seq_bytes + body
+
+
+@attrs.define
+class _Segment:
+    path: Path
+    version: int
+    max_seq: int = -1
+
+
+class WalWriter:
+    """Appends entries to the current segment; thread-safe for `sync`, `append` needs the
+    caller's write lock (appends must be ordered by sequence number)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        mode: str,
+        *,
+        fsync_delay_ms: int = 1000,
+        segment_size: int = 30 << 20,
+        next_version: int = 0,
+        old_segments: Sequence[tuple[Path, int, int]] = (),
+    ) -> None:
+        self.directory = directory
+        self.mode = mode
+        self.segment_size = segment_size
+        self._closed_segments = [_Segment(p, v, s) for p, v, s in old_segments]
+        self._version = next_version
+        self._fd: int | None = None
+        self._current: _Segment | None = None
+        self._size = 0
+        self._written = 0  # bytes handed to the OS, over all segments
+        self._durable = 0  # bytes known to be fsynced
+        self._cv = threading.Condition()
+        self._syncing = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if mode != "DISABLE":
+            directory.mkdir(parents=True, exist_ok=True)
+            self._open_segment()
+            if mode == "ASYNC":
+                self._thread = threading.Thread(
+                    target=self._async_loop,
+                    args=(fsync_delay_ms / 1000.0,),
+                    daemon=True,
+                    name="pipecore-wal-fsync",
+                )
+                self._thread.start()
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "DISABLE"
+
+    # ------------------------------------------------------------------ appends
+    def append(self, frames: Sequence[bytes], max_seq: int) -> int:
+        """Write framed entries (one os.write); returns the position `sync` waits for."""
+        if not self.enabled or not frames:
+            return 0
+        assert self._fd is not None and self._current is not None, "WAL is closed"
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        write_all(self._fd, data)
+        self._size += len(data)
+        self._current.max_seq = max_seq
+        with self._cv:
+            self._written += len(data)
+            position = self._written
+        if self._size >= self.segment_size:
+            self.roll()
+        return position
+
+    def sync(self, position: int) -> None:
+        """SYNC mode: return once everything up to `position` is fsynced (group commit)."""
+        if self.mode != "SYNC" or position == 0:
+            return
+        self._sync_upto(position)
+
+    def _sync_upto(self, position: int) -> None:
+        with self._cv:
+            while self._durable < position:
+                if self._syncing:
+                    self._cv.wait()
+                    continue
+                fd, target = self._fd, self._written
+                if fd is None:
+                    return
+                self._syncing = True
+                self._cv.release()
+                try:
+                    os.fsync(fd)
+                finally:
+                    self._cv.acquire()
+                    self._syncing = False
+                    self._durable = max(self._durable, target)
+                    self._cv.notify_all()
+
+    def _async_loop(self, delay: float) -> None:
+        while not self._stop.wait(delay):
+            with self._cv:
+                pending = self._written > self._durable
+                position = self._written
+            if pending:
+                try:
+                    self._sync_upto(position)
+                except OSError:  # the segment was closed under us; the roll fsynced it
+                    log.debug("async WAL fsync raced a segment roll", exc_info=True)
+
+    # ------------------------------------------------------------------ segments
+    def _open_segment(self) -> None:
+        path = self.directory / segment_name(self._version)
+        self._version += 1
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        write_all(fd, MAGIC)
+        os.fsync(fd)
+        fsync_dir(self.directory)
+        self._fd, self._size = fd, len(MAGIC)
+        self._current = _Segment(path, self._version - 1)
+
+    def roll(self) -> None:
+        """Close the current segment (fsynced) and start a new one. Needs the write lock."""
+        if not self.enabled:
+            return
+        with self._cv:
+            while self._syncing:
+                self._cv.wait()
+            fd = self._fd
+            assert fd is not None and self._current is not None
+            os.fsync(fd)
+            os.close(fd)
+            self._durable = self._written
+            self._cv.notify_all()
+            self._closed_segments.append(self._current)
+            self._fd = None
+            self._open_segment()
+
+    def delete_segments_upto(self, seq: int) -> int:
+        """Delete closed segments whose entries all have sequence numbers <= `seq`."""
+        keep, removed = [], 0
+        for seg in self._closed_segments:
+            if seg.max_seq <= seq:
+                seg.path.unlink(missing_ok=True)
+                removed += 1
+            else:
+                keep.append(seg)
+        self._closed_segments = keep
+        return removed
+
+    @property
+    def segment_count(self) -> int:
+        return len(self._closed_segments) + (1 if self._current is not None else 0)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._cv:
+            while self._syncing:
+                self._cv.wait()
+            if self._fd is not None:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+                self._durable = self._written
+            self._cv.notify_all()
+
+    def abandon(self) -> None:
+        """Close without fsync (what a crash leaves: written bytes are with the OS)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._cv:
+            while self._syncing:
+                self._cv.wait()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+# ---------------------------------------------------------------------- reading
+@attrs.define
+class WalReadReport:
+    """What reading the log found: segments as (path, version, max seq), entries, repairs."""
+
+    segments: list[tuple[Path, int, int]] = attrs.field(factory=list)
+    entries: int = 0
+    truncated: list[tuple[str, int, str]] = attrs.field(factory=list)
+    next_version: int = 0
+
+
+def list_segments(directory: Path) -> list[tuple[int, Path]]:
+    if not directory.is_dir():
+        return []
+    found = []
+    for p in directory.iterdir():
+        m = _SEGMENT.fullmatch(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def read_wal(directory: Path, report: WalReadReport) -> Iterator[tuple[int, memoryview]]:
+    """Yield (seq, body) of every entry, segment by segment; a torn or corrupt tail of a
+    segment is cut off (the file truncated) and recorded in `report.truncated`."""
+    for version, path in list_segments(directory):
+        report.next_version = max(report.next_version, version + 1)
+        data = path.read_bytes()
+        if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+            report.truncated.append((str(path), 0, "no segment header"))
+            path.unlink()
+            continue
+        max_seq = -1
+        for seq, body, end, problem in _entries(memoryview(data)):
+            if problem:
+                report.truncated.append((str(path), end, problem))
+                log.warning("WAL %s: cut at byte %d: %s", path, end, problem)
+                with open(path, "r+b") as f:
+                    f.truncate(end)
+                    os.fsync(f.fileno())
+                break
+            max_seq = seq
+            report.entries += 1
+            yield seq, body
+        report.segments.append((path, version, max_seq))
+
+
+def _entries(data: memoryview) -> Iterator[tuple[int, memoryview, int, str]]:
+    pos = len(MAGIC)
+    n = len(data)
+    while pos < n:
+        if pos + _HEADER.size > n:
+            yield 0, data[0:0], pos, "torn entry header"
+            return
+        length, crc, seq = _HEADER.unpack_from(data, pos)
+        if length < 8 or length > _MAX_ENTRY:
+            yield 0, data[0:0], pos, f"bad entry length {length}"
+            return
+        end = pos + 8 + length
+        if end > n:
+            yield 0, data[0:0], pos, "torn entry"
+            return
+        body = data[pos + _HEADER.size : end]
+        if zlib.crc32(data[pos + 8 : pos + 16], zlib.crc32(body)) != crc:
+            yield 0, data[0:0], pos, "checksum mismatch"
+            return
+        yield seq, body, end, ""
+        pos = end
+
+
+# ---------------------------------------------------------------------- checkpoint
+def read_checkpoint(directory: Path) -> int:
+    """The highest sequence number sealed in TsFiles (-1 when none)."""
+    path = directory / "checkpoint"
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return -1
+    try:
+        return int(text)
+    except ValueError:
+        log.warning("WAL checkpoint %s unreadable (%r); replaying every segment", path, text)
+        return -1
+
+
+def write_checkpoint(directory: Path, seq: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write(directory / "checkpoint", f"{seq}\n".encode())

@@ -1,0 +1,228 @@
+"""Bytes of write-ahead-log entries: inserts (whole tablets), deletions, dropped databases.
+
+An entry body starts with its kind byte. Numbers are little-endian; strings are ``u16 length``
+plus UTF-8 (``0xFFFF`` = None). Columns are written with numpy ``tobytes`` (one copy per
+column, no per-value work) except TEXT/STRING/BLOB values, which are ``int32`` lengths plus
+the concatenated bytes. Null masks are bit-packed (``numpy.packbits``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+from .origin import Origin
+from .tablet import MeasurementSchema, Tablet
+from .types import CompressionType, TSDataType, TSEncoding, decode_text, encode_text
+
+__all__ = [
+    "KIND_DELETE",
+    "KIND_DELETE_DATABASE",
+    "KIND_INSERT",
+    "DeleteDatabaseEntry",
+    "DeleteEntry",
+    "InsertEntry",
+    "decode_entry",
+    "encode_delete",
+    "encode_delete_database",
+    "encode_insert",
+]
+
+KIND_INSERT = 1
+KIND_DELETE = 2
+KIND_DELETE_DATABASE = 3
+
+_U8 = struct.Struct("<B")
+_U16 = struct.Struct("<H")
+_HEAD = struct.Struct("<BBIH")  # kind, flags, rows, columns
+_COL = struct.Struct("<BBBB")  # type, encoding, compression, props count
+_RANGE = struct.Struct("<qq")
+_NONE = 0xFFFF
+
+
+@attrs.frozen
+class InsertEntry:
+    tablet: Tablet
+    origin: Origin
+
+
+@attrs.frozen
+class DeleteEntry:
+    pattern: str
+    start: int
+    end: int
+    origin: Origin
+
+
+@attrs.frozen
+class DeleteDatabaseEntry:
+    database: str
+
+
+def _str(text: str | None) -> bytes:
+    if text is None:
+        return _U16.pack(_NONE)
+    raw = encode_text(text)
+    if len(raw) >= _NONE:
+        raise ValueError(f"name too long for the write-ahead log: {text[:40]!r}...")
+    return _U16.pack(len(raw)) + raw
+
+
+class _Reader:
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: memoryview) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def take(self, n: int) -> memoryview:
+        if self.pos + n > len(self.buf):
+            raise ValueError(f"entry truncated at byte {self.pos} (wanted {n} more)")
+        out = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, st: struct.Struct) -> tuple:
+        return st.unpack(self.take(st.size))
+
+    def text(self) -> str | None:
+        (n,) = self.unpack(_U16)
+        return None if n == _NONE else decode_text(self.take(n))
+
+    def name(self) -> str:
+        text = self.text()
+        if text is None:
+            raise ValueError(f"missing name at byte {self.pos}")
+        return text
+
+
+def _origin_flags(origin: Origin) -> int:
+    return 2 if origin.generated_by_pipe else 0
+
+
+# ---------------------------------------------------------------------- insert
+def encode_insert(tablet: Tablet, origin: Origin) -> bytes:
+    rows = tablet.row_count
+    flags = (1 if tablet.aligned else 0) | _origin_flags(origin)
+    parts: list[bytes | memoryview] = [
+        _HEAD.pack(KIND_INSERT, flags, rows, len(tablet.schemas)),
+        _str(origin.cluster_id),
+        _str(tablet.device),
+    ]
+    for s in tablet.schemas:
+        parts += [_str(s.name), _COL.pack(s.data_type, s.encoding, s.compression, len(s.props))]
+        parts += [_str(k) + _str(v) for k, v in s.props]
+    parts.append(np.ascontiguousarray(tablet.timestamps, dtype="<i8").data)
+    for s, col, mask in zip(tablet.schemas, tablet.columns, tablet.null_masks, strict=True):
+        if mask is None:
+            parts.append(b"\x00")
+        else:
+            parts += [b"\x01", np.packbits(mask).data]
+        parts += _encode_values(s.data_type, col)
+    return b"".join(parts)
+
+
+def _encode_values(data_type: TSDataType, col: np.ndarray) -> list[bytes | memoryview]:
+    if not data_type.is_binary:
+        dtype = data_type.numpy_dtype.newbyteorder("<")
+        return [np.ascontiguousarray(col, dtype=dtype).data]
+    raw = [bytes(v) for v in col] if data_type == TSDataType.BLOB else list(map(encode_text, col))
+    lengths = np.fromiter(map(len, raw), dtype="<i4", count=len(raw))
+    return [lengths.data, b"".join(raw)]
+
+
+def _decode_insert(r: _Reader) -> InsertEntry:
+    _kind, flags, rows, ncols = r.unpack(_HEAD)
+    cluster = r.text()
+    device = r.name()
+    schemas = []
+    for _ in range(ncols):
+        name = r.name()
+        dt, enc, comp, nprops = r.unpack(_COL)
+        props = {r.name(): r.name() for _ in range(nprops)}
+        schemas.append(
+            MeasurementSchema(name, TSDataType(dt), TSEncoding(enc), CompressionType(comp), props)
+        )
+    times = np.frombuffer(r.take(8 * rows), dtype="<i8").astype(np.int64, copy=False)
+    columns: list[np.ndarray] = []
+    masks: list[np.ndarray | None] = []
+    for s in schemas:
+        (has_mask,) = r.unpack(_U8)
+        if has_mask:
+            packed = np.frombuffer(r.take((rows + 7) // 8), dtype=np.uint8)
+            masks.append(np.unpackbits(packed, count=rows).astype(np.bool_))
+        else:
+            masks.append(None)
+        columns.append(_decode_values(r, s.data_type, rows))
+    tablet = Tablet(device, schemas, times, columns, masks, bool(flags & 1))
+    origin = Origin(bool(flags & 2), cluster)
+    return InsertEntry(tablet, origin)
+
+
+def _decode_values(r: _Reader, data_type: TSDataType, rows: int) -> np.ndarray:
+    if not data_type.is_binary:
+        dtype = data_type.numpy_dtype
+        raw = r.take(dtype.itemsize * rows)
+        return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False)
+    lengths = np.frombuffer(r.take(4 * rows), dtype="<i4")
+    if rows and int(lengths.min()) < 0:
+        raise ValueError("negative value length")
+    blob = bytes(r.take(int(lengths.sum())))
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    out = np.empty(rows, dtype=object)
+    if data_type == TSDataType.BLOB:
+        out[:] = [blob[a:b] for a, b in zip(starts, ends, strict=True)]
+    else:
+        out[:] = [decode_text(blob[a:b]) for a, b in zip(starts, ends, strict=True)]
+    return out
+
+
+# ---------------------------------------------------------------------- deletions
+def encode_delete(pattern: str, start: int, end: int, origin: Origin) -> bytes:
+    return b"".join(
+        [
+            _U8.pack(KIND_DELETE),
+            _U8.pack(_origin_flags(origin)),
+            _str(origin.cluster_id),
+            _str(pattern),
+            _RANGE.pack(start, end),
+        ]
+    )
+
+
+def encode_delete_database(database: str) -> bytes:
+    return _U8.pack(KIND_DELETE_DATABASE) + _str(database)
+
+
+def decode_entry(body: bytes | memoryview) -> InsertEntry | DeleteEntry | DeleteDatabaseEntry:
+    """Decode an entry body; ValueError when it is malformed."""
+    r = _Reader(memoryview(body))
+    kind = body[0]
+    try:
+        if kind == KIND_INSERT:
+            entry: InsertEntry | DeleteEntry | DeleteDatabaseEntry = _decode_insert(r)
+        elif kind == KIND_DELETE:
+            r.take(1)
+            (flags,) = r.unpack(_U8)
+            cluster = r.text()
+            pattern = r.text()
+            start, end = r.unpack(_RANGE)
+            entry = DeleteEntry(pattern or "", start, end, Origin(bool(flags & 2), cluster))
+        elif kind == KIND_DELETE_DATABASE:
+            r.take(1)
+            entry = DeleteDatabaseEntry(r.text() or "")
+        else:
+            raise ValueError(f"unknown entry kind {kind}")
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if r.pos != len(r.buf):
+        raise ValueError(f"{len(r.buf) - r.pos} trailing bytes after the entry")
+    return entry
+
+
+def encode_many(tablets: Sequence[Tablet], origin: Origin) -> list[bytes]:
+    return [encode_insert(t, origin) for t in tablets]
