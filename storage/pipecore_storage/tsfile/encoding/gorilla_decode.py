@@ -58,7 +58,7 @@ def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int]]:
     head_bits = 2 * f
     fmask = (1 << f) - 1
     nbits = len(buf) * 8
-    end = nbits + 64  # the flags past `end` are stale: no scan reaches them
+    end = nbits + 80  # zero flags up to `end` (past the longest record); stale after it
     flags, view = SCRATCH.take_bytearray("d.flags", end)
     view[:nbits] = np.unpackbits(np.frombuffer(buf, dtype=np.uint8))  # a byte per bit
     view[nbits:end] = 0
@@ -95,29 +95,36 @@ def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int]]:
             continue
         if not stride:
             raise corrupt(p // 8, "GORILLA '10' record before any window")
-        # a stride run: control bits '1','0' every `stride` bits, up to a '0' or '11' record
-        left = m - i
-        k = 1
-        q = p + stride
-        if left > 1 and flags[q] and not flags[q + 1]:  # longer than one: scan on
-            k = 2
-            while k < left:
-                c = min(chunk, left - k)
-                q = p + k * stride
-                span = min(q + c * stride, end - 1)
-                ones = flags[q:span:stride]
-                a = ones.find(0)
-                b = flags[q + 1 : span + 1 : stride].find(1)
-                stop = len(ones) if a < 0 else a
-                if 0 <= b < stop:
-                    stop = b
-                k += stop
-                if stop < c:
-                    break
-                chunk = 2 * c
-            chunk = max(_FIRST_CHUNK, k)  # runs tend to be alike
-        p += k * stride
-        i += k
+        # stride runs: control bits '1','0' every `stride` bits, up to a '0' or '11' record;
+        # a single '0' record between two runs is taken in passing
+        while True:
+            left = m - i
+            k = 1
+            if left > 1 and flags[p + stride] and not flags[p + stride + 1]:
+                k = 2  # longer than one: scan on, a chunk at a time
+                while k < left:
+                    c = min(chunk, left - k)
+                    q = p + k * stride
+                    span = min(q + c * stride, end - 1)
+                    ones = flags[q:span:stride]
+                    a = ones.find(0)
+                    b = flags[q + 1 : span + 1 : stride].find(1)
+                    stop = len(ones) if a < 0 else a
+                    if 0 <= b < stop:
+                        stop = b
+                    k += stop
+                    if stop < c:
+                        break
+                    chunk = 2 * c
+                chunk = max(_FIRST_CHUNK, k)  # runs tend to be alike
+            p += k * stride
+            i += k
+            if i + 1 < m and p < nbits and not flags[p] and flags[p + 1] and not flags[p + 2]:
+                zeros += (i, 1)
+                p += 1
+                i += 1
+                continue
+            break
     if i < m or p > nbits:
         raise corrupt(nbits // 8, "GORILLA stream ends inside a value")
     return zeros, windows
