@@ -75,6 +75,22 @@ class Scratch(threading.local):
 SCRATCH = Scratch()
 
 
+def _settle_allocator() -> None:
+    """Free one 4 MiB block, so that glibc's malloc keeps freed memory of page-sized arrays.
+
+    glibc hands the top of its heap back to the system once more than 128 KiB of it is free,
+    and the next page of values faults those pages in again, which costs a decoder about as
+    much as its own work. Freeing a block served by mmap raises that limit to twice the
+    block's size (the dynamic mmap threshold, mallopt(3)), which any process that frees a
+    large array gets sooner or later; doing it at import makes codec speed not depend on
+    that history. Elsewhere (musl, macOS, Windows) this is one short-lived allocation.
+    """
+    np.empty(4 << 20, dtype=np.uint8)
+
+
+_settle_allocator()
+
+
 def padded(buf: bytes | memoryview | np.ndarray, extra: int = 16) -> np.ndarray:
     """The bytes of `buf` as uint8 with `extra` zero bytes appended (for `gather_bits`)."""
     raw = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
