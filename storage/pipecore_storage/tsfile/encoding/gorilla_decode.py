@@ -17,6 +17,9 @@ in one vectorised gather, shifted into place and XOR-accumulated.
 
 from __future__ import annotations
 
+import functools
+import re
+
 import numpy as np
 
 from .bitpack import SCRATCH, be_words, gather_words
@@ -26,6 +29,7 @@ __all__ = ["FIELD_BITS", "decode_gorilla"]
 
 FIELD_BITS = {32: 5, 64: 6}  # bits of the leading-zero and significant-bit fields
 _FIRST_CHUNK = 32  # records of a stride run scanned at once, doubled while the run goes on
+_DENSE_SPAN = 512  # least bits read at once in dense mode (adapted to the records found)
 
 
 def decode_gorilla(buf: bytes, bits: int, count: int) -> np.ndarray:
@@ -40,19 +44,19 @@ def decode_gorilla(buf: bytes, bits: int, count: int) -> np.ndarray:
     xors = np.zeros(count, dtype=np.uint64)
     xors[0] = words[0] >> np.uint64(64 - bits)
     if count > 1:
-        zeros, windows = _scan(buf, bits, count - 1)
-        _fill(xors[1:], words, bits, zeros, windows)
+        _fill(xors[1:], words, bits, *_scan(buf, bits, count - 1))
     out = np.bitwise_xor.accumulate(xors, out=xors)
     return out.astype(udt, copy=False)
 
 
-def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int]]:
+def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int], list]:
     """Find the record kinds of records 0..m-1 (values 1..m).
 
-    Returns the '0' runs as a flat list (first record, length, ...) and the '11' records as
-    a flat list (record, leading zeros, significant bits, ...); every other record is a '10'
-    record of the window last set. Raises EncodingError when the stream ends inside a record
-    or is malformed.
+    Returns the '0' runs as a flat list (first record, length, ...), the '11' records as a
+    flat list (record, leading zeros, significant bits, ...) and the spans read in dense mode
+    as (first record, kinds) with a byte per record, b"A" for '10' and 0 for '0'; every other
+    record is a '10' record of the window last set. Raises EncodingError when the stream ends
+    inside a record or is malformed.
     """
     f = FIELD_BITS[bits]
     head_bits = 2 * f
@@ -63,12 +67,16 @@ def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int]]:
     view[:nbits] = np.unpackbits(np.frombuffer(buf, dtype=np.uint8))  # a byte per bit
     view[nbits:end] = 0
     find = flags.find
+    whole = memoryview(flags)
     zeros: list[int] = []
     windows: list[int] = []
+    spans: list[tuple[int, bytes]] = []
     p = bits
     i = 0
     stride = 0
     chunk = _FIRST_CHUNK
+    dense = False  # '0' records are frequent: read spans with a regular expression
+    budget = _DENSE_SPAN
     while i < m and p < nbits:
         if not flags[p]:  # a run of '0' records
             j = find(1, p, min(p + m - i, end))
@@ -95,8 +103,27 @@ def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int]]:
             continue
         if not stride:
             raise corrupt(p // 8, "GORILLA '10' record before any window")
+        if dense:
+            span = min(p + budget, end)
+            kinds = _ten_record(stride).sub(b"A", whole[p:span])
+            k = kinds.find(1)  # the first record that is not '0' or a whole '10' record
+            k = min(len(kinds) if k < 0 else k, m - i)
+            if k == 0:  # a '10' record longer than the span
+                dense = span < end
+                budget *= 2
+                continue
+            tens = kinds.count(b"A", 0, k)
+            spans.append((i, kinds[:k]))
+            used = k + tens * (stride - 1)
+            p += used
+            i += k
+            # stay while repeats are frequent and windows do not change every few records
+            dense = 4 * (k - tens) >= k and (k >= 64 or p >= nbits or not flags[p + 1])
+            budget = 2 * budget if used > budget // 2 else max(_DENSE_SPAN, 2 * used)
+            continue
         # stride runs: control bits '1','0' every `stride` bits, up to a '0' or '11' record;
-        # a single '0' record between two runs is taken in passing
+        # the '0' runs between stride runs of one window are taken in passing
+        short = 0
         while True:
             left = m - i
             k = 1
@@ -119,19 +146,37 @@ def _scan(buf: bytes, bits: int, m: int) -> tuple[list[int], list[int]]:
                 chunk = max(_FIRST_CHUNK, k)  # runs tend to be alike
             p += k * stride
             i += k
-            if i + 1 < m and p < nbits and not flags[p] and flags[p + 1] and not flags[p + 2]:
-                zeros += (i, 1)
-                p += 1
-                i += 1
-                continue
-            break
+            if i == m or p >= nbits or flags[p]:
+                break
+            j = find(1, p, min(p + m - i, end))  # '0' records up to the next 1 bit
+            z = m - i if j < 0 else j - p
+            zeros += (i, z)
+            p += z
+            i += z
+            if i == m or p >= nbits or flags[p + 1]:  # not a '10' record next
+                break
+            short = short + 1 if k < 4 and z < 16 else 0
+            if short == 8:  # short runs of both kinds: switch to dense mode
+                dense = True
+                break
     if i < m or p > nbits:
         raise corrupt(nbits // 8, "GORILLA stream ends inside a value")
-    return zeros, windows
+    return zeros, windows, spans
+
+
+@functools.cache
+def _ten_record(stride: int) -> re.Pattern[bytes]:
+    """A whole '10' record of `stride` bits in the byte-per-bit expansion."""
+    return re.compile(rb"\x01\x00.{%d}" % (stride - 2), re.DOTALL)
 
 
 def _fill(
-    xors: np.ndarray, words: np.ndarray, bits: int, zeros: list[int], windows: list[int]
+    xors: np.ndarray,
+    words: np.ndarray,
+    bits: int,
+    zeros: list[int],
+    windows: list[int],
+    spans: list[tuple[int, bytes]],
 ) -> None:
     """Put the (shifted) XOR of every record into `xors`, given the record kinds."""
     m = xors.size
@@ -147,6 +192,10 @@ def _fill(
     length = np.add(rsig, 2, out=SCRATCH.take("d.len", m - first, np.int64))
     length[heads] += 2 * f
     zero = _zero_mask(zeros, first, m) if zeros else None
+    if spans:
+        zero = np.zeros(m - first, dtype=bool) if zero is None else zero
+        for start, kinds in spans:
+            zero[start - first : start - first + len(kinds)] = np.frombuffer(kinds, np.uint8) == 0
     if zero is not None:
         length[zero] = 1
     pos = np.cumsum(length, out=SCRATCH.take("d.pos", m - first, np.int64))
