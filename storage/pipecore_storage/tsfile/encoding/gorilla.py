@@ -7,10 +7,11 @@ zeros (5/6 bits) + significant bits - 1 (5/6 bits) + the significant bits (new w
 page ends with the ENDING value encoded the same way (Integer/Long.MIN_VALUE, the canonical
 float/double NaN), then zero padding up to and including one more byte boundary.
 
-Our encoder picks a window per block of `BLOCK` records (see `_windows`), writes repeated
-values as ``0`` records when they repeat at least twice in a row (or are frequent in their
-block) and a lone repeat as ``10`` + zero bits, which keeps the records of changing data on
-one stride for the decoder. The decoder (`gorilla_decode.py`) reads any valid stream.
+Our encoder picks a window per block of `BLOCK` records (`_windows`) and writes repeated
+values as ``0`` records in runs of `MIN_ZERO_RUN` or more or in blocks where they are
+frequent, shorter runs among changing values as ``10`` + zero bits (`_zero_records`), which
+keeps the records of changing data on one stride for the decoder and for LZ4. The decoder
+(`gorilla_decode.py`) reads any valid stream.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ a time with C-speed byte scans (`bytes.find` on strided slices). Runs are what w
   apart, so their control bits are every stride-th byte of the expansion; the run ends at the
   first ``0`` or ``11`` control on that lattice (found a doubling chunk at a time);
 * a *zero run*: consecutive ``0`` records are consecutive zero bits, up to the next 1 bit;
+* *dense mode*, where short runs of both kinds alternate (held values): a regular expression
+  for a whole ``10`` record of the current stride replaces each by one byte over a span of
+  the expansion, in one C pass; the records of the span are the bytes up to the first one
+  it could not replace (a ``11`` record, or a record cut by the span's end);
 * a ``11`` record is read on its own (its header gives the next window).
 
 A page of the official writers' random-walk doubles has a few dozen runs per thousand values;
