@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
     from .node import Node
     from .parameters import PipeParameters, PipeParameterValidator
@@ -221,20 +223,29 @@ def connector_heartbeat(stage: StageContext) -> None:
 
 
 @hookspec(firstresult=True)
-def connector_transfer_tablet(event: TabletInsertionEvent, stage: StageContext) -> None:
-    """Send a tablet event. Return only when the target has it: the event's progress is
-    committed when this returns."""
+def connector_transfer_tablet(
+    event: TabletInsertionEvent, stage: StageContext
+) -> Future[Any] | None:
+    """Send a tablet event. Return None once the target has it — the event is done and its
+    progress can be committed — or a `concurrent.futures.Future` that completes when it is
+    (batching, several connections at once). A future failing with a `ConnectionError` makes
+    the runtime retry the event (handshake first); any other failure stops the pipe. Commits
+    still advance in event order."""
 
 
 @hookspec(firstresult=True)
-def connector_transfer_tsfile(event: TsFileInsertionEvent, stage: StageContext) -> None:
-    """Send a TsFile event. The default `Connector` converts it to tablet events and transfers
-    each with ``connector_transfer_tablet``."""
+def connector_transfer_tsfile(
+    event: TsFileInsertionEvent, stage: StageContext
+) -> Future[Any] | None:
+    """Send a TsFile event; None or a future as for ``connector_transfer_tablet`` (the runtime
+    closes the event once it is done). The default `Connector` converts it to tablet events and
+    transfers each with ``connector_transfer_tablet``."""
 
 
 @hookspec(firstresult=True)
-def connector_transfer_event(event: Event, stage: StageContext) -> None:
-    """Send any other event (deletion, heartbeat, plugin-defined). The default ignores it."""
+def connector_transfer_event(event: Event, stage: StageContext) -> Future[Any] | None:
+    """Send any other event (deletion, heartbeat, plugin-defined); None or a future as for
+    ``connector_transfer_tablet``. The default ignores it."""
 
 
 @hookspec(firstresult=True)

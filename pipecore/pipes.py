@@ -271,6 +271,8 @@ class PipeManager:
             self._cancel_restart(name)
             self._stop_task(name)
             self.catalog.delete_pipe(name)
+            if self.store is not None:  # files held for the pipe are no longer needed
+                self.store.unpin_all(name)
             del self._metas[name]
             self._dropped.add(name)
             return True

@@ -18,7 +18,9 @@ override the TsFile hook gets the file as tablet events.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,7 @@ __all__ = [
     "Processor",
     "RuntimeConfiguration",
     "StageContext",
+    "all_done",
 ]
 
 
@@ -219,15 +222,45 @@ class Connector:
     def connector_heartbeat(self) -> None:
         return None
 
-    def connector_transfer_tablet(self, event: TabletInsertionEvent) -> None:
+    def connector_transfer_tablet(self, event: TabletInsertionEvent) -> Future[Any] | None:
         raise NotImplementedError(f"{type(self).__name__} does not implement transfer of tablets")
 
-    def connector_transfer_tsfile(self, event: TsFileInsertionEvent) -> None:
+    def connector_transfer_tsfile(self, event: TsFileInsertionEvent) -> Future[None] | None:
+        pending: list[Future[Any]] = []
         for tablet_event in event.to_tablet_insertion_events():
-            self.connector_transfer_tablet(tablet_event)
+            outcome = self.connector_transfer_tablet(tablet_event)
+            if outcome is not None:
+                pending.append(outcome)
+        return all_done(pending) if pending else None
 
-    def connector_transfer_event(self, event: Event) -> None:
+    def connector_transfer_event(self, event: Event) -> Future[Any] | None:
         return None
 
     def connector_close(self) -> None:
         return None
+
+
+def all_done(futures: Sequence[Future[Any]]) -> Future[None]:
+    """A future that completes when all `futures` have: with the first failure among them, or
+    with None. What a sink returns when one event became several requests."""
+    combined: Future[None] = Future()
+    if not futures:
+        combined.set_result(None)
+        return combined
+    lock = threading.Lock()
+    left = [len(futures)]
+
+    def one_done(future: Future[Any]) -> None:
+        error = CancelledError() if future.cancelled() else future.exception()
+        with lock:
+            left[0] -= 1
+            if combined.done():
+                return
+            if error is not None:
+                combined.set_exception(error)
+            elif left[0] == 0:
+                combined.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    return combined

@@ -15,8 +15,12 @@
 * Every ``pipe_heartbeat_interval_seconds_for_collecting_pipe_meta`` the committed progress is
   persisted in the pipe's meta and then ``extractor_commit(commit_id, progress)`` tells the
   source (on its own thread).
-* Errors: a `PipeConnectionError` (any `ConnectionError`) from the sink is retried after a
-  back-off, with a handshake first; any other exception of a plugin stops only this pipe
+* A sink transfer hook may return a `concurrent.futures.Future` instead of None: the event is
+  done when the future completes (commits still advance in order). At most the queue's
+  bounds of such events are pending at once.
+* Errors: a `PipeConnectionError` (any `ConnectionError`) from the sink — from a transfer, a
+  future, or the handshake when the pipe starts — is retried after a back-off, with a
+  handshake first; any other exception of a plugin stops only this pipe
   (reported to the pipe manager as a `PipeRuntimeError`). A transfer running longer than
   ``pipe_sink_timeout_ms`` is given up: the pipe stops and its worker is replaced.
 """
@@ -288,7 +292,11 @@ class PipeTask:
             for kind in ("source", "processor", "sink"):
                 hook = self.stages[kind].prefix + "customize"
                 self._call(kind, hook, self.parameters[kind], self.configuration)
-            self._call("sink", "connector_handshake")
+            try:
+                self._call("sink", "connector_handshake")
+            except ConnectionError as exc:
+                log.warning("pipe %s: the sink cannot connect yet, will retry: %s", self.name, exc)
+                self.sink_subtask.handshake_due = True
             self._call("source", "extractor_start")
         except BaseException:
             self._close_stages()
@@ -334,7 +342,7 @@ class PipeTask:
             self._deliver_commit_notice()
         finally:
             self._close_stages()
-            for event in self.queue.drain():
+            for event in [*self.sink_subtask.abandoned_events(), *self.queue.drain()]:
                 if isinstance(event, TsFileInsertionEvent):
                     event.close()
 
@@ -528,13 +536,25 @@ class _ProcessorSubtask:
 
 
 class _SinkSubtask:
-    """Queue → transfer → commit; retries connection errors after a back-off."""
+    """Queue → transfer → commit; retries connection errors after a back-off.
+
+    A transfer hook may return a `concurrent.futures.Future`: the event is then *pending*
+    until the future completes (on any thread); completions are handed to this subtask, which
+    commits them (the committer keeps the order) and retries or fails as for a synchronous
+    transfer. Pending events count against the queue's bounds: while they reach them, nothing
+    more is transferred.
+    """
 
     def __init__(self, task: PipeTask) -> None:
         self.task = task
         self.busy_since = 0.0
-        self.retry_event: Event | None = None
+        self.retry_events: deque[Event] = deque()
+        self.retry_at = 0.0
         self.retries = 0
+        self.handshake_due = False
+        self.pending: dict[int, Event] = {}  # id(event) -> event, transfer returned a future
+        self.pending_bytes = 0
+        self._completions: deque[tuple[Event, BaseException | None]] = deque()
 
     def bind(self) -> None:
         calls = self.task.stages["sink"].call
@@ -544,43 +564,64 @@ class _SinkSubtask:
         self.heartbeat = calls["connector_heartbeat"]
         self.handshake = calls["connector_handshake"]
 
-    def _transfer(self, event: Event) -> str:
-        """Transfer one event; returns the hook name (for error reports)."""
+    def _transfer(self, event: Event) -> Any:
+        """Transfer one event; returns what the hook returned (None or a future)."""
         cls = type(event)
         if cls is TabletInsertionEvent or isinstance(event, TabletInsertionEvent):
-            self.transfer_tablet(event)
-            return "connector_transfer_tablet"
+            return self.transfer_tablet(event)
         if isinstance(event, TsFileInsertionEvent):
-            self.transfer_tsfile(event)
-            event.close()
-            return "connector_transfer_tsfile"
+            return self.transfer_tsfile(event)
         if isinstance(event, HeartbeatEvent):
             self.heartbeat()
-        self.transfer_event(event)
-        return "connector_transfer_event"
+        return self.transfer_event(event)
 
     def run_subtask(self) -> float | None:
         task = self.task
         if task.stopping:
             return None
-        queue, committer = task.queue, task.committer
+        queue = task.queue
         deadline = time.perf_counter() + _SLICE_SECONDS
         n = 0
         while not task.stopping:
-            event = self.retry_event
-            if event is None:
-                event = queue.poll()
-                if event is None:
+            if self._completions and not self._drain_completions():
+                return None
+            if self.handshake_due:
+                wait = self.retry_at - time.monotonic()
+                if wait > 0:
+                    return wait
+                try:
+                    self.busy_since = time.monotonic()
+                    self.handshake()
+                except ConnectionError as exc:
+                    return self._retry_later(None, exc)
+                except Exception as exc:
+                    if not task.stopping:
+                        task.fail("sink", "connector_handshake", exc)
+                    return None
+                finally:
+                    self.busy_since = 0.0
+                self.handshake_due = False
+            retrying = bool(self.retry_events)
+            if retrying:
+                event = self.retry_events[0]
+            else:
+                if self.pending and (
+                    len(self.pending) >= queue.max_events or self.pending_bytes >= queue.max_bytes
+                ):
+                    return None  # a completion wakes us
+                polled = queue.poll()
+                if polled is None:
                     return None  # the collector wakes us on the next event
+                event = polled
                 if task.processor_blocked and not queue.full():
                     task.processor_blocked = False
                     task.executor.wake(task.processor_subtask)
             try:
                 self.busy_since = time.monotonic()
-                if self.retry_event is not None:
-                    self.handshake()
-                self._transfer(event)
+                outcome = self._transfer(event)
             except ConnectionError as exc:
+                if not retrying:
+                    self.retry_events.append(event)
                 return self._retry_later(event, exc)
             except Exception as exc:
                 if not task.stopping:
@@ -588,18 +629,81 @@ class _SinkSubtask:
                 return None
             finally:
                 self.busy_since = 0.0
-            self.retry_event = None
+            if retrying:
+                self.retry_events.popleft()
             self.retries = 0
-            task.transferred += 1
-            committer.output_done(event.commit_id)
+            if outcome is None:
+                self._done(event)
+            else:
+                self._track(event, outcome)
             n += 1
             if n & 31 == 0 and time.perf_counter() > deadline:
                 return 0
         return None
 
-    def _retry_later(self, event: Event, exc: Exception) -> float | None:
+    def _done(self, event: Event) -> None:
         task = self.task
-        self.retry_event = event
+        if isinstance(event, TsFileInsertionEvent):
+            event.close()
+        task.transferred += 1
+        task.committer.output_done(event.commit_id)
+
+    def _track(self, event: Event, future: Any) -> None:
+        """`future` (returned by the hook) completes `event` later."""
+        if not hasattr(future, "add_done_callback"):
+            wrong = PipeError(
+                f"pipe {self.task.name}: a sink transfer hook returned {future!r}; expected "
+                "None or a concurrent.futures.Future"
+            )
+            self.task.fail("sink", _hook_of(event), wrong)
+            return
+        if future.done():
+            error = _future_error(future)
+            if error is None:
+                self._done(event)
+            else:
+                self._completions.append((event, error))
+            return
+        self.pending[id(event)] = event
+        self.pending_bytes += event.nbytes
+        future.add_done_callback(lambda f, e=event: self._on_completion(e, f))
+
+    def _on_completion(self, event: Event, future: Any) -> None:
+        """Any thread: hand the outcome to the subtask."""
+        self._completions.append((event, _future_error(future)))
+        if not self.task.stopping:
+            self.task.executor.wake(self)
+
+    def _drain_completions(self) -> bool:
+        """Commit completed events, queue those failed by a connection error for a retry;
+        False when another failure stopped the pipe."""
+        task = self.task
+        while self._completions:
+            event, error = self._completions.popleft()
+            if self.pending.pop(id(event), None) is not None:
+                self.pending_bytes -= event.nbytes
+            if error is None:
+                self._done(event)
+            elif isinstance(error, ConnectionError):
+                log.warning("pipe %s: transfer failed, will retry: %s", task.name, error)
+                if not self.handshake_due:
+                    self.handshake_due = True
+                    self.retry_at = time.monotonic()
+                self.retry_events.append(event)
+            else:
+                if not task.stopping:
+                    task.fail("sink", _hook_of(event), error)
+                return False
+        return True
+
+    def abandoned_events(self) -> list[Event]:
+        """Events transferred but not done (pending or awaiting a retry), for `stop`."""
+        return [*self.pending.values(), *self.retry_events]
+
+    def _retry_later(self, event: Event | None, exc: Exception) -> float | None:
+        """After a connection error: handshake again, then retry, after a back-off."""
+        task = self.task
+        self.handshake_due = True
         self.retries += 1
         config = task.pipe_config
         if (
@@ -609,10 +713,20 @@ class _SinkSubtask:
             task.fail("sink", _hook_of(event), exc)
             return None
         log.warning("pipe %s: connection error (retry %d): %s", task.name, self.retries, exc)
-        return min(self.retries * config.pipe_sink_retry_interval_ms / 1000.0, _MAX_RETRY_BACKOFF)
+        delay = min(self.retries * config.pipe_sink_retry_interval_ms / 1000.0, _MAX_RETRY_BACKOFF)
+        self.retry_at = time.monotonic() + delay
+        return delay
 
 
-def _hook_of(event: Event) -> str:
+def _future_error(future: Any) -> BaseException | None:
+    if future.cancelled():
+        return PipeError("the sink cancelled the transfer of an event")
+    return future.exception()
+
+
+def _hook_of(event: Event | None) -> str:
+    if event is None:
+        return "connector_handshake"
     if isinstance(event, TabletInsertionEvent):
         return "connector_transfer_tablet"
     if isinstance(event, TsFileInsertionEvent):

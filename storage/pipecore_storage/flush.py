@@ -170,7 +170,6 @@ def flush_generation(store: Store, gen: Generation) -> None:
         with store._lock:
             write_checkpoint(store.layout.wal, gen.switch_seq)
             store._wal.delete_segments_upto(gen.switch_seq)
-            store._deletions = [d for d in store._deletions if d.seq > gen.switch_seq]
             if gen in store._flushing:
                 store._flushing.remove(gen)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Union
 
 import attrs
@@ -116,8 +116,10 @@ class Subscription:
         capacity_bytes: int,
         start_seq: int,
         on_close=None,
+        on_event: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
+        self.on_event = on_event  # called (writer's thread, no lock held) after each offer
         self.capacity_events = capacity_events
         self.capacity_bytes = capacity_bytes
         self.start_seq = start_seq
@@ -149,6 +151,8 @@ class Subscription:
                 else:
                     self._gap[1] = event.seq
             self._cv.notify()
+        if self.on_event is not None:
+            self.on_event()
 
     def prefill(self, events: list[Event]) -> None:
         """Queue replayed events regardless of capacity (they reference existing data)."""
@@ -172,6 +176,13 @@ class Subscription:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the live events queued now (replayed events count 0: they reference data
+        the store holds anyway)."""
+        with self._cv:
+            return self._bytes
 
     def __len__(self) -> int:
         with self._cv:

@@ -226,8 +226,8 @@ class MemTable:
         data.max_time = max(data.max_time, int(tablet.timestamps.max()))
         self.nbytes += chunk.nbytes
         self.points += chunk.points()
-        if self.min_seq < 0:
-            self.min_seq = seq
+        # min(): a memtable given back after a failed flush is appended out of order
+        self.min_seq = seq if self.min_seq < 0 else min(self.min_seq, seq)
         self.max_seq = max(self.max_seq, seq)
         self.all_from_pipe = self.all_from_pipe and origin.generated_by_pipe
         self.clusters.add(origin.cluster_id)

@@ -25,6 +25,9 @@ import attrs
 
 from .errors import CorruptFileError, StoreClosedError
 from .fsutil import atomic_write
+from .listeners import DeletionEvent
+from .mods import MAX_TIME, MIN_TIME
+from .origin import CLIENT
 from .paths import split_path
 from .resource import load_sealed, parse_tsfile_name
 from .tablet import Tablet
@@ -63,6 +66,7 @@ def recover(store: Store) -> RecoveryReport:
         if f.sequence:
             for device, (_a, b) in f.device_times.items():
                 store._last_flushed[device] = max(store._last_flushed.get(device, b), b)
+    store._deletions = store._deletion_log.load()
     wal_report = WalReadReport()
     store._seq = max_seq
     for seq, body in read_wal(store.layout.wal, wal_report):
@@ -206,4 +210,6 @@ def _replay(store: Store, seq: int, entry, report: RecoveryReport) -> None:
         stale = [d for d in store._last_flushed if split_path(d)[: len(prefix)] == prefix]
         for name in stale:
             del store._last_flushed[name]
+        deleted = DeletionEvent(seq, f"{entry.database}.**", MIN_TIME, MAX_TIME, CLIENT)
+        store._record_deletion(deleted, replay=True)
     report.replayed_entries += 1

@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from . import load as _load
 from . import query as _query
 from . import recovery as _recovery
 from .config import StoreConfig
+from .deletions import MAX_DELETIONS, DeletionLog
 from .errors import SchemaError, StoreClosedError
 from .files import FileSet, PinError, StoreLayout, pin_file, pinned_files, unpin_all, unpin_file
 from .listeners import (
@@ -76,7 +77,10 @@ class Store:
         self._working: dict[tuple[str, bool], MemTable] = {}
         self._flushing: list[_flush.Generation] = []
         self._last_flushed: dict[str, int] = {}
-        self._deletions: list[DeletionEvent] = []
+        self._deletions: list[DeletionEvent] = []  # the history, for replay (see deletions)
+        self._deletion_log = DeletionLog(
+            self.layout.system / "deletions.log", sync=config.wal_mode != "DISABLE"
+        )
         self._publisher = Publisher()
         self._readers = _query.ReaderCache()
         self._wal: WalWriter
@@ -216,7 +220,7 @@ class Store:
         for device in [d for d in self._last_flushed if split_path(d)[: len(prefix)] == prefix]:
             del self._last_flushed[device]
         event = DeletionEvent(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
-        self._deletions.append(event)
+        self._record_deletion(event, replay=False)
         self._publisher.publish(event)
         return files
 
@@ -513,9 +517,21 @@ class Store:
             if first_mods:
                 f.write_side_files(sync=False)
         event = DeletionEvent(seq, pattern_text, start, end, origin)
-        self._deletions.append(event)
+        self._record_deletion(event, replay)
         if not replay:
             self._publisher.publish(event)
+
+    def _record_deletion(self, event: DeletionEvent, replay: bool) -> None:
+        """Add a deletion to the history pipes replay from (durable; see `deletions`)."""
+        history = self._deletions
+        if replay and history and event.seq <= history[-1].seq:
+            return  # recovery: already recorded before the crash
+        history.append(event)
+        self._deletion_log.append(event)
+        if len(history) > MAX_DELETIONS:
+            del history[: len(history) - MAX_DELETIONS]
+            if self._deletion_log.lines > 2 * MAX_DELETIONS:
+                self._deletion_log.rewrite(history)
 
     def _all_memtables(self) -> list[MemTable]:
         out = [m for g in self._flushing for m in g.memtables]
@@ -612,8 +628,13 @@ class Store:
         capacity_bytes: int | None = None,
         *,
         replay_from: int | None = None,
+        on_event: Callable[[], None] | None = None,
     ) -> Subscription:
         """A subscription to every event with a sequence number after `last_seq`.
+
+        `on_event`, when given, is called after each live event is queued (on the writer's
+        thread, with no store lock held): a consumer that polls uses it to wake up at once
+        instead of on its next poll. It must be quick and must not block.
 
         With `replay_from`, the queue first holds (atomically, nothing missed in between)
         what the store still has from that sequence number on: `TsFileSealedEvent`s for sealed
@@ -623,7 +644,7 @@ class Store:
         cap_e = capacity_events or self.config.pipe_subscription_capacity_events
         cap_b = capacity_bytes or self.config.pipe_subscription_capacity_bytes
         with self._lock:
-            sub = Subscription(name, cap_e, cap_b, self._seq + 1, self._publisher.remove)
+            sub = Subscription(name, cap_e, cap_b, self._seq + 1, self._publisher.remove, on_event)
             if replay_from is not None:
                 sub.prefill(self._replay_locked(replay_from, with_files=True))
             self._publisher.add(sub)
@@ -639,6 +660,14 @@ class Store:
         """Sealed files holding writes (or sealed by events) with sequence in the range."""
         with self._lock:
             return [f for f in self._files.all() if f.covers_seq(first_seq, last_seq)]
+
+    def sealed_below(self) -> int:
+        """Every write with a smaller sequence number is in a sealed file whose
+        `TsFileSealedEvent` has been published: the smallest sequence number still held by a
+        memtable (working or being flushed), or ``last_seq + 1`` when none holds any."""
+        with self._lock:
+            held = [m.min_seq for m in self._all_memtables() if m.min_seq >= 0]
+            return min(held) if held else self._seq + 1
 
     def replay(self, from_seq: int) -> list[Event]:
         """Inserts and deletions with sequence >= `from_seq` still in memtables, in order."""

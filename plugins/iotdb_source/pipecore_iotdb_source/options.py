@@ -1,0 +1,285 @@
+"""The parameters of ``iotdb-source`` (reference §10.1), parsed once into `SourceOptions`.
+
+Every key is looked up as ``extractor.<key>`` or ``source.<key>`` (a bare ``<key>`` satisfies
+both, per the core's lookup rules). A bad value is a `PipeParameterNotValidError` naming the
+key as the user wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import attrs
+
+from pipecore import PipeParameterNotValidError, PipeParameters
+from pipecore.parameters import reduce_key
+from pipecore.sql.timeparse import parse_time_value
+
+from .patterns import SeriesPattern, given_parameter, parse_source_pattern
+
+__all__ = ["MAX_TIME", "MIN_TIME", "SourceOptions", "parse_options"]
+
+log = logging.getLogger(__name__)
+
+MIN_TIME = -(2**63)
+MAX_TIME = 2**63 - 1
+
+#: realtime.mode as given → what this source does (IoTDB maps stream/log to its hybrid source;
+#: here ``stream`` is tablets only, as the seed describes it, and ``forced-log`` is the same).
+REALTIME_MODES = {
+    "hybrid": "hybrid",
+    "log": "hybrid",
+    "stream": "stream",
+    "forced-log": "stream",
+    "batch": "batch",
+    "file": "batch",
+}
+_LOOSE_VALUES = {"time": ("time",), "path": ("path",), "all": ("time", "path"), "": ()}
+_SNAPSHOT_MODES = ("query", "snapshot")
+_EXTRACTION_MODES = ("live", "subscribe", *_SNAPSHOT_MODES)
+
+# The inclusion tree (IoTDB's DataRegionListeningFilter / ConfigRegionListeningFilter).
+_DATA_PARTS = ("data.insert", "data.delete")
+_OTHER_ROOTS = ("schema", "auth")
+_TIME_HINT = "a long, a datetime such as 2023.08.23T08:00:00+00:00, or now"
+
+
+def _keys(key: str) -> list[str]:
+    return [f"extractor.{key}", f"source.{key}"]
+
+
+@attrs.frozen
+class SourceOptions:
+    """What the parameters ask for.
+
+    * `pattern` — which series (a prefix ``pattern`` or an IoTDB ``path`` pattern).
+    * `history_enabled`, `history_start`, `history_end` — sealed data from before the pipe;
+    * `realtime_enabled`, `realtime_mode` (``stream`` | ``batch`` | ``hybrid``),
+      `realtime_start`, `realtime_end` — data written while the pipe runs;
+    * `forwarding` — forwarding-pipe-requests;
+    * `history_loose` / `realtime_loose` — subsets of {"time", "path"} not honoured exactly
+      for files (no splitting for them);
+    * `include_insert`, `include_delete`, `mods_enabled`.
+    """
+
+    pattern: SeriesPattern
+    history_enabled: bool = True
+    history_start: int = MIN_TIME
+    history_end: int = MAX_TIME
+    realtime_enabled: bool = True
+    realtime_mode: str = "hybrid"
+    realtime_start: int = MIN_TIME
+    realtime_end: int = MAX_TIME
+    forwarding: bool = True
+    history_loose: frozenset[str] = frozenset()
+    realtime_loose: frozenset[str] = frozenset()
+    include_insert: bool = True
+    include_delete: bool = False
+    mods_enabled: bool = False
+
+
+# ---------------------------------------------------------------------- helpers
+def given_key(parameters: PipeParameters, keys: Sequence[str]) -> str | None:
+    """The key as the user wrote it, for the first of `keys` (``extractor.x`` / ``source.x``
+    lookups) that is present."""
+    for key in keys:
+        found = given_parameter(parameters, reduce_key(key))
+        if found is not None:
+            return found[0]
+    return None
+
+
+def _string(parameters: PipeParameters, key: str) -> tuple[str, str] | None:
+    return given_parameter(parameters, key)
+
+
+def _bool(parameters: PipeParameters, key: str, default: bool) -> bool:
+    found = _string(parameters, key)
+    if found is None:
+        return default
+    name, text = found
+    value = text.strip().lower()
+    if value not in ("true", "false"):
+        raise PipeParameterNotValidError(
+            f"Invalid value {text!r} of parameter {name}: expected true or false",
+            key=name,
+            expected="a boolean (true or false)",
+        )
+    return value == "true"
+
+
+def _time(parameters: PipeParameters, key: str, default: int) -> int:
+    found = _string(parameters, key)
+    if found is None:
+        return default
+    name, text = found
+    try:
+        return parse_time_value(text)
+    except ValueError as exc:
+        raise PipeParameterNotValidError(
+            f"Invalid value {text!r} of parameter {name}: {exc}", key=name, expected=_TIME_HINT
+        ) from None
+
+
+def _loose(parameters: PipeParameters, key: str) -> frozenset[str]:
+    found = _string(parameters, key)
+    if found is None:
+        return frozenset()
+    name, text = found
+    parts: set[str] = set()
+    for token in (t.strip().lower() for t in text.split(",")):
+        if token not in _LOOSE_VALUES:
+            raise PipeParameterNotValidError(
+                f"Invalid value {text!r} of parameter {name}: {token!r} is not one of "
+                "time, path, all",
+                key=name,
+                expected="time, path, 'time,path', all or empty",
+            )
+        parts.update(_LOOSE_VALUES[token])
+    return frozenset(parts)
+
+
+def _range(parameters: PipeParameters, start_key: str, end_key: str) -> tuple[int, int]:
+    start = _time(parameters, start_key, MIN_TIME)
+    end = _time(parameters, end_key, MAX_TIME)
+    if start > end:
+        name = given_key(parameters, _keys(start_key)) or start_key
+        raise PipeParameterNotValidError(
+            f"{name} ({start}) must not be greater than "
+            f"{given_key(parameters, _keys(end_key)) or end_key} ({end})",
+            key=name,
+            expected=f"a time <= {end_key}",
+        )
+    return start, end
+
+
+# ---------------------------------------------------------------------- inclusion
+def _inclusion_tokens(parameters: PipeParameters, key: str, default: str) -> tuple[str, set[str]]:
+    found = _string(parameters, key)
+    name, text = found if found is not None else (key, default)
+    tokens = {t.strip().lower() for t in text.split(",") if t.strip()}
+    for token in tokens:
+        known = token in ("all", "data", *_DATA_PARTS, *_OTHER_ROOTS) or any(
+            token.startswith(root + ".") for root in _OTHER_ROOTS
+        )
+        if not known:
+            raise PipeParameterNotValidError(
+                f"Invalid value {text!r} of parameter {name}: unknown inclusion {token!r}",
+                key=name,
+                expected="all, data, data.insert, data.delete, schema…, auth…",
+            )
+    return name, tokens
+
+
+def _covers(tokens: set[str], part: str) -> bool:
+    return any(t == "all" or part == t or part.startswith(t + ".") for t in tokens)
+
+
+def _data_inclusion(parameters: PipeParameters) -> tuple[bool, bool]:
+    """(insert, delete) after inclusion minus inclusion.exclusion. Schema and auth parts are
+    ignored with a warning: the receiver creates the schema from the data it gets."""
+    name, included = _inclusion_tokens(parameters, "inclusion", "data.insert")
+    _, excluded = _inclusion_tokens(parameters, "inclusion.exclusion", "")
+    insert, delete = (
+        _covers(included, part) and not _covers(excluded, part) for part in _DATA_PARTS
+    )
+    # what IoTDB's schema and config regions would extract
+    ignored = [
+        t
+        for t in included
+        if (t == "all" or t.split(".")[0] in _OTHER_ROOTS) and not _covers(excluded, t)
+    ]
+    if ignored:
+        log.warning(
+            "iotdb-source: %s=%s: schema and auth are not extracted (only data); the receiver "
+            "creates the schema from the data it receives",
+            name,
+            parameters.get(name, ""),
+        )
+    if not insert and not delete:
+        raise PipeParameterNotValidError(
+            f"{name}={parameters.get(name, '')!r} selects no data: iotdb-source extracts "
+            "data.insert and data.delete (schema and auth are not extracted)",
+            key=name,
+            expected="an inclusion covering data.insert or data.delete",
+        )
+    return insert, delete
+
+
+# ---------------------------------------------------------------------- the whole
+def _realtime_mode(parameters: PipeParameters) -> str:
+    found = _string(parameters, "realtime.mode")
+    if found is None:
+        return "hybrid"
+    name, text = found
+    mode = REALTIME_MODES.get(text.strip().lower())
+    if mode is None:
+        raise PipeParameterNotValidError(
+            f"Invalid value {text} of {name}. The value should be one of {list(REALTIME_MODES)}",
+            key=name,
+            expected=f"one of {list(REALTIME_MODES)}",
+        )
+    return mode
+
+
+def _extraction_mode(parameters: PipeParameters) -> str:
+    found = _string(parameters, "mode")
+    if found is None:
+        return "live"
+    name, text = found
+    mode = text.strip().lower()
+    if mode not in _EXTRACTION_MODES:
+        log.warning("iotdb-source: unknown %s=%r, extracting live", name, text)
+        return "live"
+    return mode
+
+
+def parse_options(parameters: PipeParameters) -> SourceOptions:
+    """Validate and interpret the source parameters (raises PipeParameterNotValidError)."""
+    pattern = parse_source_pattern(parameters)
+    history = _bool(parameters, "history.enable", True)
+    realtime = _bool(parameters, "realtime.enable", True)
+    if not history and not realtime:
+        raise PipeParameterNotValidError(
+            "Should not set both history.enable and realtime.enable to false.",
+            key=given_key(parameters, _keys("history.enable")),
+            expected="history.enable or realtime.enable true",
+        )
+    mode = _realtime_mode(parameters)
+    insert, delete = _data_inclusion(parameters)
+    if delete and not pattern.allows_deletions:
+        raise PipeParameterNotValidError(
+            f"The path pattern {pattern.text} is not valid for the source. Only prefix or full "
+            "path is allowed.",
+            key=pattern.key,
+            expected="a path like root.sg.** or root.sg.d1.s1 when data.delete is included",
+        )
+    history_start, history_end = _range(parameters, "history.start-time", "history.end-time")
+    start, end = _range(parameters, "start-time", "end-time")
+    if given_key(parameters, _keys("start-time") + _keys("end-time")) is not None:
+        if given_key(parameters, _keys("history.start-time") + _keys("history.end-time")):
+            log.warning(
+                "iotdb-source: start-time/end-time given: history.start-time and "
+                "history.end-time are ignored"
+            )
+        history_start, history_end = start, end
+        history = True  # IoTDB 1.3.1+: either key turns history extraction on
+    if _extraction_mode(parameters) in _SNAPSHOT_MODES:
+        realtime = False
+    return SourceOptions(
+        pattern=pattern,
+        history_enabled=history,
+        history_start=history_start,
+        history_end=history_end,
+        realtime_enabled=realtime,
+        realtime_mode=mode,
+        realtime_start=start,
+        realtime_end=end,
+        forwarding=_bool(parameters, "forwarding-pipe-requests", True),
+        history_loose=_loose(parameters, "history.loose-range"),
+        realtime_loose=_loose(parameters, "realtime.loose-range"),
+        include_insert=insert,
+        include_delete=delete,
+        mods_enabled=_bool(parameters, "mods.enable", False) or delete,
+    )

@@ -1,0 +1,280 @@
+"""Realtime extraction: what the store receives while the pipe runs, from a subscription.
+
+The model (sequence numbers are the store's, one per write, seal and deletion):
+
+* ``covered`` (R) — every write with a smaller sequence number has been handed on (as a
+  tablet or inside a file). It only grows; it is the realtime part of the pipe's progress,
+  and a restarted pipe subscribes with ``replay_from=R``: the store then replays, atomically,
+  the sealed files holding writes from R on, the memtable's inserts and deletions from R on,
+  and continues live. Nothing is missed; what was handed on after R is handed on again
+  (harmless: the receiver's writes are idempotent).
+* **Tablet mode** — every insert becomes a tablet (R = its sequence number + 1). A file sealed
+  afterwards is not sent: its rows went out as tablets. Files the store *loads* are sent
+  (their rows never came as inserts).
+* **File mode** — inserts are dropped; every file sealed later that holds writes from R on is
+  sent instead. R advances when the store says everything below some sequence number is
+  sealed (`Store.sealed_below`) and every seal event published before has been handled.
+* ``stream`` stays in tablet mode; ``batch`` is always in file mode; ``hybrid`` starts in
+  tablet mode, switches to file mode when the pipe falls behind (for 0.2 s more inserts
+  wait here than the pipe's queue holds, and the queue was seen half full; or the store is
+  about to drop — or has dropped — events for this subscriber), and back — by
+  re-subscribing from R — once the pipe has caught up (its queue at most 1/8 full, after at
+  least a second of files) and what it dropped has been sealed and sent as files (at most
+  half a queue of dropped inserts left to replay as tablets; IoTDB likewise keeps a TsFile
+  epoch on files until that file is sealed).
+* A replay (the start of every subscription) is handed on deletions first, then files, then
+  inserts: the files and memtable already hold the state *after* those deletions, so this
+  order leaves the receiver exact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from pipecore import PipeRuntimeFacts
+from pipecore_storage.listeners import (
+    DeletionEvent,
+    GapEvent,
+    InsertEvent,
+    TsFileSealedEvent,
+)
+from pipecore_storage.resource import SealedFile
+
+from .options import SourceOptions
+
+__all__ = ["Realtime", "RealtimeItem"]
+
+#: store events handled per call before giving the worker back
+POLL_BUDGET = 256
+#: hybrid: least time in file mode before going back to tablets
+MIN_FILE_MODE_SECONDS = 1.0
+#: hybrid: how long the pipe must lag before tablets give way to files
+LAG_SECONDS = 0.2
+_MIN_BACKLOG = 16
+
+
+@attrs.frozen
+class RealtimeItem:
+    """Something to hand on: ``kind`` is "tablet" (`payload` an `InsertEvent`), "file" (a
+    `SealedFile`) or "deletion" (a store `DeletionEvent`)."""
+
+    kind: str
+    payload: Any
+
+
+class Realtime:
+    """The realtime half of one iotdb-source (used from the source's thread only, except
+    the read-only `remaining_events`)."""
+
+    def __init__(
+        self,
+        store: Any,
+        name: str,
+        options: SourceOptions,
+        covered: int,
+        facts: Callable[[], PipeRuntimeFacts],
+        clock: Callable[[], float] = time.monotonic,
+        wakeup: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.wakeup = wakeup  # the runtime's: supply() runs at once when the store has news
+        self.name = name
+        self.options = options
+        self.kind = options.realtime_mode
+        self.covered = covered
+        self.facts = facts
+        self.clock = clock
+        self.file_mode = self.kind == "batch"
+        self.file_mode_since = clock()
+        self.emitted: dict[str, int] = {}  # path -> max_seq of files handed on
+        self.last_deletion = covered - 1
+        self.held: deque[Any] = deque()  # the replay, reordered; then one live event
+        self.sub: Any = None
+        self.sub_start = 0
+        self.switches = 0  # tablet -> file mode changes (for tests and SHOW)
+        self.resubscriptions = 0
+        self._queue_max = _MIN_BACKLOG  # learnt from the pipe's facts
+        self._lagging_since: float | None = None
+        self._queue_filled = False
+        self._dropped: deque[int] = deque()  # hybrid: inserts dropped and not yet covered
+
+    # ------------------------------------------------------------------ subscription
+    def open(self) -> None:
+        self._subscribe()
+
+    def close(self) -> None:
+        if self.sub is not None:
+            self.sub.close()
+            self.sub = None
+        self.held.clear()
+
+    def _subscribe(self) -> None:
+        if self.sub is not None:
+            self.sub.close()
+            self.resubscriptions += 1
+        self.sub = self.store.subscribe(self.name, replay_from=self.covered, on_event=self.wakeup)
+        self.sub_start = self.sub.start_seq
+        self.held.clear()
+        deletions, files, inserts = [], [], []
+        while True:
+            event = self.sub.get_nowait()
+            if event is None:
+                break
+            if isinstance(event, GapEvent) or event.seq >= self.sub_start:
+                inserts.append(event)  # the first live event: after the replay
+                break
+            if isinstance(event, DeletionEvent):
+                deletions.append(event)
+            elif isinstance(event, TsFileSealedEvent):
+                files.append(event)
+            elif not self.file_mode:
+                inserts.append(event)
+        self.held.extend(deletions)
+        self.held.extend(files)
+        self.held.extend(inserts)
+
+    # ------------------------------------------------------------------ polling
+    def poll(self) -> RealtimeItem | None:
+        """The next thing to hand on, or None when there is nothing now."""
+        for _ in range(POLL_BUDGET):
+            event = self.held.popleft() if self.held else self.sub.get_nowait()
+            if event is None:
+                self._idle()
+                return None
+            item = self._handle(event)
+            if item is not None:
+                return item
+        return None
+
+    @property
+    def has_more(self) -> bool:
+        return bool(self.held) or (self.sub is not None and len(self.sub) > 0)
+
+    def remaining_events(self) -> int:
+        sub = self.sub
+        if sub is None:
+            return len(self.held)
+        return len(self.held) + len(sub) + (1 if sub.lagging else 0)
+
+    def remaining_bytes(self) -> int:
+        sub = self.sub
+        return 0 if sub is None else sub.nbytes
+
+    def _handle(self, event: Any) -> RealtimeItem | None:
+        if isinstance(event, InsertEvent):
+            return self._insert(event)
+        if isinstance(event, TsFileSealedEvent):
+            return self._sealed(event)
+        if isinstance(event, DeletionEvent):
+            return self._deletion(event)
+        if isinstance(event, GapEvent):
+            if self.kind == "hybrid":
+                self._enter_file_mode()
+            self._subscribe()
+        return None
+
+    def _insert(self, event: InsertEvent) -> RealtimeItem | None:
+        if not self.file_mode and self.kind == "hybrid" and self._behind():
+            self._enter_file_mode()
+        if self.file_mode:
+            if self.kind == "hybrid":
+                self._dropped.append(event.seq)
+            return None
+        self.covered = max(self.covered, event.seq + 1)
+        if not self.options.include_insert:
+            return None
+        if event.origin.generated_by_pipe and not self.options.forwarding:
+            return None
+        return RealtimeItem("tablet", event)
+
+    def _sealed(self, event: TsFileSealedEvent) -> RealtimeItem | None:
+        f: SealedFile = event.file
+        replayed = event.seq < self.sub_start
+        if not (replayed or self.file_mode or f.loaded):
+            self.covered = max(self.covered, event.seq + 1)  # its rows went out as tablets
+            return None
+        wanted = f.max_seq >= self.covered and str(f.path) not in self.emitted
+        if not replayed and not self.file_mode:
+            self.covered = max(self.covered, event.seq + 1)
+        if not wanted or not self.options.include_insert:
+            return None
+        if f.origin.generated_by_pipe and not self.options.forwarding:
+            return None
+        if len(self.emitted) >= 256:  # files below R are never replayed again
+            self.emitted = {p: m for p, m in self.emitted.items() if m >= self.covered}
+        self.emitted[str(f.path)] = f.max_seq
+        return RealtimeItem("file", f)
+
+    def _deletion(self, event: DeletionEvent) -> RealtimeItem | None:
+        if not self.file_mode and event.seq >= self.sub_start:
+            self.covered = max(self.covered, event.seq + 1)
+        if event.seq <= self.last_deletion or not self.options.include_delete:
+            return None
+        self.last_deletion = event.seq
+        if event.origin.generated_by_pipe and not self.options.forwarding:
+            return None
+        return RealtimeItem("deletion", event)
+
+    # ------------------------------------------------------------------ modes
+    def _enter_file_mode(self) -> None:
+        if not self.file_mode:
+            self.file_mode = True
+            self.file_mode_since = self.clock()
+            self.switches += 1
+
+    def _behind(self) -> bool:
+        """The pipe falls behind: more inserts wait here than its queue holds, for at least
+        `LAG_SECONDS`, while its queue was seen at least half full (or the store is about
+        to drop events for this subscription)."""
+        if len(self.sub) * 2 >= self.sub.capacity_events:
+            return True
+        if len(self.sub) + len(self.held) < self._queue_max:
+            self._lagging_since = None
+            return False
+        now = self.clock()
+        if self._lagging_since is None:
+            self._lagging_since, self._queue_filled = now, False
+        if not self._queue_filled:
+            facts = self.facts()
+            self._queue_max = max(facts.queue_max_events, _MIN_BACKLOG)
+            self._queue_filled = (
+                facts.back_pressured
+                or facts.queued_events * 2 >= facts.queue_max_events
+                or facts.queued_bytes * 2 >= facts.queue_max_bytes
+            )
+        return self._queue_filled and now - self._lagging_since >= LAG_SECONDS
+
+    def _caught_up(self) -> bool:
+        facts = self.facts()
+        return (
+            not facts.back_pressured
+            and facts.queued_events * 8 <= facts.queue_max_events
+            and facts.queued_bytes * 8 <= facts.queue_max_bytes
+        )
+
+    def _idle(self) -> None:
+        """Nothing queued: advance R in file mode; a hybrid pipe that caught up goes back to
+        tablets."""
+        if not self.file_mode:
+            return
+        below = self.store.sealed_below()  # first, then check nothing is left unhandled
+        settled = not self.held and len(self.sub) == 0 and not self.sub.lagging
+        if settled and below > self.covered:
+            self.covered = below
+            self.emitted = {p: m for p, m in self.emitted.items() if m >= below}
+            while self._dropped and self._dropped[0] < below:
+                self._dropped.popleft()
+        if (
+            self.kind == "hybrid"
+            and len(self._dropped) <= self._queue_max // 2
+            and self.clock() - self.file_mode_since >= MIN_FILE_MODE_SECONDS
+            and self._caught_up()
+        ):
+            self.file_mode = False
+            self._dropped.clear()
+            self._subscribe()

@@ -1,0 +1,487 @@
+"""The pipe receiver (IoTDB's ``IoTDBDataNodeReceiver``): one per sender connection.
+
+``receiver.transfer(version, type, body) -> PipeTransferResponse`` handles a request from a
+pipecore or IoTDB sender (reference §2, §3, §4):
+
+* the sender's address must be in ``ip_white_list`` (else every request is answered 1802);
+* handshake v1 (type 1) / v2 (type 51): timestamp precision, the sender's cluster id (our
+  own is refused), the user and password against the node's users (a v1 handshake, or a v2
+  one without credentials, is checked as ``root``/``root``); a fresh piece folder; the answer
+  to a v2 handshake carries pipecore's marker (the TsFile versions we load);
+* data before a successful handshake is answered 1811 (handshake needed);
+* type 2 (InsertNode), 3 (tablet), 6 (batch): written into the store, marked
+  ``Origin.pipe(sender cluster id)`` (unless the sender asked ``markAsPipeRequest=false``),
+  creating databases and series; a type conflict is converted when the sender asked so,
+  else answered 1810;
+* types 4/8 (pieces) and 5/9 (seals): receiver_files.py, then LOAD into the store;
+* 300 (compressed) and 400 (slices) wrap any of these; anything else is answered 1801.
+
+Writes are idempotent (same series and time overwrite), so a request or file sent again
+after a crash changes nothing. `close()` deletes the connection's folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pipecore.receivers import ReceiverConnection, ReceiverRegistry
+from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
+from pipecore_storage.errors import (
+    CorruptFileError,
+    SchemaError,
+    StoreClosedError,
+    UnsupportedFormatError,
+)
+from pipecore_storage.origin import CLIENT, Origin
+from pipecore_storage.tablet import Tablet
+
+from .access import IpWhiteList, UserStore
+from .client import encode_receiver_marker
+from .convert import convert_tablet, read_tsfile_tablets
+from .loader import AsyncLoader
+from .options import DEFAULT_PASSWORD, DEFAULT_USER
+from .protocol import (
+    HandshakeParams,
+    PipeProtocolError,
+    PipeRequestType,
+    SliceAssembler,
+    SliceOutOfOrderError,
+    check_precision,
+    decode_file_piece,
+    decode_file_seal_v1,
+    decode_file_seal_v2,
+    decode_handshake_v1,
+    decode_insert_node,
+    decode_slice,
+    decode_tablet_batch,
+    decode_tablet_raw,
+    decompress_request,
+    insert_node_to_tablets,
+)
+from .receiver_files import FileReceiver, SealError
+
+__all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
+
+log = logging.getLogger("pipecore.thrift_receiver")
+
+_MAX_NESTING = 4  # a compressed request inside a slice inside ...
+_T = PipeRequestType
+_UNSUPPORTED = {
+    _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
+    _T.HANDSHAKE_CONFIGNODE_V2: "config-node requests need an IoTDB ConfigNode",
+    _T.TRANSFER_TABLET_BINARY: "WAL-entry tablets (type 7) are not supported; send type 2/3/6",
+    _T.TRANSFER_SCHEMA_PLAN: "schema synchronisation is not supported",
+    _T.TRANSFER_SCHEMA_SNAPSHOT_PIECE: "schema synchronisation is not supported",
+    _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL: "schema synchronisation is not supported",
+    _T.TRANSFER_CONFIG_PLAN: "config-node requests need an IoTDB ConfigNode",
+    _T.TRANSFER_CONFIG_SNAPSHOT_PIECE: "config-node requests need an IoTDB ConfigNode",
+    _T.TRANSFER_CONFIG_SNAPSHOT_SEAL: "config-node requests need an IoTDB ConfigNode",
+}
+
+
+@attrs.frozen
+class ReceiverSettings:
+    """What every receiver of a node shares.
+
+    * `store` — where data goes (a `pipecore_storage.Store`);
+    * `cluster_id` — this node's; a sender with the same id is refused;
+    * `timestamp_precision` — this node's (``ms``/``us``/``ns``);
+    * `white_list` — ``ip_white_list``; `users` — who may log in (None: nobody is checked);
+    * `registry` — the node's `ReceiverRegistry` (SHOW PIPES on the receiver), or None;
+    * `base_dir` — the piece folders go to ``<base_dir>/<receiver id>/``.
+    """
+
+    store: Any
+    cluster_id: str
+    base_dir: Path
+    timestamp_precision: str = "ms"
+    white_list: IpWhiteList = attrs.field(factory=lambda: IpWhiteList("127.0.0.1/32"))
+    users: UserStore | None = None
+    registry: ReceiverRegistry | None = None
+    fsync: bool = True
+    max_decompressed_length: int = 1 << 30
+    loader: AsyncLoader | None = None  # for senders asking load-tsfile-strategy=async
+    ids: Any = attrs.field(factory=lambda: itertools.count(1), eq=False, repr=False)
+    #: taken around decoding and applying data: requests of several connections take turns
+    #: (Python threads gain nothing from running them at once; they only compete for the GIL)
+    apply_lock: Any = attrs.field(factory=threading.Lock, eq=False, repr=False)
+
+    def next_id(self) -> int:
+        with _ID_LOCK:
+            return next(self.ids)
+
+
+_ID_LOCK = threading.Lock()
+
+
+def _status(code: int, message: str) -> PipeTransferResponse:
+    return PipeTransferResponse(Status(code, message))
+
+
+class IoTDBDataNodeReceiver:
+    """The receiver of one connection (not thread-safe: the RPC server calls it from the
+    connection's thread only)."""
+
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        remote_address: tuple[str, int],
+        *,
+        transport: str = "thrift",
+        air_gap: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.remote_address = remote_address
+        self.remote = f"{remote_address[0]}:{remote_address[1]}"
+        self.transport = transport
+        self.air_gap = air_gap
+        self.allowed = settings.white_list.allows(remote_address[0])
+        self.receiver_id: int | None = None
+        self.sender_cluster_id: str | None = None
+        self.origin: Origin | None = None  # set by a successful handshake
+        self.convert_on_type_mismatch = True
+        self.validate_tsfile = True
+        self.load_async = False
+        self.files: FileReceiver | None = None
+        self.slices = SliceAssembler(settings.max_decompressed_length)
+        self._databases: dict[str, str | None] = {}
+        self.connection: ReceiverConnection | None = None
+        if settings.registry is not None:
+            self.connection = settings.registry.open(transport, self.remote)
+        if not self.allowed:
+            log.warning(
+                "refusing pipe requests from %s: not in ip_white_list (%s)",
+                self.remote,
+                settings.white_list,
+            )
+
+    # ------------------------------------------------------------------ entry point
+    def transfer(self, version: int, type: int, body: bytes) -> PipeTransferResponse:
+        resp = self._transfer(version, type, body, 0)
+        if not resp.status.is_success and resp.status.code not in (
+            TSStatusCode.PIPE_TRANSFER_FILE_OFFSET_RESET,
+            TSStatusCode.PIPE_RECEIVER_IDEMPOTENT_CONFLICT_EXCEPTION,
+        ):
+            self._record(error=f"{resp.status}")
+        return resp
+
+    def _transfer(self, version: int, type_: int, body: bytes, depth: int) -> PipeTransferResponse:
+        if version != 1:
+            return _status(TSStatusCode.PIPE_VERSION_ERROR, f"Unsupported pipe version {version}")
+        if not self.allowed:
+            return _status(
+                TSStatusCode.PIPE_HANDSHAKE_ERROR,
+                f"Sender {self.remote_address[0]} is not allowed by the receiver's "
+                f"ip_white_list ({self.settings.white_list})",
+            )
+        try:
+            if type_ == _T.TRANSFER_SLICE:
+                return self._slice(body, depth)
+            if self.slices.in_progress:
+                self.slices.reset()
+            return self._dispatch(type_, body, depth)
+        except PipeProtocolError as exc:
+            log.warning("receiver %s: malformed request type %d: %s", self.remote, type_, exc)
+            return _status(
+                TSStatusCode.PIPE_ERROR, f"Serialization error during pipe receiving, {exc}"
+            )
+
+    def _dispatch(self, type_: int, body: bytes, depth: int) -> PipeTransferResponse:
+        if type_ == _T.HANDSHAKE_DATANODE_V2:
+            return self._handshake(HandshakeParams.decode(body), 2)
+        if type_ == _T.HANDSHAKE_DATANODE_V1:
+            precision = decode_handshake_v1(body)
+            return self._handshake(HandshakeParams(precision, None), 1)
+        if type_ == _T.TRANSFER_COMPRESSED:
+            if depth >= _MAX_NESTING:
+                raise PipeProtocolError("requests nested too deeply", "compressed")
+            inner = decompress_request(body, self.settings.max_decompressed_length)
+            return self._transfer(inner.version, inner.type, inner.body, depth + 1)
+        if type_ in _UNSUPPORTED:
+            return _status(
+                TSStatusCode.PIPE_TYPE_ERROR,
+                f"Unknown PipeRequestType {type_}: {_UNSUPPORTED[type_]} "  # type: ignore[index]
+                "by this pipecore receiver.",
+            )
+        handler = _HANDLERS.get(type_)
+        if handler is None:
+            return _status(TSStatusCode.PIPE_TYPE_ERROR, f"Unknown PipeRequestType {type_}.")
+        if self.origin is None:
+            return _status(
+                TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
+                "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
+            )
+        if type_ in _APPLYING:
+            with self.settings.apply_lock:
+                return handler(self, body)
+        return handler(self, body)
+
+    def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
+        try:
+            whole = self.slices.accept(decode_slice(body))
+        except SliceOutOfOrderError as exc:
+            return _status(TSStatusCode.PIPE_TRANSFER_SLICE_OUT_OF_ORDER, str(exc))
+        if whole is None:
+            return _status(TSStatusCode.SUCCESS_STATUS, "Slice received, waiting for more slices.")
+        if depth >= _MAX_NESTING:
+            raise PipeProtocolError("requests nested too deeply", "slice")
+        return self._transfer(whole.version, whole.type, whole.body, depth + 1)
+
+    # ------------------------------------------------------------------ handshake
+    def _handshake(self, params: HandshakeParams, version: int) -> PipeTransferResponse:
+        s = self.settings
+        if version == 2:
+            if params.cluster_id is None:
+                return self._refuse("Handshake request does not contain clusterId.")
+            if params.cluster_id == s.cluster_id:
+                return self._refuse(
+                    f"Receiver and sender are from the same cluster {params.cluster_id}."
+                )
+            if params.timestamp_precision is None:
+                return self._refuse("Handshake request does not contain timestampPrecision.")
+        precision = params.timestamp_precision
+        try:
+            check_precision(precision or "")
+        except PipeProtocolError:
+            return self._refuse(f"Unknown timestamp precision {precision!r} of the sender.")
+        if precision != s.timestamp_precision:
+            return self._refuse(
+                f"IoTDB receiver's timestamp precision {s.timestamp_precision}, connector's "
+                f"timestamp precision {precision}. Validation fails."
+            )
+        if s.users is not None:
+            login = s.users.check(
+                params.username or DEFAULT_USER,
+                params.password if params.password is not None else DEFAULT_PASSWORD,
+            )
+            if not login.is_success:
+                log.warning("receiver %s: login failed: %s", self.remote, login)
+                return PipeTransferResponse(login)
+        self._new_folder()
+        self.sender_cluster_id = params.cluster_id
+        self.origin = Origin.pipe(params.cluster_id) if params.mark_as_pipe_request else CLIENT
+        self.convert_on_type_mismatch = params.convert_on_type_mismatch
+        self.validate_tsfile = params.validate_tsfile
+        self.load_async = params.load_tsfile_strategy == "async"
+        if self.connection is not None:
+            self.connection.cluster_id = params.cluster_id
+        log.info(
+            "receiver %s: handshake v%d from %s (cluster %s)",
+            self.receiver_id,
+            version,
+            self.remote,
+            params.cluster_id,
+        )
+        body = encode_receiver_marker() if version == 2 else None
+        return PipeTransferResponse(Status.ok(), body)
+
+    def _refuse(self, message: str) -> PipeTransferResponse:
+        log.warning(
+            "receiver %s: handshake from %s refused: %s", self.receiver_id, self.remote, message
+        )
+        return _status(TSStatusCode.PIPE_HANDSHAKE_ERROR, message)
+
+    def _new_folder(self) -> None:
+        if self.files is not None:
+            self.files.close()
+        self.receiver_id = self.settings.next_id()
+        folder = self.settings.base_dir / str(self.receiver_id)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        self.files = FileReceiver(folder, self.settings.fsync, self.air_gap)
+
+    # ------------------------------------------------------------------ data
+    def _tablet_raw(self, body: bytes) -> PipeTransferResponse:
+        return self._insert([decode_tablet_raw(body)])
+
+    def _insert_node(self, body: bytes) -> PipeTransferResponse:
+        return self._insert(insert_node_to_tablets(decode_insert_node(body)))
+
+    def _batch(self, body: bytes) -> PipeTransferResponse:
+        batch = decode_tablet_batch(body)
+        if batch.binary_items:
+            return _status(
+                TSStatusCode.PIPE_TYPE_ERROR,
+                f"Unknown PipeRequestType {int(_T.TRANSFER_TABLET_BINARY)}: the batch holds "
+                f"{len(batch.binary_items)} WAL-entry items (sent by IoTDB 1.3.0–1.3.6), "
+                "which pipecore cannot decode; nothing of the batch was written.",
+            )
+        tablets: list[Tablet] = []
+        for node in batch.insert_nodes:
+            tablets.extend(insert_node_to_tablets(node))
+        tablets.extend(batch.tablets)
+        return self._insert(tablets)
+
+    def _insert(self, tablets: Sequence[Tablet]) -> PipeTransferResponse:
+        tablets = [t for t in tablets if t.row_count]
+        if not tablets:
+            return PipeTransferResponse(Status.ok())
+        assert self.origin is not None
+        store = self.settings.store
+        try:
+            store.insert_tablets(tablets, self.origin)
+        except SchemaError as exc:
+            if not self.convert_on_type_mismatch:
+                return _conflict(exc)
+            converted = [convert_tablet(store, t) for t in tablets]
+            if all(c is t for c, t in zip(converted, tablets, strict=True)):
+                return _conflict(exc)
+            try:
+                store.insert_tablets(converted, self.origin)
+            except SchemaError as again:
+                return _conflict(again)
+            tablets = converted
+        except StoreClosedError as exc:
+            return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
+        except (ValueError, TypeError) as exc:
+            return _status(TSStatusCode.PIPE_TRANSFER_EXECUTE_STATEMENT_ERROR, str(exc))
+        self._record(
+            databases=self._databases_of(t.device for t in tablets),
+            points=sum(t.point_count() for t in tablets),
+        )
+        return PipeTransferResponse(Status.ok())
+
+    # ------------------------------------------------------------------ files
+    def _piece(self, body: bytes, single_file: bool) -> PipeTransferResponse:
+        assert self.files is not None
+        return self.files.piece(decode_file_piece(body), single_file)
+
+    def _seal_v1(self, body: bytes) -> PipeTransferResponse:
+        seal = decode_file_seal_v1(body)
+        files = self.files
+        assert files is not None
+        try:
+            return self._load(files.seal_v1(seal), None)
+        except SealError as exc:
+            log.warning("receiver %s: %s", self.receiver_id, exc)
+            return PipeTransferResponse(exc.status)
+        finally:
+            files.discard_current()
+
+    def _seal_v2(self, body: bytes) -> PipeTransferResponse:
+        seal = decode_file_seal_v2(body)
+        files = self.files
+        assert files is not None
+        try:
+            tsfile, mods = files.seal_v2(seal)
+            return self._load(tsfile, mods)
+        except SealError as exc:
+            log.warning("receiver %s: %s", self.receiver_id, exc)
+            return PipeTransferResponse(exc.status)
+        finally:
+            files.clear()
+
+    def _load(self, tsfile: Path, mods: Path | None) -> PipeTransferResponse:
+        store = self.settings.store
+        assert self.origin is not None
+        loader = self.settings.loader
+        if self.load_async and loader is not None:
+            try:
+                loader.submit(tsfile, mods, self.origin, self.validate_tsfile)
+            except OSError as exc:
+                return _status(
+                    TSStatusCode.PIPE_TRANSFER_FILE_ERROR, f"Failed to queue {tsfile.name}: {exc}"
+                )
+            self._record(files=1)
+            return PipeTransferResponse(Status.ok())
+        try:
+            loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
+        except SchemaError as exc:
+            if not self.convert_on_type_mismatch:
+                return _conflict(exc)
+            return self._load_as_tablets(tsfile, exc)
+        except (CorruptFileError, UnsupportedFormatError) as exc:
+            return _status(TSStatusCode.LOAD_FILE_ERROR, f"Failed to load {tsfile.name}: {exc}")
+        except StoreClosedError as exc:
+            return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
+        finally:
+            for path in (tsfile, mods):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+        self._record(
+            databases=self._databases_of(loaded.device_times),
+            points=int(getattr(loaded, "points", 0) or 0),
+            files=1,
+        )
+        return PipeTransferResponse(Status.ok())
+
+    def _load_as_tablets(self, tsfile: Path, cause: SchemaError) -> PipeTransferResponse:
+        """A file whose types conflict with ours: its rows, converted, as tablets."""
+        try:
+            tablets = read_tsfile_tablets(tsfile)
+        except (CorruptFileError, ValueError, OSError) as exc:
+            return _status(TSStatusCode.LOAD_FILE_ERROR, f"Failed to load {tsfile.name}: {exc}")
+        resp = self._insert(tablets)
+        if resp.status.is_success:
+            self._record(files=1)
+            log.info("receiver %s: %s loaded as tablets (%s)", self.receiver_id, tsfile.name, cause)
+        return resp
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _databases_of(self, devices: Any) -> set[str]:
+        out = set()
+        for device in devices:
+            if device not in self._databases:
+                self._databases[device] = _database_of(self.settings.store, device)
+            db = self._databases[device]
+            if db is not None:
+                out.add(db)
+        return out
+
+    def _record(
+        self,
+        *,
+        databases: set[str] | frozenset[str] = frozenset(),
+        points: int = 0,
+        files: int = 0,
+        error: str | None = None,
+    ) -> None:
+        registry, conn = self.settings.registry, self.connection
+        if registry is not None and conn is not None:
+            registry.update(conn, databases=databases, points=points, files=files, error=error)
+
+    def close(self) -> None:
+        if self.files is not None:
+            self.files.close()
+            self.files = None
+        if self.settings.registry is not None and self.connection is not None:
+            self.settings.registry.close(self.connection)
+            self.connection = None
+
+
+def _conflict(exc: Exception) -> PipeTransferResponse:
+    return _status(TSStatusCode.PIPE_RECEIVER_USER_CONFLICT_EXCEPTION, str(exc))
+
+
+def _database_of(store: Any, device: str) -> str | None:
+    try:
+        found = store.list_series(f"{device}.*")
+    except (SchemaError, ValueError):
+        return None
+    return found[0].database if found else None
+
+
+_APPLYING = frozenset(
+    {
+        _T.TRANSFER_TABLET_RAW,
+        _T.TRANSFER_TABLET_INSERT_NODE,
+        _T.TRANSFER_TABLET_BATCH,
+    }
+)
+_HANDLERS: dict[int, Any] = {
+    _T.TRANSFER_TABLET_RAW: IoTDBDataNodeReceiver._tablet_raw,
+    _T.TRANSFER_TABLET_INSERT_NODE: IoTDBDataNodeReceiver._insert_node,
+    _T.TRANSFER_TABLET_BATCH: IoTDBDataNodeReceiver._batch,
+    _T.TRANSFER_TS_FILE_PIECE: lambda r, b: r._piece(b, True),
+    _T.TRANSFER_TS_FILE_PIECE_WITH_MOD: lambda r, b: r._piece(b, False),
+    _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
+    _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
+}

@@ -1,0 +1,389 @@
+"""``iotdb-thrift-sync-sink``: IoTDB's pipe protocol over one connection at a time.
+
+* Tablets: type 3 each, or — with ``batch.enable`` (default) — gathered into type-6 batches
+  sent when they reach ``batch.size-bytes`` or have waited ``batch.max-delay-*``. A batched
+  event's transfer returns a future that completes when its batch is acknowledged (the core
+  commits in order, docs/hooks.md).
+* TsFiles: pending batches first, then the file in pieces and its seal (files.py).
+* Failures: a broken connection raises `PipeConnectionError` (the runtime handshakes again
+  and retries; a batch that could not be sent is sent before anything newer); statuses follow
+  the ``exception.*`` rules (status.py); a refused handshake raises `ReceiverRefusedError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from pipecore import (
+    Connector,
+    DeletionEvent,
+    Event,
+    HeartbeatEvent,
+    PipeConnectionError,
+    PipeParameters,
+    PipeParameterValidator,
+    RuntimeConfiguration,
+    TabletInsertionEvent,
+    TsFileInsertionEvent,
+)
+
+from .batching import PendingBatch
+from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
+from .config import ThriftSinkSection, thrift_settings
+from .errors import ReceiverRefusedError, SinkClosedError
+from .files import prepare_tsfile, send_tsfile
+from .options import SinkOptions
+from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
+from .ratelimit import RateLimiter
+from .status import StatusPolicy
+
+__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase"]
+
+log = logging.getLogger("pipecore.thrift_sink")
+
+_GLOBAL_LIMITERS: dict[float, RateLimiter] = {}
+_GLOBAL_LOCK = threading.Lock()
+
+
+def _global_limiter(rate: float) -> RateLimiter | None:
+    """One limiter per node-wide rate (``pipe_all_sinks_rate_limit_bytes_per_second``)."""
+    if rate <= 0:
+        return None
+    with _GLOBAL_LOCK:
+        return _GLOBAL_LIMITERS.setdefault(rate, RateLimiter(rate))
+
+
+class ThriftSinkBase(Connector):
+    """What the sync and async thrift sinks share: parameters, clients, the status rules.
+
+    Subclasses may override `transport_factory` (the SSL sink: TLS; the air-gap sink: its
+    framing) to reuse everything else.
+    """
+
+    options: SinkOptions
+    settings: ThriftSinkSection
+    clients: ClientSet
+    policy: StatusPolicy
+
+    # ------------------------------------------------------------------ to override
+    def transport_factory(self) -> Any:
+        """Callable ``(endpoint, timeout, connect_timeout) -> Transport``."""
+        return thrift_transport
+
+    # ------------------------------------------------------------------ lifecycle
+    def connector_validate(self, validator: PipeParameterValidator) -> None:
+        SinkOptions.parse(validator.parameters)
+
+    def connector_customize(
+        self, parameters: PipeParameters, configuration: RuntimeConfiguration
+    ) -> None:
+        super().connector_customize(parameters, configuration)
+        self.options = o = SinkOptions.parse(parameters)
+        node_config = configuration.node_config
+        self.settings = s = thrift_settings(node_config)
+        precision = getattr(node_config, "timestamp_precision", "ms") if node_config else "ms"
+        pipe = getattr(node_config, "pipe", None)
+        timeout = pipe.pipe_sink_timeout_ms / 1000.0 if pipe is not None else 900.0
+        retry = pipe.pipe_sink_retry_interval_ms / 1000.0 if pipe is not None else 0.8
+        handshake = HandshakeParams(
+            timestamp_precision=precision,
+            cluster_id=configuration.cluster_id,
+            username=o.username,
+            password=o.password,
+            convert_on_type_mismatch=o.convert_on_type_mismatch,
+            load_tsfile_strategy=o.load_tsfile_strategy,
+            validate_tsfile=o.load_tsfile_validation,
+            mark_as_pipe_request=o.mark_as_pipe_request,
+        )
+        self.client_settings = ClientSettings(
+            handshake=handshake,
+            timeout=timeout,
+            handshake_timeout=s.pipe_sink_handshake_timeout_ms / 1000.0,
+            compressors=o.compressors,
+            zstd_level=o.zstd_level,
+            slice_threshold=s.pipe_connector_request_slice_threshold_bytes,
+            rate_limit=o.rate_limit_bytes_per_second,
+            global_limiter=_global_limiter(s.pipe_all_sinks_rate_limit_bytes_per_second),
+            transport_factory=self.transport_factory(),
+        )
+        self.clients = ClientSet(o.endpoints, o.load_balance_strategy, self.client_settings)
+        self.policy = StatusPolicy(o, retry)
+        self.scratch_dir = Path(configuration.data_dir) / "thrift-sink"
+        self.closed = False
+
+    def connector_handshake(self) -> None:
+        """Connect every endpoint that is not connected. With ``handshake-on-create=false`` a
+        failure is only logged (CREATE PIPE then succeeds; transfers retry)."""
+        try:
+            self.clients.connect(force=True)
+        except (PipeConnectionError, ReceiverRefusedError) as exc:
+            if self.options.handshake_on_create:
+                raise
+            log.warning("sink of pipe %s: %s (handshake-on-create=false)", self._pipe, exc)
+
+    @property
+    def _pipe(self) -> str:
+        config = getattr(self, "configuration", None)
+        return getattr(config, "pipe_name", "?")
+
+    def connector_heartbeat(self) -> None:
+        """Reconnect dead endpoints that are due for another try."""
+        if not self.closed:
+            self.clients.connect()
+
+    def connector_transfer_event(self, event: Event) -> Future[None] | None:
+        if isinstance(event, DeletionEvent):
+            log.warning(
+                "pipe %s: iotdb-thrift-sink does not transfer deletions (%s); skipped",
+                self._pipe,
+                event.path_pattern,
+            )
+        return None
+
+    # ------------------------------------------------------------------ helpers
+    def pick(self) -> SinkClient:
+        return self.clients.pick()
+
+    def with_failover(self, action: Callable[[SinkClient], None]) -> None:
+        """Run `action` on a live client; when its connection breaks, on the next live one
+        (fail-over). Raises `PipeConnectionError` once no client is alive."""
+        while True:
+            client = self.clients.pick()
+            try:
+                action(client)
+                return
+            except PipeConnectionError as exc:
+                if self.closed or not self.clients.alive():
+                    raise
+                log.warning("pipe %s: %s; failing over", self._pipe, exc)
+
+    def send_tablet_now(self, event: TabletInsertionEvent, client: SinkClient) -> None:
+        body = encode_tablet_raw(event.tablet)
+        self.policy.deliver(
+            lambda: client.send(PipeRequestType.TRANSFER_TABLET_RAW, body),
+            lambda: f"a tablet of {event.tablet.device} ({event.tablet.row_count} rows)",
+            str(client.endpoint),
+        )
+
+    def send_batch_now(self, batch: PendingBatch, client: SinkClient) -> None:
+        body = batch.builder.body()
+        self.policy.deliver(
+            lambda: client.send(PipeRequestType.TRANSFER_TABLET_BATCH, body),
+            batch.describe,
+            str(client.endpoint),
+        )
+
+    def wanted_version(self, client: SinkClient) -> int | None:
+        """TsFile format version to send to `client` (None: as the file is)."""
+        choice = self.options.tsfile_format_version
+        if choice != "auto":
+            return int(choice)
+        info = client.info
+        return None if info is not None and info.is_pipecore else 3
+
+    def send_file_now(self, event: TsFileInsertionEvent, client: SinkClient) -> None:
+        prepared = prepare_tsfile(
+            Path(event.path),
+            self.wanted_version(client),
+            self.scratch_dir,
+            mods=getattr(event, "mods_path", None),  # iotdb-source's events carry these
+            deletions=getattr(event, "deletions", None),
+        )
+        try:
+            send_tsfile(
+                client, self.policy, prepared, self.settings.pipe_sink_read_file_buffer_size
+            )
+        finally:
+            prepared.cleanup()
+
+    def close_clients(self) -> None:
+        self.closed = True
+        self.policy.closing.set()
+        self.clients.close()
+
+
+class IoTDBThriftSyncSink(ThriftSinkBase):
+    """The synchronous thrift sink: requests go out one at a time, on the transfer's thread
+    (and on a timer thread for a batch whose delay expired)."""
+
+    def connector_customize(
+        self, parameters: PipeParameters, configuration: RuntimeConfiguration
+    ) -> None:
+        super().connector_customize(parameters, configuration)
+        self._lock = threading.RLock()
+        self._wakeup = threading.Condition(self._lock)
+        self._batch: PendingBatch | None = None
+        self._sealed: deque[PendingBatch] = deque()
+        self._flusher: threading.Thread | None = None
+        self._retry_at = 0.0
+        self._failures = 0
+
+    # ------------------------------------------------------------------ transfers
+    def connector_transfer_tablet(self, event: TabletInsertionEvent) -> Future[None] | None:
+        if not self.options.batch_enable:
+            with self._lock:
+                self.with_failover(lambda client: self.send_tablet_now(event, client))
+            return None
+        with self._lock:
+            self._send_sealed()  # an earlier batch first; raises while it cannot go
+            batch = self._batch
+            if batch is None:
+                batch = self._batch = PendingBatch()
+                self._start_flusher()
+                self._wakeup.notify()
+            batch.add(event.tablet)
+            if batch.size_bytes >= self.options.batch_size_bytes:
+                self._seal()
+                try:
+                    self._send_sealed()
+                except PipeConnectionError as exc:
+                    log.info("pipe %s: batch held for a retry: %s", self._pipe, exc)
+            return (
+                None if batch.future.done() and batch.future.exception() is None else batch.future
+            )
+
+    def connector_transfer_tsfile(self, event: TsFileInsertionEvent) -> Future[None] | None:
+        if self.options.format == "tablet":
+            return super().connector_transfer_tsfile(event)
+        with self._lock:
+            self._seal()
+            self._send_sealed()
+            self.with_failover(lambda client: self.send_file_now(event, client))
+        return None
+
+    def connector_transfer_event(self, event: Event) -> Future[None] | None:
+        if isinstance(event, HeartbeatEvent):
+            self._flush_if_due(raise_errors=False)
+            return None
+        return super().connector_transfer_event(event)
+
+    def connector_heartbeat(self) -> None:
+        if not self.closed:
+            with self._lock:
+                was_down = not self.clients.alive()
+                self.clients.connect()
+                if was_down:
+                    self._reconnected()
+
+    def connector_handshake(self) -> None:
+        super().connector_handshake()
+        with self._lock:
+            if self.clients.alive():
+                self._reconnected()
+
+    def _reconnected(self) -> None:
+        """Connected again: held batches go at once (not after their back-off)."""
+        self._retry_at = 0.0
+        self._wakeup.notify_all()
+
+    def connector_close(self) -> None:
+        """Send what is batched (best effort, once), then close everything. A request hung
+        on another thread is not waited for long: closing its socket unblocks it."""
+        if not hasattr(self, "_lock"):
+            return
+        got = self._lock.acquire(timeout=1.0)
+        try:
+            self.closed = True
+            if got:
+                self._wakeup.notify_all()
+                try:
+                    self._seal()
+                    if self._sealed and self.clients.alive():
+                        self.policy.closing.set()  # no status retries now
+                        self._send_sealed()
+                except Exception as exc:
+                    log.info("pipe %s: batched data not sent at close: %s", self._pipe, exc)
+        finally:
+            self.close_clients()
+            if got:
+                self._lock.release()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join(5.0)
+        if self._lock.acquire(timeout=5.0):  # the aborted request has let go by now
+            try:
+                self._seal()
+                for batch in self._sealed:
+                    if not batch.future.done():
+                        batch.future.set_exception(SinkClosedError("the sink was closed"))
+                self._sealed.clear()
+            finally:
+                self._lock.release()
+
+    # ------------------------------------------------------------------ batches
+    def _seal(self) -> None:
+        if self._batch is not None:
+            self._sealed.append(self._batch)
+            self._batch = None
+
+    def _send_sealed(self) -> None:
+        """Send the sealed batches in order; raises `PipeConnectionError` (and keeps them)
+        when the connection fails."""
+        while self._sealed:
+            batch = self._sealed[0]
+            try:
+                self.with_failover(lambda client, batch=batch: self.send_batch_now(batch, client))  # type: ignore[misc]
+            except PipeConnectionError:
+                self._failures += 1
+                self._retry_at = time.monotonic() + min(20.0, 0.2 * 2 ** min(self._failures, 7))
+                raise
+            except Exception as exc:
+                self._sealed.popleft()
+                batch.future.set_exception(exc)
+                raise
+            self._failures = 0
+            self._sealed.popleft()
+            batch.future.set_result(None)
+
+    def _flush_if_due(self, raise_errors: bool) -> None:
+        with self._lock:
+            batch = self._batch
+            if batch is not None and batch.due(self.options.batch_max_delay):
+                self._seal()
+            if not self._sealed or time.monotonic() < self._retry_at:
+                return
+            try:
+                if not self.clients.alive():
+                    self.clients.connect()
+                self._send_sealed()
+            except Exception as exc:
+                if time.monotonic() >= self._retry_at:
+                    self._failures += 1
+                    backoff = min(20.0, 0.2 * 2 ** min(self._failures, 7))
+                    self._retry_at = time.monotonic() + backoff
+                if raise_errors:
+                    raise
+                if isinstance(exc, PipeConnectionError | ReceiverRefusedError):
+                    log.info("pipe %s: batch held for a retry: %s", self._pipe, exc)
+                else:
+                    log.error("pipe %s: a batch failed: %s", self._pipe, exc)
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None and self.options.batch_max_delay is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name=f"pipecore-batch-{self._pipe}", daemon=True
+            )
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        delay = self.options.batch_max_delay
+        assert delay is not None
+        with self._lock:
+            while not self.closed:
+                now = time.monotonic()
+                if self._sealed:
+                    wake = self._retry_at  # a held batch: retry when its back-off ends
+                elif self._batch is not None:
+                    wake = self._batch.started + delay
+                else:
+                    wake = now + 3600.0
+                if wake > now:
+                    self._wakeup.wait(wake - now)
+                    continue
+                self._flush_if_due(raise_errors=False)

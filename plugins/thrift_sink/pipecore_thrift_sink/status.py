@@ -1,0 +1,119 @@
+"""What the sink does with a receiver's status (reference §3.12, §7.6, §7.7).
+
+* 200, 400: success.
+* 1809 (idempotent conflict): ignored — the event counts as done.
+* 1808 (temporarily unavailable): retried forever, with back-off.
+* 1810, 1815 (conflicts): ``exception.conflict.resolve-strategy`` — ``retry`` until
+  ``retry-max-time-seconds`` (60; < 0 forever), then dropped; ``ignore`` drops at once.
+  Dropped data is logged when ``record-ignored-data``.
+* 1811 (handshake needed): a connection error — reconnect, handshake, retry.
+* 803 (no privileges) with ``skipif=no-privileges``: dropped.
+* anything else: retried until ``exception.others.retry-max-time-seconds`` (-1: forever),
+  then dropped.
+
+Back-off: ``attempt × pipe_sink_retry_interval_ms``, at most 10 s. `deliver` returns the
+answer it stopped at: a success, an ignored or dropped status, or a status the caller asked to
+handle itself (1803 for a file piece).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection
+
+from pipecore import PipeConnectionError
+from pipecore.rpc import PipeTransferResponse, TSStatusCode
+
+from .errors import SinkClosedError
+from .options import SinkOptions
+
+__all__ = ["StatusPolicy"]
+
+log = logging.getLogger("pipecore.thrift_sink")
+
+_MAX_BACKOFF = 10.0
+_CONFLICTS = frozenset(
+    {
+        TSStatusCode.PIPE_RECEIVER_USER_CONFLICT_EXCEPTION,
+        TSStatusCode.PIPE_RECEIVER_PARALLEL_OR_USER_CONFLICT_EXCEPTION,
+    }
+)
+
+
+class StatusPolicy:
+    """The ``exception.*`` rules of one sink; `closing` ends every wait (the sink closes)."""
+
+    def __init__(self, options: SinkOptions, retry_interval: float) -> None:
+        self.options = options
+        self.retry_interval = retry_interval
+        self.closing = threading.Event()
+        self.dropped = 0  # requests given up by the rules (for tests and logs)
+
+    def wait(self, attempt: int) -> None:
+        if self.closing.wait(min(attempt * self.retry_interval, _MAX_BACKOFF)):
+            raise SinkClosedError("the sink is closing")
+
+    def deliver(
+        self,
+        send: Callable[[], PipeTransferResponse],
+        what: Callable[[], str],
+        endpoint: str,
+        handle: Collection[int] = (),
+    ) -> PipeTransferResponse:
+        """Send until the rules say stop. `what()` describes the request for logs; statuses in
+        `handle` are returned to the caller at once."""
+        started = time.monotonic()
+        attempt = 0
+        o = self.options
+        while True:
+            resp = send()
+            status = resp.status
+            code = status.code
+            if status.is_success or code in handle:
+                return resp
+            if code == TSStatusCode.PIPE_RECEIVER_IDEMPOTENT_CONFLICT_EXCEPTION:
+                log.debug("receiver %s: %s ignored (idempotent): %s", endpoint, what(), status)
+                return resp
+            if code == TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED:
+                raise PipeConnectionError(f"receiver {endpoint} asks for a handshake: {status}")
+            if code == TSStatusCode.NO_PERMISSION and o.skip_if_no_privileges:
+                return self._drop(resp, endpoint, what, True, "skipif=no-privileges")
+            elapsed = time.monotonic() - started
+            if code == TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION:
+                limit = -1.0
+            elif code in _CONFLICTS:
+                if o.conflict_strategy == "ignore":
+                    return self._drop(resp, endpoint, what, o.conflict_record_ignored, "ignore")
+                limit = o.conflict_retry_max_seconds
+            else:
+                limit = o.others_retry_max_seconds
+            if 0 <= limit <= elapsed:
+                record = (
+                    o.conflict_record_ignored if code in _CONFLICTS else o.others_record_ignored
+                )
+                return self._drop(resp, endpoint, what, record, f"after {elapsed:.1f}s of retries")
+            attempt += 1
+            if attempt == 1 or attempt % 10 == 0:
+                log.warning(
+                    "receiver %s answered %s for %s; retrying (attempt %d)",
+                    endpoint,
+                    status,
+                    what(),
+                    attempt,
+                )
+            self.wait(attempt)
+
+    def _drop(
+        self,
+        resp: PipeTransferResponse,
+        endpoint: str,
+        what: Callable[[], str],
+        record: bool,
+        reason: str,
+    ) -> PipeTransferResponse:
+        self.dropped += 1
+        if record:
+            log.warning("receiver %s: gave up %s (%s): %s", endpoint, what(), reason, resp.status)
+        return resp
