@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from . import __version__
+from .users import configure_users_command, run_users_command
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -213,6 +214,12 @@ def _read(path: str) -> str:
 
 
 COMMANDS: list[Command] = [
+    Command(
+        "users",
+        "manage who may log in to a node and send to its receivers",
+        configure_users_command,
+        run_users_command,
+    ),
     Command("serve", "run a node in the foreground", _configure_serve, _run_serve, logging.INFO),
     Command(
         "sql",

@@ -60,6 +60,7 @@ from .sql.executor import Executor
 from .sql.outcome import Outcome
 from .sql.timeparse import ZoneLike
 from .store_section import StoreSection, open_store
+from .users import UserStore
 
 __all__ = ["Node"]
 
@@ -157,6 +158,7 @@ class Node:
             self._load_external_plugins()
             self.store = self._open_store()
             self.receivers = ReceiverRegistry()
+            self.users = UserStore.for_data_dir(self.data_dir)
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,

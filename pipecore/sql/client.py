@@ -83,6 +83,14 @@ class RemoteSession:
         self.statement_id = 0
 
     def open(self) -> RemoteSession:
+        """Log in; on failure (refused login, no server) the connection is closed again."""
+        try:
+            return self._open()
+        except BaseException:
+            self.client.close()
+            raise
+
+    def _open(self) -> RemoteSession:
         resp = self.client.call(
             "openSession",
             req=t.TSOpenSessionReq(

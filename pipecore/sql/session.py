@@ -41,11 +41,9 @@ log = logging.getLogger(__name__)
 
 SUCCESS = 200
 NOT_LOGIN = 802
-WRONG_LOGIN_PASSWORD = 801
 SET_TIME_ZONE_ERROR = 703
 NO_SUCH_QUERY = 714
 DEFAULT_FETCH_SIZE = 5000
-USERS = {"root": "root"}  # IoTDB's default superuser
 
 _session_ids = itertools.count(1)
 
@@ -83,10 +81,10 @@ class SqlSessionHandler(SessionHandler):
     # ------------------------------------------------------------ session
     def openSession(self, req: Any) -> Any:
         version = t.TSProtocolVersion.IOTDB_SERVICE_PROTOCOL_V3
-        if USERS.get(req.username or "") != (req.password or ""):
+        login = self.node.users.check(req.username or "", req.password or "")
+        if not login.is_success:
             return t.TSOpenSessionResp(
-                status=_status(WRONG_LOGIN_PASSWORD, "Authentication failed."),
-                serverProtocolVersion=version,
+                status=_status(int(login.code), login.message), serverProtocolVersion=version
             )
         zone_error = self._set_zone(req.zoneId)
         if zone_error is not None:

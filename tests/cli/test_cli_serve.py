@@ -9,23 +9,10 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_pipecore
 
+from pipecore.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
 from pipecore.registry import PluginRegistry
 
 pytestmark = pytest.mark.subprocess
-
-SEED_SCRIPT = """\
-CREATE DATABASE root.vehicle;
-CREATE TIMESERIES root.vehicle.d0.s0 WITH DATATYPE=INT32, ENCODING=RLE;
-CREATE TIMESERIES root.vehicle.d0.s1 WITH DATATYPE=TEXT, ENCODING=PLAIN;
-CREATE TIMESERIES root.vehicle.d1.s2 WITH DATATYPE=FLOAT, ENCODING=RLE;
-CREATE TIMESERIES root.vehicle.d1.s3 WITH DATATYPE=BOOLEAN, ENCODING=PLAIN;
-insert into root.vehicle.d0(timestamp,s0) values(now(),10);
-insert into root.vehicle.d0(timestamp,s0,s1) values(now(),12,'12');
-insert into root.vehicle.d0(timestamp,s1) values(now(),'14');
-insert into root.vehicle.d1(timestamp,s2) values(now(),16.0);
-insert into root.vehicle.d1(timestamp,s2,s3) values(now(),18.0,true);
-insert into root.vehicle.d1(timestamp,s3) values(now(),false);
-flush;"""
 
 
 def test_serve_answers_sql_refuses_a_second_server_and_stops_on_sigterm(

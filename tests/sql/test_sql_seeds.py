@@ -182,3 +182,17 @@ def test_seed_pipesinks_translate_to_thrift_sinks() -> None:
     }
     assert translated.source == {"source": "iotdb-source", "source.start-time": "1648569600000"}
     assert translated.pipesink == "my_iotdb"
+
+
+def test_the_demo_runs_seed_001s_result_verification_script() -> None:
+    """`pipecore demo` (and the tests that import its script) write exactly the statements of
+    seed 001 §7 "Result Verification", in order."""
+    from pipecore.demo import SEED_QUERY, SEED_SCRIPT
+
+    text = _seed_text("001")
+    section = text[text.index("### Result Verification") :]
+    lines = [line.strip() for line in section.splitlines()]
+    statements = [line for line in SEED_SCRIPT.splitlines() if line.strip()]
+    start = lines.index(statements[0])
+    assert lines[start : start + len(statements)] == statements
+    assert f"IoTDB> {SEED_QUERY}" in section

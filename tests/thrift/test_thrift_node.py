@@ -13,8 +13,7 @@ from pipecore import Node, Origin
 from pipecore.testing import ConnectorTests
 from pipecore_storage import Store
 from pipecore_storage.tsfile import TsFileWriter
-from pipecore_thrift_sink import AsyncLoader, IoTDBThriftAsyncSink, IoTDBThriftSyncSink, UserStore
-from pipecore_thrift_sink.users import main as users_main
+from pipecore_thrift_sink import AsyncLoader, IoTDBThriftAsyncSink, IoTDBThriftSyncSink
 
 
 def tsfile(path: Path, device: str, rows: int = 100) -> dict:
@@ -76,18 +75,6 @@ def test_a_file_that_cannot_load_goes_aside(tmp_path):
         assert [p.name.split("-", 1)[1] for p in (folder / "failed").glob("*.tsfile")] == [
             "bad.tsfile"
         ]
-
-
-def test_users_command(tmp_path, capsys):
-    assert users_main([str(tmp_path), "list"]) == 0
-    assert capsys.readouterr().out.split() == ["root"]
-    assert users_main([str(tmp_path), "passwd", "root", "--password", "n3w"]) == 0
-    assert users_main([str(tmp_path), "add", "edge", "--password", "e"]) == 0
-    assert users_main([str(tmp_path), "drop", "nobody"]) == 1
-    users = UserStore.for_data_dir(tmp_path)
-    assert users.check("root", "root").code == 801
-    assert users.check("root", "n3w").is_success and users.check("edge", "e").is_success
-    assert "n3w" not in users.path.read_text()  # only salted hashes are kept
 
 
 class _KitBase(ConnectorTests):

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from pipecore import hookimpl
+from pipecore.users import UserStore
 
-from .access import IpWhiteList, UserStore
+from .access import IpWhiteList
 from .async_sink import IoTDBThriftAsyncSink
 from .client import ClientSet, ClientSettings, HandshakeInfo, SinkClient, thrift_transport_factory
 from .config import ThriftSinkSection, thrift_settings
@@ -80,12 +81,12 @@ def receiver_settings(node: Any) -> ReceiverSettings:
     if base.exists():
         shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
-    users = UserStore.for_data_dir(node.data_dir)
+    users = node.users
     if users.uses_default_password() and not _warned.is_set():
         _warned.set()
         log.warning(
             "the pipe receiver accepts user root with the default password 'root'; change it: "
-            "python -m pipecore_thrift_sink.users %s passwd root",
+            "pipecore users --data-dir %s passwd root",
             node.data_dir,
         )
     loader = AsyncLoader(node.store, Path(node.data_dir) / "system" / "pipe" / "load-pending")

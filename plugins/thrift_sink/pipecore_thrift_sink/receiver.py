@@ -34,6 +34,7 @@ import attrs
 
 from pipecore.receivers import ReceiverConnection, ReceiverRegistry
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
+from pipecore.users import UserStore
 from pipecore_storage.errors import (
     CorruptFileError,
     SchemaError,
@@ -43,7 +44,7 @@ from pipecore_storage.errors import (
 from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import Tablet
 
-from .access import IpWhiteList, UserStore
+from .access import IpWhiteList
 from .client import encode_receiver_marker
 from .convert import convert_tablet, read_tsfile_tablets
 from .loader import AsyncLoader
