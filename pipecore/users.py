@@ -129,7 +129,9 @@ class UserStore:
 
 # ---------------------------------------------------------------------- pipecore users
 def configure_users_command(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("command", choices=["list", "passwd", "add", "drop"])
+    parser.add_argument(
+        "command", nargs="?", default="list", choices=["list", "passwd", "add", "drop"]
+    )
     parser.add_argument("user", nargs="?")
     parser.add_argument("--password", help="the new password (default: ask twice)")
 

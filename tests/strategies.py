@@ -86,6 +86,43 @@ def value_arrays(
     return st.one_of(plain, runs)
 
 
+def _segment(kind: int, length: int, seed: int, held: object, dtype: np.dtype) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    itemsize = dtype.itemsize
+    if kind == 0:  # a value held
+        return np.full(length, held, dtype=dtype)
+    if kind == 1:  # random bit patterns (any NaN payload, inf, subnormals, extremes)
+        return np.frombuffer(rng.bytes(length * itemsize), dtype=dtype).copy()
+    steps = rng.integers(-3, 4, length)
+    if kind == 2:  # a slow walk with repeats (2-decimal floats, small int steps)
+        walk = np.cumsum(steps) + int(rng.integers(-1000, 1000))
+        return (walk / 100).astype(dtype) if dtype.kind == "f" else walk.astype(dtype)
+    if kind == 3:  # lone repeats between changes
+        base = np.frombuffer(rng.bytes(length * itemsize), dtype=dtype).copy()
+        base[1::3] = base[0::3][: base[1::3].size]
+        return base
+    # kind 4: small magnitudes, then large ones (windows narrow and widen)
+    small = rng.integers(0, 16, length)
+    large = ~small if dtype.kind == "i" else small * 2.0**40
+    return np.where(np.arange(length) < length // 2, small, large).astype(dtype)
+
+
+def segmented_arrays(data_type: TSDataType, max_size: int = 1500) -> st.SearchStrategy[np.ndarray]:
+    """Numeric arrays made of segments: held values, random bit patterns, slow walks, lone
+    repeats, small then large magnitudes (for codecs that adapt per block, e.g. GORILLA).
+    Segments are drawn as (kind, length, seed), so examples shrink to short, simple ones."""
+    dtype = data_type.numpy_dtype
+    held = _int_elements(dtype) if dtype.kind == "i" else _float_elements(8 * dtype.itemsize)
+    spec = st.tuples(st.integers(0, 4), st.integers(1, 400), st.integers(0, 2**32 - 1), held)
+
+    def build(specs: list) -> np.ndarray:
+        parts = [_segment(k, n, seed, h, dtype) for k, n, seed, h in specs]
+        out = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        return out[:max_size]
+
+    return st.lists(spec, max_size=12).map(build)
+
+
 # --- TsFile tablets (tsfile writer/reader) -----------------------------------------------------
 
 _TSFILE_COMPRESSIONS = [

@@ -27,7 +27,11 @@ def _restore(cls: type[SqlError], args: tuple[object, ...], state: dict[str, Any
 
 
 class SqlError(PipecoreError, ValueError):
-    """A statement pipecore refuses before running it; `line`/`column` say where (1-based)."""
+    """A statement pipecore refuses before running it; `line`/`column` say where (1-based).
+
+    `completed` — when raised from a script, the results of the statements before the one
+    that failed (they stay done).
+    """
 
     status_code = SQL_PARSE_ERROR
 
@@ -36,6 +40,7 @@ class SqlError(PipecoreError, ValueError):
         self.line = line
         self.column = column
         self.sql = sql
+        self.completed: list[Any] = []
         super().__init__(f"line {line}:{column} {message}")
 
     def __reduce__(self) -> tuple[object, ...]:

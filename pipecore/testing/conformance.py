@@ -51,7 +51,7 @@ def sample_tablets() -> list[Tablet]:
             MeasurementSchema("note", TSDataType.TEXT),
         ],
         times,
-        [times * 0.5, times * 2, times % 2 == 0, [f"n{t}" for t in times]],
+        [times * 0.5, times * 2, times % 2 == 0, np.array([f"n{t}" for t in times], dtype=object)],
         [None, times % 3 == 0, None, times % 4 == 0],
     )
     ints = Tablet(

@@ -337,7 +337,7 @@ class Store:
 
     def _insert(self, tablets: list[Tablet], origin: Origin) -> list[int]:
         """Write tablets that are private to the store and have canonical device paths."""
-        prepared = [t for t in tablets if t.row_count]
+        prepared = [t for t in tablets if t.row_count and t.schemas]  # all-null: nothing
         if not prepared:
             return [self._seq] * max(1, len(tablets))
         bodies = [encode_insert(t, origin) for t in prepared] if self._wal.enabled else []

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from .types import (
     TSFILE_DEFAULT_COMPRESSION,
@@ -35,10 +36,24 @@ def _data_type(value: object) -> TSDataType:
     dt = parse_enum(TSDataType, value, "data type")
     if dt in (TSDataType.VECTOR, TSDataType.UNKNOWN):
         raise ValueError(f"{dt.name} is not a data type a series can have")
-    return TSDataType(dt)
+    return dt
 
 
-def _frozen_props(value: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+def _encoding(value: TSEncoding | int | str | None) -> TSEncoding | None:
+    # None stays None here: the default depends on the data type, which a converter cannot
+    # see; `MeasurementSchema.__attrs_post_init__` puts it in, so a schema never holds None.
+    return None if value is None else parse_enum(TSEncoding, value, "encoding")
+
+
+def _compression(value: CompressionType | int | str | None) -> CompressionType:
+    if value is None:
+        return TSFILE_DEFAULT_COMPRESSION
+    return parse_enum(CompressionType, value, "compression")
+
+
+def _frozen_props(
+    value: Mapping[str, str] | Iterable[tuple[str, str]] | None,
+) -> tuple[tuple[str, str], ...]:
     if not value:
         return ()
     if isinstance(value, tuple):
@@ -50,32 +65,23 @@ def _frozen_props(value: Mapping[str, str] | None) -> tuple[tuple[str, str], ...
 class MeasurementSchema:
     """A measurement (sensor) of a device: name, data type, encoding, compression, props.
 
-    Encoding and compression default to the official TsFile writer's per-type defaults.
-    `props` holds the few per-series properties the format knows (e.g. ``max_point_number``
-    for float TS_2DIFF/RLE); it is stored as a sorted tuple of pairs so schemas hash.
+    `data_type`, `encoding` and `compression` take a member, its number or its name
+    (case-insensitive). Encoding and compression default (None) to the official TsFile
+    writer's per-type defaults. `props` holds the few per-series properties the format knows
+    (e.g. ``max_point_number`` for float TS_2DIFF/RLE); it is stored as a sorted tuple of pairs
+    so schemas hash.
     """
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     data_type: TSDataType = attrs.field(converter=_data_type)
-    encoding: TSEncoding = attrs.field(default=None)
-    compression: CompressionType = attrs.field(default=None)
+    encoding: TSEncoding = attrs.field(default=None, converter=_encoding)
+    compression: CompressionType = attrs.field(default=None, converter=_compression)
     props: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_frozen_props)
 
     def __attrs_post_init__(self) -> None:
-        enc = self.encoding
-        enc = (
-            TSFILE_DEFAULT_ENCODINGS[self.data_type]
-            if enc is None
-            else parse_enum(TSEncoding, enc, "encoding")
-        )
-        comp = self.compression
-        comp = (
-            TSFILE_DEFAULT_COMPRESSION
-            if comp is None
-            else parse_enum(CompressionType, comp, "compression")
-        )
-        object.__setattr__(self, "encoding", TSEncoding(enc))
-        object.__setattr__(self, "compression", CompressionType(comp))
+        # the converter leaves None for "the data type's default" (see `_encoding`)
+        if self.encoding is None:
+            object.__setattr__(self, "encoding", TSFILE_DEFAULT_ENCODINGS[self.data_type])
 
     @property
     def props_dict(self) -> dict[str, str]:
@@ -105,30 +111,40 @@ def _as_column(values: object, data_type: TSDataType, rows: int, where: str) -> 
     return arr
 
 
+def _as_timestamps(values: npt.ArrayLike) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _as_masks(masks: Sequence[npt.ArrayLike | None]) -> list[np.ndarray | None]:
+    # bool arrays are made (and checked against the row count) in `Tablet.__attrs_post_init__`
+    return [None if m is None else np.asarray(m, dtype=np.bool_) for m in masks]
+
+
 @attrs.define(eq=False, slots=True)
 class Tablet:
     """One device's rows in columns.
 
     * `device` — the device path, e.g. ``root.sg1.d1``.
     * `schemas` — one `MeasurementSchema` per column.
-    * `timestamps` — int64 array, one per row (not necessarily sorted; see `sorted`).
+    * `timestamps` — int64 array, one per row (not necessarily sorted; see `sorted`); any
+      array-like of integers is taken.
     * `columns` — one numpy array per schema, dtype as documented in `types`.
-    * `null_masks` — per column a bool array (True = null) or None when it has no nulls.
+    * `null_masks` — per column a bool array (True = null) or None when it has no nulls
+      (any sequence of array-likes of bools is taken; all-False masks become None).
       The value under a null is a placeholder (0, "" or b"") and means nothing.
     * `aligned` — whether the device is aligned (one time column shared by all measurements).
     """
 
     device: str
     schemas: list[MeasurementSchema]
-    timestamps: np.ndarray
+    timestamps: np.ndarray = attrs.field(converter=_as_timestamps)
     columns: list[np.ndarray]
-    null_masks: list[np.ndarray | None] = attrs.field(factory=list)
+    null_masks: list[np.ndarray | None] = attrs.field(factory=list, converter=_as_masks)
     aligned: bool = False
 
     def __attrs_post_init__(self) -> None:
         self.schemas = list(self.schemas)
         rows = len(self.timestamps)
-        self.timestamps = np.asarray(self.timestamps, dtype=np.int64)
         if self.timestamps.ndim != 1:
             raise ValueError(f"tablet of {self.device}: timestamps must be one-dimensional")
         if len(self.columns) != len(self.schemas):
@@ -143,13 +159,12 @@ class Tablet:
             _as_column(col, s.data_type, rows, f"{self.device}.{s.name}")
             for col, s in zip(self.columns, self.schemas, strict=True)
         ]
-        masks = list(self.null_masks) or [None] * len(self.schemas)
+        masks = self.null_masks or [None] * len(self.schemas)
         if len(masks) != len(self.schemas):
             raise ValueError(f"tablet of {self.device}: null_masks must have one entry per column")
         for i, mask in enumerate(masks):
             if mask is None:
                 continue
-            mask = np.asarray(mask, dtype=np.bool_)
             if mask.shape != (rows,):
                 raise ValueError(
                     f"{self.device}.{self.schemas[i].name}: null mask has shape {mask.shape}, "
@@ -188,7 +203,9 @@ class Tablet:
         return cls(device, list(schemas), times, columns, masks, aligned)
 
     @classmethod
-    def empty(cls, device: str, schemas: Sequence[MeasurementSchema], aligned: bool = False):
+    def empty(
+        cls, device: str, schemas: Sequence[MeasurementSchema], aligned: bool = False
+    ) -> Tablet:
         cols = [np.empty(0, dtype=s.data_type.numpy_dtype) for s in schemas]
         return cls(device, list(schemas), np.empty(0, np.int64), cols, [], aligned)
 

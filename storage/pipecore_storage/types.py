@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import TypeVar
 
 import numpy as np
 
@@ -165,7 +166,10 @@ IOTDB_DEFAULT_ENCODINGS: Mapping[TSDataType, TSEncoding] = {
 IOTDB_DEFAULT_COMPRESSION = CompressionType.LZ4
 
 
-def parse_enum(enum_cls: type[enum.IntEnum], value: object, what: str) -> enum.IntEnum:
+_E = TypeVar("_E", bound=enum.IntEnum)
+
+
+def parse_enum(enum_cls: type[_E], value: object, what: str) -> _E:
     """Turn a name ("int32", case-insensitive), a number or a member into `enum_cls`.
 
     A bad value raises ValueError naming `what` and the accepted names.

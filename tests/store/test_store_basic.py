@@ -441,3 +441,14 @@ def test_version_3_stores_refuse_types_version_3_cannot_hold(open_store):
     s.close()
     s = open_store({"tsfile_format_version": 3})
     assert s.query("root.sg.d.*").rows() == [(1, "text", 1.5)]
+
+
+def test_a_record_of_only_nulls_for_new_series_writes_nothing(tmp_path):
+    """IoTDB cannot type a series from a null: such a row creates no series and no point."""
+    with Store.open(tmp_path / "s") as store:
+        before = store.last_seq
+        store.insert_record("root.sg.d1", 1, {"x": None})
+        store.insert_records([("root.sg.d1", 2, {"x": None}), ("root.sg.d2", 3, {"y": 1.5})])
+        assert store.count_timeseries("root.**") == 1
+        assert store.query("root.**").rows() == [(3, 1.5)]
+        assert store.last_seq == before + 1

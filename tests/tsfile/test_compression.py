@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import lzma
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import lz4.block
 import pytest
@@ -75,3 +77,26 @@ def test_unsupported_kinds_are_named(kind: C) -> None:
         compress(kind, b"abc")
     with pytest.raises(UnsupportedFormatError, match=kind.name):
         decompress(kind, b"abc", 3)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_threads_compress_and_decompress_at_once(kind: C) -> None:
+    """The writer compresses pages on several threads, readers may decompress on several:
+    no codec object may be shared between threads running at the same time."""
+    pages = [os.urandom(2000) + bytes(i % 251 for i in range(n * 997 % 60_000)) for n in range(24)]
+    expected = [compress(kind, p) for p in pages]
+    start = threading.Barrier(8)
+
+    def work(seed: int) -> list[bool]:
+        start.wait()
+        ok = []
+        for k in range(60):
+            i = (seed * 7 + k) % len(pages)
+            packed = compress(kind, pages[i])
+            ok.append(packed == expected[i])
+            ok.append(decompress(kind, packed, len(pages[i])) == pages[i])
+        return ok
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(8)))
+    assert all(all(r) for r in results)

@@ -8,7 +8,6 @@ device's rows) into chunk bytes plus the chunk statistics.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import attrs
@@ -261,17 +260,8 @@ def _check_times(path, page: PageHeader, times: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- writing
-# The writer encodes chunks on several threads; the ZSTD compressor of `compression` is one
-# shared zstandard.ZstdCompressor, which must not be used by two threads at once.
-_ZSTD_LOCK = threading.Lock()
-
-
 def page_bytes(body: bytes, compression: CompressionType, stats: Statistics | None) -> bytes:
-    if compression == CompressionType.ZSTD:
-        with _ZSTD_LOCK:
-            comp = _compression.compress(compression, body)
-    else:
-        comp = _compression.compress(compression, body)
+    comp = _compression.compress(compression, body)  # thread-safe: encoding runs on threads
     head = uvar_bytes(len(body)) + uvar_bytes(len(comp))
     if stats is not None:
         head += stats.serialize()

@@ -6,12 +6,17 @@ SDT/PAA/PLA are neither written nor read.
 
 Decompression is bounded: the output may never exceed the page header's uncompressed size,
 which itself may not exceed `MAX_PAGE_SIZE`; any mismatch is a `CorruptFileError`.
+
+`compress` and `decompress` may be called from any number of threads at once: the codecs
+that keep state between calls (ZSTD's compressor and decompressor objects, which zstandard
+does not allow two threads to use at the same time) are held per thread.
 """
 
 from __future__ import annotations
 
 import io
 import lzma
+import threading
 import zlib
 
 import lz4.block
@@ -38,8 +43,17 @@ _SUPPORTED = frozenset(
         CompressionType.LZMA2,
     }
 )
-_ZSTD_C = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-_ZSTD_D = zstandard.ZstdDecompressor()
+
+
+class _Codecs(threading.local):
+    """The stateful codec objects of one thread (created on its first use of them)."""
+
+    def __init__(self) -> None:
+        self.zstd_c = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        self.zstd_d = zstandard.ZstdDecompressor()
+
+
+_PER_THREAD = _Codecs()
 
 
 def writable(kind: CompressionType) -> bool:
@@ -61,7 +75,7 @@ def compress(kind: CompressionType, data: bytes | memoryview) -> bytes:
     if kind is CompressionType.SNAPPY:
         return snappy.compress(bytes(data))
     if kind is CompressionType.ZSTD:
-        return _ZSTD_C.compress(data)
+        return _PER_THREAD.zstd_c.compress(data)
     if kind is CompressionType.GZIP:
         packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
         return packer.compress(data) + packer.flush()
@@ -147,7 +161,8 @@ def _gzip(data: bytes | memoryview, size: int) -> bytes:
 
 
 def _zstd(data: bytes | memoryview, size: int) -> bytes:
-    with _ZSTD_D.stream_reader(io.BytesIO(bytes(data)), read_across_frames=False) as reader:
+    reader = _PER_THREAD.zstd_d.stream_reader(io.BytesIO(bytes(data)), read_across_frames=False)
+    with reader:
         return reader.read(size + 1)
 
 

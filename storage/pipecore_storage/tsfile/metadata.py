@@ -103,15 +103,15 @@ class MetadataIndexNode:
     """A node of the index tree; child i covers ``[entries[i][1], entries[i+1][1] or end)``."""
 
     node_type: MetadataIndexNodeType
-    entries: list[tuple[object, int]] = attrs.field(factory=list)  # (DeviceID | str, offset)
+    # (key, offset): the keys of device-level nodes are DeviceIDs, of measurement-level ones names
+    entries: list[tuple[DeviceID | str, int]] = attrs.field(factory=list)
     end_offset: int = 0
     at: int = attrs.field(default=0, eq=False)  # file offset it was read from
 
     def serialize(self, version: int) -> bytes:
         parts = [uvar_bytes(len(self.entries))]
-        device_level = self.node_type.is_device_level
         for key, offset in self.entries:
-            parts.append(key.serialize(version) if device_level else vstr_bytes(key))  # type: ignore[attr-defined]
+            parts.append(key.serialize(version) if isinstance(key, DeviceID) else vstr_bytes(key))
             parts.append(i64_bytes(offset))
         parts.append(i64_bytes(self.end_offset))
         parts.append(bytes((self.node_type,)))
@@ -125,10 +125,11 @@ class MetadataIndexNode:
         n = r.uvar("index node child count")
         if (n == 0 and not allow_empty) or n > r.remaining // 9:
             raise r.error(f"index node has an invalid child count {n}", start)
-        entries: list[tuple[object, int]] = []
+        entries: list[tuple[DeviceID | str, int]] = []
         for _ in range(n):
+            key: DeviceID | str | None
             if device_level:
-                key: object = read_device_id(r, version)
+                key = read_device_id(r, version)
             else:
                 key = r.vstr("index entry name")
                 if key is None:
@@ -144,7 +145,7 @@ class MetadataIndexNode:
             raise r.error(f"unexpected {node_type.name} node here", pos)
         return cls(node_type, entries, end, r.base + start)
 
-    def ranges(self) -> list[tuple[object, int, int]]:
+    def ranges(self) -> list[tuple[DeviceID | str, int, int]]:
         """(key, start, end) of every child."""
         offs = [o for _, o in self.entries] + [self.end_offset]
         return [(k, offs[i], offs[i + 1]) for i, (k, _) in enumerate(self.entries)]

@@ -221,7 +221,9 @@ def _member(timeline: np.ndarray, times: np.ndarray) -> np.ndarray:
 
 def _data_set(reader, paths: list[Path], data, timeline: np.ndarray) -> QueryDataSet:
     n = timeline.shape[0]
-    types, columns, masks = [], [], []
+    types: list[TSDataType | None] = []
+    columns: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
     for p in paths:
         got = data.get(p)
         if got is None:

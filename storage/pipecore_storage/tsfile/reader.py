@@ -68,7 +68,7 @@ class TsFileReader:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self._data = None
+        self._data: mmap.mmap | None = None
         with open(self.path, "rb") as f:  # the map keeps its own handle on the file
             size = os.fstat(f.fileno()).st_size
             if size == 0:
@@ -83,7 +83,8 @@ class TsFileReader:
         self._schemas: dict[str, dict[str, MeasurementSchema]] = {}
 
     def _open(self) -> None:
-        data, size = self._data, len(self._data)
+        data = self._mapped()
+        size = len(data)
         if size < HEAD_SIZE or data[:6] != MAGIC:
             raise CorruptFileError(self.path, 0, "no TsFile magic at the start: not a TsFile")
         self.version = data[6]
@@ -108,6 +109,12 @@ class TsFileReader:
         if not HEAD_SIZE <= mo < meta_start or data[mo] != 0x02:
             raise CorruptFileError(self.path, meta_start, f"meta offset {mo} is not the separator")
 
+    def _mapped(self) -> mmap.mmap:
+        """The file's bytes; StoreClosedError once the reader is closed."""
+        if self._data is None:
+            raise StoreClosedError(f"TsFileReader for {self.path} is closed")
+        return self._data
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Release the file (idempotent); the reader cannot be used afterwards."""
@@ -127,7 +134,7 @@ class TsFileReader:
 
     @property
     def file_size(self) -> int:
-        return len(self._data)
+        return len(self._mapped())
 
     # ------------------------------------------------------------------ device index
     def _index(self) -> dict[str, _DeviceEntry]:

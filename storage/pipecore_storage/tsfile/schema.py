@@ -117,7 +117,7 @@ class TSRecord:
         return self
 
     def add_point(self, measurement: str, value: Any, data_type: object = None) -> TSRecord:
-        return self.add_tuple(DataPoint(measurement, value, data_type))  # type: ignore[arg-type]
+        return self.add_tuple(DataPoint(measurement, value, data_type))
 
     addTuple = add_tuple  # the seed's spelling
 

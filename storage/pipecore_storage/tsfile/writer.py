@@ -524,8 +524,11 @@ def _concat(pending: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
     return np.concatenate([t for t, _ in pending]), np.concatenate([v for _, v in pending])
 
 
-def _aligned_column(blocks, name: str, data_type: TSDataType):
-    cols, masks = [], []
+def _aligned_column(
+    blocks, name: str, data_type: TSDataType
+) -> tuple[np.ndarray, np.ndarray | None]:
+    cols: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
     any_mask = False
     for times, block in blocks:
         n = times.shape[0]
@@ -538,9 +541,10 @@ def _aligned_column(blocks, name: str, data_type: TSDataType):
         any_mask |= mask is not None
         cols.append(col)
         masks.append(mask if mask is not None else np.zeros(n, np.bool_))
-    col = cols[0] if len(cols) == 1 else np.concatenate(cols)
-    mask = (masks[0] if len(masks) == 1 else np.concatenate(masks)) if any_mask else None
-    return col, mask
+    column = cols[0] if len(cols) == 1 else np.concatenate(cols)
+    if not any_mask:
+        return column, None
+    return column, masks[0] if len(masks) == 1 else np.concatenate(masks)
 
 
 def _run(job: tuple):

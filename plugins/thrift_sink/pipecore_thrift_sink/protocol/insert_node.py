@@ -501,8 +501,8 @@ def _cells(row: InsertRowNode, infer: Infer) -> list[tuple[MeasurementSchema, An
             if wire is None:
                 continue
             dt = wire.data_type
-        known = wire is not None and wire.data_type == dt
-        cells.append((wire if known else default_schema(name, dt), value))
+        schema = wire if wire is not None and wire.data_type == dt else default_schema(name, dt)
+        cells.append((schema, value))
     return cells
 
 

@@ -81,7 +81,11 @@ def _encode_scaled(encoding: TSEncoding) -> Encoder:
 
 
 def _decode_scaled(encoding: TSEncoding) -> Decoder:
-    ints = {E.TS_2DIFF: decode_ts2diff, E.RLE: _rle_decoded}[encoding]
+    decoders: dict[TSEncoding, Callable[[bytes, int, int], np.ndarray]] = {
+        E.TS_2DIFF: decode_ts2diff,
+        E.RLE: _rle_decoded,
+    }
+    ints = decoders[encoding]
 
     def decoder(b: bytes, t: TSDataType, n: int, p: Props) -> np.ndarray:
         bits = _bits(t)

@@ -7,27 +7,30 @@ zeros (5/6 bits) + significant bits - 1 (5/6 bits) + the significant bits (new w
 page ends with the ENDING value encoded the same way (Integer/Long.MIN_VALUE, the canonical
 float/double NaN), then zero padding up to and including one more byte boundary.
 
-Our encoder writes a stream any Gorilla decoder reads, shaped for fast decoding: one ``11``
-record that sets a window wide enough for every XOR of the page, then only ``10`` records
-(a zero XOR is ``10`` + zero bits). Every record after the first then has the same length,
-so decoding is a few vector operations. A constant page is all ``0`` records. Streams of
-any other shape (the official writers') go through a general, slower decoder.
+Our encoder picks a window per block of `BLOCK` records (`_windows`) and writes repeated
+values as ``0`` records in runs of `MIN_ZERO_RUN` or more or in blocks where they are
+frequent, shorter runs among changing values as ``10`` + zero bits (`_zero_records`), which
+keeps the records of changing data on one stride for the decoder and for LZ4. The decoder
+(`gorilla_decode.py`) reads any valid stream.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .bitpack import gather_bits, padded, scatter_bits
-from .bitreader import BitReader
-from .errors import UnencodableValuesError, corrupt
+from .bitpack import SCRATCH, bit_length, scatter_top, words_to_bytes
+from .errors import UnencodableValuesError
+from .gorilla_decode import FIELD_BITS, decode_gorilla
 
-__all__ = ["decode_gorilla", "encode_gorilla", "gorilla_ending"]
+__all__ = ["BLOCK", "decode_gorilla", "encode_gorilla", "gorilla_ending"]
 
-# bits -> (value bits, leading-zero field bits, significant-bits field bits)
-_FIELDS = {32: 5, 64: 6}
+BLOCK = 128  # records per window block
+SHRINK_BITS = 4  # a block narrower than the window by this many bits gets its own window
+DENSE_ZEROS = 4  # a block with at least 1/DENSE_ZEROS repeats writes every repeat as '0'
+MIN_ZERO_RUN = 8  # elsewhere only runs of this many repeats are written as '0' records
 _ENDING = {32: 0x80000000, 64: 0x8000000000000000}  # Integer / Long.MIN_VALUE
 _ENDING_FLOAT = {32: 0x7FC00000, 64: 0x7FF8000000000000}  # canonical NaN
+_U64 = np.uint64
 
 
 def gorilla_ending(bits: int, is_float: bool) -> int:
@@ -48,25 +51,14 @@ def encode_gorilla(values: np.ndarray, bits: int, is_float: bool) -> bytes:
         return b""
     ending = gorilla_ending(bits, is_float)
     _refuse_marker(u, ending, bits, is_float)
-    u64 = u.astype(np.uint64)
-    x = u64[1:] ^ u64[:-1]
-    fields = [(np.zeros(1, np.int64), np.full(1, bits, np.int64), u64[:1])]
-    window = None
-    at = bits
-    either = np.bitwise_or.reduce(x) if n > 1 else np.uint64(0)
-    if either:
-        lead = bits - int(either).bit_length()
-        trail = (int(either) & -int(either)).bit_length() - 1
-        window = (lead, trail)
-        at, rest = _window_records(x, bits, lead, trail)
-        fields.extend(rest)
-    else:
-        at += n - 1  # '0' records: zero bits
-    for p, w, v in _record(int(u64[-1]) ^ ending, window, bits, at):
-        fields.append((np.array([p]), np.array([w]), np.array([v], np.uint64)))
-        at = p + w
-    pos, wid, val = (np.concatenate([fld[i] for fld in fields]) for i in range(3))
-    return scatter_bits(pos, wid, val, at // 8 + 1).tobytes()
+    u64 = u.astype(_U64, copy=False)
+    x = np.bitwise_xor(u64[1:], u64[:-1], out=SCRATCH.take("g.x", n - 1, _U64))
+    # first value, records (at most 2 + 2f + bits each), ENDING record, padding
+    words = np.zeros(((n + 1) * (bits + 14)) // 64 + 3, dtype=_U64)
+    words[0] = u64[0] << _U64(64 - bits)
+    at, window = _write_records(words, x, bits)
+    end = _ending_record(words, int(u64[-1]) ^ ending, window, bits, at)
+    return words_to_bytes(words, end // 8 + 1)
 
 
 def _refuse_marker(u: np.ndarray, ending: int, bits: int, is_float: bool) -> None:
@@ -81,126 +73,148 @@ def _refuse_marker(u: np.ndarray, ending: int, bits: int, is_float: bool) -> Non
         )
 
 
-def _window_records(x: np.ndarray, bits: int, lead: int, trail: int) -> tuple[int, list]:
-    """Fields of records 1..n-1: one '11' record setting the window, then '10' records."""
-    f = _FIELDS[bits]
+def _write_records(words: np.ndarray, x: np.ndarray, bits: int) -> tuple[int, tuple | None]:
+    """Write the records of values 1..n-1 after the first value; (end, last window)."""
+    m = x.size
+    nonzero = x != 0
+    live = int(np.count_nonzero(nonzero))
+    if not live:  # a constant page: all '0' records
+        return bits + m, None
+    zero_record = _zero_records(nonzero) if live < m else None
+    starts, lead, trail = _windows(x, nonzero, bits)
     sig = bits - lead - trail
-    payload = x >> np.uint64(trail)
+    f = FIELD_BITS[bits]
+    # per record from the first window on (before it there are only '0' records)
+    first = int(starts[0])
+    heads = starts - first
+    counts = np.diff(np.append(heads, m - first))
+    length = np.repeat(sig + 2, counts)
+    length[heads] += 2 * f
+    zero = None if zero_record is None else zero_record[first:]
+    if zero is not None:
+        length[zero] = 1
+    pos = np.cumsum(length, out=SCRATCH.take("g.pos", m - first, np.int64))
+    end = int(pos[-1]) + bits + first
+    pos -= length
+    pos += bits + first
+    _write_headers(words, pos[heads], lead, sig, f)
+    pos[heads] += 2 + 2 * f  # the payload field of a '11' record follows its header
+    # the payload top-aligned is x << lead (bits beyond the window are zero); a '10' record
+    # of up to 62 significant bits is one field '10' + payload, others have the payload
+    # alone (after the '11' header or the '10' bits)
+    top = np.left_shift(
+        x[first:],
+        np.repeat(lead + (64 - bits), counts).view(_U64),
+        out=SCRATCH.take("g.top", m - first, _U64),
+    )
+    heads_top = top[heads]
+    top >>= _U64(2)
+    top |= _U64(1 << 63)
+    top[heads] = heads_top
+    if zero is not None:
+        top[zero] = 0
+    if sig.max() > 62:  # 63- and 64-bit '10' records: the '10' bits as a field of their own
+        split = np.repeat(sig > 62, counts)
+        split[heads] = False
+        if zero is not None:
+            split &= ~zero
+        at = pos[split]
+        top[split] = np.left_shift(
+            x[first:][split], np.repeat(lead + (64 - bits), counts)[split].view(_U64)
+        )
+        pos[split] += 2
+        scatter_top(words, at, np.full(at.size, 1 << 63, dtype=_U64))
+    scatter_top(words, pos, top)
+    return end, (int(lead[-1]), int(trail[-1]))
+
+
+def _zero_records(nonzero: np.ndarray) -> np.ndarray:
+    """Which zero XORs become '0' records (the others are '10' + zero bits).
+
+    A repeat is a '0' record when it is one of a run of MIN_ZERO_RUN or more, when its block
+    repeats often (1 in DENSE_ZEROS or more) or when no window is set yet. Short runs of
+    repeats in changing data cost a stride each instead: the records stay on one stride,
+    which keeps the decoder's runs long and LZ4's matches aligned.
+    """
+    zero = ~nonzero
+    m = zero.size
+    edges = np.diff(zero.view(np.int8), prepend=0, append=0)
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    short = (ends - starts < MIN_ZERO_RUN) & (starts > 0)  # (no window before a change)
+    if not short.any():
+        return zero
+    block_starts = np.arange(0, m, BLOCK)
+    repeats = np.add.reduceat(zero, block_starts, dtype=np.int64) * DENSE_ZEROS
+    sizes = np.minimum(BLOCK, m - block_starts)
+    dense = np.repeat(repeats >= sizes, sizes)
+    mark = np.zeros(m + 1, dtype=np.int64)
+    np.add.at(mark, starts[short], 1)
+    np.add.at(mark, ends[short], -1)
+    return zero & ~((np.cumsum(mark[:-1]) > 0) & ~dense)
+
+
+def _windows(x: np.ndarray, nonzero: np.ndarray, bits: int) -> tuple[np.ndarray, ...]:
+    """Where windows switch (record indexes) and the windows' leading and trailing zeros.
+
+    Per block of BLOCK records: a block whose XORs do not fit the current window widens it
+    to cover both; a block whose XORs fit a window SHRINK_BITS or more narrower switches to
+    its own. A switch happens at the block's first non-zero XOR.
+    """
+    m = x.size
+    block_starts = np.arange(0, m, BLOCK)
+    either = np.bitwise_or.reduceat(x, block_starts)
+    live = np.flatnonzero(either)
+    either = either[live]
+    leads = (bits - bit_length(either)).tolist()
+    trails = (bit_length(either & (~either + _U64(1))) - 1).tolist()
+    switches, out_lead, out_trail = [0], [leads[0]], [trails[0]]
+    cur_lead, cur_trail = leads[0], trails[0]
+    for k in range(1, len(leads)):
+        lead, trail = leads[k], trails[k]
+        if lead < cur_lead or trail < cur_trail:
+            cur_lead, cur_trail = min(lead, cur_lead), min(trail, cur_trail)
+        elif lead + trail - cur_lead - cur_trail >= SHRINK_BITS:
+            cur_lead, cur_trail = lead, trail
+        else:
+            continue
+        switches.append(k)
+        out_lead.append(cur_lead)
+        out_trail.append(cur_trail)
+    # the switch is at the first non-zero XOR of its block
+    blocks = live[switches]
+    padded = np.zeros(block_starts.size * BLOCK, dtype=bool)
+    padded[:m] = nonzero
+    firsts = blocks * BLOCK + np.argmax(padded.reshape(-1, BLOCK)[blocks], axis=1)
+    return (
+        firsts,
+        np.array(out_lead, dtype=np.int64),
+        np.array(out_trail, dtype=np.int64),
+    )
+
+
+def _write_headers(words: np.ndarray, pos: np.ndarray, lead, sig, f: int) -> None:
     header = (0b11 << (2 * f)) | (lead << f) | (sig - 1)
-    p = bits
-    fields = [
-        (np.array([p]), np.array([2 + 2 * f]), np.array([header], np.uint64)),
-        (np.array([p + 2 + 2 * f]), np.array([sig]), payload[:1]),
-    ]
-    stride = 2 + sig
-    first = p + 2 + 2 * f + sig
-    starts = first + np.arange(x.size - 1, dtype=np.int64) * stride
-    if stride <= 64:
-        tagged = payload[1:] | np.uint64(2 << sig)
-        fields.append((starts, np.full(starts.size, stride), tagged))
-    else:
-        fields.append((starts, np.full(starts.size, 2), np.full(starts.size, 2, np.uint64)))
-        fields.append((starts + 2, np.full(starts.size, sig), payload[1:]))
-    return first + starts.size * stride, fields
+    scatter_top(words, pos, header.astype(_U64) << _U64(64 - 2 - 2 * f))
 
 
-def _record(
-    xor: int, window: tuple[int, int] | None, bits: int, at: int
-) -> list[tuple[int, int, int]]:
-    """(position, width, value) fields of one non-zero-XOR record written the Java way."""
-    f = _FIELDS[bits]
+def _ending_record(words: np.ndarray, xor: int, window: tuple | None, bits: int, at: int) -> int:
+    """Write the ENDING record (the marker XOR the last value) the Java way; its end."""
+    f = FIELD_BITS[bits]
     lead = bits - xor.bit_length()
     trail = (xor & -xor).bit_length() - 1
     if window is not None and lead >= window[0] and trail >= window[1]:
         sig = bits - window[0] - window[1]
-        return [(at, 2, 0b10), (at + 2, sig, xor >> window[1])]
-    sig = bits - lead - trail
-    header = (0b11 << (2 * f)) | (lead << f) | (sig - 1)
-    return [(at, 2 + 2 * f, header), (at + 2 + 2 * f, sig, xor >> trail)]
-
-
-def decode_gorilla(buf: bytes, bits: int, count: int) -> np.ndarray:
-    """`count` values as uint32/uint64 bit patterns (the caller views them as its dtype)."""
-    udt = np.uint32 if bits == 32 else np.uint64
-    if count == 0:
-        return np.zeros(0, dtype=udt)
-    nbits = len(buf) * 8
-    if nbits < bits + count - 1:
-        raise corrupt(len(buf), f"GORILLA stream of {len(buf)} bytes cannot hold {count} values")
-    words = padded(buf)
-    fast = _decode_regular(words, nbits, bits, count)
-    if fast is not None:
-        return fast.astype(udt)
-    return _decode_general(buf, bits, count).astype(udt)
-
-
-def _decode_regular(words: np.ndarray, nbits: int, bits: int, count: int) -> np.ndarray | None:
-    """Decode a stream of our writer's shape (see the module doc), or None if it is not one."""
-    first = gather_bits(words, np.array([0]), bits)
-    if count == 1:
-        return first
-    f = _FIELDS[bits]
-    p = bits
-    if int(gather_bits(words, np.array([p]), 1)[0]) == 0:  # constant page?
-        zeros = np.unpackbits(words[p // 8 : (p + count - 1 + 7) // 8 + 1])
-        if not zeros[p % 8 : p % 8 + count - 1].any():
-            return np.repeat(first, count)
-        return None
-    head = int(gather_bits(words, np.array([p]), 2 + 2 * f)[0])
-    if head >> (2 * f) != 0b11:
-        return None
-    lead = (head >> f) & ((1 << f) - 1)
-    sig = (head & ((1 << f) - 1)) + 1
-    trail = bits - lead - sig
-    if trail < 0:
-        raise corrupt(p // 8, f"GORILLA window of {lead} leading and {sig} significant bits")
-    stride = 2 + sig
-    p1 = p + 2 + 2 * f + sig  # record 2
-    last_end = p1 + (count - 2) * stride
-    if last_end > nbits:
-        return None
-    starts = p1 + np.arange(count - 2, dtype=np.int64) * stride
-    if stride <= 64:
-        fields = gather_bits(words, starts, stride)
-        if count > 2 and np.any(fields >> np.uint64(sig) != 2):
-            return None
-        payload = fields & np.uint64((1 << sig) - 1)
+        width, value = 2 + sig, (0b10 << sig) | (xor >> window[1])
     else:
-        ctrl = gather_bits(words, starts, 2)
-        if np.any(ctrl != 2):
-            return None
-        payload = gather_bits(words, starts + 2, sig)
-    xors = np.empty(count, dtype=np.uint64)
-    xors[0] = first[0]
-    xors[1] = gather_bits(words, np.array([p + 2 + 2 * f]), sig)[0]
-    xors[2:] = payload
-    xors[1:] <<= np.uint64(trail)
-    return np.bitwise_xor.accumulate(xors)
-
-
-def _decode_general(buf: bytes, bits: int, count: int) -> np.ndarray:
-    """Record-by-record decoding of any valid stream (official writers use every path)."""
-    f = _FIELDS[bits]
-    fmask = (1 << f) - 1
-    reader = BitReader(buf, "GORILLA")
-    read = reader.read
-    value = read(bits)
-    out = [value]
-    append = out.append
-    lead = trail = -1  # no window yet
-    sig = 0
-    for _ in range(count - 1):
-        if not read(1):
-            append(value)
-            continue
-        if read(1):
-            head = read(2 * f)
-            lead, sig = head >> f, (head & fmask) + 1
-            trail = bits - lead - sig
-            if trail < 0:
-                raise corrupt(reader.pos // 8, f"GORILLA window of {lead}+{sig} bits")
-        elif lead < 0:
-            raise corrupt(reader.pos // 8, "GORILLA '10' record before any window")
-        value ^= read(sig) << trail
-        append(value)
-    return np.array(out, dtype=np.uint64)
+        sig = bits - lead - trail
+        header = (0b11 << (2 * f)) | (lead << f) | (sig - 1)
+        width, value = 2 + 2 * f + sig, (header << sig) | (xor >> trail)
+    # at most 78 bits: OR them into the (zero) words they span
+    k, off = at >> 6, at & 63
+    span = value << (192 - off - width)
+    for i in range(3):
+        part = (span >> (128 - 64 * i)) & 0xFFFFFFFFFFFFFFFF
+        if part:
+            words[k + i] |= _U64(part)
+    return at + width

@@ -3,6 +3,8 @@ TEXT/STRING/BLOB svar length + bytes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ...types import TSDataType, decode_text, encode_text
@@ -11,13 +13,13 @@ from .varint import decode_varints, encode_varints, read_svar, svar
 
 __all__ = ["decode_binaries", "decode_plain", "encode_binaries", "encode_plain"]
 
-_FIXED = {
+_FIXED: dict[TSDataType, np.dtype[Any]] = {
     TSDataType.INT64: np.dtype(">i8"),
     TSDataType.TIMESTAMP: np.dtype(">i8"),
     TSDataType.FLOAT: np.dtype(">f4"),
     TSDataType.DOUBLE: np.dtype(">f8"),
 }
-_UINT = {4: np.uint32, 8: np.uint64}
+_UINT: dict[int, type[np.unsignedinteger[Any]]] = {4: np.uint32, 8: np.uint64}
 
 
 def encode_plain(values: np.ndarray, data_type: TSDataType) -> bytes:
@@ -58,7 +60,7 @@ def decode_plain(buf: bytes, data_type: TSDataType, count: int) -> np.ndarray:
 
 def encode_binaries(values: np.ndarray | list) -> bytes:
     """`svar(len) + bytes` per value; str values are UTF-8 (surrogateescape)."""
-    parts = []
+    parts: list[bytes] = []
     append = parts.append
     for value in values:
         raw = encode_text(value) if isinstance(value, str) else bytes(value)

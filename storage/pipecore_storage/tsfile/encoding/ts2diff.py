@@ -11,7 +11,15 @@ import struct
 
 import numpy as np
 
-from .bitpack import bit_length, gather_bits, padded, scatter_bits
+from .bitpack import (
+    SCRATCH,
+    bit_length,
+    gather_bits,
+    padded,
+    scatter_top,
+    scatter_words,
+    words_to_bytes,
+)
 from .errors import corrupt
 
 __all__ = ["BLOCK_SIZE", "decode_ts2diff", "encode_ts2diff"]
@@ -19,59 +27,84 @@ __all__ = ["BLOCK_SIZE", "decode_ts2diff", "encode_ts2diff"]
 BLOCK_SIZE = 128  # deltas per block (Java TSFileConfig.deltaBlockSize)
 MAX_BLOCK_DELTAS = 1 << 16  # decoder limit: larger blocks are treated as corrupt
 _HEADER = {32: struct.Struct(">iiii"), 64: struct.Struct(">iiqq")}
-_HEADER_DTYPE = {
-    32: np.dtype([("n", ">i4"), ("w", ">i4"), ("min", ">i4"), ("first", ">i4")]),
-    64: np.dtype([("n", ">i4"), ("w", ">i4"), ("min", ">i8"), ("first", ">i8")]),
-}
 
 
 def encode_ts2diff(values: np.ndarray, bits: int, block_size: int = BLOCK_SIZE) -> bytes:
     """Encode int32 (`bits`=32) or int64 (`bits`=64) values; the encoder is flushed."""
     sdt = np.int32 if bits == 32 else np.int64
-    udt = np.uint32 if bits == 32 else np.uint64
     v = np.ascontiguousarray(values, dtype=sdt)
     n = v.size
     if n == 0:
         return b""
-    per_block = block_size + 1
-    starts = np.arange(0, n, per_block, dtype=np.int64)
-    counts = np.minimum(per_block, n - starts)
-    ndeltas = counts - 1
-    nblocks = starts.size
-    # deltas of every value to its predecessor; a block's first value has none
-    deltas = np.empty(n, dtype=sdt)
-    deltas[0] = 0
-    np.subtract(v[1:], v[:-1], out=deltas[1:])  # wraps like Java int/long arithmetic
-    is_delta = np.ones(n, dtype=bool)
-    is_delta[starts] = False
-    block_of = np.repeat(np.arange(nblocks), counts)
-    big = np.iinfo(sdt).max
-    masked = np.where(is_delta, deltas, big).astype(sdt)
-    mins = np.minimum.reduceat(masked, starts)  # a delta-less block keeps MAX_VALUE
-    adj = (deltas - mins[block_of]).view(udt)  # wrapping, as unsigned
-    adj = np.where(is_delta, adj, 0).astype(udt)
-    widths = bit_length(np.maximum.reduceat(adj, starts))
-    head = _HEADER_DTYPE[bits]
-    hsize = head.itemsize
-    packed_bytes = (ndeltas * widths + 7) // 8
-    sizes = hsize + packed_bytes
-    ends = np.cumsum(sizes)
-    offsets = ends - sizes
-    total = int(ends[-1])
-    # packed deltas: bit position of delta k of block j
-    k = np.arange(n, dtype=np.int64) - starts[block_of] - 1
-    dw = widths[block_of]
-    sel = is_delta & (dw > 0)
-    positions = (offsets[block_of] + hsize) * 8 + k * dw
-    out = scatter_bits(positions[sel], dw[sel], adj[sel], total)
-    header = np.empty(nblocks, dtype=head)
-    header["n"] = ndeltas
-    header["w"] = widths
-    header["min"] = mins
-    header["first"] = v[starts]
-    hbytes = header.view(np.uint8).reshape(nblocks, hsize)
-    out[(offsets[:, None] + np.arange(hsize)).reshape(-1)] = hbytes.reshape(-1)
-    return out.tobytes()
+    rows, ndeltas, mins, widths, adj = _blocks(v, block_size + 1, bits)
+    hsize = _HEADER[bits].size
+    sizes = hsize + ((ndeltas * widths + 7) >> 3)
+    starts = (np.cumsum(sizes) - sizes) * 8  # bit offsets of the blocks
+    total = int(sizes.sum())
+    # room for the (zero) padding deltas of the last block past the end
+    words = np.zeros(total // 8 + 2 + block_size, dtype=np.uint64)
+    _write_headers(words, starts, (ndeltas, widths, mins, rows[:, 0]), bits)
+    body = starts + hsize * 8
+    live = widths > 0
+    if live.any():
+        if not live.all():
+            body, widths, adj = body[live], widths[live], adj[live]
+        shape = adj.shape
+        top = SCRATCH.take("t.top", adj.size, np.uint64).reshape(shape)
+        np.left_shift(adj, (64 - widths).astype(np.uint64)[:, None], out=top)
+        pos = SCRATCH.take("t.pos", adj.size, np.int64).reshape(shape)
+        np.multiply(np.arange(shape[1], dtype=np.int64), widths[:, None], out=pos)
+        pos += body[:, None]
+        scatter_top(words, pos.reshape(-1), top.reshape(-1))
+    return words_to_bytes(words, total)
+
+
+def _blocks(v: np.ndarray, per_block: int, bits: int) -> tuple[np.ndarray, ...]:
+    """The blocks as rows: (values, delta counts, minimum deltas, bit widths, packed deltas).
+
+    The last block is padded with its last value; its padding deltas are zero in the packed
+    deltas and left out of its minimum. A block without deltas has the minimum MAX_VALUE and
+    width 0, as Java writes it. The arrays are work arrays of this thread (`Scratch`).
+    """
+    n = v.size
+    nblocks = -(-n // per_block)
+    if n == nblocks * per_block:
+        rows = v.reshape(nblocks, per_block)
+    else:
+        flat = SCRATCH.take(f"t.rows{bits}", nblocks * per_block, v.dtype)
+        rows = flat.reshape(nblocks, per_block)
+        flat[:n] = v
+        flat[n:] = v[-1]
+    ndeltas = np.full(nblocks, per_block - 1, dtype=np.int64)
+    last = n - (nblocks - 1) * per_block - 1  # deltas of the last block
+    ndeltas[-1] = last
+    deltas = SCRATCH.take(f"t.deltas{bits}", nblocks * (per_block - 1), v.dtype)
+    deltas = deltas.reshape(nblocks, per_block - 1)
+    np.subtract(rows[:, 1:], rows[:, :-1], out=deltas)  # wraps like Java int/long arithmetic
+    mins = deltas.min(axis=1)
+    if last < per_block - 1:
+        mins[-1] = deltas[-1, :last].min() if last else np.iinfo(v.dtype).max
+    deltas -= mins[:, None]
+    deltas[-1, last:] = 0
+    adj = deltas.view(np.uint32 if bits == 32 else np.uint64)
+    return rows, ndeltas, mins, bit_length(adj.max(axis=1)), adj
+
+
+def _write_headers(words: np.ndarray, starts: np.ndarray, fields: tuple, bits: int) -> None:
+    """``i32 deltaCount, i32 bitWidth, minDelta, firstValue`` at each block start."""
+    udt = np.uint32 if bits == 32 else np.uint64
+    ndeltas, widths, mins, firsts = fields
+    counts = (ndeltas.astype(np.uint64) << np.uint64(32)) | widths.astype(np.uint64)
+    mins, firsts = mins.view(udt).astype(np.uint64), firsts.view(udt).astype(np.uint64)
+    tail = [(mins << np.uint64(32)) | firsts] if bits == 32 else [mins, firsts]
+    if not np.any(starts & 63):  # word-aligned blocks (block sizes that are multiples of 64)
+        at = starts >> 6
+        for i, part in enumerate([counts, *tail]):
+            words[at + i] = part
+        return
+    parts = np.stack([counts, *tail], axis=1)
+    positions = starts[:, None] + np.arange(parts.shape[1], dtype=np.int64) * 64
+    scatter_words(words, positions.reshape(-1), 64, parts.reshape(-1))
 
 
 def decode_ts2diff(buf: bytes | memoryview, bits: int, count: int | None = None) -> np.ndarray:
