@@ -4,6 +4,7 @@ that transport, in process (real sockets, real store, real certificates)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,50 @@ def test_a_refused_handshake_names_the_receiver(link, sinks):
     else:
         assert "WRONG_LOGIN_PASSWORD(801)" in str(info.value)
     assert link.receiver.points() == 0
+
+
+def test_connections_cut_at_random_points_lose_nothing(link, tmp_path):
+    """A sender node (its runtime retries) through a proxy that cuts every connection after a
+    random number of bytes (2–20 KB): files in 4 KB pieces and a stream of tablets end up on
+    the receiver exactly as on the sender."""
+    from gap_helpers import wait_until
+    from thrift_processes import CuttingProxy
+
+    from pipecore import Node
+
+    fast = {
+        "pipe_sink_retry_interval_ms": 20,
+        "pipe_subtask_executor_cron_heartbeat_event_interval_seconds": 0.5,
+        "pipe_sink_read_file_buffer_size": 4096,
+    }
+    proxy = CuttingProxy(link.receiver.port, seed=3, min_bytes=2_000, max_bytes=20_000)
+    try:
+        with Node.open(tmp_path / "sender", fast) as sender:
+            for i in range(3):
+                sender.store.insert_tablet(double_tablet("root.cut.files", i * 1000, 1000))
+                sender.store.flush()
+            sender.create_pipe(
+                "p",
+                sink={
+                    "sink": link.sink_name,
+                    **link.params(**{"sink.node-urls": proxy.url, "sink.batch.max-delay-ms": "5"}),
+                },
+            )
+            rows = 0
+            deadline = time.monotonic() + 30
+            while proxy.cuts < 5 and time.monotonic() < deadline:  # a stream while cutting
+                sender.store.insert_tablet(double_tablet("root.cut.stream", rows, 50))
+                rows += 50
+                time.sleep(0.02)
+            assert proxy.cuts >= 5, (proxy.cuts, proxy.connections)
+            proxy.cutting = False
+            expected = 3 * 3000 + rows * 3
+            wait_until(lambda: link.receiver.points("root.cut.**") == expected, 60, "all points")
+            assert proxy.connections > proxy.cuts  # every cut was followed by a reconnect
+            for device in ("root.cut.files", "root.cut.stream"):
+                for info in sender.store.list_series(f"{device}.*"):
+                    want = sender.store.query(info.path).series(info.path)
+                    got = link.receiver.store.query(info.path).series(info.path)
+                    assert all(np.array_equal(w, g) for w, g in zip(want, got, strict=True))
+    finally:
+        proxy.close()
