@@ -298,3 +298,26 @@ def test_a_taken_port_fails_serve_naming_the_key(tmp_path):
             with pytest.raises(PipeError, match="pipe_air_gap_receiver_port"):
                 node.serve("127.0.0.1", 0)
             assert node.server is None  # everything started was stopped again
+
+
+def test_thrift_and_air_gap_receivers_of_a_node_share_one_setting(tmp_path):
+    """One ReceiverSettings per node: one piece folder, one receiver-id counter, one users
+    file for the thrift and the air-gap connections."""
+    from pipecore.rpc import PipeTransferClient
+    from pipecore_thrift_sink import node_receiver_settings
+
+    port = free_port()
+    config = {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": port}
+    with Node.open(tmp_path / "n", config) as node:
+        host, rpc_port = node.serve("127.0.0.1", 0)
+        settings = node_receiver_settings(node)
+        assert node_receiver_settings(node) is settings
+        peer = Peer(port)
+        with PipeTransferClient(host, rpc_port, timeout=10) as client:
+            assert client.transfer(1, 1, b"\x00\x00\x00\x02ms").code == 200
+            assert peer.ask(handshake_v1()) == OK
+            transports = sorted(c.transport for c in node.receivers.list())
+            assert transports == ["air-gap", "thrift"]
+            folders = sorted(p.name for p in settings.base_dir.iterdir())
+            assert folders == ["1", "2"]  # one counter: no two connections share a folder
+        peer.close()
