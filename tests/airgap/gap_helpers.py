@@ -336,3 +336,28 @@ def wait_until(condition: Any, timeout: float = 30.0, what: str = "") -> Any:
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def store_as_tablets(store: Store, order: dict[str, list[str]] | None = None) -> list[Any]:
+    """Every device of `store` as one tablet (what the conformance kit compares with what it
+    sent), measurements in the order `order` gives per device (else sorted)."""
+    from pipecore_storage import Tablet
+
+    out = []
+    series_all = store.list_series("root.**")
+    for device in sorted({s.device for s in series_all}):
+        series = [s for s in series_all if s.device == device]
+        rank = (order or {}).get(device) or sorted(s.measurement for s in series)
+        series.sort(key=lambda s: rank.index(s.measurement) if s.measurement in rank else 99)
+        result = store.query([s.path for s in series])
+        out.append(
+            Tablet(
+                device,
+                [s.schema for s in series],
+                result.timestamps,
+                list(result.values),
+                list(result.null_masks),
+                series[0].aligned,
+            )
+        )
+    return out
