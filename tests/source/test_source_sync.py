@@ -243,59 +243,51 @@ def test_node_restart_resumes_from_committed_progress(tmp_path):
         node.close()
 
 
-def test_pins_are_released_after_commit_and_protect_unsent_files(tmp_path):
-    node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
-    try:
-        store = node.store
-        for k in range(3):
-            _write(store, f"root.db{k}.d1", 0, 100)
-            store.flush()
-        node.create_pipe("pin", {}, {}, {**SINK, "name": "pin", "delay-ms": "300"})
-        time.sleep(0.1)
-        assert len(store.pinned("pin")) >= 2  # taken and pinned, not yet sent
-        store.delete_database("root.db2")  # its file is still pinned for the pipe
-        rec = recording("pin")
-        wanted = {(f"root.db{k}.d1.s1", t, t + 0.5) for k in range(3) for t in range(100)}
-        wait_until(lambda: set(rec.point_set()) == wanted, what="pinned file sent")
-        wait_until(lambda: store.pinned("pin") == [], what="pins released")
-    finally:
-        node.close()
+@pytest.fixture
+def slow_node(tmp_path):
+    """A node whose pipes hold one event at a time, with one sealed file per database
+    ``root.db0`` … ``root.db3`` (100 points each)."""
+    n = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
+    for k in range(4):
+        _write(n.store, f"root.db{k}.d1", 0, 100)
+        n.store.flush()
+    yield n
+    n.close()
 
 
-def test_drop_pipe_releases_its_pins(tmp_path):
-    node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
-    try:
-        store = node.store
-        for k in range(3):
-            _write(store, f"root.db{k}.d1", 0, 100)
-            store.flush()
-        node.create_pipe("drop", {}, {}, {**SINK, "name": "drop", "delay-ms": "500"})
-        wait_until(lambda: len(store.pinned("drop")) >= 2, what="files pinned")
-        node.drop_pipe("drop")
-        assert store.pinned("drop") == []
-    finally:
-        node.close()
+def test_pins_are_released_after_commit_and_protect_unsent_files(slow_node):
+    node = slow_node
+    store = node.store
+    node.create_pipe("pin", {}, {}, {**SINK, "name": "pin", "delay-ms": "300"})
+    time.sleep(0.1)
+    assert len(store.pinned("pin")) >= 2  # taken and pinned, not yet sent
+    store.delete_database("root.db2")  # its file is still pinned for the pipe
+    rec = recording("pin")
+    wanted = {(f"root.db{k}.d1.s1", t, t + 0.5) for k in range(4) for t in range(100)}
+    wait_until(lambda: set(rec.point_set()) == wanted, what="pinned file sent")
+    wait_until(lambda: store.pinned("pin") == [], what="pins released")
 
 
-def test_lag_facts(tmp_path):
-    node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
-    try:
-        store = node.store
-        for k in range(4):
-            _write(store, f"root.db{k}.d1", 0, 100)
-            store.flush()
-        node.create_pipe("lag", {}, {}, {**SINK, "name": "lag", "delay-ms": "200"})
-        time.sleep(0.1)
-        source = node.pipes.task("lag").stages["source"].instance
-        lag = source.lag()
-        assert lag.remaining_events >= 1 and lag.remaining_bytes > 0
-        assert lag.oldest_unsent_ms is not None and lag.oldest_unsent_ms <= time.time() * 1000
-        assert node.get_pipe("lag").facts.remaining_event_count >= 2
-        wait_until(lambda: node.get_pipe("lag").facts.remaining_event_count == 0)
-        wait_until(lambda: source.lag().oldest_unsent_ms is None, what="caught up")
-        assert source.lag().remaining_events == 0
-    finally:
-        node.close()
+def test_drop_pipe_releases_its_pins(slow_node):
+    store = slow_node.store
+    slow_node.create_pipe("drop", {}, {}, {**SINK, "name": "drop", "delay-ms": "500"})
+    wait_until(lambda: len(store.pinned("drop")) >= 2, what="files pinned")
+    slow_node.drop_pipe("drop")
+    assert store.pinned("drop") == []
+
+
+def test_lag_facts(slow_node):
+    node = slow_node
+    node.create_pipe("lag", {}, {}, {**SINK, "name": "lag", "delay-ms": "200"})
+    time.sleep(0.1)
+    source = node.pipes.task("lag").stages["source"].instance
+    lag = source.lag()
+    assert lag.remaining_events >= 1 and lag.remaining_bytes > 0
+    assert lag.oldest_unsent_ms is not None and lag.oldest_unsent_ms <= time.time() * 1000
+    assert node.get_pipe("lag").facts.remaining_event_count >= 2
+    wait_until(lambda: node.get_pipe("lag").facts.remaining_event_count == 0)
+    wait_until(lambda: source.lag().oldest_unsent_ms is None, what="caught up")
+    assert source.lag().remaining_events == 0
 
 
 def test_pipe_generated_history_files_are_skipped_without_forwarding(node):
