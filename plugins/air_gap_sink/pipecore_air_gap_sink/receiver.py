@@ -131,7 +131,6 @@ class _Connection:
                     log.warning(
                         "air-gap receiver: bad frame from %s, closing: %s", self.remote, exc
                     )
-                    server.record_error(receiver, f"air-gap frame refused: {exc}")
                     self.sock.sendall(AIR_GAP_FAIL)
                     return
                 self.sock.sendall(server.answer(receiver, payload, self.remote))
@@ -289,12 +288,6 @@ class AirGapReceiver:
         with self._lock:
             setattr(self, what, getattr(self, what) + 1)
 
-    def record_error(self, receiver: IoTDBDataNodeReceiver, message: str) -> None:
-        """Show `message` in SHOW PIPES' row of this connection (the receiving node)."""
-        registry, conn = self.settings.registry, receiver.connection
-        if registry is not None and conn is not None:
-            registry.update(conn, error=message)
-
     # ------------------------------------------------------------------ requests
     def answer(self, receiver: IoTDBDataNodeReceiver, payload: bytes, remote: str) -> bytes:
         """The one reply byte for a request whose frame checked out."""
@@ -307,23 +300,23 @@ class AirGapReceiver:
         started = time.monotonic()
         while True:
             try:
-                code = receiver.transfer(request.version, request.type, request.body).status
+                status = receiver.transfer(request.version, request.type, request.body).status
             except Exception:  # a receiver bug must not cost the sender its reply byte
                 log.exception(
                     "air-gap receiver: request type %d from %s failed", request.type, remote
                 )
                 return AIR_GAP_FAIL
-            if code.code != TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION:
+            if status.code != TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION:
                 break
             if self.stopping or time.monotonic() - started + self.retry_interval > self.retry_max:
                 break
             time.sleep(self.retry_interval)
-        reply = air_gap_reply(code.code)
+        reply = air_gap_reply(status.code)
         if reply == AIR_GAP_FAIL:
             log.warning(
                 "air-gap receiver: %s from %s answered FAIL: %s",
                 request.type_name,
                 remote,
-                code,
+                status,
             )
         return reply
