@@ -1,17 +1,25 @@
-"""Sync between two nodes over the thrift sinks, on loopback.
+"""Sync between two nodes over the thrift, SSL and air-gap sinks, on loopback.
 
     python bench/sync_bench.py [--points 10000000] [--gigabytes 1.0] [--samples 300] [--quick]
+                               [--only stream|batch|latency] [--sink NAME ...]
 
 Prints, in one run:
 
 1. **stream**: points/s moving tablets of 1,000 rows x 10 DOUBLE series from a sender node
-   (generated source) through ``iotdb-thrift-sync-sink`` and ``iotdb-thrift-sink`` (async)
-   into a receiver `pipecore serve` process that writes them into its store — counted until
-   the sender's pipe has committed everything, i.e. the receiver acknowledged every request.
+   (generated source) through ``iotdb-thrift-sync-sink``, ``iotdb-thrift-sink`` (async),
+   ``iotdb-thrift-ssl-sink`` (TLS; the receiver's RPC port is TLS) and ``iotdb-air-gap-sink``
+   (framed, one reply byte per tablet, no batching; the receiver's air-gap port) into a
+   receiver `pipecore serve` process that writes them into its store — counted until the
+   sender's pipe has committed everything, i.e. the receiver acknowledged every request. The
+   SSL and air-gap sinks are one-connection sinks built on the sync sink: their ratio is to
+   ``iotdb-thrift-sync-sink``.
 2. **batch**: bytes/s moving ~1 GB of TsFiles through each sink into the receiver, next to a
    raw loopback socket copy of the same bytes into files on the same disk (ratio). The
    receiver answers each seal once the file is fsynced and queued for loading
    (``load-tsfile-strategy=async``); the time until the last file is loaded is printed too.
+   The air-gap sink runs twice: with ``tsfile.format-version=4`` (no rewrite: the receiver is
+   pipecore) and with the default ``auto`` (a one-byte reply cannot tell pipecore from IoTDB,
+   so every file is rewritten as format 3 first).
 3. **latency**: insert on the sender (iotdb-source, realtime stream) to visible on the
    receiver, p50/p99, with batching off and on.
 """
@@ -46,7 +54,17 @@ from pipecore.testing import plugins as testing_plugins
 from pipecore_storage import MeasurementSchema, Tablet
 from pipecore_storage.tsfile import TsFileWriter
 
-SINKS = ("iotdb-thrift-sync-sink", "iotdb-thrift-sink")
+SINKS = (
+    "iotdb-thrift-sync-sink",
+    "iotdb-thrift-sink",
+    "iotdb-thrift-ssl-sink",
+    "iotdb-air-gap-sink",
+)
+#: what each sink's figure is compared with
+BASELINE = {
+    "iotdb-thrift-ssl-sink": "iotdb-thrift-sync-sink",
+    "iotdb-air-gap-sink": "iotdb-thrift-sync-sink",
+}
 FAST = {
     "pipe_heartbeat_interval_seconds_for_collecting_pipe_meta": 0.05,
     "pipe_auto_restart_enabled": False,
@@ -60,14 +78,75 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Receiver:
-    """A `pipecore serve` process."""
+def make_pki(folder: Path) -> tuple[Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 (needs `cryptography`): (the CA's PEM,
+    the server's PEM key store — certificate and key in one file)."""
+    import datetime as dt
+    import ipaddress
 
-    def __init__(self, root: Path, name: str = "receiver") -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def build(subject: str, issuer: Any, key: Any, signer: Any, ca: bool) -> Any:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
+    ca = build("bench CA", ca_name, ca_key, ca_key, True)
+    cert = build("bench server", ca_name, key, ca_key, False)
+    pem = serialization.Encoding.PEM
+    ca_path, store = folder / "bench-ca.pem", folder / "bench-server.pem"
+    ca_path.write_bytes(ca.public_bytes(pem))
+    store.write_bytes(
+        cert.public_bytes(pem)
+        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca_path, store
+
+
+class Receiver:
+    """A `pipecore serve` process, for `sink`: its RPC port in TLS for the SSL sink, its
+    air-gap receiver on for the air-gap sink."""
+
+    def __init__(self, root: Path, name: str = "receiver", sink: str = SINKS[0]) -> None:
         self.port = free_port()
+        self.sink = sink
         data = root / name
         config = root / f"{name}.toml"
-        config.write_text("pipe_heartbeat_interval_seconds_for_collecting_pipe_meta = 0.1\n")
+        lines = ["pipe_heartbeat_interval_seconds_for_collecting_pipe_meta = 0.1"]
+        context = None
+        self.ca: Path | None = None
+        if sink == "iotdb-thrift-ssl-sink":
+            self.ca, store = make_pki(root)
+            lines += ["enable_thrift_ssl = true", f'key_store_path = "{store}"']
+            from pipecore.tls import client_context
+
+            context = client_context(self.ca)
+        self.air_gap_port = None
+        if sink == "iotdb-air-gap-sink":
+            self.air_gap_port = free_port()
+            lines += [
+                "pipe_air_gap_receiver_enabled = true",
+                f"pipe_air_gap_receiver_port = {self.air_gap_port}",
+            ]
+        config.write_text("\n".join(lines) + "\n")
         self.proc = subprocess.Popen(
             [
                 sys.executable, "-c", "import sys; from pipecore.cli import main; sys.exit(main())",
@@ -81,7 +160,9 @@ class Receiver:
             if "pipecore serving on" in line:
                 break
         threading.Thread(target=self._drain, daemon=True).start()
-        self.session = RemoteSession("127.0.0.1", self.port, timeout=600).open()
+        self.session = RemoteSession(
+            "127.0.0.1", self.port, timeout=600, ssl_context=context
+        ).open()
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
@@ -90,7 +171,14 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.air_gap_port or self.port}"
+
+    def sink_params(self, **more: str) -> dict[str, str]:
+        """What `self.sink` needs to reach this receiver."""
+        params = {"sink": self.sink, "sink.node-urls": self.url, **more}
+        if self.ca is not None:
+            params |= {"ssl.trust-store-path": str(self.ca), "ssl.trust-store-pwd": ""}
+        return params
 
     def count(self, pattern: str) -> int:
         try:
@@ -132,7 +220,7 @@ def stream(root: Path, receiver: Receiver, sink: str, points: int) -> float:
                 "source.rows-per-tablet": "1000",
                 "source.start-time": str(10**12 + len(sink)),
             },
-            sink={"sink": sink, "sink.node-urls": receiver.url, "sink.batch.max-delay-ms": "20"},
+            sink=receiver.sink_params(**{"sink.batch.max-delay-ms": "20"}),
         )
         wait_committed(node, "stream")
         return points / (time.perf_counter() - started)
@@ -186,22 +274,23 @@ class BenchPlugins:
 
 
 def batch(
-    root: Path, receiver: Receiver, sink: str, files: list, total: int
+    root: Path, receiver: Receiver, sink: str, files: list, total: int, version: str = "auto"
 ) -> tuple[float, float]:
     """(bytes/s until every seal was answered, bytes/s until every file was loaded)."""
     FilesSource.FILES = files
-    with Node.open(root / f"batch-{sink}", FAST, plugins=[BenchPlugins()]) as node:
+    with Node.open(root / f"batch-{sink}-{version}", FAST, plugins=[BenchPlugins()]) as node:
         before = receiver.count("root.batch.**")
         started = time.perf_counter()
         node.create_pipe(
             "batch",
             source={"source": "bench-files-source"},
-            sink={
-                "sink": sink,
-                "sink.node-urls": receiver.url,
-                "sink.load-tsfile-strategy": "async",
-                "sink.load-tsfile-validation": "false",
-            },
+            sink=receiver.sink_params(
+                **{
+                    "sink.load-tsfile-strategy": "async",
+                    "sink.load-tsfile-validation": "false",
+                    "sink.tsfile.format-version": version,
+                }
+            ),
         )
         wait_committed(node, "batch")
         sent = time.perf_counter() - started
@@ -334,6 +423,14 @@ def latency(
 
 
 # ------------------------------------------------------------------ main
+def ratio(rates: dict[str, float], sink: str) -> str:
+    """ ", x.xx of <baseline>" for the SSL and air-gap sinks, when the baseline ran."""
+    base = BASELINE.get(sink)
+    if base is None or base not in rates or sink not in rates:
+        return ""
+    return f"; {rates[sink] / rates[base]:.2f} x {base}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10_000_000)
@@ -341,7 +438,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--quick", action="store_true", help="1 M points, 0.25 GB, 100 samples")
     parser.add_argument("--only", choices=["stream", "batch", "latency"], action="append")
+    parser.add_argument("--sink", choices=SINKS, action="append", help="only these sinks")
     args = parser.parse_args()
+    sinks = [s for s in SINKS if s in (args.sink or SINKS)]
     logging.basicConfig(level=logging.ERROR)
     if args.quick:
         args.points, args.gigabytes, args.samples = 1_000_000, 0.25, 100
@@ -350,33 +449,45 @@ def main() -> None:
     print(f"sync bench on loopback, {os.cpu_count()} cores, data in {root}")
     try:
         if "stream" in parts:
-            for sink in SINKS:
-                receiver = Receiver(root, f"stream-receiver-{sink}")  # a fresh one each
+            rates: dict[str, float] = {}
+            for sink in sinks:
+                receiver = Receiver(root, f"stream-receiver-{sink}", sink)  # a fresh one each
                 try:
-                    rate = stream(root, receiver, sink, args.points)
+                    rates[sink] = rate = stream(root, receiver, sink, args.points)
                 finally:
                     receiver.close()
                 print(
                     f"stream   {sink:24s} {rate / 1e6:7.2f} M points/s "
                     f"({args.points:,} points, tablets of 1,000 rows x 10 series)"
+                    + ratio(rates, sink)
                 )
         if "batch" in parts:
             files = make_tsfiles(root / "tsfiles", args.gigabytes)
             total = sum(p.stat().st_size for p, _ in files)
             reference = raw_copy(root, files)
             print(
-                f"batch    raw loopback copy        {reference / 1e6:7.1f} MB/s "
+                f"batch    {'raw loopback copy':27s} {reference / 1e6:7.1f} MB/s "
                 f"({total / 1e9:.2f} GB in {len(files)} files, into files, fsynced)"
             )
-            for sink in SINKS:
-                receiver = Receiver(root, f"batch-receiver-{sink}")
+            sent_rates: dict[str, float] = {}
+            runs = [(s, "auto") for s in sinks]
+            if "iotdb-air-gap-sink" in sinks:  # also without the rewrite to format 3
+                runs.insert(runs.index(("iotdb-air-gap-sink", "auto")), ("iotdb-air-gap-sink", "4"))
+            for sink, version in runs:
+                receiver = Receiver(root, f"batch-receiver-{sink}-{version}", sink)
                 try:
-                    sent, loaded = batch(root, receiver, sink, files, total)
+                    sent, loaded = batch(root, receiver, sink, files, total, version)
                 finally:
                     receiver.close()
+                label = sink if version == "auto" else f"{sink} v{version}"
+                sent_rates[label] = sent
+                base = BASELINE.get(sink)
+                note = f"; {sent / sent_rates[base]:.2f} x {base}" if base in sent_rates else ""
+                if sink == "iotdb-air-gap-sink" and version == "auto":
+                    note += " (files rewritten as v3 first)"
                 print(
-                    f"batch    {sink:24s} {sent / 1e6:7.1f} MB/s  ratio {sent / reference:.2f} "
-                    f"of the raw copy; {loaded / 1e6:.1f} MB/s until all were loaded"
+                    f"batch    {label:27s} {sent / 1e6:7.1f} MB/s  ratio {sent / reference:.2f} "
+                    f"of the raw copy; {loaded / 1e6:.1f} MB/s until all were loaded{note}"
                 )
         if "latency" in parts:
             for batching, delay in (("false", None), ("true", None), ("true", "20")):

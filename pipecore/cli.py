@@ -8,7 +8,8 @@ options (``--data-dir``, ``--config``, ``-v``) are on every sub-parser.
   in the foreground; prints ``pipecore serving on HOST:PORT`` once it listens (port 0 picks a
   free one), logs to standard error, stops cleanly on SIGTERM or SIGINT.
 * ``pipecore sql`` — statements against an embedded node (``--data-dir``) or a server
-  (``-h HOST -p PORT [-u USER -pw PASSWORD]``, default 127.0.0.1:6667), from ``-e``, ``-f``,
+  (``-h HOST -p PORT [-u USER -pw PASSWORD] [--ssl [--trust-store F [--trust-store-pwd P]]]``,
+  default 127.0.0.1:6667), from ``-e``, ``-f``,
   standard input or the interactive prompt (`pipecore.shell`). Exit code 1 on an error.
 * ``pipecore demo`` — two nodes, a pipe between them and the sync tool guide's example data
   (`pipecore.demo`); ``--points N`` runs the in-process throughput demo instead.
@@ -164,6 +165,58 @@ def _configure_sql(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-e", "--execute", help="run these statements and exit")
     parser.add_argument("-f", "--file", help="run the statements of this file and exit")
     parser.add_argument("--zone", help="time zone of datetimes (default: this machine's)")
+    tls = parser.add_argument_group("TLS", "for a server with enable_thrift_ssl = true")
+    tls.add_argument("--ssl", action="store_true", help="connect over TLS")
+    tls.add_argument(
+        "-usessl",
+        "--use_ssl",
+        dest="use_ssl",
+        choices=["true", "false"],
+        help="IoTDB's spelling of --ssl (true/false)",
+    )
+    tls.add_argument(
+        "--trust-store",
+        "-ts",
+        "--trust_store",
+        dest="trust_store",
+        help="CA certificates the server's must chain to: PEM, PKCS#12 or a folder "
+        "(default: the system's CAs)",
+    )
+    tls.add_argument(
+        "--trust-store-pwd",
+        "-tpw",
+        "--trust_store_pwd",
+        dest="trust_store_pwd",
+        help="password of a PKCS#12 trust store",
+    )
+    tls.add_argument("--key-store", help="our certificate and key, for mutual TLS")
+    tls.add_argument("--key-store-pwd", help="password of the key store")
+
+
+def _wants_ssl(args: argparse.Namespace) -> bool:
+    """--ssl, -usessl true, or a trust/key store given (unless -usessl false)."""
+    if args.use_ssl is not None:
+        return bool(args.use_ssl == "true")
+    return bool(args.ssl or args.trust_store or args.key_store)
+
+
+def _ssl_context(args: argparse.Namespace) -> Any:
+    """The client TLS context the options ask for, or None (plain TCP)."""
+    if not _wants_ssl(args):
+        return None
+    from . import tls
+
+    try:
+        return tls.client_context(
+            args.trust_store,
+            args.trust_store_pwd,
+            key_store_path=args.key_store,
+            key_store_pwd=args.key_store_pwd,
+        )
+    except tls.KeyStoreError as exc:
+        raise ValueError(
+            f"{'--key-store' if exc.path == args.key_store else '--trust-store'} {exc}"
+        ) from None
 
 
 def _sql_target(args: argparse.Namespace) -> Any:
@@ -172,6 +225,8 @@ def _sql_target(args: argparse.Namespace) -> Any:
     if args.data_dir:
         if args.host or args.port:
             raise ValueError("give either --data-dir (embedded node) or -h/-p (a server)")
+        if _wants_ssl(args):
+            raise ValueError("--ssl connects to a server (-h/-p), not to --data-dir")
         from .errors import PipeError
         from .node import Node
 
@@ -183,7 +238,12 @@ def _sql_target(args: argparse.Namespace) -> Any:
     from .sql.client import RemoteSession
 
     session = RemoteSession(
-        args.host or "127.0.0.1", args.port or 6667, args.user, args.password, zone=args.zone
+        args.host or "127.0.0.1",
+        args.port or 6667,
+        args.user,
+        args.password,
+        zone=args.zone,
+        ssl_context=_ssl_context(args),
     )
     return RemoteTarget(session.open())
 

@@ -100,8 +100,18 @@ class NodeSection:
         default="ms", validator=_one_of("ms", "us", "ns"), metadata=_doc("ms, us or ns")
     )
     enable_thrift_ssl: bool = attrs.field(default=False, metadata=_doc("serve RPC over TLS"))
-    key_store_path: str = attrs.field(default="", metadata=_doc("certificate + key (PEM)"))
+    key_store_path: str = attrs.field(
+        default="", metadata=_doc("the server's certificate + key: PKCS#12, or one PEM file")
+    )
     key_store_pwd: str = attrs.field(default="", metadata=_doc("password of the key store"))
+    enable_thrift_ssl_client_auth: bool = attrs.field(
+        default=False,
+        metadata=_doc("require a client certificate chaining to trust_store_path (mutual TLS)"),
+    )
+    trust_store_path: str = attrs.field(
+        default="", metadata=_doc("CAs of accepted client certificates: PEM, PKCS#12 or a folder")
+    )
+    trust_store_pwd: str = attrs.field(default="", metadata=_doc("password of the trust store"))
 
 
 @config_section("pipe")

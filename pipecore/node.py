@@ -30,7 +30,7 @@ import attrs
 
 from pipecore_storage.errors import StoreClosedError
 
-from . import external
+from . import external, tls
 from .catalog import Catalog
 from .config import Config
 from .errors import (
@@ -547,24 +547,41 @@ def _restart_keys(config: Config) -> frozenset[str]:
 
 def _server_ssl_context(config: Config) -> ssl.SSLContext | None:
     """The RPC server's TLS context when ``enable_thrift_ssl`` is set: the certificate chain
-    and private key from ``key_store_path`` (PEM), unlocked with ``key_store_pwd``."""
+    and private key of ``key_store_path`` (PKCS#12, or one PEM file with both) unlocked with
+    ``key_store_pwd``; with ``enable_thrift_ssl_client_auth`` clients must show a certificate
+    that chains to ``trust_store_path`` (mutual TLS)."""
     node = config.node
     if not node.enable_thrift_ssl:
+        if node.enable_thrift_ssl_client_auth:
+            raise ConfigError(
+                "enable_thrift_ssl_client_auth is true but enable_thrift_ssl is false: client "
+                "certificates are checked only on a TLS port",
+                "enable_thrift_ssl_client_auth",
+            )
         return None
     if not node.key_store_path:
         raise ConfigError(
-            "enable_thrift_ssl is true but key_store_path is empty: give the server's PEM "
-            "certificate and key",
+            "enable_thrift_ssl is true but key_store_path is empty: give the server's "
+            "certificate and key (a PKCS#12 store, or one PEM file with both)",
             "key_store_path",
         )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_cert_chain(node.key_store_path, password=node.key_store_pwd or None)
-    except (OSError, ssl.SSLError) as exc:
+    if node.enable_thrift_ssl_client_auth and not node.trust_store_path:
         raise ConfigError(
-            f"key_store_path {node.key_store_path}: cannot load the certificate and key: {exc}",
-            "key_store_path",
-        ) from exc
+            "enable_thrift_ssl_client_auth is true but trust_store_path is empty: give the CA "
+            "certificates that client certificates must chain to",
+            "trust_store_path",
+        )
+    try:
+        context = tls.server_context(node.key_store_path, node.key_store_pwd or None)
+    except tls.KeyStoreError as exc:
+        raise ConfigError(f"key_store_path {exc}", "key_store_path") from exc
+    if node.enable_thrift_ssl_client_auth:
+        try:
+            tls.require_client_certificates(
+                context, node.trust_store_path, node.trust_store_pwd or None
+            )
+        except tls.KeyStoreError as exc:
+            raise ConfigError(f"trust_store_path {exc}", "trust_store_path") from exc
     return context
 
 

@@ -18,7 +18,7 @@ from .errors import PipeAttributeNotProvidedError, PipeParameterNotValidError
 __all__ = ["PipeParameterValidator", "PipeParameters", "reduce_key"]
 
 _FIRST_PREFIXES = ("extractor.", "source.", "processor.", "connector.", "sink.")
-_HIDDEN_KEYS = frozenset({"password", "ssl.trust-store-pwd"})
+_HIDDEN_KEYS = frozenset({"password", "ssl.trust-store-pwd", "ssl.key-store-pwd"})
 PLACEHOLDER = "******"
 
 T = TypeVar("T")
@@ -182,7 +182,8 @@ class PipeParameters(Mapping[str, str]):
         return PipeParameters(merged)
 
     def masked(self) -> dict[str, str]:
-        """The attributes with secret values (``password``, ``ssl.trust-store-pwd``) masked."""
+        """The attributes with secret values (``password``, ``ssl.trust-store-pwd``,
+        ``ssl.key-store-pwd``) masked."""
         return {
             k: PLACEHOLDER if reduce_key(k).lower() in _HIDDEN_KEYS else v
             for k, v in self._attributes.items()

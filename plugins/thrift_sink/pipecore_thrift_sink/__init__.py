@@ -4,7 +4,8 @@ IoTDB's pipe protocol over Thrift — the sinks and the receiver.
 * Sinks: ``iotdb-thrift-sink`` (= ``iotdb-thrift-async-sink``) and ``iotdb-thrift-sync-sink``,
   each also as ``-connector`` (docs/sinks.md).
 * Receiver: `register_rpc_services` gives the node's RPC server one
-  `IoTDBDataNodeReceiver` per connection, writing into the node's store.
+  `IoTDBDataNodeReceiver` per connection, writing into the node's store; other transports
+  of the node (the air-gap receiver) share its settings through `node_receiver_settings`.
 * `pipecore_thrift_sink.protocol`: the byte layouts (docs/protocol.md).
 """
 
@@ -49,6 +50,7 @@ __all__ = [
     "ThriftSinkBase",
     "ThriftSinkSection",
     "UserStore",
+    "node_receiver_settings",
     "receiver_settings",
     "thrift_settings",
     "thrift_transport_factory",
@@ -56,6 +58,8 @@ __all__ = [
 
 log = logging.getLogger("pipecore.thrift_receiver")
 _LOADERS: weakref.WeakKeyDictionary[Any, AsyncLoader] = weakref.WeakKeyDictionary()
+_SETTINGS: weakref.WeakKeyDictionary[Any, ReceiverSettings] = weakref.WeakKeyDictionary()
+_SETTINGS_LOCK = threading.Lock()
 _warned = threading.Event()  # the default-password warning, once per process
 
 
@@ -105,6 +109,17 @@ def receiver_settings(node: Any) -> ReceiverSettings:
     )
 
 
+def node_receiver_settings(node: Any) -> ReceiverSettings:
+    """The receiver settings every transport of a serving node shares (the thrift RPC
+    receiver, the air-gap receiver): built once per node by `receiver_settings`, the same
+    object afterwards (one piece folder, one id counter, one load queue)."""
+    with _SETTINGS_LOCK:
+        settings = _SETTINGS.get(node)
+        if settings is None:
+            settings = _SETTINGS[node] = receiver_settings(node)
+        return settings
+
+
 @hookimpl(trylast=True)
 def register_rpc_services(server: Any, node: Any) -> None:
     """Serve ``pipeTransfer`` with `IoTDBDataNodeReceiver` — unless another plugin registered
@@ -114,7 +129,7 @@ def register_rpc_services(server: Any, node: Any) -> None:
     if getattr(node, "store", None) is None:
         log.warning("node %s has no store: it receives no pipe data", node.data_dir)
         return
-    settings = receiver_settings(node)
+    settings = node_receiver_settings(node)
     server.register_pipe_receiver(
         lambda context: IoTDBDataNodeReceiver(
             settings, context.remote_address, transport=context.transport

@@ -27,6 +27,7 @@ from pipecore import (
     Event,
     HeartbeatEvent,
     PipeConnectionError,
+    PipeParameterNotValidError,
     PipeParameters,
     PipeParameterValidator,
     RuntimeConfiguration,
@@ -39,12 +40,12 @@ from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
 from .config import ThriftSinkSection, thrift_settings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
-from .options import SinkOptions
+from .options import SinkOptions, keys
 from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 
-__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase"]
+__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "refuse_ssl_options"]
 
 log = logging.getLogger("pipecore.thrift_sink")
 
@@ -60,11 +61,34 @@ def _global_limiter(rate: float) -> RateLimiter | None:
         return _GLOBAL_LIMITERS.setdefault(rate, RateLimiter(rate))
 
 
+_SSL_KEYS = (
+    "ssl.trust-store-path",
+    "ssl.trust-store-pwd",
+    "ssl.key-store-path",
+    "ssl.key-store-pwd",
+)
+
+
+def refuse_ssl_options(parameters: PipeParameters) -> None:
+    """IoTDB's check: only ``iotdb-thrift-ssl-sink`` takes ``ssl.enable=true`` or a trust or
+    key store (as ``sink.ssl.*``, ``connector.ssl.*`` or bare ``ssl.*``); a sink that would
+    send in plain text refuses them."""
+    wanted = parameters.get_boolean_or_default(keys("ssl.enable"), False) or any(
+        parameters.has_any_attributes(*keys(key)) for key in _SSL_KEYS
+    )
+    if wanted:
+        raise PipeParameterNotValidError(
+            "Only 'iotdb-thrift-ssl-sink' supports SSL transmission currently.",
+            key="sink.ssl.enable",
+            expected="'sink'='iotdb-thrift-ssl-sink'",
+        )
+
+
 class ThriftSinkBase(Connector):
     """What the sync and async thrift sinks share: parameters, clients, the status rules.
 
     Subclasses may override `transport_factory` (the SSL sink: TLS; the air-gap sink: its
-    framing) to reuse everything else.
+    framing) and `file_policy` (what a failed piece or seal does) to reuse everything else.
     """
 
     options: SinkOptions
@@ -77,8 +101,13 @@ class ThriftSinkBase(Connector):
         """Callable ``(endpoint, timeout, connect_timeout) -> Transport``."""
         return thrift_transport
 
+    #: whether this sink speaks TLS (the SSL sink); the others refuse SSL options
+    ssl_capable: bool = False
+
     # ------------------------------------------------------------------ lifecycle
     def connector_validate(self, validator: PipeParameterValidator) -> None:
+        if not self.ssl_capable:
+            refuse_ssl_options(validator.parameters)
         SinkOptions.parse(validator.parameters)
 
     def connector_customize(
@@ -188,6 +217,11 @@ class ThriftSinkBase(Connector):
         info = client.info
         return None if info is not None and info.is_pipecore else 3
 
+    def file_policy(self) -> StatusPolicy:
+        """The status rules for a TsFile's pieces and seal (the air-gap sink: a FAIL sends
+        the whole file again)."""
+        return self.policy
+
     def send_file_now(self, event: TsFileInsertionEvent, client: SinkClient) -> None:
         prepared = prepare_tsfile(
             Path(event.path),
@@ -198,7 +232,10 @@ class ThriftSinkBase(Connector):
         )
         try:
             send_tsfile(
-                client, self.policy, prepared, self.settings.pipe_sink_read_file_buffer_size
+                client,
+                self.file_policy(),
+                prepared,
+                self.settings.pipe_sink_read_file_buffer_size,
             )
         finally:
             prepared.cleanup()

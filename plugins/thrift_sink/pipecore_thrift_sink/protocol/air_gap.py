@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .errors import AirGapFrameError
 from .request import AIR_GAP_OK_CODES
@@ -25,6 +25,7 @@ __all__ = [
     "E_LANGUAGE_PREFIX",
     "E_LANGUAGE_SUFFIX",
     "AirGapFrameDecoder",
+    "air_gap_frame_parts",
     "air_gap_reply",
     "encode_air_gap_frame",
     "read_air_gap_frame",
@@ -45,6 +46,22 @@ def encode_air_gap_frame(payload: bytes, e_language: bool = False) -> bytes:
     size = len(payload) + 8
     frame = _LENGTHS.pack(size, size) + _CRC.pack(zlib.crc32(payload)) + payload
     return E_LANGUAGE_PREFIX + frame + E_LANGUAGE_SUFFIX if e_language else frame
+
+
+def air_gap_frame_parts(
+    parts: Sequence[bytes | bytearray | memoryview], e_language: bool = False
+) -> list[bytes | bytearray | memoryview]:
+    """The frame of the payload ``b"".join(parts)``, as buffers to send one after another
+    (the payload's parts are not copied): the same bytes as `encode_air_gap_frame`."""
+    crc = 0
+    size = 8
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+        size += len(part)
+    head = _LENGTHS.pack(size, size) + _CRC.pack(crc)
+    if e_language:
+        return [E_LANGUAGE_PREFIX + head, *parts, E_LANGUAGE_SUFFIX]
+    return [head, *parts]
 
 
 def air_gap_reply(code: int) -> bytes:
