@@ -378,10 +378,11 @@ def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_pat
             _write(store, f"root.db{k}.d1", 0, 100)
             store.flush()
         source = {"mods.enable": "true", "realtime.enable": "false"}
-        node.create_pipe("mods2", source, {}, {**SINK, "name": "mods2", "delay-ms": "300"})
-        time.sleep(0.1)  # all three pinned; the third not yet taken
-        store.delete("root.db2.d1.s1", 0, 9)  # creates that file's .mods after the pin
+        node.create_pipe("mods2", source, {}, {**SINK, "name": "mods2", "delay-ms": "1000"})
         rec = recording("mods2")
+        wait_until(lambda: len(store.pinned("mods2")) >= 3, what="all three pinned")
+        assert rec.file_events < 2  # the third is not taken yet (one transfer a second)
+        store.delete("root.db2.d1.s1", 0, 9)  # creates that file's .mods after the pin
         wait_until(lambda: rec.file_events == 3, what="three files sent whole")
         assert rec.point_set() == store_points(store)  # the deletion applied
         (third,) = [f for f in store.sealed_files() if f.database == "root.db2"]
