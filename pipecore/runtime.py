@@ -274,6 +274,7 @@ class PipeTask:
         self._lock = threading.Lock()
         self.processor_subtask = _ProcessorSubtask(self)
         self.sink_subtask = _SinkSubtask(self)
+        self.started = False  # the subtasks are bound: a wake-up may run them
         configuration.wakeup = self.wake_source
         configuration.facts = self.facts
 
@@ -303,6 +304,7 @@ class PipeTask:
             raise
         self.processor_subtask.bind()
         self.sink_subtask.bind()
+        self.started = True
         self._rate_samples.append((time.monotonic(), 0))
         self._every(
             self.pipe_config.pipe_subtask_executor_cron_heartbeat_event_interval_seconds,
@@ -379,7 +381,12 @@ class PipeTask:
             self.executor.abandon_worker_of(self.sink_subtask)
 
     def wake_source(self) -> None:
-        """`RuntimeConfiguration.wakeup`: the source has data; run the processor subtask."""
+        """`RuntimeConfiguration.wakeup`: the source has data; run the processor subtask.
+
+        A wake-up while the pipe is still starting (a source may call it from other threads as
+        soon as it subscribes) is dropped: `start` runs the subtask once it is bound."""
+        if not self.started:
+            return
         self.processor_subtask.backoff = _MIN_BACKOFF
         self.executor.wake(self.processor_subtask)
 

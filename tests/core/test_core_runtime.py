@@ -387,3 +387,43 @@ def test_the_source_is_told_of_commits_in_order_and_resumes(tmp_path: Path, wait
     with pipecore.Node.open(tmp_path, config, plugins=[TrackingPlugin(), plugins]) as node:
         assert Tracking.commits[0] == (50, 50, "customize")  # resumes from the durable point
         node.drop_pipe("t")
+
+
+class EagerWaker(Extractor):
+    """Calls `wakeup()` while it starts (as a source subscribed to a busy store does from the
+    writers' threads), then waits so the executor can act on it before the pipe is bound."""
+
+    def extractor_customize(self, parameters, configuration) -> None:
+        self.configuration = configuration
+        self.sent = False
+
+    def extractor_start(self) -> None:
+        self.configuration.wakeup()
+        time.sleep(0.2)
+
+    def extractor_supply(self):
+        if self.sent:
+            return None
+        self.sent = True
+        schema = pipecore.MeasurementSchema("s", pipecore.TSDataType.INT64)
+        return TabletInsertionEvent(pipecore.Tablet("root.w.d", [schema], [1], [[1]]))
+
+
+class EagerWakerPlugin:
+    @hookimpl
+    def register_pipe_plugins(self, register) -> None:
+        register("source", "eager-waker-source", EagerWaker)
+
+
+def test_a_wakeup_before_the_pipe_has_started_is_harmless(tmp_path: Path, wait) -> None:
+    with pipecore.Node.open(tmp_path, plugins=[EagerWakerPlugin(), plugins]) as node:
+        node.create_pipe(
+            "w",
+            {"source": "eager-waker-source"},
+            None,
+            {"sink": "counting-sink", "sink.counter": "w"},
+        )
+        counts = plugins.counts("w")
+        wait(lambda: counts.points == 1)
+        info = node.get_pipe("w")
+        assert info.state == "RUNNING" and info.exceptions == (), info.exceptions

@@ -91,7 +91,7 @@ def nodes(abc):
 def pipe_created(node: Serve, statement: str) -> None:
     node.sql(statement)
     [row] = [r for r in node.rows("SHOW PIPES") if not str(r[0]).startswith("receiver-")][-1:]
-    assert row[2] == "RUNNING", row
+    assert row[2] == "RUNNING", f"{row[0]}: {row[2]}: {row[6]}"
 
 
 def select_all(node: Serve, pattern: str = "root.**") -> list[tuple]:
