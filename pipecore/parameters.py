@@ -10,12 +10,13 @@ both spellings (``get_string_or_default(["connector.x", "sink.x"], ...)``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from .errors import PipeAttributeNotProvidedError, PipeParameterNotValidError
 
-__all__ = ["PipeParameterValidator", "PipeParameters", "reduce_key"]
+__all__ = ["PipeParameterValidator", "PipeParameters", "mask_secrets", "reduce_key"]
 
 _FIRST_PREFIXES = ("extractor.", "source.", "processor.", "connector.", "sink.")
 _HIDDEN_KEYS = frozenset({"password", "ssl.trust-store-pwd", "ssl.key-store-pwd"})
@@ -31,6 +32,23 @@ def reduce_key(key: str) -> str:
         if lowered.startswith(prefix):
             return key[len(prefix) :]
     return key
+
+
+_QUOTED_PAIR = re.compile(
+    r"""(?P<key>'[^']*'|"[^"]*")(?P<eq>\s*=\s*)(?P<value>'(?:[^']|'')*'|"(?:[^"]|"")*")"""
+)
+
+
+def mask_secrets(sql: str) -> str:
+    """`sql` with the values of secret parameters (``'sink.password'='…'``,
+    ``'ssl.trust-store-pwd'='…'``, …) replaced by ``'******'`` — for logs and messages."""
+
+    def repl(m: re.Match[str]) -> str:
+        if reduce_key(m.group("key")[1:-1].strip()).lower() not in _HIDDEN_KEYS:
+            return m.group(0)
+        return f"{m.group('key')}{m.group('eq')}'{PLACEHOLDER}'"
+
+    return _QUOTED_PAIR.sub(repl, sql)
 
 
 def _parse_bool(text: str) -> bool:

@@ -28,6 +28,7 @@ from pipecore_storage.errors import (
 )
 
 from ..errors import ConfigError, PipeError
+from ..parameters import mask_secrets
 from . import exec_data, exec_select
 from .dataset import DataSet
 from .errors import SqlError
@@ -113,7 +114,7 @@ def _failure(statement: Statement, exc: BaseException) -> StatementError:
     if known:
         message = str(exc) or type(exc).__name__
     else:
-        log.error("statement %r failed unexpectedly", statement.sql, exc_info=exc)
+        log.error("statement %r failed unexpectedly", mask_secrets(statement.sql), exc_info=exc)
         message = f"internal error: {type(exc).__name__}: {exc}"
     error = StatementError(
         message,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..parameters import mask_secrets
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
 from ..rpc.tsblock import encode_tsblock
@@ -162,7 +163,7 @@ class SqlSessionHandler(SessionHandler):
             outcome = self.node.run(req.statement or "", zone=self.zone)
         except Exception as exc:
             if not isinstance(exc, SqlError):
-                log.exception("statement %r failed", req.statement)
+                log.exception("statement %r failed", mask_secrets(req.statement or ""))
             return t.TSExecuteStatementResp(status=_error_status(exc))
         if outcome.data is None:
             return t.TSExecuteStatementResp(status=_status(SUCCESS, outcome.message))

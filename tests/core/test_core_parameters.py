@@ -184,3 +184,38 @@ def test_validator_custom_rule() -> None:
         v.validate(lambda p: 0 < p < 65536, "port out of range", port, key="sink.port")
     assert info.value.key == "sink.port"
     assert v.validate(lambda a, b: a < b, "order", 1, 2) is v
+
+
+def test_mask_secrets_hides_secret_values_in_sql_text() -> None:
+    from pipecore.parameters import mask_secrets
+
+    sql = (
+        "create pipe a with sink ('sink'='iotdb-thrift-ssl-sink', 'sink.password'='p4ss', "
+        "'ssl.trust-store-pwd' = \"t0p\", 'ip'='10.0.0.1', 'SINK.ssl.key-store-pwd'='k''ey')"
+    )
+    masked = mask_secrets(sql)
+    for secret in ("p4ss", "t0p", "k''ey"):
+        assert secret not in masked
+    assert "'sink.password'='******'" in masked
+    assert "'ip'='10.0.0.1'" in masked and "'sink'='iotdb-thrift-ssl-sink'" in masked
+    assert mask_secrets("select ** from root") == "select ** from root"
+
+
+def test_an_unexpected_failure_logs_the_statement_without_its_password(
+    tmp_path, caplog, monkeypatch
+) -> None:
+    import pipecore
+    from pipecore.sql import SqlError
+
+    with pipecore.Node.open(tmp_path) as node:
+
+        def explode(*args, **kwargs):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(node, "create_pipe", explode)
+        with pytest.raises(SqlError, match="internal error"):
+            node.execute(
+                "create pipe a with sink ('sink'='do-nothing-sink', 'sink.password'='p4ss')"
+            )
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "create pipe a" in logged and "p4ss" not in logged
