@@ -10,6 +10,7 @@ in-process stand-ins of `pipecore.testing.inprocess`. The output says which ran.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .node import Node
+from .parameters import mask_secrets
 from .sql import ResultTable
 from .sql.result import display_width
 from .testing import inprocess
@@ -51,9 +53,12 @@ def _clause(kind: str, params: dict[str, str]) -> str:
     return f"WITH {kind} ({items})"
 
 
-def demo_pipe(sender: Node, receiver_address: tuple[str, int]) -> tuple[str, str]:
+def demo_pipe(
+    sender: Node, receiver_address: tuple[str, int], password: str | None = None
+) -> tuple[str, str]:
     """The CREATE PIPE statement of the demo and a description of its route — the one place
-    that decides which source and sink carry the data."""
+    that decides which source and sink carry the data. `password`: the receiver's root
+    password, for the sink's handshake."""
     registry = sender.registry
     host, port = receiver_address
     if registry.find("iotdb-source") is not None:
@@ -62,6 +67,8 @@ def demo_pipe(sender: Node, receiver_address: tuple[str, int]) -> tuple[str, str
         source = {"source": "in-process-source"}
     if registry.find("iotdb-thrift-sink") is not None:
         sink = {"sink": "iotdb-thrift-sink", "sink.node-urls": f"{host}:{port}"}
+        if password is not None:
+            sink["sink.password"] = password
         route = f"iotdb-thrift-sink over loopback to {host}:{port}"
     else:
         sink = {"sink": "in-process-sink", "sink.node": RECEIVER}
@@ -124,12 +131,15 @@ def run_demo(
             else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipecore-demo-")))
         )
         sender, receiver = stack.enter_context(_nodes(base, config))
+        password = secrets.token_urlsafe(12)  # never the default root/root, even in a demo
+        for node in (receiver, sender):
+            node.users.set_password("root", password)
         receiver_address = receiver.serve("127.0.0.1", 0)
         sender_address = sender.serve("127.0.0.1", 0)
         echo(f"receiver node on {receiver_address[0]}:{receiver_address[1]} ({base / 'receiver'})")
         echo(f"sender node   on {sender_address[0]}:{sender_address[1]} ({base / 'sender'})")
-        sql, route = demo_pipe(sender, receiver_address)
-        echo(f"\nsender> {sql}")
+        sql, route = demo_pipe(sender, receiver_address, password)
+        echo(f"\nsender> {mask_secrets(sql)}")
         sender.execute(sql)
         echo(f"pipe demo: {route}\n")
         for result, statement in zip(

@@ -33,5 +33,8 @@ def test_demo_shows_the_same_rows_on_both_nodes(tmp_path) -> None:
         ["null", "null", "null", "false"],
     ]
     assert "identical: 6 rows on both sides" in out
+    # the demo's nodes never run with IoTDB's default root/root, and the password is not shown
+    assert "'sink.password'='******'" in out
+    assert "default password" not in done.stderr
     assert (tmp_path / "demo" / "sender" / "store").is_dir()
     assert (tmp_path / "demo" / "receiver" / "store").is_dir()
