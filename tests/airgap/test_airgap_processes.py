@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 from gap_helpers import free_port
-from gap_processes import GapServe, point_at, seed_examples
+from gap_processes import Serve, point_at, seed_examples
 from thrift_processes import start_all, wait_for
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
-def write(node: GapServe, device: str, start: int, count: int) -> None:
+def write(node: Serve, device: str, start: int, count: int) -> None:
     values = ", ".join(f"({t}, {t}, {t * 0.5}, 'v{t}')" for t in range(start, start + count))
     node.sql(f"insert into {device}(timestamp, a, b, c) values {values}")
 
 
-def same(a: GapServe, b: GapServe, pattern: str, timeout: float = 60.0) -> None:
+def same(a: Serve, b: Serve, pattern: str, timeout: float = 60.0) -> None:
     expected = a.count(pattern)
     wait_for(lambda: b.count(pattern) == expected, timeout, "every point", (a, b))
     assert a.rows(f"select ** from {pattern}") == b.rows(f"select ** from {pattern}")
@@ -31,12 +31,12 @@ def test_seed_air_gap_example(tmp_path: Path):
     assert len(examples) >= 2, examples  # 'sink.ip'/'sink.port' and bare 'ip'/'port'
     gap_port = free_port()
     b, a = start_all(
-        GapServe(
+        Serve(
             tmp_path,
             "B",
             {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": gap_port},
         ),
-        GapServe(tmp_path, "A"),
+        Serve(tmp_path, "A"),
     )
     try:
         for i, example in enumerate(examples):

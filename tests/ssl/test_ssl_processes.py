@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gap_processes import GapServe, point_at, seed_examples
+from gap_processes import Serve, point_at, seed_examples
 from ssl_helpers import KEY_PWD, TRUST_PWD, Pki
 from thrift_processes import start_all, wait_for
 
@@ -29,8 +29,8 @@ def test_seed_ssl_example(tmp_path: Path, ssl_pki: Pki):
         "key_store_pwd": KEY_PWD,
     }
     b, a = start_all(
-        GapServe(tmp_path, "B", b_config, client_context=ssl_pki.client_context()),
-        GapServe(tmp_path, "A", cwd=home),
+        Serve(tmp_path, "B", b_config, client_context=ssl_pki.client_context()),
+        Serve(tmp_path, "A", cwd=home),
     )
     try:
         values = ", ".join(f"({t}, {t}, {t * 0.5})" for t in range(200))

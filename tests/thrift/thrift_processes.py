@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -66,10 +67,24 @@ def _toml(value: Any) -> str:
 
 
 class Serve:
-    """``pipecore serve`` in a child process on a fixed port (kept across restarts)."""
+    """``pipecore serve`` in a child process on a fixed port (kept across restarts).
 
-    def __init__(self, tmp: Path, name: str, config: dict[str, Any] | None = None) -> None:
+    `cwd`: the process's working directory (relative paths in its SQL resolve there);
+    `client_context`: a TLS context for its SQL session (a node whose RPC port is TLS).
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        name: str,
+        config: dict[str, Any] | None = None,
+        *,
+        cwd: Path | None = None,
+        client_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.name = name
+        self.cwd = cwd
+        self.client_context = client_context
         self.data_dir = tmp / name
         self.port = free_port()
         self.config_path = tmp / f"{name}.toml"
@@ -104,7 +119,7 @@ class Serve:
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self.cwd
         )
         self._ready = ready = threading.Event()
         proc = self.proc
@@ -130,7 +145,9 @@ class Serve:
 
     def session(self) -> RemoteSession:
         if self._session is None:
-            self._session = RemoteSession("127.0.0.1", self.port, timeout=60).open()
+            self._session = RemoteSession(
+                "127.0.0.1", self.port, timeout=60, ssl_context=self.client_context
+            ).open()
         return self._session
 
     def sql(self, statement: str) -> Any:
