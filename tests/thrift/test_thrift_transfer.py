@@ -28,6 +28,25 @@ def write_tsfile(path: Path, tablets: list[Tablet], version: int = 4) -> dict:
     return {t.device: (int(t.timestamps.min()), int(t.timestamps.max())) for t in tablets}
 
 
+def record_request_types(receiver) -> list[int]:
+    """The request types the receiver gets from now on, in order (a list that fills up)."""
+    seen: list[int] = []
+
+    def wrap(inner):
+        class Counting:
+            def transfer(self, version, type_, body):
+                seen.append(type_)
+                return inner.transfer(version, type_, body)
+
+            def close(self):
+                inner.close()
+
+        return Counting()
+
+    receiver.wrap = wrap
+    return seen
+
+
 @pytest.mark.parametrize("batch", ["false", "true"])
 def test_tablets_of_every_type_arrive_exactly(sink_name, receiver, open_sink, batch):
     sink = open_sink(sink_name, {"sink.node-urls": receiver.url, "sink.batch.enable": batch})
@@ -46,20 +65,7 @@ def test_tablets_of_every_type_arrive_exactly(sink_name, receiver, open_sink, ba
 
 
 def test_batches_are_cut_by_size_and_sent_after_the_delay(sink_name, receiver, open_sink):
-    seen: list[int] = []
-
-    def wrap(inner):
-        class Counting:
-            def transfer(self, version, type_, body):
-                seen.append(type_)
-                return inner.transfer(version, type_, body)
-
-            def close(self):
-                inner.close()
-
-        return Counting()
-
-    receiver.wrap = wrap
+    seen = record_request_types(receiver)
     sink = open_sink(
         sink_name,
         {
@@ -177,20 +183,7 @@ def test_a_resumed_offset_is_honoured(sink_name, receiver, open_sink, tmp_path):
 
 @pytest.mark.parametrize("compressor", ["snappy", "gzip", "lz4", "zstd", "lzma2", "lz4,zstd"])
 def test_compressed_requests(sink_name, receiver, open_sink, tmp_path, compressor):
-    seen: list[int] = []
-
-    def wrap(inner):
-        class Counting:
-            def transfer(self, version, type_, body):
-                seen.append(type_)
-                return inner.transfer(version, type_, body)
-
-            def close(self):
-                inner.close()
-
-        return Counting()
-
-    receiver.wrap = wrap
+    seen = record_request_types(receiver)
     sink = open_sink(
         sink_name,
         {
@@ -219,20 +212,7 @@ def test_large_requests_go_in_slices(sink_name, receiver, open_sink):
         sections=[ThriftSinkSection],
         overrides={"pipe_connector_request_slice_threshold_bytes": 10_000},
     )
-    seen: list[int] = []
-
-    def wrap(inner):
-        class Counting:
-            def transfer(self, version, type_, body):
-                seen.append(type_)
-                return inner.transfer(version, type_, body)
-
-            def close(self):
-                inner.close()
-
-        return Counting()
-
-    receiver.wrap = wrap
+    seen = record_request_types(receiver)
     sink = open_sink(
         sink_name,
         {"sink.node-urls": receiver.url, "sink.batch.enable": "false"},
