@@ -22,7 +22,8 @@ from .errors import CorruptFileError, SchemaError
 from .fsutil import fsync_dir
 from .paths import PathPattern, join_path, split_path, validate_device, validate_measurement
 from .tablet import MeasurementSchema
-from .types import CompressionType, TSDataType, TSEncoding
+from .tsfile import compression
+from .types import TSDataType, TSEncoding
 
 __all__ = ["SUPPORTED_ENCODINGS", "DeviceSchema", "Schema", "SchemaLog", "SeriesInfo"]
 
@@ -63,17 +64,6 @@ SUPPORTED_ENCODINGS: dict[TSDataType, frozenset[TSEncoding]] = {
     TSDataType.BLOB: frozenset({TSEncoding.PLAIN}),
 }
 """Encodings a series of each type may have (IoTDB's ``TSEncoding`` support table)."""
-
-_COMPRESSORS = frozenset(
-    {
-        CompressionType.UNCOMPRESSED,
-        CompressionType.SNAPPY,
-        CompressionType.GZIP,
-        CompressionType.LZ4,
-        CompressionType.ZSTD,
-        CompressionType.LZMA2,
-    }
-)
 
 
 @attrs.frozen
@@ -119,7 +109,7 @@ def check_series_schema(path: str, schema: MeasurementSchema, format_version: in
             f"{path}: encoding {schema.encoding.name} does not support {schema.data_type.name}",
             path,
         )
-    if schema.compression not in _COMPRESSORS:
+    if not compression.writable(schema.compression):
         raise SchemaError(f"{path}: compressor {schema.compression.name} is not supported", path)
 
 

@@ -11,24 +11,11 @@ import time
 import pytest
 from thrift_processes import Serve, start_all, wait_for
 
+from pipecore.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
+
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 SINKS = ["iotdb-thrift-sink", "iotdb-thrift-sync-sink"]
-
-SEED_001_SCRIPT = """
-CREATE DATABASE root.vehicle;
-CREATE TIMESERIES root.vehicle.d0.s0 WITH DATATYPE=INT32, ENCODING=RLE;
-CREATE TIMESERIES root.vehicle.d0.s1 WITH DATATYPE=TEXT, ENCODING=PLAIN;
-CREATE TIMESERIES root.vehicle.d1.s2 WITH DATATYPE=FLOAT, ENCODING=RLE;
-CREATE TIMESERIES root.vehicle.d1.s3 WITH DATATYPE=BOOLEAN, ENCODING=PLAIN;
-insert into root.vehicle.d0(timestamp,s0) values(now(),10);
-insert into root.vehicle.d0(timestamp,s0,s1) values(now(),12,'12');
-insert into root.vehicle.d0(timestamp,s1) values(now(),'14');
-insert into root.vehicle.d1(timestamp,s2) values(now(),16.0);
-insert into root.vehicle.d1(timestamp,s2,s3) values(now(),18.0,true);
-insert into root.vehicle.d1(timestamp,s3) values(now(),false);
-flush;
-"""
 
 
 def cli_sql(node: Serve, statements: str) -> str:
@@ -103,7 +90,7 @@ def test_seed_001_result_verification(nodes, sink):
     """Seed 001 §7 between two processes, driven by ``pipecore sql -h -p -e``."""
     sender, receiver = nodes(2)
     create = f"CREATE PIPE p WITH SINK ('sink'='{sink}', 'sink.node-urls'='{receiver.url}');"
-    cli_sql(sender, create + SEED_001_SCRIPT)
+    cli_sql(sender, create + SEED_SCRIPT)
     wait_for(lambda: receiver.count("root.vehicle.**") == 8, 30, "the seed's 8 points")
     query = "select ** from root.vehicle"
     expected = table_lines(cli_sql(sender, query))
