@@ -49,7 +49,7 @@ from pipecore import (
     TsFileInsertionEvent,
     hookimpl,
 )
-from pipecore.sql.client import RemoteSession
+from pipecore.cli.remote import RemoteSession
 from pipecore.testing import plugins as testing_plugins
 from pipecore_storage import MeasurementSchema, Tablet
 from pipecore_storage.tsfile import TsFileWriter
@@ -136,7 +136,7 @@ class Receiver:
         if sink == "iotdb-thrift-ssl-sink":
             self.ca, store = make_pki(root)
             lines += ["enable_thrift_ssl = true", f'key_store_path = "{store}"']
-            from pipecore.tls import client_context
+            from pipecore.rpc.tls import client_context
 
             context = client_context(self.ca)
         self.air_gap_port = None

@@ -6,6 +6,8 @@ The public surface: `Node` (an embedded node), the plugin API (`hookimpl`, `Extr
 docs/hooks.md.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from pipecore_storage.errors import CorruptFileError, PipecoreError
 from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import MeasurementSchema, Tablet
@@ -40,7 +42,6 @@ from .events import (
 )
 from .hookspecs import hookimpl, hookspec
 from .metrics import PipeMetrics, PipeStats
-from .node import Node
 from .parameters import PipeParameters, PipeParameterValidator
 from .pipes import PipeInfo
 from .plugin import (
@@ -54,6 +55,20 @@ from .plugin import (
 from .registry import PluginEntry, PluginLoadFailure
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """`Node` is the server ring's: resolved on first use, so that ``from pipecore import
+    hookimpl`` loads the kernel only (no SQL grammar, no RPC server)."""
+    if name == "Node":
+        from .server.node import Node
+
+        return Node
+    raise AttributeError(f"module 'pipecore' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from .server.node import Node
 
 __all__ = [
     "CLIENT",

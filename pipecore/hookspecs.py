@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
-    from .node import Node
     from .parameters import PipeParameters, PipeParameterValidator
     from .plugin import RuntimeConfiguration, StageContext
     from .rpc import RpcServer
+    from .server.node import Node
 
 __all__ = ["NODE_HOOKS", "STAGE_HOOK_PREFIXES", "hookimpl", "hookspec"]
 

@@ -40,12 +40,12 @@ from .errors import (
     PipeNotFoundError,
     PluginInUseError,
 )
-from .executor import SubtaskExecutor, TimerHandle
 from .parameters import PipeParameters
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration
 from .registry import PluginRegistry
 from .runtime import PipeTask, build_stage, plugin_names, validate_stage
 from .stage import Stage
+from .workers import SubtaskExecutor, TimerHandle
 
 __all__ = ["PipeInfo", "PipeManager"]
 

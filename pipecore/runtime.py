@@ -37,11 +37,11 @@ from typing import Any
 from .config import Config
 from .errors import PipeError, PipeRuntimeError, PipeSinkTimeoutError
 from .events import Event, HeartbeatEvent, TabletInsertionEvent, TsFileInsertionEvent
-from .executor import SubtaskExecutor, TimerHandle
 from .parameters import PipeParameters, PipeParameterValidator
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration, StageContext
 from .registry import PluginRegistry
 from .stage import Stage
+from .workers import SubtaskExecutor, TimerHandle
 
 __all__ = ["Committer", "EventQueue", "PipeTask", "build_stage"]
 

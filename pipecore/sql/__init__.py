@@ -10,6 +10,7 @@
 prints what IoTDB's CLI prints. Errors are `SqlSyntaxError` and `SqlSemanticError`.
 """
 
+from ..timeparse import MonotonicClock
 from .errors import SqlError, SqlSemanticError, SqlSyntaxError
 from .expressions import (
     TIME,
@@ -78,7 +79,6 @@ from .statements import (
     Statement,
     StopPipe,
 )
-from .timeparse import MonotonicClock
 
 __all__ = [
     "SUCCESS_MESSAGE",

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from lark import Token, v_args
 from lark.visitors import Transformer_NonRecursive
 
-from . import timeparse
+from .. import timeparse
 from .errors import SqlSemanticError
 from .expressions import (
     TIME,

@@ -19,8 +19,8 @@ import numpy as np
 
 from pipecore_storage.types import TSDataType
 
+from ..timeparse import ZoneLike, format_datetime
 from .result import ResultTable
-from .timeparse import ZoneLike, format_datetime
 
 __all__ = ["DataSet", "cell_value"]
 

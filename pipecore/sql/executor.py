@@ -29,6 +29,7 @@ from pipecore_storage.errors import (
 
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
+from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
 from . import exec_data, exec_select
 from .dataset import DataSet
 from .errors import SqlError
@@ -59,12 +60,11 @@ from .statements import (
     Statement,
     StopPipe,
 )
-from .timeparse import MonotonicClock, ZoneLike, format_creation_time
 
 if TYPE_CHECKING:
-    from ..node import Node
     from ..pipes import PipeInfo
-    from ..receivers import ReceiverConnection
+    from ..server.node import Node
+    from ..server.receivers import ReceiverConnection
 
 __all__ = ["Executor", "status_code_of"]
 

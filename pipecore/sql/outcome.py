@@ -9,11 +9,11 @@ from typing import Any
 
 import attrs
 
+from ..timeparse import ZoneLike
 from .dataset import DataSet
 from .errors import SqlSemanticError
 from .result import SUCCESS_MESSAGE, ResultTable
 from .statements import Statement
-from .timeparse import ZoneLike
 
 __all__ = ["DONE", "Context", "Outcome", "StatementError", "rows", "semantic"]
 

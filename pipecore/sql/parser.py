@@ -16,10 +16,10 @@ from typing import Any
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
 
+from ..timeparse import ZoneLike, resolve_zone
 from .errors import SqlError, SqlSyntaxError
 from .expressions import Path
 from .statements import Statement
-from .timeparse import ZoneLike, resolve_zone
 from .transform import StatementBuilder
 
 __all__ = [

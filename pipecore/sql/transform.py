@@ -14,12 +14,12 @@ from lark import Token, v_args
 
 from pipecore_storage.types import CompressionType, TSDataType, TSEncoding, parse_enum
 
+from ..timeparse import now_ms
 from . import statements as st
 from ._data import AGGREGATES, DataMixin, PaginationPart
 from ._terms import Located, Name, Pair, at, tokens, unquote
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
-from .timeparse import now_ms
 
 __all__ = ["AGGREGATES", "StatementBuilder"]
 

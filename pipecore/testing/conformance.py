@@ -159,7 +159,7 @@ class ConnectorTests:
     def test_moves_every_point_in_a_pipe(self, parameters: dict[str, str], tmp_path: Path) -> None:
         if self.plugin_name is None:
             pytest.skip("set plugin_name (the registered name) to run the sink in a real pipe")
-        from ..node import Node
+        from ..server.node import Node
 
         points = self.pipe_points
         with Node.open(tmp_path / "node", plugins=[plugins]) as node:

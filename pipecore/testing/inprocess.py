@@ -1,7 +1,7 @@
 """An in-process source and sink between two nodes of one process (not registered by default).
 
 What ``pipecore demo`` uses while a node lacks ``iotdb-source`` or ``iotdb-thrift-sink``
-(`pipecore.demo` picks the real plugins as soon as they are registered). Register them with
+(`pipecore.cli.demo` picks the real plugins as soon as they are registered). Register them with
 ``Node.open(dir, plugins=[pipecore.testing.inprocess])``:
 
 * ``in-process-source`` — realtime only: subscribes to its node's store when the pipe starts

@@ -30,9 +30,9 @@ from pipecore import (  # noqa: E402
     RuntimeConfiguration,
     StageContext,
 )
-from pipecore.receivers import ReceiverRegistry  # noqa: E402
 from pipecore.registry import PluginRegistry  # noqa: E402
 from pipecore.rpc import RpcServer  # noqa: E402
+from pipecore.server.receivers import ReceiverRegistry  # noqa: E402
 from pipecore.stage import Stage  # noqa: E402
 from pipecore_air_gap_sink import AirGapReceiver, AirGapSection  # noqa: E402
 from pipecore_storage import Store  # noqa: E402

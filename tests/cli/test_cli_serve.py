@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_pipecore
 
-from pipecore.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
+from pipecore.cli.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
 from pipecore.registry import PluginRegistry
 
 pytestmark = pytest.mark.subprocess

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from pipecore.executor import SubtaskExecutor
+from pipecore.workers import SubtaskExecutor
 
 
 class Recorder:

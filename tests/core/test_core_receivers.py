@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from pipecore.receivers import ReceiverRegistry
+from pipecore.server.receivers import ReceiverRegistry
 
 
 def test_connections_are_listed_until_closed_with_what_they_touched() -> None:

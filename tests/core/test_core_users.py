@@ -9,8 +9,8 @@ import pytest
 
 from pipecore import Node
 from pipecore.cli import main as pipecore_main
-from pipecore.sql.client import RemoteSession, ServerError
-from pipecore.users import UserStore
+from pipecore.cli.remote import RemoteSession, ServerError
+from pipecore.server.users import UserStore
 
 
 def _users(data_dir: Path, *args: str) -> int:

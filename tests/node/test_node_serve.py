@@ -13,9 +13,9 @@ import pytest
 from tls_certs import CertificateAuthority
 
 from pipecore import Node, hookimpl
+from pipecore.cli.remote import RemoteSession, ServerError
 from pipecore.errors import ConfigError, PipeError
 from pipecore.rpc import PipeTransferClient, PipeTransferResponse, RpcConnectionError, Status
-from pipecore.sql.client import RemoteSession, ServerError
 
 DATA = """\
 CREATE TIMESERIES root.sg.d1.i WITH DATATYPE=INT32, ENCODING=RLE;

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipecore import Node
-from pipecore.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
+from pipecore.cli.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
 from pipecore.sql import SqlSemanticError
 from pipecore.sql.outcome import StatementError
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from pipecore import PipeParameterNotValidError, PipeParameters
-from pipecore.sql.timeparse import parse_datetime
+from pipecore.timeparse import parse_datetime
 from pipecore_iotdb_source import IoTDBPattern, PrefixPattern, parse_options
 from pipecore_iotdb_source.options import MAX_TIME, MIN_TIME
 

@@ -187,7 +187,7 @@ def test_seed_pipesinks_translate_to_thrift_sinks() -> None:
 def test_the_demo_runs_seed_001s_result_verification_script() -> None:
     """`pipecore demo` (and the tests that import its script) write exactly the statements of
     seed 001 §7 "Result Verification", in order."""
-    from pipecore.demo import SEED_QUERY, SEED_SCRIPT
+    from pipecore.cli.demo import SEED_QUERY, SEED_SCRIPT
 
     text = _seed_text("001")
     section = text[text.index("### Result Verification") :]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipecore.sql.timeparse import (
+from pipecore.timeparse import (
     MonotonicClock,
     format_creation_time,
     format_datetime,

@@ -11,9 +11,9 @@ from ssl_helpers import KEY_PWD, TRUST_PWD, Pki
 
 from pipecore import ConfigError, Node
 from pipecore.cli import main
+from pipecore.cli.remote import RemoteSession
 from pipecore.rpc.errors import RpcConnectionError
-from pipecore.sql.client import RemoteSession
-from pipecore.tls import client_context
+from pipecore.rpc.tls import client_context
 
 
 def serve(tmp_path, name: str, config: dict) -> tuple[Node, int]:

@@ -16,8 +16,8 @@ from ssl_helpers import KEY_PWD, TRUST_PWD, Pki
 from thrift_helpers import assert_same_points, double_tablet
 
 from pipecore import Config, Node, PipeConnectionError, PipeParameterNotValidError
+from pipecore.rpc.tls import require_client_certificates
 from pipecore.sql import SqlError
-from pipecore.tls import require_client_certificates
 from pipecore_ssl_sink import ServerCertificateError
 from pipecore_thrift_sink import ThriftSinkSection
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from thrift_processes import CuttingProxy, Serve, start_all, wait_for
 
-from pipecore.sql.client import ServerError
+from pipecore.cli.remote import ServerError
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 

@@ -137,7 +137,7 @@ def test_demo_runs_over_the_thrift_sink(tmp_path):
     sink over loopback, identical on both sides."""
     import io
 
-    from pipecore.demo import run_demo
+    from pipecore.cli.demo import run_demo
 
     out = io.StringIO()
     assert run_demo(str(tmp_path / "demo"), timeout=30, out=out) == 0, out.getvalue()

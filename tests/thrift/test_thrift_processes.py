@@ -11,7 +11,7 @@ import time
 import pytest
 from thrift_processes import Serve, start_all, wait_for
 
-from pipecore.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
+from pipecore.cli.demo import SEED_SCRIPT  # seed 001 §7 (checked against the seed)
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 

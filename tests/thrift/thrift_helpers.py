@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from pipecore import TabletInsertionEvent, TsFileInsertionEvent
-from pipecore.receivers import ReceiverRegistry
 from pipecore.rpc import RpcServer
+from pipecore.server.receivers import ReceiverRegistry
 from pipecore.stage import Stage
 from pipecore_storage import MeasurementSchema, Store, Tablet
 from pipecore_thrift_sink import (

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipecore.sql.client import RemoteSession, ServerError
+from pipecore.cli.remote import RemoteSession, ServerError
 
 __all__ = ["CuttingProxy", "Serve", "free_port", "start_all", "wait_for"]
 

@@ -14,7 +14,7 @@ import attrs
 
 from pipecore import PipeParameterNotValidError, PipeParameters
 from pipecore.parameters import reduce_key
-from pipecore.sql.timeparse import parse_time_value
+from pipecore.timeparse import parse_time_value
 
 from .patterns import SeriesPattern, given_parameter, parse_source_pattern
 

@@ -3,7 +3,7 @@
 (docs/sinks.md, "iotdb-thrift-ssl-sink").
 
 The node side — the RPC port over TLS (``enable_thrift_ssl``, ``key_store_path``, optional
-client certificates) — is the core's (`pipecore.tls`, `Node.serve`).
+client certificates) — is the core's (`pipecore.rpc.tls`, `Node.serve`).
 """
 
 from __future__ import annotations

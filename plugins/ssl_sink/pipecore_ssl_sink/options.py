@@ -12,7 +12,7 @@ import ssl
 import attrs
 
 from pipecore import PipeParameterNotValidError, PipeParameters
-from pipecore.tls import KeyStoreError, client_context
+from pipecore.rpc.tls import KeyStoreError, client_context
 
 __all__ = ["SslOptions"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipecore import hookimpl
-from pipecore.users import UserStore
+from pipecore.server.users import UserStore
 
 from .access import IpWhiteList
 from .async_sink import IoTDBThriftAsyncSink

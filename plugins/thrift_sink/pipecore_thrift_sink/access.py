@@ -3,7 +3,7 @@
 * `IpWhiteList` — comma-separated IPv4/IPv6 networks (``192.168.0.0/16``; a bare address is
   one host). Empty denies every sender. IPv4-mapped IPv6 addresses (``::ffff:127.0.0.1``) are
   checked as IPv4.
-* the node's users (`pipecore.users.UserStore`, ``node.users``) check a handshake's
+* the node's users (`pipecore.server.users.UserStore`, ``node.users``) check a handshake's
   credentials; a new node has ``root``/``root``, as IoTDB does: **change it** (``pipecore users
   --data-dir DIR passwd root``). The receiver logs a warning while the default is in use.
 """

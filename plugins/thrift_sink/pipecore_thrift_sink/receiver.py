@@ -32,9 +32,9 @@ from typing import Any
 
 import attrs
 
-from pipecore.receivers import ReceiverConnection, ReceiverRegistry
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
-from pipecore.users import UserStore
+from pipecore.server.receivers import ReceiverConnection, ReceiverRegistry
+from pipecore.server.users import UserStore
 from pipecore_storage.errors import (
     CorruptFileError,
     SchemaError,

@@ -23,10 +23,10 @@ from typing import Any, Protocol, TextIO
 
 from pipecore_storage.errors import PipecoreError
 
-from .sql import Statement, grammar_text, is_complete, parse_script
-from .sql.errors import SqlError
-from .sql.outcome import Outcome
-from .sql.timeparse import ZoneLike
+from ..sql import Statement, grammar_text, is_complete, parse_script
+from ..sql.errors import SqlError
+from ..sql.outcome import Outcome
+from ..timeparse import ZoneLike
 
 __all__ = ["EmbeddedTarget", "RemoteTarget", "Target", "keywords", "repl", "run_script"]
 
@@ -59,7 +59,7 @@ class EmbeddedTarget:
 
 
 class RemoteTarget:
-    """A running server (``-h host -p port``), through `pipecore.sql.client.RemoteSession`."""
+    """A running server (``-h host -p port``), through `pipecore.cli.remote.RemoteSession`."""
 
     def __init__(self, session: Any) -> None:
         self.session = session

@@ -10,7 +10,6 @@ It speaks to a pipecore node and, for the calls it uses, to an IoTDB DataNode as
 
 from __future__ import annotations
 
-import datetime as _dt
 import ssl
 from typing import Any
 
@@ -22,10 +21,10 @@ from pipecore_storage.types import TSDataType
 from ..rpc import RpcClient
 from ..rpc import thrift as t
 from ..rpc.tsblock import decode_tsblock
-from .dataset import DataSet
-from .outcome import Outcome
-from .result import SUCCESS_MESSAGE
-from .timeparse import ZoneLike, resolve_zone
+from ..sql.dataset import DataSet
+from ..sql.outcome import Outcome
+from ..sql.result import SUCCESS_MESSAGE
+from ..timeparse import ZoneLike, zone_id
 
 __all__ = ["RemoteSession", "ServerError", "zone_id"]
 
@@ -50,16 +49,6 @@ def _check(status: Any) -> None:
         raise ServerError(305, "the server answered without a status")
     if status.code not in SUCCESS_CODES:
         raise ServerError(int(status.code), status.message or "")
-
-
-def zone_id(zone: ZoneLike) -> str:
-    """What a session sends as its zone: a name as given, else the zone's current offset."""
-    if isinstance(zone, str):
-        return zone
-    offset = _dt.datetime.now(resolve_zone(zone)).utcoffset() or _dt.timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 class RemoteSession:

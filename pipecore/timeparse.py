@@ -29,6 +29,7 @@ __all__ = [
     "parse_duration",
     "parse_time_value",
     "resolve_zone",
+    "zone_id",
 ]
 
 ZoneLike = str | _dt.tzinfo | None
@@ -247,3 +248,13 @@ def format_creation_time(ms: int, zone: ZoneLike = None) -> str:
     if millis:
         return f"{text}.{millis:03d}"
     return text if moment.second else text[:-3]
+
+
+def zone_id(zone: ZoneLike) -> str:
+    """What a session sends as its zone: a name as given, else the zone's current offset."""
+    if isinstance(zone, str):
+        return zone
+    offset = _dt.datetime.now(resolve_zone(zone)).utcoffset() or _dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -10,9 +10,9 @@ options (``--data-dir``, ``--config``, ``-v``) are on every sub-parser.
 * ``pipecore sql`` — statements against an embedded node (``--data-dir``) or a server
   (``-h HOST -p PORT [-u USER -pw PASSWORD] [--ssl [--trust-store F [--trust-store-pwd P]]]``,
   default 127.0.0.1:6667), from ``-e``, ``-f``,
-  standard input or the interactive prompt (`pipecore.shell`). Exit code 1 on an error.
+  standard input or the interactive prompt (`pipecore.cli.shell`). Exit code 1 on an error.
 * ``pipecore demo`` — two nodes, a pipe between them and the sync tool guide's example data
-  (`pipecore.demo`); ``--points N`` runs the in-process throughput demo instead.
+  (`pipecore.cli.demo`); ``--points N`` runs the in-process throughput demo instead.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from . import __version__
+from .. import __version__
 from .users import configure_users_command, run_users_command
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
@@ -58,7 +58,7 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    """Two nodes and a pipe (pipecore.demo), or with --points the throughput demo."""
+    """Two nodes and a pipe (pipecore.cli.demo), or with --points the throughput demo."""
     if args.points is None:
         from .demo import run_demo
 
@@ -68,8 +68,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_throughput_demo(args: argparse.Namespace) -> int:
     """An in-process pipe: generated-source → do-nothing-processor → counting-sink."""
-    from .node import Node
-    from .testing import plugins, wait_until
+    from ..server.node import Node
+    from ..testing import plugins, wait_until
 
     if args.points % args.measurements:
         print("pipecore demo: --points must be a multiple of --measurements", file=sys.stderr)
@@ -107,8 +107,8 @@ def _run_throughput_demo(args: argparse.Namespace) -> int:
 
 
 def _print_demo(info: object, counts: object, args: argparse.Namespace, elapsed: float) -> None:
-    from .pipes import PipeInfo
-    from .testing.plugins import Counts
+    from ..pipes import PipeInfo
+    from ..testing.plugins import Counts
 
     assert isinstance(info, PipeInfo) and isinstance(counts, Counts)
     print(f"pipe {info.name}: {info.state}")
@@ -132,7 +132,7 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from .node import Node
+    from ..server.node import Node
 
     if not args.data_dir:
         print("pipecore serve: give the node's data directory with --data-dir", file=sys.stderr)
@@ -204,7 +204,7 @@ def _ssl_context(args: argparse.Namespace) -> Any:
     """The client TLS context the options ask for, or None (plain TCP)."""
     if not _wants_ssl(args):
         return None
-    from . import tls
+    from ..rpc import tls
 
     try:
         return tls.client_context(
@@ -227,15 +227,15 @@ def _sql_target(args: argparse.Namespace) -> Any:
             raise ValueError("give either --data-dir (embedded node) or -h/-p (a server)")
         if _wants_ssl(args):
             raise ValueError("--ssl connects to a server (-h/-p), not to --data-dir")
-        from .errors import PipeError
-        from .node import Node
+        from ..errors import PipeError
+        from ..server.node import Node
 
         try:
             node = Node.open(args.data_dir, args.config)
         except PipeError as exc:
             raise PipeError(f"{exc}; a served node is reached with -h HOST -p PORT") from exc
         return EmbeddedTarget(node, args.zone)
-    from .sql.client import RemoteSession
+    from .remote import RemoteSession
 
     session = RemoteSession(
         args.host or "127.0.0.1",
@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = max(logging.DEBUG, args.log_level - 10 * args.verbose)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .errors import PipecoreError
+    from ..errors import PipecoreError
 
     try:
         code: int = args.run(args)

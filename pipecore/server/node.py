@@ -30,36 +30,36 @@ import attrs
 
 from pipecore_storage.errors import StoreClosedError
 
-from . import external, tls
-from .catalog import Catalog
-from .config import Config
-from .errors import (
+from .. import external
+from ..catalog import Catalog
+from ..config import Config
+from ..errors import (
     ConfigError,
     PipeError,
     PluginConflictError,
     PluginLoadError,
     PluginNotFoundError,
 )
-from .executor import SubtaskExecutor
-from .external import ExternalPluginRecord
-from .parameters import PipeParameters
-from .pipes import PipeInfo, PipeManager
-from .plugin import Connector, Extractor, Processor
-from .receivers import ReceiverRegistry
-from .registry import (
+from ..external import ExternalPluginRecord
+from ..parameters import PipeParameters
+from ..pipes import PipeInfo, PipeManager
+from ..plugin import Connector, Extractor, Processor
+from ..registry import (
     PluginEntry,
     PluginLoadFailure,
     PluginRegistry,
     _Provenance,
     make_plugin_manager,
 )
-from .rpc import RpcServer
-from .sql import ResultTable, Statement, parse_script, parse_statement
-from .sql.errors import SqlError
-from .sql.executor import Executor
-from .sql.outcome import Outcome
-from .sql.timeparse import ZoneLike
-from .store_section import StoreSection, open_store
+from ..rpc import RpcServer, tls
+from ..sql import ResultTable, Statement, parse_script, parse_statement
+from ..sql.errors import SqlError
+from ..sql.executor import Executor
+from ..sql.outcome import Outcome
+from ..store_section import StoreSection, open_store
+from ..timeparse import ZoneLike
+from ..workers import SubtaskExecutor
+from .receivers import ReceiverRegistry
 from .users import UserStore
 
 __all__ = ["Node"]
@@ -232,7 +232,7 @@ class Node:
         ``dn_rpc_port``; port 0 picks a free one), over TLS with `ssl_context` or — when
         ``enable_thrift_ssl`` is set — with ``key_store_path``'s certificate and key.
         Plugins register their pipe receivers through ``register_rpc_services``; SQL sessions
-        are served by `pipecore.sql.session.SqlSessionHandler` unless a plugin registered a
+        are served by `pipecore.server.sql_session.SqlSessionHandler` unless a plugin registered a
         session handler. Then the services of ``node_services`` start, in order; one that
         fails stops everything started here and is raised with its name. `close()` stops it
         all.
@@ -251,7 +251,7 @@ class Node:
         self.registry.load()
         pm.hook.register_rpc_services(server=server, node=self)
         if server.session_handler_factory is None:
-            from .sql.session import SqlSessionHandler
+            from .sql_session import SqlSessionHandler
 
             server.register_session_handler(lambda ctx: SqlSessionHandler(ctx, self))
         server.start()

@@ -25,16 +25,15 @@ from ..parameters import mask_secrets
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
 from ..rpc.tsblock import encode_tsblock
-from .client import zone_id
-from .dataset import DataSet
-from .errors import SqlError
-from .executor import status_code_of
-from .result import SUCCESS_MESSAGE
-from .timeparse import resolve_zone
+from ..sql.dataset import DataSet
+from ..sql.errors import SqlError
+from ..sql.executor import status_code_of
+from ..sql.result import SUCCESS_MESSAGE
+from ..timeparse import resolve_zone, zone_id
 
 if TYPE_CHECKING:
-    from ..node import Node
     from ..rpc import ConnectionContext
+    from .node import Node
 
 __all__ = ["SqlSessionHandler"]
 

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .node import Node
-from .parameters import mask_secrets
-from .sql import ResultTable
-from .sql.result import display_width
-from .testing import inprocess
+from ..parameters import mask_secrets
+from ..server.node import Node
+from ..sql import ResultTable
+from ..sql.result import display_width
+from ..testing import inprocess
 
 __all__ = ["SEED_QUERY", "SEED_SCRIPT", "demo_pipe", "run_demo"]
 
