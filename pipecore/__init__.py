@@ -2,8 +2,13 @@
 
 The public surface: `Node` (an embedded node), the plugin API (`hookimpl`, `Extractor`,
 `Processor`, `Connector`, the events, `PipeParameters`, `PipeParameterValidator`,
-`RuntimeConfiguration`), `Config` and the errors. See docs/plugin-authoring.md and
-docs/hooks.md.
+`RuntimeConfiguration`), what node plugins see of a node (`ReceiverContext`, `RpcServices`,
+`ServingNode`, `UserCheck`, `NodeShared`), `Config`, the errors and the helpers our own
+plugins use (`reduce_key`, `parse_time_value`, `PathPattern`). See docs/plugin-authoring.md,
+docs/hooks.md and docs/architecture.md.
+
+This module is the kernel's face: importing it loads the kernel only. `Node` belongs to the
+server ring (`pipecore.server`) and is resolved on first use.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -37,12 +42,22 @@ from .events import (
     Event,
     EventCollector,
     HeartbeatEvent,
+    PathPattern,
     TabletInsertionEvent,
     TsFileInsertionEvent,
 )
 from .hookspecs import hookimpl, hookspec
+from .host import (
+    ConnectionLog,
+    LoginStatus,
+    NodeShared,
+    ReceiverContext,
+    RpcServices,
+    ServingNode,
+    UserCheck,
+)
 from .metrics import PipeMetrics, PipeStats
-from .parameters import PipeParameters, PipeParameterValidator
+from .parameters import PipeParameters, PipeParameterValidator, reduce_key
 from .pipes import PipeInfo
 from .plugin import (
     Connector,
@@ -53,6 +68,7 @@ from .plugin import (
     StageContext,
 )
 from .registry import PluginEntry, PluginLoadFailure
+from .timeparse import parse_time_value
 
 __version__ = "0.1.0"
 
@@ -74,6 +90,7 @@ __all__ = [
     "CLIENT",
     "Config",
     "ConfigError",
+    "ConnectionLog",
     "Connector",
     "CorruptFileError",
     "DeletionEvent",
@@ -81,9 +98,12 @@ __all__ = [
     "EventCollector",
     "Extractor",
     "HeartbeatEvent",
+    "LoginStatus",
     "MeasurementSchema",
     "Node",
+    "NodeShared",
     "Origin",
+    "PathPattern",
     "PipeAlreadyExistsError",
     "PipeAttributeNotProvidedError",
     "PipeConnectionError",
@@ -110,14 +130,20 @@ __all__ = [
     "PluginLoadFailure",
     "PluginNotFoundError",
     "Processor",
+    "ReceiverContext",
+    "RpcServices",
     "RuntimeConfiguration",
+    "ServingNode",
     "StageContext",
     "TSDataType",
     "Tablet",
     "TabletInsertionEvent",
     "TsFileInsertionEvent",
+    "UserCheck",
     "__version__",
     "config_section",
     "hookimpl",
     "hookspec",
+    "parse_time_value",
+    "reduce_key",
 ]

@@ -31,10 +31,9 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
+    from .host import ReceiverContext, RpcServices, ServingNode
     from .parameters import PipeParameters, PipeParameterValidator
     from .plugin import RuntimeConfiguration, StageContext
-    from .rpc import RpcServer
-    from .server.node import Node
 
 __all__ = ["NODE_HOOKS", "STAGE_HOOK_PREFIXES", "hookimpl", "hookspec"]
 
@@ -78,13 +77,19 @@ def register_config_sections(register: Callable[[type], None]) -> None:
 
 
 @hookspec
-def register_rpc_services(server: RpcServer, node: Node) -> None:
+def register_rpc_services(
+    server: RpcServices, node: ServingNode, receivers: ReceiverContext
+) -> None:
     """Contribute handlers to the node's Thrift RPC server (IoTDB's ``IClientRPCService`` on
     ``dn_rpc_port``): call ``server.register_pipe_receiver(factory)`` (``pipeTransfer``) and/or
     ``server.register_session_handler(factory)`` (the session calls of SQL clients).
 
-    :param server: the `pipecore.rpc.RpcServer`, not yet accepting connections.
-    :param node: the serving `Node` (its store, config and cluster id).
+    :param server: the `pipecore.rpc.RpcServer` (`pipecore.host.RpcServices`), not yet
+        accepting connections.
+    :param node: the serving node (`pipecore.host.ServingNode`: its data directory, config,
+        cluster id, store and address).
+    :param receivers: the node's receivers (`pipecore.host.ReceiverContext`): what receivers
+        of one node share lives there (``receivers.shared(key, build)``), not in module globals.
 
     Called once per node by ``Node.serve()``, before the server starts. Registering a second
     receiver or session handler for the same server is refused unless ``replace=True``.
@@ -92,11 +97,14 @@ def register_rpc_services(server: RpcServer, node: Node) -> None:
 
 
 @hookspec
-def node_services(node: Node) -> list[Any] | None:
+def node_services(node: ServingNode, receivers: ReceiverContext) -> list[Any] | None:
     """Contribute further network services a serving node runs, e.g. the air-gap receiver on
     ``pipe_air_gap_receiver_port`` when ``pipe_air_gap_receiver_enabled`` is true.
 
-    :param node: the serving `Node`.
+    :param node: the serving node (`pipecore.host.ServingNode`).
+    :param receivers: the node's receivers (`pipecore.host.ReceiverContext`), as in
+        ``register_rpc_services``; services given to ``receivers.add_service`` start after
+        the ones returned here.
     :return: objects with ``start()`` and ``stop()`` and a ``name`` (or None/empty when the
         node's configuration leaves the service off). Results of all plugins are collected.
 

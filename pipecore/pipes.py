@@ -40,6 +40,7 @@ from .errors import (
     PipeNotFoundError,
     PluginInUseError,
 )
+from .host import NodeShared
 from .parameters import PipeParameters
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration
 from .registry import PluginRegistry
@@ -102,8 +103,10 @@ class PipeManager:
         config: Config,
         cluster_id: str,
         store: Any = None,
+        shared: NodeShared | None = None,
     ) -> None:
         self.catalog = catalog
+        self.shared = shared if shared is not None else NodeShared()
         self.registry = registry
         self.executor = executor
         self.config = config
@@ -379,6 +382,7 @@ class PipeManager:
             cluster_id=self.cluster_id,
             node_config=self.config,
             store=self.store,
+            shared=self.shared,
             progress=progress,
             commit_id=commit_id,
         )

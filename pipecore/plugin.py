@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
+from .host import NodeShared
 from .parameters import PipeParameters, PipeParameterValidator
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ class RuntimeConfiguration:
     * `data_dir` — this pipe's own directory on this node (created; removed on DROP PIPE).
     * `cluster_id` — the node's persistent UUID (sent in handshakes, compared by receivers).
     * `store` — the node's embedded store, or None when the node has none.
+    * `shared` — objects the plugins of this node share (`pipecore.host.NodeShared`; e.g. the
+      sinks' node-wide rate limiter): one per node, never per process.
     * `node_config` — the node's `Config`.
     * `progress` / `commit_id` — the last durable progress and commit id of this pipe (None / 0
       for a new pipe); a source resumes from them.
@@ -121,6 +124,7 @@ class RuntimeConfiguration:
     cluster_id: str
     node_config: Config | None = None
     store: Any = None
+    shared: NodeShared = attrs.field(factory=NodeShared)
     progress: Any = None
     commit_id: int = 0
     wakeup: Callable[[], None] = _noop

@@ -41,6 +41,7 @@ from ..errors import (
     PluginNotFoundError,
 )
 from ..external import ExternalPluginRecord
+from ..host import NodeShared
 from ..parameters import PipeParameters
 from ..pipes import PipeInfo, PipeManager
 from ..plugin import Connector, Extractor, Processor
@@ -59,7 +60,7 @@ from ..sql.outcome import Outcome
 from ..store_section import StoreSection, open_store
 from ..timeparse import ZoneLike
 from ..workers import SubtaskExecutor
-from .receivers import ReceiverRegistry
+from .receivers import Receivers
 from .users import UserStore
 
 __all__ = ["Node"]
@@ -144,6 +145,8 @@ class Node:
         self.store: Any = None
         self.server: RpcServer | None = None
         self._services: list[Any] = []
+        #: objects the plugins of this node share (e.g. the sinks' node-wide rate limiter)
+        self.shared = NodeShared()
         try:
             pm = make_plugin_manager()
             self.registry = PluginRegistry(pm, env=env)
@@ -157,8 +160,15 @@ class Node:
             self._external: dict[str, ExternalPluginRecord] = {}
             self._load_external_plugins()
             self.store = self._open_store()
-            self.receivers = ReceiverRegistry()
             self.users = UserStore.for_data_dir(self.data_dir)
+            self.receivers = Receivers(
+                data_dir=self.data_dir,
+                cluster_id=self.cluster_id,
+                store=self.store,
+                users=self.users,
+                config=lambda: self.config,
+                address=lambda: self.address,
+            )
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,
@@ -167,6 +177,7 @@ class Node:
                 config=self.config,
                 cluster_id=self.cluster_id,
                 store=self.store,
+                shared=self.shared,
             )
             self.pipes.restore()
             self.sql = Executor(self)
@@ -249,7 +260,8 @@ class Node:
         )
         pm = self.registry.pm
         self.registry.load()
-        pm.hook.register_rpc_services(server=server, node=self)
+        self.receivers.begin_serving()
+        pm.hook.register_rpc_services(server=server, node=self, receivers=self.receivers)
         if server.session_handler_factory is None:
             from .sql_session import SqlSessionHandler
 
@@ -257,9 +269,11 @@ class Node:
         server.start()
         self.server = server
         try:
-            for result in pm.hook.node_services(node=self):
+            for result in pm.hook.node_services(node=self, receivers=self.receivers):
                 for service in result or ():
                     self._start_service(service)
+            for service in self.receivers.take_services():
+                self._start_service(service)
         except BaseException:
             self._stop_serving()
             raise
@@ -310,6 +324,7 @@ class Node:
             merged = self.config.replace(**{k: new[k] for k in applied})
             self.config = merged
             self.pipes.config = merged
+            self.receivers.reloaded(merged)
         return applied, waiting
 
     # ------------------------------------------------------------------ pipes

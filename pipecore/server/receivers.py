@@ -1,4 +1,10 @@
-"""What a node knows about the senders connected to its pipe receivers.
+"""The home of a serving node's pipe receivers: `Receivers`, one per node, owned by the node.
+
+Receiver plugins (thrift, air gap) get it in the ``register_rpc_services`` and
+``node_services`` hooks (as `pipecore.host.ReceiverContext`): what their transports share
+(settings, a load queue) is kept per node in `Receivers.shared`, services they need are given
+to `Receivers.add_service`, and settings that ``LOAD CONFIGURATION`` may change reach them
+through `Receivers.on_reload`. No module globals keyed by node, no reliance on hook order.
 
 A receiver plugin (thrift, air gap) records each connection here when the sender's handshake
 succeeds, updates it as data lands, and removes it when the connection ends. SHOW PIPES on the
@@ -9,12 +15,25 @@ touched), as the sync tool's guide describes (seed 001).
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-__all__ = ["ReceiverConnection", "ReceiverRegistry"]
+from ..host import NodeShared
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .users import UserStore
+
+__all__ = ["ReceiverConnection", "ReceiverRegistry", "Receivers"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @attrs.define
@@ -82,3 +101,76 @@ class ReceiverRegistry:
                 attrs.evolve(c, databases=set(c.databases))
                 for c in sorted(self._connections.values(), key=lambda c: c.id)
             ]
+
+
+class Receivers(ReceiverRegistry):
+    """A node's receivers: the senders connected to them (the `ReceiverRegistry` it is) and
+    what the receiver plugins of this node share (`pipecore.host.ReceiverContext`).
+
+    `config` and `address` are read from the node each time (after ``LOAD CONFIGURATION`` the
+    new configuration); `reloaded(config)` is the node's call after a reload.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        cluster_id: str,
+        store: Any,
+        users: UserStore,
+        config: Callable[[], Config],
+        address: Callable[[], tuple[str, int] | None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.cluster_id = cluster_id
+        self.store = store
+        self.users = users
+        self._config = config
+        self._address = address
+        self._shared = NodeShared()
+        self._services: list[Any] = []
+        self._listeners: list[Callable[[Config], None]] = []
+
+    @property
+    def config(self) -> Config:
+        return self._config()
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return self._address()
+
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        return self._shared.get(key, build)
+
+    def add_service(self, service: Any) -> None:
+        with self._lock:
+            self._services.append(service)
+
+    def begin_serving(self) -> None:
+        """A new `serve()`: forget what the receivers of an earlier one shared (their
+        services were stopped with it)."""
+        with self._lock:
+            self._shared = NodeShared()
+            self._services = []
+            self._listeners = []
+
+    def take_services(self) -> list[Any]:
+        """The services added since the last call (the node starts them)."""
+        with self._lock:
+            services, self._services = self._services, []
+            return services
+
+    def on_reload(self, listener: Callable[[Config], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def reloaded(self, config: Config) -> None:
+        """Tell every listener about the configuration ``LOAD CONFIGURATION`` applied."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(config)
+            except Exception:
+                log.exception("a receiver failed to apply the reloaded configuration")

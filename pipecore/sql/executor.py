@@ -63,8 +63,7 @@ from .statements import (
 
 if TYPE_CHECKING:
     from ..pipes import PipeInfo
-    from ..server.node import Node
-    from ..server.receivers import ReceiverConnection
+    from .nodeview import NodeView, ReceiverView
 
 __all__ = ["Executor", "status_code_of"]
 
@@ -144,7 +143,7 @@ Handler = Callable[[Context, Any], Outcome]
 class Executor:
     """Runs statements against one node. Thread-safe: sessions share it."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: NodeView) -> None:
         from .pipesinks import PipeSinkCatalog
 
         self.node = node
@@ -218,7 +217,7 @@ class Executor:
         node = ctx.node
         if s.pipe_name is not None:
             pipes = [node.get_pipe(s.pipe_name)]
-            receivers: list[ReceiverConnection] = []
+            receivers: list[ReceiverView] = []
         elif s.sink_used_by is not None:
             pipes = _pipes_with_sink_of(node, s.sink_used_by)
             receivers = []
@@ -375,7 +374,7 @@ def _braces(items: dict[str, object]) -> str:
     return "{" + ", ".join(f"{k}={v}" for k, v in sorted(items.items())) + "}"
 
 
-def _receiver_row(conn: ReceiverConnection, zone: ZoneLike) -> tuple[str, ...]:
+def _receiver_row(conn: ReceiverView, zone: ZoneLike) -> tuple[str, ...]:
     """A sender connected to this node's receivers, in SHOW PIPES' nine columns (the sync
     tool's receiver row: role receiver, the sender's address, the databases written)."""
     source: dict[str, object] = {"role": "receiver", "remote": conn.remote}

@@ -33,6 +33,7 @@ from pipecore import (  # noqa: E402
 from pipecore.registry import PluginRegistry  # noqa: E402
 from pipecore.rpc import RpcServer  # noqa: E402
 from pipecore.server.receivers import ReceiverRegistry  # noqa: E402
+from pipecore.server.users import UserStore  # noqa: E402
 from pipecore.stage import Stage  # noqa: E402
 from pipecore_air_gap_sink import AirGapReceiver, AirGapSection  # noqa: E402
 from pipecore_storage import Store  # noqa: E402
@@ -40,7 +41,6 @@ from pipecore_thrift_sink import (  # noqa: E402
     IoTDBDataNodeReceiver,
     IpWhiteList,
     ReceiverSettings,
-    UserStore,
 )
 
 __all__ = [

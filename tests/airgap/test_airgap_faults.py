@@ -54,7 +54,7 @@ def test_broken_frames_never_reach_the_store(tmp_path: Path, kinds, e_language):
     gap = proxy = None
     try:
         receiver.serve("127.0.0.1", 0)
-        gap = air_gap_receiver_for(receiver).start()
+        gap = air_gap_receiver_for(receiver.receivers).start()
         proxy = FrameBreakingProxy(
             gap.address[1], faults=12, kinds=kinds, seed=len(kinds), span=12_000
         )

@@ -310,8 +310,8 @@ def test_thrift_and_air_gap_receivers_of_a_node_share_one_setting(tmp_path):
     config = {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": port}
     with Node.open(tmp_path / "n", config) as node:
         host, rpc_port = node.serve("127.0.0.1", 0)
-        settings = node_receiver_settings(node)
-        assert node_receiver_settings(node) is settings
+        settings = node_receiver_settings(node.receivers)
+        assert node_receiver_settings(node.receivers) is settings
         peer = Peer(port)
         with PipeTransferClient(host, rpc_port, timeout=10) as client:
             assert client.transfer(1, 1, b"\x00\x00\x00\x02ms").code == 200

@@ -10,6 +10,7 @@ import numpy as np
 from pipecore import TabletInsertionEvent, TsFileInsertionEvent
 from pipecore.rpc import RpcServer
 from pipecore.server.receivers import ReceiverRegistry
+from pipecore.server.users import UserStore
 from pipecore.stage import Stage
 from pipecore_storage import MeasurementSchema, Store, Tablet
 from pipecore_thrift_sink import (
@@ -18,7 +19,6 @@ from pipecore_thrift_sink import (
     IoTDBThriftSyncSink,
     IpWhiteList,
     ReceiverSettings,
-    UserStore,
 )
 
 SINKS = {

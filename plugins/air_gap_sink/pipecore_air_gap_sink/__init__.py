@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pipecore import hookimpl
+from pipecore import ReceiverContext, hookimpl
 from pipecore_thrift_sink import node_receiver_settings
 
 from .options import AirGapOptions
@@ -47,28 +47,31 @@ def register_config_sections(register: Callable[[type], None]) -> None:
     register(AirGapSection)
 
 
-def air_gap_receiver_for(node: Any) -> AirGapReceiver:
+def air_gap_receiver_for(receivers: ReceiverContext) -> AirGapReceiver:
     """The air-gap receiver of a serving node: on its RPC address (``dn_rpc_address``, or the
-    address `serve` was given) and ``pipe_air_gap_receiver_port``."""
-    config = node.config
-    address = node.address
+    address `serve` was given) and ``pipe_air_gap_receiver_port``; ``LOAD CONFIGURATION`` of
+    the air-gap keys reaches it (`AirGapReceiver.apply`)."""
+    config = receivers.config
+    address = receivers.address
     host = address[0] if address is not None else config.dn_rpc_address
-    return AirGapReceiver(
-        node_receiver_settings(node),
+    receiver = AirGapReceiver(
+        node_receiver_settings(receivers),
         host,
         config.pipe_air_gap_receiver_port,
         section=air_gap_settings(config),
         idle_timeout=config.pipe_sink_timeout_ms / 1000.0,
     )
+    receivers.on_reload(lambda fresh: receiver.apply(air_gap_settings(fresh)))
+    return receiver
 
 
-@hookimpl(tryfirst=True)
-def node_services(node: Any) -> list[Any] | None:
-    """The air-gap receiver, when ``pipe_air_gap_receiver_enabled`` (it runs first so that the
-    receiver settings — and the thrift plugin's load queue — exist for the others)."""
-    if not node.config.pipe_air_gap_receiver_enabled:
+@hookimpl
+def node_services(receivers: ReceiverContext) -> list[Any] | None:
+    """The air-gap receiver, when ``pipe_air_gap_receiver_enabled`` (its settings are the
+    thrift receiver's, shared through the node's receivers whichever plugin asks first)."""
+    if not receivers.config.pipe_air_gap_receiver_enabled:
         return None
-    if getattr(node, "store", None) is None:
-        log.warning("node %s has no store: no air-gap receiver", node.data_dir)
+    if receivers.store is None:
+        log.warning("node %s has no store: no air-gap receiver", receivers.data_dir)
         return None
-    return [air_gap_receiver_for(node)]
+    return [air_gap_receiver_for(receivers)]

@@ -171,12 +171,9 @@ class AirGapReceiver:
         idle_timeout: float | None = 900.0,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        section = section or AirGapSection()
         self.settings = settings
         self.host, self.port = host, port
-        self.max_payload = section.pipe_air_gap_receiver_max_payload_size_in_bytes
-        self.retry_interval = section.pipe_air_gap_retry_local_interval_ms / 1000.0
-        self.retry_max = section.pipe_air_gap_retry_max_ms / 1000.0
+        self.apply(section or AirGapSection())
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.stopping = False
@@ -189,6 +186,13 @@ class AirGapReceiver:
         self.frames_refused = 0
         self.frames_cut = 0
         self.requests = 0
+
+    def apply(self, section: AirGapSection) -> None:
+        """Take the air-gap keys (at start, and after ``LOAD CONFIGURATION``): the next frame
+        read and the next retry see them (the port and on/off need a restart)."""
+        self.max_payload = section.pipe_air_gap_receiver_max_payload_size_in_bytes
+        self.retry_interval = section.pipe_air_gap_retry_local_interval_ms / 1000.0
+        self.retry_max = section.pipe_air_gap_retry_max_ms / 1000.0
 
     @property
     def address(self) -> tuple[str, int]:

@@ -15,8 +15,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from pipecore import TabletInsertionEvent, TsFileInsertionEvent
-from pipecore.events import PathPattern
+from pipecore import PathPattern, TabletInsertionEvent, TsFileInsertionEvent
 from pipecore_storage.mods import Deletion, mask_deleted
 from pipecore_storage.tablet import Tablet
 

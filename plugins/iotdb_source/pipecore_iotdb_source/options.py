@@ -12,9 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from pipecore import PipeParameterNotValidError, PipeParameters
-from pipecore.parameters import reduce_key
-from pipecore.timeparse import parse_time_value
+from pipecore import PipeParameterNotValidError, PipeParameters, parse_time_value, reduce_key
 
 from .patterns import SeriesPattern, given_parameter, parse_source_pattern
 

@@ -5,7 +5,8 @@ IoTDB's pipe protocol over Thrift — the sinks and the receiver.
   each also as ``-connector`` (docs/sinks.md).
 * Receiver: `register_rpc_services` gives the node's RPC server one
   `IoTDBDataNodeReceiver` per connection, writing into the node's store; other transports
-  of the node (the air-gap receiver) share its settings through `node_receiver_settings`.
+  of the node (the air-gap receiver) share its settings through `node_receiver_settings`,
+  kept in the node's receivers (`pipecore.ReceiverContext.shared`), not in this module.
 * `pipecore_thrift_sink.protocol`: the byte layouts (docs/protocol.md).
 """
 
@@ -14,13 +15,10 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from pipecore import hookimpl
-from pipecore.server.users import UserStore
+from pipecore import ReceiverContext, RpcServices, hookimpl
 
 from .access import IpWhiteList
 from .async_sink import IoTDBThriftAsyncSink
@@ -49,7 +47,6 @@ __all__ = [
     "SinkOptions",
     "ThriftSinkBase",
     "ThriftSinkSection",
-    "UserStore",
     "node_receiver_settings",
     "receiver_settings",
     "thrift_settings",
@@ -57,10 +54,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("pipecore.thrift_receiver")
-_LOADERS: weakref.WeakKeyDictionary[Any, AsyncLoader] = weakref.WeakKeyDictionary()
-_SETTINGS: weakref.WeakKeyDictionary[Any, ReceiverSettings] = weakref.WeakKeyDictionary()
-_SETTINGS_LOCK = threading.Lock()
 _warned = threading.Event()  # the default-password warning, once per process
+#: the key of the receiver settings in a node's `ReceiverContext.shared`
+SHARED_KEY = "iotdb-receiver-settings"
 
 
 @hookimpl
@@ -75,71 +71,66 @@ def register_config_sections(register: Callable[[type], None]) -> None:
     register(ThriftSinkSection)
 
 
-def receiver_settings(node: Any) -> ReceiverSettings:
-    """The receiver settings of a serving node: its store, cluster id, ``ip_white_list``,
-    users, receiver registry and piece folder (emptied: pieces never outlive a connection)."""
-    config = node.config
+def receiver_settings(receivers: ReceiverContext) -> ReceiverSettings:
+    """New receiver settings of a serving node: its store, cluster id, ``ip_white_list``,
+    users, receivers (the connection list) and piece folder (emptied: pieces never outlive a
+    connection). The queue of received TsFiles to load (``load-tsfile-strategy=async``) is
+    given to the node's services; ``LOAD CONFIGURATION`` reaches the settings
+    (`ReceiverSettings.apply`)."""
+    config = receivers.config
     section = thrift_settings(config)
     folder = section.dn_pipe_receiver_file_dirs.split(",")[0].strip() or "system/pipe/receiver"
-    base = Path(folder) if Path(folder).is_absolute() else Path(node.data_dir) / folder
+    data_dir = Path(receivers.data_dir)
+    base = Path(folder) if Path(folder).is_absolute() else data_dir / folder
     if base.exists():
         shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
-    users = node.users
+    users = receivers.users
     if users.uses_default_password() and not _warned.is_set():
         _warned.set()
         log.warning(
             "the pipe receiver accepts user root with the default password 'root'; change it: "
             "pipecore users --data-dir %s passwd root",
-            node.data_dir,
+            data_dir,
         )
-    loader = AsyncLoader(node.store, Path(node.data_dir) / "system" / "pipe" / "load-pending")
-    _LOADERS[node] = loader
-    return ReceiverSettings(
-        store=node.store,
-        cluster_id=node.cluster_id,
+    loader = AsyncLoader(receivers.store, data_dir / "system" / "pipe" / "load-pending")
+    receivers.add_service(loader)
+    settings = ReceiverSettings(
+        store=receivers.store,
+        cluster_id=receivers.cluster_id,
         base_dir=base,
         timestamp_precision=getattr(config, "timestamp_precision", "ms"),
         white_list=IpWhiteList(config.ip_white_list),
         users=users,
-        registry=getattr(node, "receivers", None),
+        registry=receivers,
         fsync=section.pipe_file_receiver_fsync_enabled,
         max_decompressed_length=section.pipe_receiver_req_decompressed_max_length_in_bytes,
         loader=loader,
     )
+    receivers.on_reload(settings.apply)
+    return settings
 
 
-def node_receiver_settings(node: Any) -> ReceiverSettings:
+def node_receiver_settings(receivers: ReceiverContext) -> ReceiverSettings:
     """The receiver settings every transport of a serving node shares (the thrift RPC
-    receiver, the air-gap receiver): built once per node by `receiver_settings`, the same
-    object afterwards (one piece folder, one id counter, one load queue)."""
-    with _SETTINGS_LOCK:
-        settings = _SETTINGS.get(node)
-        if settings is None:
-            settings = _SETTINGS[node] = receiver_settings(node)
-        return settings
+    receiver, the air-gap receiver): built once per node by `receiver_settings` — whichever
+    transport asks first — and kept in the node's receivers (one piece folder, one id
+    counter, one load queue)."""
+    return receivers.shared(SHARED_KEY, lambda: receiver_settings(receivers))
 
 
 @hookimpl(trylast=True)
-def register_rpc_services(server: Any, node: Any) -> None:
+def register_rpc_services(server: RpcServices, receivers: ReceiverContext) -> None:
     """Serve ``pipeTransfer`` with `IoTDBDataNodeReceiver` — unless another plugin registered
     a receiver already (this one runs last, so a node plugin can replace it)."""
     if server.pipe_receiver_factory is not None:
         return
-    if getattr(node, "store", None) is None:
-        log.warning("node %s has no store: it receives no pipe data", node.data_dir)
+    if receivers.store is None:
+        log.warning("node %s has no store: it receives no pipe data", receivers.data_dir)
         return
-    settings = node_receiver_settings(node)
+    settings = node_receiver_settings(receivers)
     server.register_pipe_receiver(
         lambda context: IoTDBDataNodeReceiver(
             settings, context.remote_address, transport=context.transport
         )
     )
-
-
-@hookimpl
-def node_services(node: Any) -> list[Any]:
-    """The queue of received TsFiles to load (``load-tsfile-strategy=async``): loads what an
-    earlier run left, then what receivers queue."""
-    loader = _LOADERS.get(node)
-    return [loader] if loader is not None else []

@@ -32,9 +32,8 @@ from typing import Any
 
 import attrs
 
+from pipecore import ConnectionLog, UserCheck
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
-from pipecore.server.receivers import ReceiverConnection, ReceiverRegistry
-from pipecore.server.users import UserStore
 from pipecore_storage.errors import (
     CorruptFileError,
     SchemaError,
@@ -46,6 +45,7 @@ from pipecore_storage.tablet import Tablet
 
 from .access import IpWhiteList
 from .client import encode_receiver_marker
+from .config import thrift_settings
 from .convert import convert_tablet, read_tsfile_tablets
 from .loader import AsyncLoader
 from .options import DEFAULT_PASSWORD, DEFAULT_USER
@@ -88,7 +88,7 @@ _UNSUPPORTED = {
 }
 
 
-@attrs.frozen
+@attrs.define
 class ReceiverSettings:
     """What every receiver of a node shares.
 
@@ -96,8 +96,11 @@ class ReceiverSettings:
     * `cluster_id` — this node's; a sender with the same id is refused;
     * `timestamp_precision` — this node's (``ms``/``us``/``ns``);
     * `white_list` — ``ip_white_list``; `users` — who may log in (None: nobody is checked);
-    * `registry` — the node's `ReceiverRegistry` (SHOW PIPES on the receiver), or None;
+    * `registry` — the node's receivers' connection list (SHOW PIPES on the receiver), or None;
     * `base_dir` — the piece folders go to ``<base_dir>/<receiver id>/``.
+
+    `apply(config)` takes what ``LOAD CONFIGURATION`` may change (``ip_white_list``, fsync,
+    the decompressed-length limit): new connections and every request after it see it.
     """
 
     store: Any
@@ -105,8 +108,8 @@ class ReceiverSettings:
     base_dir: Path
     timestamp_precision: str = "ms"
     white_list: IpWhiteList = attrs.field(factory=lambda: IpWhiteList("127.0.0.1/32"))
-    users: UserStore | None = None
-    registry: ReceiverRegistry | None = None
+    users: UserCheck | None = None
+    registry: ConnectionLog | None = None
     fsync: bool = True
     max_decompressed_length: int = 1 << 30
     loader: AsyncLoader | None = None  # for senders asking load-tsfile-strategy=async
@@ -118,6 +121,13 @@ class ReceiverSettings:
     def next_id(self) -> int:
         with _ID_LOCK:
             return next(self.ids)
+
+    def apply(self, config: Any) -> None:
+        """Take the reloadable keys of a node configuration (after ``LOAD CONFIGURATION``)."""
+        section = thrift_settings(config)
+        self.white_list = IpWhiteList(config.ip_white_list)
+        self.fsync = section.pipe_file_receiver_fsync_enabled
+        self.max_decompressed_length = section.pipe_receiver_req_decompressed_max_length_in_bytes
 
 
 _ID_LOCK = threading.Lock()
@@ -144,6 +154,7 @@ class IoTDBDataNodeReceiver:
         self.remote = f"{remote_address[0]}:{remote_address[1]}"
         self.transport = transport
         self.air_gap = air_gap
+        self._checked = settings.white_list
         self.allowed = settings.white_list.allows(remote_address[0])
         self.receiver_id: int | None = None
         self.sender_cluster_id: str | None = None
@@ -154,7 +165,7 @@ class IoTDBDataNodeReceiver:
         self.files: FileReceiver | None = None
         self.slices = SliceAssembler(settings.max_decompressed_length)
         self._databases: dict[str, str | None] = {}
-        self.connection: ReceiverConnection | None = None
+        self.connection: Any = None
         if settings.registry is not None:
             self.connection = settings.registry.open(transport, self.remote)
         if not self.allowed:
@@ -177,6 +188,9 @@ class IoTDBDataNodeReceiver:
     def _transfer(self, version: int, type_: int, body: bytes, depth: int) -> PipeTransferResponse:
         if version != 1:
             return _status(TSStatusCode.PIPE_VERSION_ERROR, f"Unsupported pipe version {version}")
+        if self.settings.white_list is not self._checked:  # LOAD CONFIGURATION changed it
+            self._checked = self.settings.white_list
+            self.allowed = self._checked.allows(self.remote_address[0])
         if not self.allowed:
             return _status(
                 TSStatusCode.PIPE_HANDSHAKE_ERROR,
@@ -265,7 +279,8 @@ class IoTDBDataNodeReceiver:
             )
             if not login.is_success:
                 log.warning("receiver %s: login failed: %s", self.remote, login)
-                return PipeTransferResponse(login)
+                status = login if isinstance(login, Status) else Status(login.code, login.message)
+                return PipeTransferResponse(status)
         self._new_folder()
         self.sender_cluster_id = params.cluster_id
         self.origin = Origin.pipe(params.cluster_id) if params.mark_as_pipe_request else CLIENT

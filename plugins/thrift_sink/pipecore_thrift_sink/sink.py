@@ -26,6 +26,7 @@ from pipecore import (
     DeletionEvent,
     Event,
     HeartbeatEvent,
+    NodeShared,
     PipeConnectionError,
     PipeParameterNotValidError,
     PipeParameters,
@@ -49,16 +50,13 @@ __all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "refuse_ssl_options"]
 
 log = logging.getLogger("pipecore.thrift_sink")
 
-_GLOBAL_LIMITERS: dict[float, RateLimiter] = {}
-_GLOBAL_LOCK = threading.Lock()
 
-
-def _global_limiter(rate: float) -> RateLimiter | None:
-    """One limiter per node-wide rate (``pipe_all_sinks_rate_limit_bytes_per_second``)."""
+def _global_limiter(shared: NodeShared, rate: float) -> RateLimiter | None:
+    """One limiter per node and node-wide rate (``pipe_all_sinks_rate_limit_bytes_per_second``),
+    kept in the node's shared objects (`RuntimeConfiguration.shared`)."""
     if rate <= 0:
         return None
-    with _GLOBAL_LOCK:
-        return _GLOBAL_LIMITERS.setdefault(rate, RateLimiter(rate))
+    return shared.get(f"thrift-sink.all-sinks-rate-limiter.{rate!r}", lambda: RateLimiter(rate))
 
 
 _SSL_KEYS = (
@@ -139,7 +137,9 @@ class ThriftSinkBase(Connector):
             zstd_level=o.zstd_level,
             slice_threshold=s.pipe_connector_request_slice_threshold_bytes,
             rate_limit=o.rate_limit_bytes_per_second,
-            global_limiter=_global_limiter(s.pipe_all_sinks_rate_limit_bytes_per_second),
+            global_limiter=_global_limiter(
+                configuration.shared, s.pipe_all_sinks_rate_limit_bytes_per_second
+            ),
             transport_factory=self.transport_factory(),
         )
         self.clients = ClientSet(o.endpoints, o.load_balance_strategy, self.client_settings)
