@@ -18,7 +18,6 @@ from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import MeasurementSchema, Tablet
 from pipecore_storage.types import TSDataType
 
-from .catalog import PipeExceptionRecord, PipeStatus
 from .config import Config, config_section
 from .errors import (
     ConfigError,
@@ -58,6 +57,7 @@ from .host import (
 )
 from .metrics import PipeMetrics, PipeStats
 from .parameters import PipeParameters, PipeParameterValidator, reduce_key
+from .pipe_catalog import PipeExceptionRecord, PipeStatus
 from .pipes import PipeInfo
 from .plugin import (
     Connector,

@@ -31,7 +31,6 @@ from typing import Any
 
 import attrs
 
-from .catalog import Catalog, PipeExceptionRecord, PipeMeta, PipeStatus
 from .config import Config
 from .errors import (
     PipeAlreadyExistsError,
@@ -42,6 +41,7 @@ from .errors import (
 )
 from .host import NodeShared
 from .parameters import PipeParameters
+from .pipe_catalog import Catalog, PipeExceptionRecord, PipeMeta, PipeStatus
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration
 from .registry import PluginRegistry
 from .runtime import PipeTask, build_stage, plugin_names, validate_stage

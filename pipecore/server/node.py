@@ -31,7 +31,6 @@ import attrs
 from pipecore_storage.errors import StoreClosedError
 
 from .. import external
-from ..catalog import Catalog
 from ..config import Config
 from ..errors import (
     ConfigError,
@@ -43,6 +42,7 @@ from ..errors import (
 from ..external import ExternalPluginRecord
 from ..host import NodeShared
 from ..parameters import PipeParameters
+from ..pipe_catalog import Catalog
 from ..pipes import PipeInfo, PipeManager
 from ..plugin import Connector, Extractor, Processor
 from ..registry import (

@@ -9,8 +9,8 @@ becomes a `StatementError` with status 305 and ``internal=True``, logged with it
 the node keeps running.
 
 Each statement either takes effect whole or not at all (see docs/sql-reference.md,
-"Execution"); data statements are in `pipecore.sql.exec_data`, queries in
-`pipecore.sql.exec_select`.
+"Execution"); data statements are in `pipecore.sql.executor_data`, queries in
+`pipecore.sql.executor_select`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pipecore_storage.errors import (
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import exec_data, exec_select
+from . import executor_data, executor_select
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -167,8 +167,8 @@ class Executor:
             ),
             CreateLegacyPipe: self._create_legacy_pipe,
             LoadConfiguration: self._load_configuration,
-            **exec_data.HANDLERS,
-            **exec_select.HANDLERS,
+            **executor_data.HANDLERS,
+            **executor_select.HANDLERS,
         }
 
     def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:

@@ -1,6 +1,7 @@
 """What running a statement gives: an `Outcome`, or a `StatementError` at its position.
 
-Shared by the executor modules (`executor`, `exec_data`, `exec_select`) and the session.
+Shared by the executor modules (`executor`, `executor_data`, `executor_select`) and the
+server's SQL session.
 """
 
 from __future__ import annotations

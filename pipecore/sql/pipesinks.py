@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..catalog import read_json, write_json_atomic
+from ..pipe_catalog import read_json, write_json_atomic
 from .statements import CreatePipeSink
 
 __all__ = ["PipeSinkCatalog"]

@@ -1,7 +1,8 @@
 """From lark's parse tree to statement objects, with the checks that need no node.
 
-`StatementBuilder` is a lark Transformer; `TermsMixin` (in `_terms`) handles names, paths,
-literals and conditions, this module the statements themselves. A check that fails raises
+`StatementBuilder` is a lark Transformer; `TermsMixin` (in `transform_terms`) handles names,
+paths, literals and conditions, `DataMixin` (in `transform_data`) the data and schema
+statements, this module the other statements. A check that fails raises
 `SqlSemanticError` pointing at the offending part.
 """
 
@@ -16,10 +17,10 @@ from pipecore_storage.types import CompressionType, TSDataType, TSEncoding, pars
 
 from ..timeparse import now_ms
 from . import statements as st
-from ._data import AGGREGATES, DataMixin, PaginationPart
-from ._terms import Located, Name, Pair, at, tokens, unquote
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
+from .transform_data import AGGREGATES, DataMixin, PaginationPart
+from .transform_terms import Located, Name, Pair, at, tokens, unquote
 
 __all__ = ["AGGREGATES", "StatementBuilder"]
 

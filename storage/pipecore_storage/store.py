@@ -24,11 +24,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import catalog as _catalog
 from . import flush as _flush
 from . import load as _load
 from . import query as _query
 from . import recovery as _recovery
+from . import schema_statements as _schema_statements
 from .config import StoreConfig
 from .deletions import MAX_DELETIONS, DeletionLog
 from .errors import SchemaError, StoreClosedError
@@ -233,7 +233,7 @@ class Store:
         props: Mapping[str, str] | None = None,
     ) -> SeriesInfo:
         """CREATE TIMESERIES; IoTDB's default encoding/compressor when omitted."""
-        device, name = _catalog.split_series_path(path)
+        device, name = _schema_statements.split_series_path(path)
         spec = (name, data_type, encoding, compressor, props)
         return self._create_series(device, [spec], aligned=False)[0]
 
@@ -251,7 +251,7 @@ class Store:
             raise SchemaError(f"{device}: {n} measurements but {len(data_types)} types", device)
         encs = list(encodings) if encodings is not None else [None] * n
         comps = list(compressors) if compressors is not None else [None] * n
-        specs: list[_catalog.SeriesSpec] = [
+        specs: list[_schema_statements.SeriesSpec] = [
             (m, t, e, c, None)
             for m, t, e, c in zip(measurements, data_types, encs, comps, strict=True)
         ]
@@ -260,7 +260,7 @@ class Store:
     def _create_series(self, device: str, specs: list, aligned: bool) -> list[SeriesInfo]:
         self._check_open()
         with self._lock:
-            device, records = _catalog.plan_create_series(
+            device, records = _schema_statements.plan_create_series(
                 self._schema, self.config, device, specs, aligned
             )
             self._log_schema(records)
@@ -310,17 +310,17 @@ class Store:
         """SHOW DATABASES: Database, SchemaReplicationFactor, DataReplicationFactor,
         TimePartitionInterval (1, 1 and `time_partition_interval` here)."""
         with self._lock:
-            return _catalog.show_databases(self._schema, pattern, self.config)
+            return _schema_statements.show_databases(self._schema, pattern, self.config)
 
     def show_timeseries(self, pattern: str = "root.**") -> ResultTable:
         """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, Attributes, Deadband... None)."""
         with self._lock:
-            return _catalog.show_timeseries(self._schema, pattern)
+            return _schema_statements.show_timeseries(self._schema, pattern)
 
     def show_devices(self, pattern: str = "root.**") -> ResultTable:
         """SHOW DEVICES: Device, IsAligned ("true"/"false"), Template (None)."""
         with self._lock:
-            return _catalog.show_devices(self._schema, pattern)
+            return _schema_statements.show_devices(self._schema, pattern)
 
     def count_timeseries(self, pattern: str = "root.**") -> int:
         return len(self.list_series(pattern))

@@ -12,7 +12,7 @@ import pytest
 
 import pipecore
 from pipecore import CorruptFileError, PipeError, PipeParameters, PipeStatus
-from pipecore.catalog import Catalog, PipeMeta, write_json_atomic
+from pipecore.pipe_catalog import Catalog, PipeMeta, write_json_atomic
 
 
 def _meta(name: str = "p") -> PipeMeta:
@@ -54,8 +54,8 @@ def test_a_crash_between_write_and_rename_keeps_the_old_version(tmp_path: Path) 
     script = f"""
 import os, sys
 sys.path[:0] = {sys.path!r}
-import pipecore.catalog as c
-from pipecore.catalog import Catalog
+import pipecore.pipe_catalog as c
+from pipecore.pipe_catalog import Catalog
 def die(src, dst):
     os.kill(os.getpid(), 9)
 os.replace = die

@@ -14,7 +14,7 @@ import pytest
 
 import pipecore
 from pipecore import Extractor, TabletInsertionEvent, hookimpl
-from pipecore.catalog import read_json
+from pipecore.pipe_catalog import read_json
 from pipecore.testing import plugins
 
 MILLION = 1_000_000

@@ -19,7 +19,7 @@ from pipecore import (
     PipeNotFoundError,
     PipeRuntimeError,
 )
-from pipecore.catalog import Catalog
+from pipecore.pipe_catalog import Catalog
 
 # A memory file system when there is one: this test is about the state rules, and an fsync on a
 # disk costs milliseconds (durability has its own tests in test_core_catalog.py).

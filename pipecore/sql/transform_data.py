@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 from lark import Token, v_args
 
 from . import statements as st
-from ._terms import Const, Located, Name, Pair, TermsMixin, at, tokens, unquote
 from .expressions import Literal, Path, TimeValue, is_time_condition
+from .transform_terms import Const, Located, Name, Pair, TermsMixin, at, tokens, unquote
 
 __all__ = ["AGGREGATES", "DataMixin", "PaginationPart"]
 
