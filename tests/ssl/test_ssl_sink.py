@@ -71,7 +71,7 @@ def test_unreadable_trust_stores_are_named(ssl_pki: Pki, tls_receiver, ssl_sinks
 
 
 def test_pkcs12_without_cryptography_says_what_to_do(ssl_pki: Pki, monkeypatch):
-    from pipecore import tls
+    from pipecore.rpc import tls
 
     monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.serialization.pkcs12", None)
     with pytest.raises(tls.KeyStoreError, match="needs the 'cryptography' package") as info:
