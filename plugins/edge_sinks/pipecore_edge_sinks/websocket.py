@@ -169,9 +169,9 @@ class WebSocketServer:
         finally:
             if pump is not None:
                 pump.cancel()
-            if pipe is not None and (channel := self.channels.get(pipe)) is not None:
-                if channel.client is ws:
-                    self._requeue(channel)
+            channel = self.channels.get(pipe) if pipe is not None else None
+            if channel is not None and channel.client is ws:
+                self._requeue(channel)
 
     def _reply(self, channel: _Channel | None, message: str) -> None:
         kind, _, number = message.partition(":")

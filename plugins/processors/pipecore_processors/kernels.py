@@ -188,10 +188,8 @@ def changing_value_keep(
 
         def changed(lo: int, hi: int, st: int = st, sv: Any = sv) -> np.ndarray:
             d = time_distance(times[lo:hi], st)
-            if numeric:
-                differs = np.abs(sv - compared[lo:hi]) > deviation
-            else:
-                differs = compared[lo:hi] != sv
+            chunk = compared[lo:hi]
+            differs = np.abs(sv - chunk) > deviation if numeric else chunk != sv
             return (d > lo_bound) & ((d >= hi_bound) | differs)
 
         j = _scan(changed, pos, n, _next_chunk(gap))
