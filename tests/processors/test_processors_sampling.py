@@ -4,6 +4,7 @@ time, as ``TumblingTimeSamplingProcessor``, ``ChangingValueFilter`` and
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
