@@ -21,10 +21,10 @@ The server runs on an asyncio loop in a thread of its own, built on the ``websoc
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import struct
 import threading
-from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
@@ -56,10 +56,11 @@ def encode_message(event_id: int, tablet: Any) -> bytes:
 
 
 class _Channel:
-    """One pipe's events on a server: waiting to be sent, and sent but not acknowledged."""
+    """One pipe's events on a server: waiting to be sent (a heap by event id: one sent again
+    goes before later ones, as IoTDB's priority queue), and sent but not acknowledged."""
 
     def __init__(self) -> None:
-        self.queue: deque[tuple[int, bytes, Future[None]]] = deque()
+        self.queue: list[tuple[int, bytes, Future[None]]] = []
         self.unacked: dict[int, tuple[bytes, Future[None]]] = {}
         self.client: Any = None
         self.wake = asyncio.Event()
@@ -86,11 +87,7 @@ class WebSocketServer:
     def _run(self, started: Future[None]) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            from websockets.asyncio.server import serve
-
-            self._server = self._loop.run_until_complete(
-                serve(self._handle, self.host, self.port, max_size=None)
-            )
+            self._server = self._loop.run_until_complete(self._listen())
         except BaseException as exc:
             started.set_exception(exc)
             self._loop.close()
@@ -98,6 +95,11 @@ class WebSocketServer:
         started.set_result(None)
         self._loop.run_forever()
         self._loop.close()
+
+    async def _listen(self) -> Any:
+        from websockets.asyncio.server import serve
+
+        return await serve(self._handle, self.host, self.port, max_size=None)
 
     def stop(self) -> None:
         async def shutdown() -> None:
@@ -134,7 +136,9 @@ class WebSocketServer:
                 done.set_exception(PipeError(f"pipe {pipe} is not registered", pipe))
                 return
             self._next_id += 1
-            channel.queue.append((self._next_id, encode_message(self._next_id, tablet), done))
+            heapq.heappush(
+                channel.queue, (self._next_id, encode_message(self._next_id, tablet), done)
+            )
             channel.wake.set()
 
         self._loop.call_soon_threadsafe(add)
@@ -187,20 +191,20 @@ class WebSocketServer:
                 pending[1].set_result(None)
         else:
             log.warning("websocket-sink: event %d could not be parsed; sent again", event_id)
-            channel.queue.append((event_id, pending[0], pending[1]))
+            heapq.heappush(channel.queue, (event_id, pending[0], pending[1]))
             channel.wake.set()
 
     def _requeue(self, channel: _Channel) -> None:
         """The client is gone: unacknowledged events go back to the front, in order."""
         channel.client = None
-        back = sorted(channel.unacked.items())
+        for event_id, (payload, done) in channel.unacked.items():
+            heapq.heappush(channel.queue, (event_id, payload, done))
         channel.unacked.clear()
-        channel.queue.extendleft((i, p, f) for i, (p, f) in reversed(back))
 
     async def _pump(self, channel: _Channel, ws: Any) -> None:
         while True:
             while channel.queue and channel.client is ws:
-                event_id, payload, done = channel.queue.popleft()
+                event_id, payload, done = heapq.heappop(channel.queue)
                 if done.done():
                     continue
                 channel.unacked[event_id] = (payload, done)
