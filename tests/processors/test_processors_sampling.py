@@ -197,6 +197,14 @@ def test_sdt_on_a_long_noisy_ramp_matches_the_rule() -> None:
     assert 0 < idx.size < times.size // 5
 
 
+def test_nan_and_infinite_values_follow_the_rule() -> None:
+    times = np.arange(0, 40, dtype=np.int64) * 7
+    values = np.tile([1.0, np.nan, 5.0, np.inf, -np.inf, 2.0, np.nan, 2.5], 5)
+    for kernel, ref in ((sdt_keep, ref_sdt), (changing_value_keep, ref_changing_value)):
+        idx, _ = kernel(times, values, TSDataType.DOUBLE, None, 0.5, 3, 60)
+        assert idx.tolist() == ref(times.tolist(), values.tolist(), True, 0.5, 3, 60)
+
+
 def test_extreme_timestamp_distance_reaches_the_max_interval() -> None:
     """IoTDB's ChangingValueFilterTest: from Long.MIN to Long.MAX is >= Long.MAX (no overflow)."""
     times = np.asarray([-(2**63), LONG_MAX], np.int64)

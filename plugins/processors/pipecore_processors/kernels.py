@@ -189,7 +189,8 @@ def changing_value_keep(
         def changed(lo: int, hi: int, st: int = st, sv: Any = sv) -> np.ndarray:
             d = time_distance(times[lo:hi], st)
             chunk = compared[lo:hi]
-            differs = np.abs(sv - chunk) > deviation if numeric else chunk != sv
+            with np.errstate(invalid="ignore"):  # inf - inf: NaN, never "moved", as in Java
+                differs = np.abs(sv - chunk) > deviation if numeric else chunk != sv
             return (d > lo_bound) & ((d >= hi_bound) | differs)
 
         j = _scan(changed, pos, n, _next_chunk(gap))
@@ -301,12 +302,13 @@ class _SdtDoor:
         reset = active & (d >= self.hi_bound)
         swing = active & ~reset
         dt = (t - self.st).astype(np.float64)
-        vd = v - self.sv
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: NaN, as in Java
+            vd = v - self.sv
             upper = np.where(swing, (vd - self.e) / dt, -np.inf)
             lower = np.where(swing, (vd + self.e) / dt, np.inf)
-        up_run = np.maximum(np.maximum.accumulate(upper), self.up)
-        low_run = np.minimum(np.minimum.accumulate(lower), self.low)
+        # fmax/fmin skip NaN slopes, as Java's `if (slope > door)` never takes a NaN
+        up_run = np.fmax(np.fmax.accumulate(upper), self.up)
+        low_run = np.fmin(np.fmin.accumulate(lower), self.low)
         opened = swing & (up_run > low_run)
         event_mask = reset | opened
         k = int(event_mask.argmax())
