@@ -1,0 +1,104 @@
+"""A processor between real `pipecore serve` processes: A down-samples with
+``tumbling-time-sampling-processor`` and sends over ``iotdb-thrift-sink`` to B; B's SELECT holds
+exactly what the rule keeps of each series (a plain loop of IoTDB's rule is the reference)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "thrift"))
+from thrift_processes import Serve, start_all, wait_for  # noqa: E402
+
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
+INTERVAL_MS = 1000
+
+
+def ref_tumbling(times: list[int], interval: int) -> list[int]:
+    """IoTDB's rule, one point at a time: keep a point when it is at least `interval` from the
+    last kept one."""
+    kept, last = [], None
+    for t in times:
+        if last is None or abs(t - last) >= interval:
+            kept.append(t)
+            last = t
+    return kept
+
+
+def _inserts(device: str, times: np.ndarray, columns: dict[str, np.ndarray]) -> list[str]:
+    """Multi-row INSERTs of 250 rows; NaN is a null."""
+    names = list(columns)
+    out = []
+    for start in range(0, len(times), 250):
+        rows = []
+        for i in range(start, min(start + 250, len(times))):
+            cells = [
+                "null" if np.isnan(columns[n][i]) else repr(float(columns[n][i])) for n in names
+            ]
+            rows.append(f"({int(times[i])}, {', '.join(cells)})")
+        out.append(f"insert into {device}(time, {', '.join(names)}) values {', '.join(rows)}")
+    return out
+
+
+def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
+    sender, receiver = start_all(Serve(tmp_path, "A"), Serve(tmp_path, "B"))
+    try:
+        sender.sql(
+            "CREATE PIPE down WITH SOURCE ('source.path'='root.ds.**') "
+            "WITH PROCESSOR ('processor'='tumbling-time-sampling-processor', "
+            f"'processor.tumbling-time.interval-seconds'='{INTERVAL_MS // 1000}') "
+            f"WITH SINK ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{receiver.url}')"
+        )
+        rng = np.random.default_rng(17)
+        series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        statements: list[str] = []
+        for device, n in (("root.ds.d1", 3000), ("root.ds.d2", 1200)):
+            times = np.cumsum(rng.integers(1, 400, n)).astype(np.int64)
+            a = np.sin(times / 5000.0) + rng.normal(0, 0.01, n)
+            b = np.round(rng.normal(20, 2, n), 2)
+            b[rng.random(n) < 0.3] = np.nan  # b has nulls: the rule runs on b's own points
+            series[f"{device}.a"] = (times, a)
+            series[f"{device}.b"] = (times[~np.isnan(b)], b[~np.isnan(b)])
+            statements += _inserts(device, times, {"a": a, "b": b})
+        for i, statement in enumerate(statements):
+            sender.sql(statement)
+            if i == len(statements) // 2:
+                sender.sql("flush")  # the first half goes as sealed TsFiles, the rest as tablets
+        expected = {
+            path: dict(zip(times.tolist(), values.tolist(), strict=True))
+            for path, (times, values) in series.items()
+        }
+        for path, (times, _) in series.items():
+            keep = set(ref_tumbling(times.tolist(), INTERVAL_MS))
+            expected[path] = {t: v for t, v in expected[path].items() if t in keep}
+        total = sum(len(v) for v in expected.values())
+        original = sum(len(t) for t, _ in series.values())
+        assert total < original / 3  # the rule does thin the signal out
+
+        wait_for(
+            lambda: receiver.count("root.ds.**") >= total,
+            120,
+            "the receiver has the down-sampled points",
+            logs=(sender, receiver),
+        )
+        for path, want in expected.items():
+            device, measurement = path.rsplit(".", 1)
+            data = receiver.sql(f"select {measurement} from {device}").data
+            present = ~data.null_masks[0] if data.null_masks[0] is not None else slice(None)
+            got = dict(
+                zip(
+                    data.timestamps[present].tolist(),
+                    data.values[0][present].tolist(),
+                    strict=True,
+                )
+            )
+            assert got.keys() == want.keys(), path
+            assert all(abs(got[t] - want[t]) < 1e-9 for t in want), path
+        assert receiver.count("root.ds.**") == total  # nothing besides
+    finally:
+        for node in (sender, receiver):
+            node.stop()
