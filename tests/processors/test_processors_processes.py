@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "thrift"))
-from thrift_processes import Serve, start_all, wait_for  # noqa: E402
+from thrift_processes import Serve, start_all, wait_for
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
