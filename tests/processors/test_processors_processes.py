@@ -47,12 +47,6 @@ def _inserts(device: str, times: np.ndarray, columns: dict[str, np.ndarray]) -> 
 def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
     sender, receiver = start_all(Serve(tmp_path, "A"), Serve(tmp_path, "B"))
     try:
-        sender.sql(
-            "CREATE PIPE down WITH SOURCE ('source.path'='root.ds.**') "
-            "WITH PROCESSOR ('processor'='tumbling-time-sampling-processor', "
-            f"'processor.tumbling-time.interval-seconds'='{INTERVAL_MS // 1000}') "
-            f"WITH SINK ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{receiver.url}')"
-        )
         rng = np.random.default_rng(17)
         series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         statements: list[str] = []
@@ -64,10 +58,20 @@ def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
             series[f"{device}.a"] = (times, a)
             series[f"{device}.b"] = (times[~np.isnan(b)], b[~np.isnan(b)])
             statements += _inserts(device, times, {"a": a, "b": b})
-        for i, statement in enumerate(statements):
+        # a third before the pipe, sealed: historical TsFiles, which the processor splits
+        # into tablets (split-file); the rest arrives while the pipe runs
+        for statement in statements[: len(statements) // 3]:
             sender.sql(statement)
-            if i == len(statements) // 2:
-                sender.sql("flush")  # the first half goes as sealed TsFiles, the rest as tablets
+        sender.sql("flush")
+        sender.sql(
+            "CREATE PIPE down WITH SOURCE ('source.path'='root.ds.**') "
+            "WITH PROCESSOR ('processor'='tumbling-time-sampling-processor', "
+            f"'processor.tumbling-time.interval-seconds'='{INTERVAL_MS // 1000}', "
+            "'processor.down-sampling.split-file'='true') "
+            f"WITH SINK ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{receiver.url}')"
+        )
+        for statement in statements[len(statements) // 3 :]:
+            sender.sql(statement)
         expected = {
             path: dict(zip(times.tolist(), values.tolist(), strict=True))
             for path, (times, values) in series.items()
