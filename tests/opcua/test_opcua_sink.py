@@ -19,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pipecore import Node
 from pipecore.sql.outcome import StatementError
+from pipecore.testing import ConnectorTests
 
 NAMESPACE = "urn:apache:iotdb:opc-server"
 
@@ -262,3 +263,29 @@ def test_show_pipeplugins_lists_the_installed_sink(node: Node) -> None:
         "installed",
         "pipecore-opcua==0.1.0",
     )
+
+
+def _sink_class() -> type:
+    from pipecore_opcua import OpcUaSink  # importable once conftest has installed it
+
+    return OpcUaSink
+
+
+class TestOpcUaSinkConformance(ConnectorTests):
+    """pipecore's conformance kit: hooks, a lifecycle with tablets of every type (nulls, an
+    aligned device), other events, close without handshake, and 20,000 generated points through
+    a real pipe by name (no read-back: the server holds only the latest values)."""
+
+    plugin_name = "opc-ua-sink"
+
+    @property
+    def plugin_class(self) -> type:
+        return _sink_class()
+
+    def sink_parameters(self, tmp_path: Path) -> dict[str, str]:
+        return {
+            "sink": "opc-ua-sink",
+            "sink.opcua.model": "client-server",
+            "sink.opcua.tcp.port": str(_free_port()),
+            "sink.opcua.security.dir": str(tmp_path / "sec"),
+        }
