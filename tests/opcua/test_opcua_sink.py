@@ -188,8 +188,8 @@ def test_anonymous_off_admits_the_user_and_refuses_the_rest(node: Node, tmp_path
         asyncio.run(connect(user="operator", password="wrong"))
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):
         asyncio.run(connect(user="root", password="root"))  # the default user is not there
-    with pytest.raises(ua.UaError):
-        asyncio.run(connect())  # anonymous: no such token policy on the endpoints
+    with pytest.raises(ua.uaerrors.BadIdentityTokenRejected):
+        asyncio.run(connect())  # anonymous
 
 
 def test_an_encrypted_client_is_admitted_once_its_certificate_is_trusted(
