@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -289,3 +290,27 @@ class TestOpcUaSinkConformance(ConnectorTests):
             "sink.opcua.tcp.port": str(_free_port()),
             "sink.opcua.security.dir": str(tmp_path / "sec"),
         }
+
+
+@pytest.mark.subprocess
+def test_a_serve_process_loads_the_installed_sink_by_name(tmp_path: Path) -> None:
+    """A `pipecore serve` process finds the pip-installed sink through its entry point; a
+    client reads what a pipe of that process delivered."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "thrift"))
+    from thrift_processes import Serve
+
+    node = Serve(tmp_path, "A").start()
+    try:
+        port = _free_port()
+        plugins = {row[0]: row for row in node.rows("SHOW PIPEPLUGINS")}
+        assert plugins["OPC-UA-SINK"][3] == "pipecore-opcua==0.1.0"
+        node.sql(
+            "CREATE PIPE opc WITH SOURCE ('source.path'='root.opc.**') "
+            "WITH SINK ('sink'='opc-ua-sink', 'sink.opcua.model'='client-server', "
+            f"'sink.opcua.tcp.port'='{port}', 'sink.opcua.security.dir'='{tmp_path / 'sec'}')"
+        )
+        node.sql("insert into root.opc.d1(time, t) values (1000, 1.5), (2000, 2.5)")
+        got = asyncio.run(_read_until(f"opc.tcp://127.0.0.1:{port}/iotdb", {"root/opc/d1/t": 2.5}))
+        assert got["root/opc/d1/t"].SourceTimestamp == _ms(2000)
+    finally:
+        node.stop()
