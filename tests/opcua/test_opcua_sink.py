@@ -20,7 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pipecore import Node
 from pipecore.sql.outcome import StatementError
-from pipecore.testing import ConnectorTests
+from pipecore.testing import ConnectorTests, wait_until
 
 NAMESPACE = "urn:apache:iotdb:opc-server"
 
@@ -314,3 +314,36 @@ def test_a_serve_process_loads_the_installed_sink_by_name(tmp_path: Path) -> Non
         assert got["root/opc/d1/t"].SourceTimestamp == _ms(2000)
     finally:
         node.stop()
+
+
+def test_the_default_security_dir_is_the_nodes_and_its_key_is_kept(
+    node: Node, tmp_path: Path
+) -> None:
+    port = _free_port()
+    node.execute(
+        "CREATE PIPE opc WITH SOURCE ('source.path'='root.opc.**') "
+        f"WITH SINK ('sink'='opc-ua-sink', 'sink.opcua.tcp.port'='{port}')"
+    )
+    security = tmp_path / "node" / "pipe" / "opc_security"
+    cert = security / "server-cert.der"
+    wait_until(cert.is_file, 30)
+    first = cert.read_bytes()
+
+    async def served_certificate() -> bytes:
+        for _ in range(100):  # the server may still be starting
+            try:
+                async with Client(f"opc.tcp://127.0.0.1:{port}/iotdb", timeout=10) as client:
+                    [endpoint, *_] = await client.get_endpoints()
+                    return bytes(endpoint.ServerCertificate)
+            except OSError:
+                await asyncio.sleep(0.1)
+        raise AssertionError("the server did not answer")
+
+    assert asyncio.run(served_certificate()) == first
+    node.execute("DROP PIPE opc")
+    port = _free_port()
+    node.execute(
+        "CREATE PIPE opc2 WITH SOURCE ('source.path'='root.opc.**') "
+        f"WITH SINK ('sink'='opc-ua-sink', 'sink.opcua.tcp.port'='{port}')"
+    )
+    assert asyncio.run(served_certificate()) == first  # the same identity for clients

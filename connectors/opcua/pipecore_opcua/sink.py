@@ -19,13 +19,14 @@ Parameters (each also under its ``connector.`` spelling), with IoTDB's defaults:
   first start (``server-key.pem``, ``server-cert.der``) and where client certificates are
   trusted (``pki/trusted/certs``) or put aside when refused (``pki/rejected/certs``), as IoTDB's
   trust list: move a rejected certificate to the trusted folder to allow that client.
-  Default ``<node directory>/opc_security`` (IoTDB: ``<conf dir>/opc_security``).
+  Default ``<node directory>/pipe/opc_security`` (IoTDB: ``<conf dir>/opc_security``).
 * ``sink.opcua.enable-anonymous-access`` — true: anonymous sessions are allowed.
 * ``sink.user`` / ``sink.password`` — root / root: the one user a session may log in as.
 
 Security policies: None and Basic256Sha256 (SignAndEncrypt), as IoTDB's TCP endpoints.
 Pipes naming the same ports share one server (reference counted, as IoTDB's): the first one's
-settings make it.
+settings make it. An unused server stays up for `LINGER_SECONDS` (CREATE PIPE's temporary
+handshake would otherwise start and stop it just before the pipe starts it again).
 
 The server runs on an asyncio loop in a thread of its own; a tablet's future completes once
 its values are in the address space (or its events are posted).
@@ -216,6 +217,7 @@ class OpcUaServer:
         anonymous: bool,
         precision: str,
     ) -> None:
+        self.settings = (host, tcp_port, model, security_dir, user, password, anonymous, precision)
         self.host, self.tcp_port, self.model = host, tcp_port, model
         self.security_dir = security_dir
         self.users = _Users(user, password, anonymous)
@@ -399,14 +401,23 @@ def _now() -> datetime:
 
 _SERVERS: dict[str, OpcUaServer] = {}
 _SERVERS_LOCK = threading.Lock()
+#: seconds an unused server stays up: CREATE PIPE handshakes a temporary sink and closes it just
+#: before the pipe's own sink starts; the server (a few seconds to start) is kept for it
+LINGER_SECONDS = 3.0
 
 
-def _acquire(key: str, make: Any) -> OpcUaServer:
+def _acquire(key: str, settings: tuple[Any, ...]) -> OpcUaServer:
+    """The server of `key` (IoTDB's ``<https port>:<tcp port>``): shared while in use (the first
+    pipe's settings make it); an unused, lingering one is reused only with equal settings."""
     with _SERVERS_LOCK:
         server = _SERVERS.get(key)
+        if server is not None and server.references == 0 and server.settings != settings:
+            _SERVERS.pop(key)
+            server.stop()
+            server = None
         if server is None:
             try:
-                server = make()
+                server = OpcUaServer(*settings)
             except OSError as exc:
                 raise PipeError(f"opc-ua-sink cannot listen: {exc}") from exc
             _SERVERS[key] = server
@@ -417,9 +428,19 @@ def _acquire(key: str, make: Any) -> OpcUaServer:
 def _release(key: str, server: OpcUaServer) -> None:
     with _SERVERS_LOCK:
         server.references -= 1
-        if server.references <= 0:
-            _SERVERS.pop(key, None)
-            server.stop()
+        if server.references > 0:
+            return
+
+    def stop_if_unused() -> None:
+        with _SERVERS_LOCK:
+            if server.references > 0 or _SERVERS.get(key) is not server:
+                return
+            _SERVERS.pop(key)
+        server.stop()
+
+    timer = threading.Timer(LINGER_SECONDS, stop_if_unused)
+    timer.daemon = True
+    timer.start()
 
 
 class OpcUaSink(Connector):
@@ -480,7 +501,7 @@ class OpcUaSink(Connector):
         if self.server is None:
             self.server = _acquire(
                 self.key,
-                lambda: OpcUaServer(
+                (
                     self.host,
                     self.tcp_port,
                     self.model,
