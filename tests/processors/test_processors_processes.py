@@ -1,6 +1,7 @@
-"""A processor between real `pipecore serve` processes: A down-samples with
-``tumbling-time-sampling-processor`` and sends over ``iotdb-thrift-sink`` to B; B's SELECT holds
-exactly what the rule keeps of each series (a plain loop of IoTDB's rule is the reference)."""
+"""The sampling processors between real `pipecore serve` processes: A down-samples (historical
+TsFiles split into tablets, then live inserts) and sends over ``iotdb-thrift-sink`` to B; B's
+SELECT holds exactly what the rule keeps of each series (plain loops of IoTDB's rules — those of
+test_processors_sampling — are the reference)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "thrift"))
+from test_processors_sampling import LONG_MAX, ref_changing_value, ref_sdt
 from thrift_processes import Serve, start_all, wait_for
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
@@ -20,13 +22,33 @@ INTERVAL_MS = 1000
 
 def ref_tumbling(times: list[int], interval: int) -> list[int]:
     """IoTDB's rule, one point at a time: keep a point when it is at least `interval` from the
-    last kept one."""
+    last kept one (indices)."""
     kept, last = [], None
-    for t in times:
+    for i, t in enumerate(times):
         if last is None or abs(t - last) >= interval:
-            kept.append(t)
+            kept.append(i)
             last = t
     return kept
+
+
+# name → the processor, its parameters, the rule (times, values → kept indices)
+CASES = {
+    "tumbling": (
+        "tumbling-time-sampling-processor",
+        {"processor.tumbling-time.interval-seconds": str(INTERVAL_MS // 1000)},
+        lambda t, v: ref_tumbling(t, INTERVAL_MS),
+    ),
+    "sdt": (
+        "sdt-sampling-processor",
+        {"processor.sdt.compression-deviation": "0.05"},
+        lambda t, v: ref_sdt(t, v, True, 0.05, 0, LONG_MAX),
+    ),
+    "changing-value": (
+        "changing-value-sampling-processor",
+        {"processor.changing-value.compression-deviation": "0.5"},
+        lambda t, v: ref_changing_value(t, v, True, 0.5, 0, LONG_MAX),
+    ),
+}
 
 
 def _inserts(device: str, times: np.ndarray, columns: dict[str, np.ndarray]) -> list[str]:
@@ -44,7 +66,9 @@ def _inserts(device: str, times: np.ndarray, columns: dict[str, np.ndarray]) -> 
     return out
 
 
-def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", list(CASES))
+def test_down_sampling_pipe_between_processes(tmp_path: Path, case: str) -> None:
+    processor, params, rule = CASES[case]
     sender, receiver = start_all(Serve(tmp_path, "A"), Serve(tmp_path, "B"))
     try:
         rng = np.random.default_rng(17)
@@ -53,7 +77,7 @@ def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
         for device, n in (("root.ds.d1", 3000), ("root.ds.d2", 1200)):
             times = np.cumsum(rng.integers(1, 400, n)).astype(np.int64)
             a = np.sin(times / 5000.0) + rng.normal(0, 0.01, n)
-            b = np.round(rng.normal(20, 2, n), 2)
+            b = np.round(20 + 2 * np.sign(np.sin(times / 30_000.0)) + rng.normal(0, 0.01, n), 2)
             b[rng.random(n) < 0.3] = np.nan  # b has nulls: the rule runs on b's own points
             series[f"{device}.a"] = (times, a)
             series[f"{device}.b"] = (times[~np.isnan(b)], b[~np.isnan(b)])
@@ -65,9 +89,9 @@ def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
         sender.sql("flush")
         sender.sql(
             "CREATE PIPE down WITH SOURCE ('source.path'='root.ds.**') "
-            "WITH PROCESSOR ('processor'='tumbling-time-sampling-processor', "
-            f"'processor.tumbling-time.interval-seconds'='{INTERVAL_MS // 1000}', "
-            "'processor.down-sampling.split-file'='true') "
+            f"WITH PROCESSOR ('processor'='{processor}', "
+            + "".join(f"'{k}'='{v}', " for k, v in params.items())
+            + "'processor.down-sampling.split-file'='true') "
             f"WITH SINK ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{receiver.url}')"
         )
         for statement in statements[len(statements) // 3 :]:
@@ -76,8 +100,8 @@ def test_down_sampling_pipe_between_processes(tmp_path: Path) -> None:
             path: dict(zip(times.tolist(), values.tolist(), strict=True))
             for path, (times, values) in series.items()
         }
-        for path, (times, _) in series.items():
-            keep = set(ref_tumbling(times.tolist(), INTERVAL_MS))
+        for path, (times, values) in series.items():
+            keep = set(times[rule(times.tolist(), values.tolist())].tolist())
             expected[path] = {t: v for t, v in expected[path].items() if t in keep}
         total = sum(len(v) for v in expected.values())
         original = sum(len(t) for t, _ in series.values())
