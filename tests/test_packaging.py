@@ -38,6 +38,8 @@ def test_wheel_top_level_names_are_not_generic(wheel: Path) -> None:
         "pipecore_thrift_sink",
         "pipecore_air_gap_sink",
         "pipecore_ssl_sink",
+        "pipecore_processors",
+        "pipecore_edge_sinks",
     }
     assert "storage" not in tops and "plugins" not in tops
 
@@ -54,6 +56,8 @@ def test_wheel_declares_builtin_plugins_as_entry_points(wheel: Path) -> None:
         "pipecore_thrift_sink",
         "pipecore_air_gap_sink",
         "pipecore_ssl_sink",
+        "pipecore_processors",
+        "pipecore_edge_sinks",
     } <= targets
 
 
