@@ -14,6 +14,8 @@ import time
 
 import attrs
 
+from .observability import ReceiverTotals
+
 __all__ = ["ReceiverConnection", "ReceiverRegistry"]
 
 
@@ -46,6 +48,8 @@ class ReceiverRegistry:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._connections: dict[int, ReceiverConnection] = {}
+        #: what every connection did since the node opened (the node's metrics)
+        self.totals = ReceiverTotals()
 
     def open(
         self, transport: str, remote: str, cluster_id: str | None = None
@@ -70,6 +74,8 @@ class ReceiverRegistry:
             conn.files += files
             if error is not None:
                 conn.last_error = error
+        if points or files:
+            self.totals.applied(conn.transport, points, files)
 
     def close(self, conn: ReceiverConnection) -> None:
         with self._lock:
