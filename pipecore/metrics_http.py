@@ -337,11 +337,12 @@ def _counter_families(pipes: list[PipeCounters]) -> Iterator[Metric]:
             family.add_metric(labels, getattr(c, attr))
         for status, count in sorted(c.errors.items()):
             errors.add_metric([*labels, status], count)
+        counts, seconds, _ = c.latency()
         buckets, total = [], 0
-        for bound, count in zip((*LATENCY_BUCKETS, float("inf")), c.latency_buckets, strict=True):
+        for bound, count in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
             total += count
             buckets.append(("+Inf" if bound == float("inf") else repr(bound), total))
-        latency.add_metric(labels, buckets, c.latency_sum)
+        latency.add_metric(labels, buckets, seconds)
     yield from iotdb_supply.values()
     yield from iotdb_transfer.values()
     yield received

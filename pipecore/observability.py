@@ -14,7 +14,6 @@ configuration keys are IoTDB's (`MetricSection`): ``metric_reporter_list`` conta
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import os
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 
 from .config import config_section
 from .events import HeartbeatEvent, TabletInsertionEvent, TsFileInsertionEvent
@@ -47,6 +47,10 @@ LATENCY_BUCKETS: tuple[float, ...] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
     60.0,
 )  # fmt: skip
+
+_BOUNDS = np.asarray(LATENCY_BUCKETS, dtype=np.float64)
+#: latencies are folded into the histogram's buckets every this many transfers
+_FOLD = 4096
 
 #: Event kinds, as indexes of the per-kind counters and as label values.
 TABLET, TSFILE, HEARTBEAT, OTHER = 0, 1, 2, 3
@@ -134,7 +138,7 @@ def event_points_and_bytes(event: Any, kind: int) -> tuple[int, int]:
     """(points, bytes) an event carries: a tablet's non-null values and its memory size; a
     TsFile's recorded point count (``event.points`` when the source set it) and file size."""
     if kind == TABLET:
-        return event.tablet.point_count(), event.nbytes
+        return event.point_count, event.nbytes
     if kind == TSFILE:
         return int(getattr(event, "points", 0) or 0), _file_size(event)
     return 0, 0
@@ -147,6 +151,8 @@ class PipeCounters:
     thread at a time, and a scrape reading a value one event old is fine."""
 
     __slots__ = (
+        "_latencies",
+        "_latency_lock",
         "creation_time",
         "errors",
         "latency_buckets",
@@ -172,7 +178,11 @@ class PipeCounters:
         self.transferred = [0, 0, 0, 0]  # by kind: events the sink finished
         self.transferred_points = 0
         self.transferred_bytes = 0
-        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        # transfer latencies: appended per event (a list append), folded into the buckets with
+        # numpy every `_FOLD` events and when read
+        self._latencies: list[float] = []
+        self._latency_lock = threading.Lock()
+        self.latency_buckets = np.zeros(len(LATENCY_BUCKETS) + 1, dtype=np.int64)  # last: +Inf
         self.latency_sum = 0.0
         self.latency_count = 0
         self.retries = 0
@@ -181,35 +191,56 @@ class PipeCounters:
 
     def supplied(self, event: Any) -> None:
         """The source supplied `event` (processor subtask)."""
-        kind = _KIND_OF_TYPE.get(type(event))
-        if kind is None:
-            kind = event_kind(type(event))
+        if type(event) is TabletInsertionEvent:  # the hot case first
+            self.received[TABLET] += 1
+            self.received_points += event.point_count  # cached on the event
+            self.received_bytes += event.nbytes  # cached too; the queue needs it anyway
+            return
+        kind = event_kind(type(event))
         self.received[kind] += 1
-        if kind == TABLET:
-            self.received_points += event.tablet.point_count()
-            self.received_bytes += event.nbytes
-        elif kind == TSFILE:
+        if kind == TABLET or kind == TSFILE:
             points, size = event_points_and_bytes(event, kind)
             self.received_points += points
             self.received_bytes += size
 
     def transferred_event(self, event: Any, seconds: float | None) -> None:
         """The sink finished `event`; `seconds` its transfer took (None: not measured)."""
-        kind = _KIND_OF_TYPE.get(type(event))
-        if kind is None:
-            kind = event_kind(type(event))
-        self.transferred[kind] += 1
-        if kind == TABLET:
-            self.transferred_points += event.tablet.point_count()
+        if seconds is not None:
+            latencies = self._latencies
+            latencies.append(seconds)
+            if len(latencies) >= _FOLD:
+                self._fold()
+        if type(event) is TabletInsertionEvent:
+            self.transferred[TABLET] += 1
+            self.transferred_points += event.point_count
             self.transferred_bytes += event.nbytes
-        elif kind == TSFILE:
+            return
+        kind = event_kind(type(event))
+        self.transferred[kind] += 1
+        if kind == TABLET or kind == TSFILE:
             points, size = event_points_and_bytes(event, kind)
             self.transferred_points += points
             self.transferred_bytes += size
-        if seconds is not None:
-            self.latency_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
-            self.latency_sum += seconds
-            self.latency_count += 1
+
+    def _fold(self) -> None:
+        with self._latency_lock:
+            pending, self._latencies = self._latencies, []
+            self._add_latencies(pending)
+
+    def _add_latencies(self, values: list[float]) -> None:
+        if values:
+            array = np.asarray(values, dtype=np.float64)
+            index = np.searchsorted(_BOUNDS, array, side="left")
+            self.latency_buckets += np.bincount(index, minlength=len(_BOUNDS) + 1)
+            self.latency_sum += float(array.sum())
+            self.latency_count += len(values)
+
+    def latency(self) -> tuple[list[int], float, int]:
+        """(bucket counts — the last is +Inf, not cumulative —, sum, count) of the transfer
+        latencies so far (folds what the hot path appended)."""
+        self._fold()
+        with self._latency_lock:
+            return [int(v) for v in self.latency_buckets], self.latency_sum, self.latency_count
 
     def error(self, exc: BaseException | None, code: str | None = None) -> None:
         """A transfer or handshake failed: counted by IoTDB status code when the exception

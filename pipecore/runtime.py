@@ -131,11 +131,14 @@ class Committer:
         self.committed_count = 0
         self.next_id = committed_id + 1
 
-    def begin(self, progress: Any) -> int:
+    def begin(self, progress: Any, now: float | None = None) -> int:
+        """Open an input begun at `now` (monotonic; default: now)."""
+        if now is None:
+            now = time.monotonic()
         with self._lock:
             cid = self.next_id
             self.next_id = cid + 1
-            self._records.append([cid, 0, False, progress, time.monotonic()])
+            self._records.append([cid, 0, False, progress, now])
         return cid
 
     def _record(self, cid: int) -> list[Any] | None:
@@ -547,6 +550,7 @@ class _ProcessorSubtask:
                 task._deliver_commit_notice()
             queue, committer, collector = task.queue, task.committer, self.collector
             counters = task.counters
+            now = time.monotonic()  # when this slice's inputs begin (for the pipe's lag)
             deadline = time.perf_counter() + _SLICE_SECONDS
             n = 0
             while not task.stopping:
@@ -568,7 +572,7 @@ class _ProcessorSubtask:
                     task.supplied += 1
                     counters.supplied(supplied)
                     event = supplied
-                cid = committer.begin(event.progress)
+                cid = committer.begin(event.progress, now)
                 event.commit_id = cid
                 collector.current = cid
                 where, hook = self.hooks.get(type(event)) or self._hook_for(type(event))
@@ -576,8 +580,10 @@ class _ProcessorSubtask:
                 hook(event, collector)
                 committer.input_done(cid)
                 n += 1
-                if n & 31 == 0 and time.perf_counter() > deadline:
-                    return 0
+                if n & 31 == 0:
+                    if time.perf_counter() > deadline:
+                        return 0
+                    now = time.monotonic()
             return None
         except Exception as exc:
             task.fail(kind, where, exc)
