@@ -225,7 +225,7 @@ class NodeCollector:
             labels=["name", "type", "transport"],
         )
         for (transport, type_name), (count, seconds) in sorted(totals.requests.items()):
-            requests.add_metric([RECEIVER_NAME, type_name, transport], count, seconds)
+            requests.add_metric([RECEIVER_NAME, type_name, transport], int(count), seconds)
         yield requests
         failed = CounterMetricFamily(
             "pipecore_receiver_failed_requests",
@@ -355,9 +355,7 @@ def _counter_families(pipes: list[PipeCounters]) -> Iterator[Metric]:
 def _threads() -> Iterator[Metric]:
     """The process's threads (what ProcessCollector leaves out): the operating system's count
     from /proc when there is one, and Python's."""
-    gauge = GaugeMetricFamily(
-        "pipecore_process_threads", "Threads of the process", labels=["kind"]
-    )
+    gauge = GaugeMetricFamily("pipecore_process_threads", "Threads of the process", labels=["kind"])
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Threads:"):

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 __all__ = [
     "LATENCY_BUCKETS",
     "MetricSection",
-    "PipeCounters",
     "PipeCounterSet",
+    "PipeCounters",
     "PipeRemaining",
     "ReceiverTotals",
     "SourceBacklog",
@@ -198,7 +198,7 @@ class PipeCounters:
             return
         kind = event_kind(type(event))
         self.received[kind] += 1
-        if kind == TABLET or kind == TSFILE:
+        if kind in (TABLET, TSFILE):
             points, size = event_points_and_bytes(event, kind)
             self.received_points += points
             self.received_bytes += size
@@ -217,7 +217,7 @@ class PipeCounters:
             return
         kind = event_kind(type(event))
         self.transferred[kind] += 1
-        if kind == TABLET or kind == TSFILE:
+        if kind in (TABLET, TSFILE):
             points, size = event_points_and_bytes(event, kind)
             self.transferred_points += points
             self.transferred_bytes += size
@@ -370,7 +370,7 @@ def remaining_figures(
         queued_points = 0
         for event in [*task.queue.snapshot(), *task.sink_subtask.abandoned_events()]:
             kind = event_kind(type(event))
-            if kind == TABLET or kind == TSFILE:
+            if kind in (TABLET, TSFILE):
                 queued_points += event_points_and_bytes(event, kind)[0]
         queued_bytes = task.queue.nbytes + task.sink_subtask.pending_bytes
         points, size = queued_points, queued_bytes

@@ -66,9 +66,7 @@ def wants_progress(target: Any, statement: Statement) -> bool:
 
 
 def _tsfiles(directory: Path) -> list[Path]:
-    return sorted(
-        p for p in directory.rglob("*.tsfile") if p.is_file() and not p.is_symlink()
-    )
+    return sorted(p for p in directory.rglob("*.tsfile") if p.is_file() and not p.is_symlink())
 
 
 def _options(statement: LoadTsFile) -> str:

@@ -62,9 +62,7 @@ def _tsfiles(folder: Path, count: int) -> None:
     folder.mkdir()
     for i in range(count):
         times = np.arange(i * 100, i * 100 + 100, dtype=np.int64)
-        tablet = Tablet(
-            f"root.ld.d{i}", [MeasurementSchema("s0", "DOUBLE")], times, [times * 1.5]
-        )
+        tablet = Tablet(f"root.ld.d{i}", [MeasurementSchema("s0", "DOUBLE")], times, [times * 1.5])
         with TsFileWriter(folder / f"{i}.tsfile") as writer:
             writer.register_timeseries(tablet.device, tablet.schemas[0])
             writer.write_tablet(tablet)

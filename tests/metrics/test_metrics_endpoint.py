@@ -105,7 +105,7 @@ def test_a_refused_handshake_is_counted_by_reason(tmp_path):
         Node.open(tmp_path / "a", env={}) as sender,
     ):
         port = receiver.address[1]
-        with pytest.raises(Exception, match="(?i)password|login|user"):
+        with pytest.raises(Exception, match=r"(?i)password|login|user"):
             sender.create_pipe(
                 "bad",
                 sink={
@@ -116,7 +116,9 @@ def test_a_refused_handshake_is_counted_by_reason(tmp_path):
             )
         scrape = Scrape(b_metrics)
         assert scrape.value("pipecore_receiver_refused_handshakes_total", reason="login") == 1
-        failed = scrape.values("pipecore_receiver_failed_requests_total", type="handshakeDataNodeV2")
+        failed = scrape.values(
+            "pipecore_receiver_failed_requests_total", type="handshakeDataNodeV2"
+        )
         assert sum(failed) == 1
 
 
@@ -124,9 +126,10 @@ def test_a_sink_that_lost_its_target_makes_the_node_unready(tmp_path):
     receiver = Node.open(tmp_path / "b", env={})
     try:
         port = receiver.serve("127.0.0.1", 0)[1]
-        with serving_node(
-            tmp_path / "a", {"pipe_sink_retry_interval_ms": 50}
-        ) as (sender, a_metrics):
+        with serving_node(tmp_path / "a", {"pipe_sink_retry_interval_ms": 50}) as (
+            sender,
+            a_metrics,
+        ):
             sender.create_pipe(
                 "a2b",
                 source={"source": "iotdb-source"},
@@ -136,7 +139,7 @@ def test_a_sink_that_lost_its_target_makes_the_node_unready(tmp_path):
             wait_until(lambda: sender.get_pipe("a2b").remaining_event_count == 0, 30)
             receiver.close()
             sender.store.insert_tablet(_tablet("root.m.d0", 10_000))
-            status, body = wait_until(
+            _status, body = wait_until(
                 lambda: (r := get(a_metrics.url + "/ready"))[0] == 503 and r, 30
             )
             assert "pipe a2b: its sink is not connected" in body

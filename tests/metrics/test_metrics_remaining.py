@@ -4,6 +4,7 @@ speed, and the figures fall monotonically to 0, the estimate within a tolerance 
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from metrics_helpers import Scrape, serving_node
@@ -53,7 +54,7 @@ def test_a_known_backlog_drains_monotonically_to_zero(tmp_path):
         assert counts.tablets == EVENTS
         counts_by_show = [r for _, r, _, _, _ in seen]
         # never grows, and starts from (nearly) the whole backlog
-        assert all(a >= b for a, b in zip(counts_by_show, counts_by_show[1:], strict=False)), seen
+        assert all(a >= b for a, b in itertools.pairwise(counts_by_show)), seen
         assert counts_by_show[0] >= EVENTS - 10
         # SHOW PIPES and the metric give the same count (taken a moment apart: within 2 events)
         assert all(abs(r - m) <= 2 for _, r, _, m, _ in seen), seen
@@ -65,6 +66,8 @@ def test_a_known_backlog_drains_monotonically_to_zero(tmp_path):
             assert abs(eta - (end - t)) <= 0.35 * (end - t) + 0.3, (t, eta, end, seen)
         # ... and it falls (allowing the noise of one sample: 15 % or 0.2 s)
         etas = [eta for _, eta in judged]
-        assert all(b <= a * 1.15 + 0.2 for a, b in zip(etas, etas[1:], strict=False)), seen
+        assert all(b <= a * 1.15 + 0.2 for a, b in itertools.pairwise(etas)), seen
         assert seen[-1][2] == 0.0
-        wait_until(lambda: Scrape(endpoint).value("pipe_datanode_remaining_time", name="drain") == 0)
+        wait_until(
+            lambda: Scrape(endpoint).value("pipe_datanode_remaining_time", name="drain") == 0
+        )
