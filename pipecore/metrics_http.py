@@ -168,7 +168,8 @@ class NodeCollector:
                 families["bytes"].add_metric(labels, figures.bytes)
             families["lag"].add_metric(labels, figures.lag_seconds)
             families["rate"].add_metric(labels, figures.events_per_second)
-            families["connected"].add_metric(labels, 0 if task.sink_subtask.handshake_due else 1)
+            connected = task.counters.sink_connected and not task.sink_subtask.handshake_due
+            families["connected"].add_metric(labels, 1 if connected else 0)
         yield from families.values()
 
     # ------------------------------------------------------------------ store
@@ -392,7 +393,7 @@ def readiness(node: Node) -> list[str]:
         task = node.pipes.task(info.name)
         if task is None or task.stopping or not task.started:
             problems.append(f"pipe {info.name} is RUNNING but its runtime is not")
-        elif task.sink_subtask.handshake_due:
+        elif task.sink_subtask.handshake_due or not task.counters.sink_connected:
             problems.append(f"pipe {info.name}: its sink is not connected (retrying)")
     return problems
 

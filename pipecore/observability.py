@@ -154,6 +154,7 @@ class PipeCounters:
         "_latencies",
         "_latency_lock",
         "creation_time",
+        "disconnected_since",
         "errors",
         "latency_buckets",
         "latency_count",
@@ -188,6 +189,9 @@ class PipeCounters:
         self.retries = 0
         self.restarts = 0
         self.errors: dict[str, int] = {}
+        #: monotonic time the sink lost its target (None: connected). The runtime sets it on
+        #: a connection error; a sink that retries by itself reports through `connection_lost`
+        self.disconnected_since: float | None = None
 
     def supplied(self, event: Any) -> None:
         """The source supplied `event` (processor subtask)."""
@@ -241,6 +245,23 @@ class PipeCounters:
         self._fold()
         with self._latency_lock:
             return [int(v) for v in self.latency_buckets], self.latency_sum, self.latency_count
+
+    def connection_lost(self, exc: BaseException) -> None:
+        """A sink could not reach its target and will retry: an error, a retry, and the pipe's
+        sink counts as not connected until `connection_ok`. For sinks that retry themselves
+        (``configuration.counters``); the runtime calls it for errors it retries."""
+        self.error(exc)
+        self.retries += 1
+        if self.disconnected_since is None:
+            self.disconnected_since = time.monotonic()
+
+    def connection_ok(self) -> None:
+        """The sink reached its target again."""
+        self.disconnected_since = None
+
+    @property
+    def sink_connected(self) -> bool:
+        return self.disconnected_since is None
 
     def error(self, exc: BaseException | None, code: str | None = None) -> None:
         """A transfer or handshake failed: counted by IoTDB status code when the exception

@@ -121,6 +121,10 @@ class RuntimeConfiguration:
     * `wakeup()` — a source with new data calls it to have ``extractor_supply`` called soon
       (otherwise the runtime polls with a back-off).
     * `facts()` — the pipe's current `PipeRuntimeFacts`.
+    * `counters` — the pipe's `pipecore.observability.PipeCounters` (None outside a running
+      pipe): a sink that retries by itself reports ``counters.connection_lost(exc)`` /
+      ``connection_ok()`` and ``counters.error(None, code)`` there, for the node's metrics
+      and ``/ready``.
     """
 
     pipe_name: str
@@ -133,6 +137,7 @@ class RuntimeConfiguration:
     commit_id: int = 0
     wakeup: Callable[[], None] = _noop
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
+    counters: Any = None
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:

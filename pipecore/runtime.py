@@ -297,6 +297,7 @@ class PipeTask:
         self.started = False  # the subtasks are bound: a wake-up may run them
         configuration.wakeup = self.wake_source
         configuration.facts = self.facts
+        configuration.counters = self.counters
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -649,7 +650,7 @@ class _SinkSubtask:
                     self.busy_since = time.monotonic()
                     self.handshake()
                 except ConnectionError as exc:
-                    task.counters.error(exc)
+                    task.counters.connection_lost(exc)
                     return self._retry_later(None, exc)
                 except Exception as exc:
                     if not task.stopping:
@@ -658,6 +659,7 @@ class _SinkSubtask:
                 finally:
                     self.busy_since = 0.0
                 self.handshake_due = False
+                task.counters.connection_ok()
             retrying = bool(self.retry_events)
             if retrying:
                 event = self.retry_events[0]
@@ -679,7 +681,7 @@ class _SinkSubtask:
             except ConnectionError as exc:
                 if not retrying:
                     self.retry_events.append(event)
-                task.counters.error(exc)
+                task.counters.connection_lost(exc)
                 return self._retry_later(event, exc)
             except Exception as exc:
                 if not task.stopping:
@@ -746,7 +748,7 @@ class _SinkSubtask:
             if error is None:
                 self._done(event, None if began is None else time.monotonic() - began)
             elif isinstance(error, ConnectionError):
-                task.counters.error(error)
+                task.counters.connection_lost(error)
                 log.warning("pipe %s: transfer failed, will retry: %s", task.name, error)
                 if not self.handshake_due:
                     self.handshake_due = True
@@ -767,7 +769,6 @@ class _SinkSubtask:
         task = self.task
         self.handshake_due = True
         self.retries += 1
-        task.counters.retries += 1
         config = task.pipe_config
         if (
             not config.pipe_sink_retry_locally_for_connection_error
