@@ -56,6 +56,7 @@ from .host import (
     UserCheck,
 )
 from .metrics import PipeMetrics, PipeStats
+from .observability import SourceBacklog, handshake_refusal_reason
 from .parameters import PipeParameters, PipeParameterValidator, reduce_key
 from .pipe_catalog import PipeExceptionRecord, PipeStatus
 from .pipes import PipeInfo
@@ -134,6 +135,7 @@ __all__ = [
     "RpcServices",
     "RuntimeConfiguration",
     "ServingNode",
+    "SourceBacklog",
     "StageContext",
     "TSDataType",
     "Tablet",
@@ -142,6 +144,7 @@ __all__ = [
     "UserCheck",
     "__version__",
     "config_section",
+    "handshake_refusal_reason",
     "hookimpl",
     "hookspec",
     "parse_time_value",

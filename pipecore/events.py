@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
+import numpy as np
 
 from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import Tablet
@@ -66,6 +67,7 @@ class TabletInsertionEvent(Event):
 
     tablet: Tablet
     _nbytes: int = attrs.field(default=-1, init=False, repr=False)
+    _points: int = attrs.field(default=-1, init=False, repr=False)
 
     @property
     def nbytes(self) -> int:
@@ -75,7 +77,16 @@ class TabletInsertionEvent(Event):
 
     @property
     def point_count(self) -> int:
-        return self.tablet.point_count()
+        """Non-null values (computed once: an event's tablet is not changed in place)."""
+        if self._points < 0:
+            tablet = self.tablet
+            masks = tablet.null_masks
+            points = len(tablet.timestamps) * len(masks)
+            for mask in masks:
+                if mask is not None:
+                    points -= int(np.count_nonzero(mask))
+            self._points = points
+        return self._points
 
     @property
     def device(self) -> str:

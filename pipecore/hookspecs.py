@@ -5,7 +5,7 @@ Two families of hooks:
 * **Node hooks**, called on the node's global plugin manager, implemented by plugin modules
   found through the ``pipecore`` entry-point group (or passed to ``Node.open(plugins=...)``):
   `register_pipe_plugins`, `register_config_sections`, `register_rpc_services`,
-  `node_services`.
+  `node_services`, `register_metrics`.
 * **Stage hooks**, called on the plugin manager of one running stage of one pipe. The stage's
   plugin *instance* (a subclass of `Extractor`, `Processor` or `Connector`) implements them as
   methods named after the hook — ``extractor_*``, ``processor_*``, ``connector_*`` — no marker
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
     from .host import ReceiverContext, RpcServices, ServingNode
+    from .observability import SourceBacklog
     from .parameters import PipeParameters, PipeParameterValidator
     from .plugin import RuntimeConfiguration, StageContext
 
@@ -47,6 +48,7 @@ NODE_HOOKS = (
     "register_config_sections",
     "register_rpc_services",
     "node_services",
+    "register_metrics",
 )
 
 
@@ -114,6 +116,22 @@ def node_services(node: ServingNode, receivers: ReceiverContext) -> list[Any] | 
     """
 
 
+@hookspec
+def register_metrics(registry: Any, node: ServingNode) -> None:
+    """Contribute metrics to the node's Prometheus endpoint (``/metrics``; docs/operations.md):
+    register collectors or metrics of the official ``prometheus_client`` library on `registry`
+    — e.g. ``registry.register(MyCollector())`` with a collector that reads its figures when
+    scraped, or ``Counter("myplugin_things_total", "...", registry=registry)``.
+
+    :param registry: the node's own ``prometheus_client.CollectorRegistry``.
+    :param node: the serving node (`pipecore.host.ServingNode`) whose endpoint starts.
+
+    Called once per node when its metrics endpoint starts (``metric_reporter_list`` contains
+    ``PROMETHEUS``); not called when the endpoint is off. A name already registered is refused
+    by ``prometheus_client`` (``ValueError``) and fails the endpoint's start, naming it.
+    """
+
+
 # ---------------------------------------------------------------------------------- extractor
 @hookspec(firstresult=True)
 def extractor_validate(validator: PipeParameterValidator, stage: StageContext) -> None:
@@ -156,6 +174,14 @@ def extractor_commit(commit_id: int, progress: Any, stage: StageContext) -> None
 def extractor_remaining_events(stage: StageContext) -> int | None:
     """How many events the source still holds or knows it will supply (unsent history files,
     buffered inserts), for SHOW PIPES' RemainingEventCount; None when unknown."""
+
+
+@hookspec(firstresult=True)
+def extractor_backlog(stage: StageContext) -> SourceBacklog | None:
+    """What the source still holds or knows is coming, in events, points and bytes (a
+    `pipecore.observability.SourceBacklog`; data still in the store's memtables that the source
+    will send included), for the node's metrics and the watch mode; None when unknown. Called
+    from any thread when the figures are read (a scrape), never on the data path."""
 
 
 @hookspec(firstresult=True)

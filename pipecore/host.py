@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .config import Config
+    from .observability import ReceiverTotals
 
 __all__ = [
     "ConnectionLog",
@@ -73,6 +74,9 @@ class UserCheck(Protocol):
 
 class ConnectionLog(Protocol):
     """The senders connected to a node's receivers (SHOW PIPES on the receiver)."""
+
+    #: what every connection did since the node opened (the node's metrics)
+    totals: ReceiverTotals
 
     def open(self, transport: str, remote: str, cluster_id: str | None = None) -> Any: ...
 

@@ -40,6 +40,7 @@ from .errors import (
     PluginInUseError,
 )
 from .host import NodeShared
+from .observability import PipeCounterSet
 from .parameters import PipeParameters
 from .pipe_catalog import Catalog, PipeExceptionRecord, PipeMeta, PipeStatus
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration
@@ -117,6 +118,7 @@ class PipeManager:
         self._tasks: dict[str, PipeTask] = {}
         self._dropped: set[str] = set()
         self._restart_timers: dict[str, TimerHandle] = {}
+        self.counters = PipeCounterSet()  # per pipe, across restarts (the node's metrics)
         self._opened_at = time.monotonic()
         self._closed = False
 
@@ -278,6 +280,7 @@ class PipeManager:
                 self.store.unpin_all(name)
             del self._metas[name]
             self._dropped.add(name)
+            self.counters.drop(name)
             return True
 
     # ------------------------------------------------------------------ queries
@@ -403,6 +406,7 @@ class PipeManager:
             config=self.config,
             on_error=self._on_runtime_error,
             on_progress=self._on_progress,
+            counters=self.counters.for_pipe(meta.name, meta.creation_time),
         )
         try:
             task.start()
@@ -475,6 +479,7 @@ class PipeManager:
             meta.status = PipeStatus.RUNNING
             self._start_task(meta)
             if name in self._tasks:
+                self._tasks[name].counters.restarts += 1
                 meta.stopped_by_runtime_exception = False
                 meta.exceptions = []
                 self.catalog.save_pipe(meta)

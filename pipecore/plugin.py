@@ -6,7 +6,7 @@ implementations — pluggy checks their names and arguments when the stage is bu
 misspelled ``connector_transfer_tabelt`` is an error naming the plugin and the hook.
 
 * `Extractor` (a source): ``extractor_validate / customize / start / supply / commit /
-  remaining_events / close``.
+  remaining_events / backlog / close``.
 * `Processor`: ``processor_validate / customize / process_tablet / process_tsfile /
   process_event / close``.
 * `Connector` (a sink): ``connector_validate / customize / handshake / heartbeat /
@@ -69,6 +69,8 @@ class PipeRuntimeFacts:
     * `supplied_events`, `transferred_events`, `committed_commit_id`.
     * `source_remaining_events` — what ``extractor_remaining_events`` said (None if unknown).
     * `events_per_second` — commit rate over the last seconds (0.0 when idle or new).
+    * `remaining` — the `pipecore.observability.PipeRemaining` these figures were taken from
+      (the same numbers the node's metrics export), or None.
     """
 
     queued_events: int = 0
@@ -82,15 +84,21 @@ class PipeRuntimeFacts:
     committed_commit_id: int = 0
     source_remaining_events: int | None = None
     events_per_second: float = 0.0
+    remaining: Any = None
 
     @property
     def remaining_event_count(self) -> int:
         """Events not yet committed: in flight plus what the source still holds."""
+        if self.remaining is not None:
+            return int(self.remaining.events)
         return self.in_flight_events + (self.source_remaining_events or 0)
 
     @property
     def estimated_remaining_seconds(self) -> float | None:
         """Remaining events at the recent commit rate; None when that cannot be estimated."""
+        if self.remaining is not None:
+            seconds: float | None = self.remaining.seconds
+            return seconds
         remaining = self.remaining_event_count
         if remaining == 0:
             return 0.0
@@ -116,6 +124,10 @@ class RuntimeConfiguration:
     * `wakeup()` — a source with new data calls it to have ``extractor_supply`` called soon
       (otherwise the runtime polls with a back-off).
     * `facts()` — the pipe's current `PipeRuntimeFacts`.
+    * `counters` — the pipe's `pipecore.observability.PipeCounters` (None outside a running
+      pipe): a sink that retries by itself reports ``counters.connection_lost(exc)`` /
+      ``connection_ok()`` and ``counters.error(None, code)`` there, for the node's metrics
+      and ``/ready``.
     """
 
     pipe_name: str
@@ -129,6 +141,7 @@ class RuntimeConfiguration:
     commit_id: int = 0
     wakeup: Callable[[], None] = _noop
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
+    counters: Any = None
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:
@@ -161,6 +174,9 @@ class Extractor:
         return None
 
     def extractor_remaining_events(self) -> int | None:
+        return None
+
+    def extractor_backlog(self) -> Any:
         return None
 
     def extractor_close(self) -> None:

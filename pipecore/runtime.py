@@ -37,6 +37,7 @@ from typing import Any
 from .config import Config
 from .errors import PipeError, PipeRuntimeError, PipeSinkTimeoutError
 from .events import Event, HeartbeatEvent, TabletInsertionEvent, TsFileInsertionEvent
+from .observability import PipeCounters, PipeRemaining, SourceBacklog, remaining_figures
 from .parameters import PipeParameters, PipeParameterValidator
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration, StageContext
 from .registry import PluginRegistry
@@ -86,6 +87,11 @@ class EventQueue:
     def full(self) -> bool:
         return len(self._deque) >= self.max_events or self.nbytes >= self.max_bytes
 
+    def snapshot(self) -> list[Event]:
+        """The queued events now (a copy), for the pipe's metrics."""
+        with self._lock:
+            return list(self._deque)
+
     def __len__(self) -> int:
         return len(self._deque)
 
@@ -118,17 +124,21 @@ class Committer:
 
     def __init__(self, committed_id: int = 0, committed_progress: Any = None) -> None:
         self._lock = threading.Lock()
-        self._records: deque[list[Any]] = deque()  # [cid, outstanding, finished, progress]
+        # [cid, outstanding, finished, progress, monotonic time begun]
+        self._records: deque[list[Any]] = deque()
         self.committed_id = committed_id
         self.committed_progress = committed_progress
         self.committed_count = 0
         self.next_id = committed_id + 1
 
-    def begin(self, progress: Any) -> int:
+    def begin(self, progress: Any, now: float | None = None) -> int:
+        """Open an input begun at `now` (monotonic; default: now)."""
+        if now is None:
+            now = time.monotonic()
         with self._lock:
             cid = self.next_id
             self.next_id = cid + 1
-            self._records.append([cid, 0, False, progress])
+            self._records.append([cid, 0, False, progress, now])
         return cid
 
     def _record(self, cid: int) -> list[Any] | None:
@@ -167,7 +177,7 @@ class Committer:
     def _advance(self) -> None:
         records = self._records
         while records and records[0][2] and records[0][1] <= 0:
-            cid, _, _, progress = records.popleft()
+            cid, _, _, progress, _ = records.popleft()
             self.committed_id = cid
             self.committed_count += 1
             if progress is not None:
@@ -176,6 +186,14 @@ class Committer:
     @property
     def in_flight(self) -> int:
         return len(self._records)
+
+    @property
+    def oldest_begin(self) -> float | None:
+        """When (monotonic) the oldest input not yet committed was begun; None if none."""
+        try:
+            return float(self._records[0][4])
+        except IndexError:
+            return None
 
 
 class _Collector:
@@ -245,8 +263,10 @@ class PipeTask:
         config: Config,
         on_error: Callable[[PipeTask, PipeError], None],
         on_progress: Callable[[PipeTask, int, Any], None],
+        counters: PipeCounters | None = None,
     ) -> None:
         self.name = name
+        self.counters = counters if counters is not None else PipeCounters(name, creation_time)
         self.creation_time = creation_time
         self.parameters = parameters
         self.configuration = configuration
@@ -277,6 +297,7 @@ class PipeTask:
         self.started = False  # the subtasks are bound: a wake-up may run them
         configuration.wakeup = self.wake_source
         configuration.facts = self.facts
+        configuration.counters = self.counters
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -406,6 +427,7 @@ class PipeTask:
                 return
             self.failed = True
             self.stopping = True
+        self.counters.error(error)
         log.warning("pipe %s stops: %s", self.name, error)
         self.executor.submit(lambda: self._on_error(self, error))
 
@@ -437,32 +459,54 @@ class PipeTask:
                     ) from exc
                 log.exception("pipe %s: extractor_commit failed while stopping", self.name)
 
-    def facts(self) -> PipeRuntimeFacts:
-        remaining = None
-        if "source" in self.stages and not self.stopping:
+    def _source_call(self, hook: str) -> Any:
+        """A read-only source hook for the pipe's figures (None when stopping or failing)."""
+        if "source" not in self.stages or self.stopping:
+            return None
+        try:
+            return self.stages["source"].call[hook]()
+        except Exception:
+            log.exception("pipe %s: %s failed", self.name, hook)
+            return None
+
+    def rate_samples(self, now: float) -> list[tuple[float, int]]:
+        """(monotonic time, committed inputs) samples, oldest first: one per progress save and
+        one per look at the figures at most every half second."""
+        samples = self._rate_samples
+        if not samples or now - samples[-1][0] >= 0.5:
+            samples.append((now, self.committer.committed_count))
+        for _ in range(8):
             try:
-                remaining = self.stages["source"].call["extractor_remaining_events"]()
-            except Exception:
-                log.exception("pipe %s: extractor_remaining_events failed", self.name)
-        # the commit rate since the oldest sample of the last 30 s (one sample per progress save)
-        now = time.monotonic()
-        count = self.committer.committed_count
-        recent = [s for s in self._rate_samples if now - s[0] <= 30.0]
-        rate = 0.0
-        if recent and now - recent[0][0] > 0.05:
-            rate = (count - recent[0][1]) / (now - recent[0][0])
+                return list(samples)
+            except RuntimeError:  # appended to by another thread meanwhile
+                continue
+        return []
+
+    def remaining(self, with_data: bool = True) -> PipeRemaining:
+        """The pipe's backlog (`pipecore.observability.remaining_figures`); `with_data` also
+        measures it in points and bytes (asks the source's ``extractor_backlog``)."""
+        source_remaining = self._source_call("extractor_remaining_events")
+        backlog: SourceBacklog | None = None
+        if with_data:
+            found = self._source_call("extractor_backlog")
+            backlog = found if isinstance(found, SourceBacklog) else None
+        return remaining_figures(self, source_remaining, backlog, with_data=with_data)
+
+    def facts(self) -> PipeRuntimeFacts:
+        remaining = self.remaining(with_data=False)
         return PipeRuntimeFacts(
             queued_events=len(self.queue),
             queued_bytes=self.queue.nbytes,
             queue_max_events=self.queue.max_events,
             queue_max_bytes=self.queue.max_bytes,
             back_pressured=self.processor_blocked,
-            in_flight_events=self.committer.in_flight,
+            in_flight_events=remaining.in_flight,
             supplied_events=self.supplied,
             transferred_events=self.transferred,
             committed_commit_id=self.committer.committed_id,
-            source_remaining_events=remaining,
-            events_per_second=rate,
+            source_remaining_events=remaining.source_events,
+            events_per_second=remaining.events_per_second,
+            remaining=remaining,
         )
 
 
@@ -506,6 +550,8 @@ class _ProcessorSubtask:
             if task.commit_notice is not None:
                 task._deliver_commit_notice()
             queue, committer, collector = task.queue, task.committer, self.collector
+            counters = task.counters
+            now = time.monotonic()  # when this slice's inputs begin (for the pipe's lag)
             deadline = time.perf_counter() + _SLICE_SECONDS
             n = 0
             while not task.stopping:
@@ -525,8 +571,9 @@ class _ProcessorSubtask:
                         return self.backoff
                     self.backoff = _MIN_BACKOFF
                     task.supplied += 1
+                    counters.supplied(supplied)
                     event = supplied
-                cid = committer.begin(event.progress)
+                cid = committer.begin(event.progress, now)
                 event.commit_id = cid
                 collector.current = cid
                 where, hook = self.hooks.get(type(event)) or self._hook_for(type(event))
@@ -534,8 +581,10 @@ class _ProcessorSubtask:
                 hook(event, collector)
                 committer.input_done(cid)
                 n += 1
-                if n & 31 == 0 and time.perf_counter() > deadline:
-                    return 0
+                if n & 31 == 0:
+                    if time.perf_counter() > deadline:
+                        return 0
+                    now = time.monotonic()
             return None
         except Exception as exc:
             task.fail(kind, where, exc)
@@ -560,6 +609,7 @@ class _SinkSubtask:
         self.retries = 0
         self.handshake_due = False
         self.pending: dict[int, Event] = {}  # id(event) -> event, transfer returned a future
+        self.pending_since: dict[int, float] = {}  # id(event) -> when its transfer began
         self.pending_bytes = 0
         self._completions: deque[tuple[Event, BaseException | None]] = deque()
 
@@ -600,6 +650,7 @@ class _SinkSubtask:
                     self.busy_since = time.monotonic()
                     self.handshake()
                 except ConnectionError as exc:
+                    task.counters.connection_lost(exc)
                     return self._retry_later(None, exc)
                 except Exception as exc:
                     if not task.stopping:
@@ -608,6 +659,7 @@ class _SinkSubtask:
                 finally:
                     self.busy_since = 0.0
                 self.handshake_due = False
+                task.counters.connection_ok()
             retrying = bool(self.retry_events)
             if retrying:
                 event = self.retry_events[0]
@@ -624,11 +676,12 @@ class _SinkSubtask:
                     task.processor_blocked = False
                     task.executor.wake(task.processor_subtask)
             try:
-                self.busy_since = time.monotonic()
+                began = self.busy_since = time.monotonic()
                 outcome = self._transfer(event)
             except ConnectionError as exc:
                 if not retrying:
                     self.retry_events.append(event)
+                task.counters.connection_lost(exc)
                 return self._retry_later(event, exc)
             except Exception as exc:
                 if not task.stopping:
@@ -640,22 +693,23 @@ class _SinkSubtask:
                 self.retry_events.popleft()
             self.retries = 0
             if outcome is None:
-                self._done(event)
+                self._done(event, time.monotonic() - began)
             else:
-                self._track(event, outcome)
+                self._track(event, outcome, began)
             n += 1
             if n & 31 == 0 and time.perf_counter() > deadline:
                 return 0
         return None
 
-    def _done(self, event: Event) -> None:
+    def _done(self, event: Event, seconds: float | None = None) -> None:
         task = self.task
         if isinstance(event, TsFileInsertionEvent):
             event.close()
         task.transferred += 1
+        task.counters.transferred_event(event, seconds)
         task.committer.output_done(event.commit_id)
 
-    def _track(self, event: Event, future: Any) -> None:
+    def _track(self, event: Event, future: Any, began: float) -> None:
         """`future` (returned by the hook) completes `event` later."""
         if not hasattr(future, "add_done_callback"):
             wrong = PipeError(
@@ -667,11 +721,12 @@ class _SinkSubtask:
         if future.done():
             error = _future_error(future)
             if error is None:
-                self._done(event)
+                self._done(event, time.monotonic() - began)
             else:
                 self._completions.append((event, error))
             return
         self.pending[id(event)] = event
+        self.pending_since[id(event)] = began
         self.pending_bytes += event.nbytes
         future.add_done_callback(lambda f, e=event: self._on_completion(e, f))
 
@@ -687,11 +742,13 @@ class _SinkSubtask:
         task = self.task
         while self._completions:
             event, error = self._completions.popleft()
+            began = self.pending_since.pop(id(event), None)
             if self.pending.pop(id(event), None) is not None:
                 self.pending_bytes -= event.nbytes
             if error is None:
-                self._done(event)
+                self._done(event, None if began is None else time.monotonic() - began)
             elif isinstance(error, ConnectionError):
+                task.counters.connection_lost(error)
                 log.warning("pipe %s: transfer failed, will retry: %s", task.name, error)
                 if not self.handshake_due:
                     self.handshake_due = True

@@ -11,6 +11,8 @@ options (``--data-dir``, ``--config``, ``-v``) are on every sub-parser.
   (``-h HOST -p PORT [-u USER -pw PASSWORD] [--ssl [--trust-store F [--trust-store-pwd P]]]``,
   default 127.0.0.1:6667), from ``-e``, ``-f``,
   standard input or the interactive prompt (`pipecore.cli.shell`). Exit code 1 on an error.
+* ``pipecore pipes [--url URL] [--watch]`` — a serving node's pipes with throughput, backlog
+  and lag, read from its metrics endpoint (`pipecore.cli.watch`); ``--watch`` refreshes in place.
 * ``pipecore demo`` — two nodes, a pipe between them and the sync tool guide's example data
   (`pipecore.cli.demo`); ``--points N`` runs the in-process throughput demo instead.
 """
@@ -145,6 +147,11 @@ def _run_serve(args: argparse.Namespace) -> int:
         with Node.open(args.data_dir, args.config) as node:
             host, port = node.serve(args.rpc_address, args.rpc_port)
             print(f"pipecore serving on {host}:{port} (data directory {node.data_dir})", flush=True)
+            from ..server.metrics_http import metrics_endpoint
+
+            endpoint = metrics_endpoint(node)
+            if endpoint is not None:
+                print(f"pipecore metrics on {endpoint.url}/metrics", flush=True)
             while not stop.wait(0.5):
                 pass
             logging.getLogger("pipecore").info("stopping (signal received)")
@@ -268,6 +275,36 @@ def _run_sql(args: argparse.Namespace) -> int:
         target.close()
 
 
+# ------------------------------------------------------------------------------------ pipes
+def _configure_pipes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        default="http://127.0.0.1:9091",
+        help="the node's metrics endpoint (metric_reporter_list = PROMETHEUS; default "
+        "http://127.0.0.1:9091)",
+    )
+    parser.add_argument("--watch", action="store_true", help="refresh the table in place")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    parser.add_argument("--count", type=int, help="with --watch: stop after this many refreshes")
+
+
+def _run_pipes(args: argparse.Namespace) -> int:
+    """The pipes of a serving node with throughput and lag (`pipecore.cli.watch`)."""
+    from .watch import show_once, watch
+
+    try:
+        if args.watch:
+            return watch(args.url, interval=args.interval, count=args.count)
+        return show_once(args.url, interval=min(args.interval, 1.0))
+    except OSError as exc:
+        print(
+            f"pipecore pipes: cannot read {args.url}/metrics ({exc}); is the node serving "
+            "with metric_reporter_list = PROMETHEUS?",
+            file=sys.stderr,
+        )
+        return 1
+
+
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
@@ -287,6 +324,12 @@ COMMANDS: list[Command] = [
         _configure_sql,
         _run_sql,
         add_help=False,
+    ),
+    Command(
+        "pipes",
+        "a serving node's pipes with throughput and lag (--watch: live)",
+        _configure_pipes,
+        _run_pipes,
     ),
     Command(
         "demo", "two nodes, a pipe between them, the same rows on both", _configure_demo, _run_demo

@@ -94,13 +94,23 @@ def run_script(
     for statement in statements:
         started = time.perf_counter()
         try:
-            outcome = target.run(statement)
+            outcome = _run(target, statement, zone)
         except (SqlError, PipecoreError, OSError) as exc:
             print(_message(exc), file=err, flush=True)
             return False
         elapsed = time.perf_counter() - started
         print(outcome.table(zone, elapsed).render(), file=out, flush=True)
     return True
+
+
+def _run(target: Target, statement: Statement, zone: ZoneLike) -> Outcome:
+    """Run a statement; a long LOAD shows a progress bar on a terminal (`pipecore.cli.progress`)."""
+    if type(statement).__name__ == "LoadTsFile":
+        from .progress import load_with_progress, wants_progress
+
+        if wants_progress(target, statement):
+            return load_with_progress(target, statement, zone)  # type: ignore[arg-type]
+    return target.run(statement)
 
 
 # ---------------------------------------------------------------- the interactive prompt

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from ..host import NodeShared
+from ..observability import ReceiverTotals
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -65,6 +66,8 @@ class ReceiverRegistry:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._connections: dict[int, ReceiverConnection] = {}
+        #: what every connection did since the node opened (the node's metrics)
+        self.totals = ReceiverTotals()
 
     def open(
         self, transport: str, remote: str, cluster_id: str | None = None
@@ -89,6 +92,8 @@ class ReceiverRegistry:
             conn.files += files
             if error is not None:
                 conn.last_error = error
+        if points or files:
+            self.totals.applied(conn.transport, points, files)
 
     def close(self, conn: ReceiverConnection) -> None:
         with self._lock:

@@ -68,6 +68,8 @@ class Flusher:
         self._cv = threading.Condition()
         self._kicked = False
         self._stop = False
+        self.generations = 0  # flushes done since the store opened (for the node's metrics)
+        self.files = 0  # TsFiles they sealed
         self._thread = threading.Thread(target=self._run, name="pipecore-flush", daemon=True)
         self._thread.start()
 
@@ -132,6 +134,8 @@ class Flusher:
                             _return_memtable(store, m)
                 gen._done.set()
                 return
+            self.generations += 1
+            self.files += len(gen.sealed)
             gen._done.set()
 
 

@@ -188,6 +188,11 @@ class Subscription:
         with self._cv:
             return len(self._queue)
 
+    def pending(self) -> list[Event]:
+        """The queued events now, oldest first (a copy; for measuring a backlog)."""
+        with self._cv:
+            return [event for event, _ in self._queue]
+
     def get(self, timeout: float | None = None) -> Event | None:
         """The next event; None after `timeout` seconds without one, or once closed."""
         with self._cv:

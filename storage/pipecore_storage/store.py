@@ -48,6 +48,7 @@ from .paths import canonical_device, join_path, parse_pattern, split_path
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
 from .resource import SealedFile
 from .schema import Schema, SchemaLog, SeriesInfo
+from .stats import StoreStats, store_stats
 from .tablet import Tablet
 from .types import TSDataType
 from .values import record_tablet
@@ -712,6 +713,11 @@ class Store:
 
     def pinned(self, pipe_name: str) -> list[Path]:
         return pinned_files(self.layout, pipe_name)
+
+    # ------------------------------------------------------------------ statistics
+    def stats(self) -> StoreStats:
+        """WAL, memtable, flush, sealed and pinned figures now (`pipecore_storage.stats`)."""
+        return store_stats(self)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -87,6 +87,7 @@ class WalWriter:
         self._size = 0
         self._written = 0  # bytes handed to the OS, over all segments
         self._durable = 0  # bytes known to be fsynced
+        self.fsyncs = 0  # fsync calls on segments (for the node's metrics)
         self._cv = threading.Condition()
         self._syncing = False
         self._stop = threading.Event()
@@ -143,6 +144,7 @@ class WalWriter:
                 self._cv.release()
                 try:
                     os.fsync(fd)
+                    self.fsyncs += 1
                 finally:
                     self._cv.acquire()
                     self._syncing = False
@@ -167,6 +169,7 @@ class WalWriter:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
         write_all(fd, MAGIC)
         os.fsync(fd)
+        self.fsyncs += 1
         fsync_dir(self.directory)
         self._fd, self._size = fd, len(MAGIC)
         self._current = _Segment(path, self._version - 1)
@@ -181,6 +184,7 @@ class WalWriter:
             fd = self._fd
             assert fd is not None and self._current is not None
             os.fsync(fd)
+            self.fsyncs += 1
             os.close(fd)
             self._durable = self._written
             self._cv.notify_all()
@@ -199,6 +203,11 @@ class WalWriter:
                 keep.append(seg)
         self._closed_segments = keep
         return removed
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes appended since the store opened (all segments)."""
+        return self._written
 
     @property
     def segment_count(self) -> int:

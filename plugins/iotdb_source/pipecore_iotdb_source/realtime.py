@@ -29,6 +29,8 @@ The model (sequence numbers are the store's, one per write, seal and deletion):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +46,7 @@ from pipecore_storage.listeners import (
     TsFileSealedEvent,
 )
 from pipecore_storage.resource import SealedFile
+from pipecore_storage.stats import memtable_backlog
 
 from .options import SourceOptions
 
@@ -160,6 +163,33 @@ class Realtime:
         if sub is None:
             return len(self.held)
         return len(self.held) + len(sub) + (1 if sub.lagging else 0)
+
+    def backlog(self) -> tuple[int, int]:
+        """(points, bytes) still to hand on: inserts (tablet mode) and sealed files queued
+        here, and in file mode the memtables' data from ``covered`` on, which comes later as
+        files. Any thread (reads copies)."""
+        sub = self.sub
+        try:
+            queued = list(self.held)
+        except RuntimeError:  # changed by the source's thread meanwhile
+            queued = []
+        if sub is not None:
+            queued += sub.pending()
+        points = size = 0
+        for event in queued:
+            if isinstance(event, InsertEvent):
+                if not self.file_mode:
+                    points += event.tablet.point_count()
+                    size += event.tablet.nbytes
+            elif isinstance(event, TsFileSealedEvent):
+                points += event.file.points
+                with contextlib.suppress(OSError):
+                    size += os.path.getsize(event.file.path)
+        if self.file_mode:
+            more_points, more_bytes = memtable_backlog(self.store, self.covered)
+            points += more_points
+            size += more_bytes
+        return points, size
 
     def remaining_bytes(self) -> int:
         sub = self.sub

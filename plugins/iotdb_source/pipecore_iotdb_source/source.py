@@ -40,6 +40,7 @@ from pipecore import (
     PipeParameters,
     PipeParameterValidator,
     RuntimeConfiguration,
+    SourceBacklog,
     TabletInsertionEvent,
 )
 from pipecore_storage.errors import CorruptFileError, PipecoreError
@@ -176,6 +177,26 @@ class IoTDBSource(Extractor):
         if self.realtime is not None:
             count += self.realtime.remaining_events()
         return count
+
+    def extractor_backlog(self) -> SourceBacklog:
+        """Events, points and bytes still to send: unsent history files (their recorded
+        points, their size), what the realtime subscription holds, and — in file mode — the
+        memtables' data waiting to be sealed (`Realtime.backlog`). A file being split into
+        tablets right now counts as one event of unknown size."""
+        try:
+            pending = list(self.history)
+        except RuntimeError:  # popped by the source's thread meanwhile
+            pending = []
+        points = sum(h.file.points for h in pending)
+        size = 0
+        for h in pending:
+            with contextlib.suppress(OSError):
+                size += h.pinned.stat().st_size
+        if self.realtime is not None:
+            more_points, more_bytes = self.realtime.backlog()
+            points += more_points
+            size += more_bytes
+        return SourceBacklog(self.extractor_remaining_events(), points, size)
 
     def extractor_close(self) -> None:
         if self.realtime is not None:

@@ -26,13 +26,14 @@ import itertools
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from pipecore import ConnectionLog, UserCheck
+from pipecore import ConnectionLog, UserCheck, handshake_refusal_reason
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
 from pipecore_storage.errors import (
     CorruptFileError,
@@ -177,12 +178,20 @@ class IoTDBDataNodeReceiver:
 
     # ------------------------------------------------------------------ entry point
     def transfer(self, version: int, type: int, body: bytes) -> PipeTransferResponse:
+        started = time.perf_counter()
         resp = self._transfer(version, type, body, 0)
         if not resp.status.is_success and resp.status.code not in (
             TSStatusCode.PIPE_TRANSFER_FILE_OFFSET_RESET,
             TSStatusCode.PIPE_RECEIVER_IDEMPOTENT_CONFLICT_EXCEPTION,
         ):
             self._record(error=f"{resp.status}")
+        if self.settings.registry is not None:
+            self.settings.registry.totals.request(
+                self.transport,
+                request_type_label(type),
+                resp.status.code,
+                time.perf_counter() - started,
+            )
         return resp
 
     def _transfer(self, version: int, type_: int, body: bytes, depth: int) -> PipeTransferResponse:
@@ -192,6 +201,8 @@ class IoTDBDataNodeReceiver:
             self._checked = self.settings.white_list
             self.allowed = self._checked.allows(self.remote_address[0])
         if not self.allowed:
+            if type_ in (_T.HANDSHAKE_DATANODE_V1, _T.HANDSHAKE_DATANODE_V2):
+                self._count_refusal("white_list")
             return _status(
                 TSStatusCode.PIPE_HANDSHAKE_ERROR,
                 f"Sender {self.remote_address[0]} is not allowed by the receiver's "
@@ -280,6 +291,7 @@ class IoTDBDataNodeReceiver:
             if not login.is_success:
                 log.warning("receiver %s: login failed: %s", self.remote, login)
                 status = login if isinstance(login, Status) else Status(login.code, login.message)
+                self._count_refusal("login")
                 return PipeTransferResponse(status)
         self._new_folder()
         self.sender_cluster_id = params.cluster_id
@@ -303,7 +315,12 @@ class IoTDBDataNodeReceiver:
         log.warning(
             "receiver %s: handshake from %s refused: %s", self.receiver_id, self.remote, message
         )
+        self._count_refusal(handshake_refusal_reason(message))
         return _status(TSStatusCode.PIPE_HANDSHAKE_ERROR, message)
+
+    def _count_refusal(self, reason: str) -> None:
+        if self.settings.registry is not None:
+            self.settings.registry.totals.refuse(reason)
 
     def _new_folder(self) -> None:
         if self.files is not None:
@@ -471,6 +488,21 @@ class IoTDBDataNodeReceiver:
         if self.settings.registry is not None and self.connection is not None:
             self.settings.registry.close(self.connection)
             self.connection = None
+
+
+_IOTDB_WORDS = {"Datanode": "DataNode", "Confignode": "ConfigNode"}
+
+
+def request_type_label(value: int) -> str:
+    """IoTDB's name of a request type in its receiver metrics (``transferTabletRaw``,
+    ``handshakeDataNodeV2``, ...); ``unknown`` for a value IoTDB does not define."""
+    try:
+        name = _T(value).name
+    except ValueError:
+        return "unknown"
+    words = [w.capitalize() for w in name.split("_")]
+    words = [_IOTDB_WORDS.get(w, w) for w in words]
+    return words[0].lower() + "".join(words[1:])
 
 
 def _conflict(exc: Exception) -> PipeTransferResponse:

@@ -144,6 +144,7 @@ class ThriftSinkBase(Connector):
         )
         self.clients = ClientSet(o.endpoints, o.load_balance_strategy, self.client_settings)
         self.policy = StatusPolicy(o, retry)
+        self.policy.counters = configuration.counters
         self.scratch_dir = Path(configuration.data_dir) / "thrift-sink"
         self.closed = False
 

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
+from typing import Any
 
 from pipecore import PipeConnectionError
 from pipecore.rpc import PipeTransferResponse, TSStatusCode
@@ -50,6 +51,7 @@ class StatusPolicy:
         self.retry_interval = retry_interval
         self.closing = threading.Event()
         self.dropped = 0  # requests given up by the rules (for tests and logs)
+        self.counters: Any = None  # the pipe's PipeCounters: error statuses are counted there
 
     def wait(self, attempt: int) -> None:
         if self.closing.wait(min(attempt * self.retry_interval, _MAX_BACKOFF)):
@@ -76,6 +78,8 @@ class StatusPolicy:
             if code == TSStatusCode.PIPE_RECEIVER_IDEMPOTENT_CONFLICT_EXCEPTION:
                 log.debug("receiver %s: %s ignored (idempotent): %s", endpoint, what(), status)
                 return resp
+            if self.counters is not None:
+                self.counters.error(None, str(code))
             if code == TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED:
                 raise PipeConnectionError(f"receiver {endpoint} asks for a handshake: {status}")
             if code == TSStatusCode.NO_PERMISSION and o.skip_if_no_privileges:
