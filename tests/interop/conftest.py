@@ -7,6 +7,7 @@ PIPECORE_REQUIRE_JAVA=1 (CI).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session", params=iotdb_versions())
-def iotdb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IoTDBServer]:
+def iotdb(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IoTDBServer]:
     """A running single-node IoTDB of each version in tools/java/versions.env."""
     version: str = request.param
     if version in _failed:
@@ -52,14 +55,10 @@ def database(iotdb: IoTDBServer) -> Iterator[str]:
     for row in pipes:
         pipe_id = row[0]
         if not str(pipe_id).startswith("__"):
-            try:
+            with contextlib.suppress(Exception):  # a pipe that is already gone
                 iotdb.execute(f"drop pipe {pipe_id}")
-            except Exception:  # a pipe that is already gone
-                pass
-    try:
+    with contextlib.suppress(Exception):  # nothing was written
         iotdb.execute(f"delete database {name}")
-    except Exception:  # nothing was written
-        pass
 
 
 __all__ = ["unavailable"]
