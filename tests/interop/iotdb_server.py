@@ -341,6 +341,8 @@ def _field_value(field: Any) -> Any:
     dt = field.get_data_type()
     if dt is None:
         return None
+    if dt.name == "TIMESTAMP":  # the raw long (the client would make a pandas Timestamp)
+        return field.get_long_value()
     return field.get_object_value(dt)
 
 
