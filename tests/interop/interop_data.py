@@ -46,7 +46,10 @@ class DeviceData:
     def points(self) -> dict[str, list[tuple[int, Any]]]:
         out: dict[str, list[tuple[int, Any]]] = {}
         for j, m in enumerate(self.measurements):
-            pts = [(t, norm(row[j], self.types[j])) for t, row in zip(self.timestamps, self.values)]
+            pts = [
+                (t, norm(row[j], self.types[j]))
+                for t, row in zip(self.timestamps, self.values, strict=True)
+            ]
             out[f"{self.device}.{m}"] = [(t, v) for t, v in pts if v is not None]
         return out
 

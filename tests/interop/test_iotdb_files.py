@@ -41,7 +41,9 @@ def _pipecore_points(files: list[Path]) -> dict[str, list[tuple[int, Any]]]:
             for i, s in enumerate(tablet.schemas):
                 keep = ~tablet.null_mask(i)
                 col = out.setdefault(f"{tablet.device}.{s.name}", {})
-                for t, v in zip(tablet.timestamps[keep].tolist(), tablet.columns[i][keep].tolist()):
+                for t, v in zip(
+                    tablet.timestamps[keep].tolist(), tablet.columns[i][keep].tolist(), strict=True
+                ):
                     col[t] = norm(v, s.data_type)
     return {k: sorted(v.items()) for k, v in out.items() if v}
 
@@ -110,6 +112,9 @@ def test_pipecore_reads_iotdb_sealed_tsfiles_and_mods(iotdb: IoTDBServer, databa
                         int(s.compression),
                     )
                     dtype = s.data_type
-                    ours = [(t, norm(v, dtype)) for t, v in zip(times.tolist(), values.tolist())]
+                    ours = [
+                        (t, norm(v, dtype))
+                        for t, v in zip(times.tolist(), values.tolist(), strict=True)
+                    ]
                     theirs = [(t, norm(v, dtype)) for t, v in got["points"][m]]
                     assert ours == theirs, f"{f.name} {device}.{m}"
