@@ -64,12 +64,12 @@ def _value(dtype: TSDataType, rng: np.random.Generator, i: int) -> Any:
     if dtype == T.FLOAT:
         return float(np.float32(rng.integers(-40000, 40000) / 8))
     if dtype == T.DOUBLE:
-        return float(rng.normal() * 1e6)
+        return round(float(rng.normal() * 1e6), 4)  # written as a decimal literal in SQL
     if dtype == T.DATE:
         return dt.date(2000 + i % 50, 1 + i % 12, 1 + i % 28)
     if dtype == T.BLOB:
         return bytes(rng.integers(0, 256, int(rng.integers(0, 12))).astype(np.uint8))
-    words = ["", "a", "温度", "north-1", "é" * 3, "x" * 40, "comma,quote'"]
+    words = ["", "a", "温度", "north-1", "é" * 3, "x" * 40, "comma,semi;"]
     return f"{words[i % len(words)]}{i}"
 
 
@@ -121,6 +121,56 @@ def insert(session: Any, data: Iterable[DeviceData], rows_per_call: int = 0) -> 
                 session.insert_aligned_tablet(tablet)
             else:
                 session.insert_tablet(tablet)
+
+
+def literal(v: Any, dtype: TSDataType) -> str:
+    """`v` as an SQL literal both IoTDB and pipecore read back as the same value."""
+    if v is None:
+        return "null"
+    if dtype == T.BOOLEAN:
+        return "true" if v else "false"
+    if dtype in (T.TEXT, T.STRING):
+        return "'" + v + "'"
+    if dtype == T.BLOB:
+        return "X'" + v.hex() + "'"
+    if dtype == T.DATE:
+        return f"'{v.isoformat()}'"
+    return repr(v)
+
+
+def create_statements(data: Iterable[DeviceData]) -> list[str]:
+    """CREATE [ALIGNED] TIMESERIES for the devices (default encodings and compression)."""
+    out = []
+    for d in data:
+        if d.aligned:
+            cols = ", ".join(f"{m} {t.name}" for m, t in zip(d.measurements, d.types, strict=True))
+            out.append(f"create aligned timeseries {d.device}({cols})")
+        else:
+            out += [
+                f"create timeseries {d.device}.{m} with datatype={t.name}"
+                for m, t in zip(d.measurements, d.types, strict=True)
+            ]
+    return out
+
+
+def insert_statements(data: Iterable[DeviceData], rows_per_statement: int = 200) -> list[str]:
+    out = []
+    for d in data:
+        head = f"insert into {d.device}(time, {', '.join(d.measurements)})"
+        head += " aligned values " if d.aligned else " values "
+        for i in range(0, len(d.timestamps), rows_per_statement):
+            rows = [
+                "("
+                + ", ".join([str(t)] + [literal(v, ty) for v, ty in zip(row, d.types, strict=True)])
+                + ")"
+                for t, row in zip(
+                    d.timestamps[i : i + rows_per_statement],
+                    d.values[i : i + rows_per_statement],
+                    strict=True,
+                )
+            ]
+            out.append(head + ", ".join(rows))
+    return out
 
 
 def expected(data: Iterable[DeviceData]) -> dict[str, list[tuple[int, Any]]]:

@@ -15,7 +15,6 @@ itself with `cn_seed_config_node`, the DataNode joins with `dn_seed_config_node`
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -142,8 +141,15 @@ class IoTDBServer:
             "trigger_lib_dir": h / "ext" / "trigger",
             "pipe_lib_dir": h / "ext" / "pipe",
             "sort_tmp_dir": h / "datanode" / "tmp",
-            # one database = one data region: small and quick to create
+            # one database = one data region, and schema regions without Ratis (one replica):
+            # small and quick to create, many databases in one test session
             "default_data_region_group_num_per_database": 1,
+            "schema_region_consensus_protocol_class": (
+                "org.apache.iotdb.consensus.simple.SimpleConsensus"
+            ),
+            # each data region's WAL node takes 2 direct buffers of wal_buffer_size (32 MiB by
+            # default): 1 MiB keeps many databases within the small direct-memory limit
+            "wal_buffer_size_in_byte": 1 << 20,
             "enable_mqtt_service": "false",
             "enable_rest_service": "false",
             "pipe_air_gap_receiver_enabled": "true",
@@ -310,18 +316,7 @@ class IoTDBServer:
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column names and rows of a query (time first, when the result has a time column)."""
-        ds = self.session().execute_query_statement(sql)
-        try:
-            names = list(ds.get_column_names())
-            timed = bool(names) and names[0] == "Time"
-            rows: list[tuple[Any, ...]] = []
-            while ds.has_next():
-                rec = ds.next()
-                fields = [_field_value(f) for f in rec.get_fields()]
-                rows.append((rec.get_timestamp(), *fields) if timed else tuple(fields))
-        finally:
-            ds.close_operation_handle()
-        return names, rows
+        return query_rows(self.session(), sql)
 
     def data_files(self, suffix: str = ".tsfile") -> list[Path]:
         return sorted((self.home / "datanode" / "data").rglob(f"*{suffix}"))
@@ -329,6 +324,23 @@ class IoTDBServer:
     @property
     def pids(self) -> Iterable[int]:
         return [p.pid for p in self.procs.values()]
+
+
+def query_rows(session: Any, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of a query through an official `iotdb.Session` (time first, when
+    the result has a time column; TIMESTAMP values as longs, DATE as datetime.date)."""
+    ds = session.execute_query_statement(sql)
+    try:
+        names = list(ds.get_column_names())
+        timed = bool(names) and names[0] == "Time"
+        rows: list[tuple[Any, ...]] = []
+        while ds.has_next():
+            rec = ds.next()
+            fields = [_field_value(f) for f in rec.get_fields()]
+            rows.append((rec.get_timestamp(), *fields) if timed else tuple(fields))
+    finally:
+        ds.close_operation_handle()
+    return names, rows
 
 
 def _prop(value: Any) -> str:
@@ -344,7 +356,3 @@ def _field_value(field: Any) -> Any:
     if dt.name == "TIMESTAMP":  # the raw long (the client would make a pandas Timestamp)
         return field.get_long_value()
     return field.get_object_value(dt)
-
-
-def server_env() -> dict[str, str]:
-    return dict(os.environ)
