@@ -34,6 +34,7 @@ __all__ = [
     "append_mods",
     "mask_deleted",
     "read_mods",
+    "read_mods_beside",
     "read_tsfile_tablets",
 ]
 
@@ -63,11 +64,20 @@ class Deletion:
 
 
 def read_mods(path: Path) -> list[Deletion]:
-    """The deletions in a .mods file ([] when it does not exist)."""
+    """The deletions in a .mods file ([] when it does not exist).
+
+    The binary format of IoTDB 2.x (``.mods2``, see mods_v2) is recognised by its first byte
+    (a record type, 0 or 1, where a text file starts with ``D``): an IoTDB 2.x sender's mods
+    arrive under any name.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return []
+    if raw[:1] in (b"\x00", b"\x01"):
+        from .mods_v2 import parse_mods_v2
+
+        return parse_mods_v2(path, raw)
     out: list[Deletion] = []
     pos = 0
     for line in raw.splitlines(keepends=True):
@@ -78,6 +88,12 @@ def read_mods(path: Path) -> list[Deletion]:
             out.append(_parse(path, pos, text))
         pos += len(line)
     return out
+
+
+def read_mods_beside(tsfile: Path) -> list[Deletion]:
+    """The deletions of a TsFile: its ``.mods`` (IoTDB 1.x, pipecore) or ``.mods2`` (IoTDB 2.x)."""
+    deletions = read_mods(tsfile.with_name(tsfile.name + SUFFIX))
+    return deletions + read_mods(tsfile.with_name(tsfile.name + SUFFIX + "2"))
 
 
 def _parse(path: Path, pos: int, text: str) -> Deletion:
@@ -151,7 +167,7 @@ def read_tsfile_tablets(
     path = Path(path)
     compiled = parse_pattern(pattern)
     if deletions is None:
-        deletions = read_mods(path.with_name(path.name + SUFFIX))
+        deletions = read_mods_beside(path)
     with TsFileReader(path) as reader:
         for device in reader.devices():
             nodes = split_path(device)

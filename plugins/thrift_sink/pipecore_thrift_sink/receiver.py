@@ -69,6 +69,7 @@ from .protocol import (
     insert_node_to_tablets,
 )
 from .receiver_files import FileReceiver, SealError
+from .receiver_plan import plan_node
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
 
@@ -80,7 +81,6 @@ _UNSUPPORTED = {
     _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
     _T.HANDSHAKE_CONFIGNODE_V2: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_TABLET_BINARY: "WAL-entry tablets (type 7) are not supported; send type 2/3/6",
-    _T.TRANSFER_SCHEMA_PLAN: "schema synchronisation is not supported",
     _T.TRANSFER_SCHEMA_SNAPSHOT_PIECE: "schema synchronisation is not supported",
     _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL: "schema synchronisation is not supported",
     _T.TRANSFER_CONFIG_PLAN: "config-node requests need an IoTDB ConfigNode",
@@ -522,6 +522,7 @@ _APPLYING = frozenset(
         _T.TRANSFER_TABLET_RAW,
         _T.TRANSFER_TABLET_INSERT_NODE,
         _T.TRANSFER_TABLET_BATCH,
+        _T.TRANSFER_SCHEMA_PLAN,
     }
 )
 _HANDLERS: dict[int, Any] = {
@@ -532,4 +533,5 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_PIECE_WITH_MOD: lambda r, b: r._piece(b, False),
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
+    _T.TRANSFER_SCHEMA_PLAN: plan_node,  # realtime deletions (receiver_plan)
 }

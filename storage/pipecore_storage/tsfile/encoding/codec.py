@@ -147,6 +147,14 @@ register(
     lambda v, t, p: encode_zigzag(v, _bits(t)),
     lambda b, t, n, p: decode_zigzag(b, _bits(t), n),
 )
+# IoTDB 2.x writes TIMESTAMP (and DATE) series created WITH ENCODING=ZIGZAG as the long (int)
+# zigzag stream: read them; we still write those pairs with the type's default encoding.
+register(
+    (T.DATE, T.TIMESTAMP),
+    E.ZIGZAG,
+    None,
+    lambda b, t, n, p: decode_zigzag(b, _bits(t), n),
+)
 register(
     (T.TEXT, T.STRING),
     E.DICTIONARY,

@@ -1,0 +1,45 @@
+"""A `pipecore serve` process (tests/thrift's `Serve`) spoken to with the official Python client,
+so the interop tests drive pipecore and IoTDB through the same calls."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "thrift"))
+from iotdb_server import free_ports, query_rows
+from thrift_processes import Serve
+
+__all__ = ["PipecoreNode", "Serve", "free_ports"]
+
+
+class PipecoreNode(Serve):
+    """`pipecore serve` on 127.0.0.1 (its RPC port takes both sessions and pipe transfers)."""
+
+    def __init__(self, tmp: Path, name: str, config: dict[str, Any] | None = None, **kw: Any):
+        super().__init__(tmp, name, config, **kw)
+        self._official: Any = None
+
+    def official(self) -> Any:
+        from iotdb.Session import Session
+
+        if self._official is None:
+            self._official = Session("127.0.0.1", self.port, "root", "root")
+            self._official.open(False)
+        return self._official
+
+    def execute(self, *statements: str) -> None:
+        for sql in statements:
+            self.official().execute_non_query_statement(sql)
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        return query_rows(self.official(), sql)
+
+    def stop(self) -> None:
+        if self._official is not None:
+            with contextlib.suppress(Exception):
+                self._official.close()
+            self._official = None
+        super().stop()

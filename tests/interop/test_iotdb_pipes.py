@@ -1,0 +1,182 @@
+"""Pipes between a real IoTDB and `pipecore serve`, both directions: after the pipe settles,
+SELECT on both sides is identical (IoTDB is the authority).
+
+Every data type IoTDB 2.x has, aligned and non-aligned devices, nulls, deletions. The data is
+written through the official client (IoTDB: tablets; pipecore: SQL INSERT).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from interop_data import (
+    create_statements,
+    device_data,
+    expected,
+    insert,
+    insert_statements,
+    select_points,
+)
+from iotdb_server import IoTDBServer
+from pipecore_node import PipecoreNode
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+_names = itertools.count()
+
+
+@pytest.fixture
+def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
+    node = PipecoreNode(tmp_path, "pipecore").start()
+    yield node
+    node.stop()
+
+
+def settle(
+    want: Callable[[], dict[str, Any]], got: Callable[[], dict[str, Any]], timeout: float = 60
+) -> dict[str, Any]:
+    """Wait until both sides hold the same points; fail with the differing series."""
+    deadline = time.monotonic() + timeout
+    a: Any = None
+    b: Any = None
+    while time.monotonic() < deadline:
+        try:
+            a, b = want(), got()
+        except Exception as exc:  # a side that has no such series yet
+            b = exc
+        if a == b:
+            return a
+        time.sleep(0.5)
+    if isinstance(a, dict) and isinstance(b, dict):
+        diff = {
+            k: (len(a.get(k) or []), len(b.get(k) or []))
+            for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)
+        }
+        raise AssertionError(f"not settled after {timeout}s: series (want, got) counts {diff}")
+    raise AssertionError(f"not settled after {timeout}s: {b!r}")
+
+
+def _data(db: str, rows: int) -> list:
+    return [
+        device_data(f"{db}.plain", rows, aligned=False, seed=1),
+        device_data(f"{db}.al", rows, aligned=True, seed=2),
+    ]
+
+
+# ---------------------------------------------------------------------- IoTDB -> pipecore
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "stream",
+        pytest.param(
+            "batch",
+            marks=pytest.mark.xfail(
+                reason="open: in batch mode IoTDB 2.0.1 sends the DELETE at once (plan node) "
+                "and the TsFile holding the deleted points later; pipecore applies the "
+                "deletion before the file is loaded, so the points come back",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_iotdb_to_pipecore_realtime(
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode, mode: str
+) -> None:
+    db = database
+    iotdb.execute(
+        f"create database {db}",
+        f"create pipe p{next(_names)} with source ('source.path'='{db}.**', "
+        f"'source.inclusion'='data', 'source.realtime.mode'='{mode}') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{pipecore.url}', "
+        "'sink.compressor'='zstd')",
+    )
+    time.sleep(2)  # the pipe's realtime source starts listening
+    data = _data(db, 300)
+    insert(iotdb.session(), data)
+    iotdb.execute(f"delete from {db}.plain.s_int32 where time <= {data[0].timestamps[20]}")
+    iotdb.execute(f"flush {db}")
+    truth = settle(
+        lambda: select_points(iotdb.query, f"{db}.**"),
+        lambda: select_points(pipecore.query, f"{db}.**"),
+    )
+    assert len(truth) == 20 and truth[f"{db}.al.s_blob"] == expected(data)[f"{db}.al.s_blob"]
+
+
+def test_iotdb_to_pipecore_history_with_mods(
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+) -> None:
+    """Sealed TsFiles and their .mods2 (IoTDB 2.x) go over as files; the deletions hold."""
+    db = database
+    data = _data(db, 500)
+    iotdb.execute(f"create database {db}")
+    insert(iotdb.session(), data, rows_per_call=250)
+    iotdb.execute(f"flush {db}")
+    iotdb.execute(
+        f"delete from {db}.plain.s_double where time <= {data[0].timestamps[99]}",
+        f"delete from {db}.al.** where time >= {data[1].timestamps[450]}",
+    )
+    iotdb.execute(
+        f"create pipe p{next(_names)} with source ('source.path'='{db}.**', "
+        "'source.inclusion'='data', 'source.realtime.enable'='false') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{pipecore.url}')"
+    )
+    truth = settle(
+        lambda: select_points(iotdb.query, f"{db}.**"),
+        lambda: select_points(pipecore.query, f"{db}.**"),
+    )
+    assert len(truth[f"{db}.plain.s_double"]) < len(expected(data)[f"{db}.plain.s_double"])
+
+
+# ---------------------------------------------------------------------- pipecore -> IoTDB
+
+
+def _pipecore_to_iotdb(
+    iotdb: IoTDBServer, pipecore: PipecoreNode, db: str, sink: str, *, realtime: bool
+) -> None:
+    data = _data(db, 300)
+    pipecore.execute(f"create database {db}", *create_statements(data))
+    pipecore.execute(*insert_statements(data if not realtime else data[:1]))
+    if not realtime:
+        pipecore.execute(f"flush {db}")  # history only: sealed TsFiles
+    pipecore.execute(
+        f"create pipe p{next(_names)} with source ('source.path'='{db}.**') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}'"
+        f"{sink})"
+    )
+    if realtime:
+        pipecore.execute(*insert_statements(data[1:]))
+    assert select_points(pipecore.query, f"{db}.**") == expected(data)
+    settle(
+        lambda: select_points(pipecore.query, f"{db}.**"),
+        lambda: select_points(iotdb.query, f"{db}.**"),
+        timeout=30,
+    )
+
+
+@pytest.mark.xfail(
+    reason="pipecore writes tsfile 1.x Tablet bodies (types 3 and 6); IoTDB 2.0.1 reads a "
+    "column-category byte after each schema (Tablet.deserialize) and fails (NPE)",
+    strict=True,
+)
+def test_pipecore_to_iotdb_realtime_tablets(
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+) -> None:
+    _pipecore_to_iotdb(
+        iotdb, pipecore, database, ", 'sink.tsfile.format-version'='4'", realtime=True
+    )
+
+
+def test_pipecore_to_iotdb_history_files(
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+) -> None:
+    """Sealed TsFiles, format v4 (IoTDB 2.x's types need it; `auto` picks v3 for any IoTDB)."""
+    _pipecore_to_iotdb(
+        iotdb, pipecore, database, ", 'sink.tsfile.format-version'='4'", realtime=False
+    )
