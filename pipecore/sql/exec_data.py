@@ -14,6 +14,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from pipecore_storage.paths import join_path, split_path
+from pipecore_storage.series_meta import SeriesMeta
 from pipecore_storage.types import TSDataType
 
 from .dataset import DataSet
@@ -106,30 +107,23 @@ def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
 
 
 # ---------------------------------------------------------------- time series
-def _check_spec(s: Statement, path: str, spec: MeasurementSpec) -> None:
-    extras = [
-        what
-        for what, given in (
-            ("an alias", spec.alias),
-            ("tags", spec.tags),
-            ("attributes", spec.attributes),
-        )
-        if given
-    ]
-    if extras:
-        raise _refuse(
-            s,
-            f"timeseries {path}: {' and '.join(extras)} are not supported by pipecore's store; "
-            "create the series without them",
-            path,
-        )
+def _meta(spec: MeasurementSpec) -> SeriesMeta:
+    return SeriesMeta(spec.alias, spec.tags, spec.attributes)
 
 
 def create_timeseries(ctx: Context, s: CreateTimeseries) -> Outcome:
     path = str(s.path)
-    _check_spec(s, path, s.spec)
     spec = s.spec
-    ctx.store.create_timeseries(path, spec.data_type, spec.encoding, spec.compressor, spec.props)
+    ctx.store.create_timeseries(
+        path,
+        spec.data_type,
+        spec.encoding,
+        spec.compressor,
+        spec.props,
+        alias=spec.alias,
+        tags=spec.tags,
+        attributes=spec.attributes,
+    )
     return DONE
 
 
@@ -138,7 +132,6 @@ def create_aligned_timeseries(ctx: Context, s: CreateAlignedTimeseries) -> Outco
     if not s.measurements:
         raise _refuse(s, f"CREATE ALIGNED TIMESERIES {device}: name at least one measurement")
     for spec in s.measurements:
-        _check_spec(s, f"{device}.{spec.name}", spec)
         if spec.props:
             raise _refuse(s, f"{device}.{spec.name}: properties are not supported here", device)
     ctx.store.create_aligned_timeseries(
@@ -147,6 +140,7 @@ def create_aligned_timeseries(ctx: Context, s: CreateAlignedTimeseries) -> Outco
         [m.data_type for m in s.measurements],
         [m.encoding for m in s.measurements],
         [m.compressor for m in s.measurements],
+        [_meta(m) for m in s.measurements],
     )
     return DONE
 
