@@ -54,6 +54,7 @@ from .registry import (
     make_plugin_manager,
 )
 from .rpc import RpcServer
+from .schema_templates import SchemaTemplates
 from .sql import ResultTable, Statement, parse_script, parse_statement
 from .sql.errors import SqlError
 from .sql.executor import Executor
@@ -159,6 +160,7 @@ class Node:
             self.store = self._open_store()
             self.receivers = ReceiverRegistry()
             self.users = UserStore.for_data_dir(self.data_dir)
+            self.templates = SchemaTemplates.for_data_dir(self.data_dir)
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,
@@ -232,7 +234,7 @@ class Node:
         ``dn_rpc_port``; port 0 picks a free one), over TLS with `ssl_context` or — when
         ``enable_thrift_ssl`` is set — with ``key_store_path``'s certificate and key.
         Plugins register their pipe receivers through ``register_rpc_services``; SQL sessions
-        are served by `pipecore.sql.session.SqlSessionHandler` unless a plugin registered a
+        are served by `pipecore.clientrpc.ClientSessionHandler` unless a plugin registered a
         session handler. Then the services of ``node_services`` start, in order; one that
         fails stops everything started here and is raised with its name. `close()` stops it
         all.
@@ -251,9 +253,9 @@ class Node:
         self.registry.load()
         pm.hook.register_rpc_services(server=server, node=self)
         if server.session_handler_factory is None:
-            from .sql.session import SqlSessionHandler
+            from .clientrpc import ClientSessionHandler
 
-            server.register_session_handler(lambda ctx: SqlSessionHandler(ctx, self))
+            server.register_session_handler(lambda ctx: ClientSessionHandler(ctx, self))
         server.start()
         self.server = server
         try:

@@ -29,7 +29,7 @@ from .errors import DATA_TYPE_MISMATCH, ILLEGAL_PARAMETER, ILLEGAL_PATH, ClientC
 from .strings import infer_string_type, parse_string
 
 if TYPE_CHECKING:
-    from .templates import TemplateCatalog
+    from ..schema_templates import SchemaTemplates
 
 __all__ = ["Row", "TabletBuilder"]
 
@@ -83,7 +83,7 @@ def _cast_error(path: str, registered: TSDataType, given: TSDataType, sample: ob
 class TabletBuilder:
     """Builds the store tablets of one client call against the node's current schema."""
 
-    def __init__(self, store: Any, templates: TemplateCatalog | None = None) -> None:
+    def __init__(self, store: Any, templates: SchemaTemplates | None = None) -> None:
         self.store = store
         self.templates = templates
 
