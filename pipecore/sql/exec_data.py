@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
-from pipecore_storage.paths import join_path, split_path
+import attrs
+
+from pipecore_storage.paths import canonical_device, join_path, split_path
 from pipecore_storage.series_meta import SeriesMeta
 from pipecore_storage.types import TSDataType
 
+from .admin import typed_rows
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
 from .outcome import DONE, Context, Outcome, rows, semantic
@@ -89,7 +92,7 @@ def show_databases(ctx: Context, s: ShowDatabases) -> Outcome:
 
 def count_databases(ctx: Context, s: CountDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
-    return rows(DataSet.text(("count",), [(len(table.rows),)]))
+    return rows(typed_rows(("count",), [TSDataType.INT32], [(len(table.rows),)]))
 
 
 def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
@@ -159,8 +162,18 @@ def delete_timeseries(ctx: Context, s: DeleteTimeseries) -> Outcome:
     return DONE
 
 
+def _tagged(ctx: Context, s: ShowTimeseries | CountTimeseries) -> list[Any]:
+    series = ctx.store.list_series(str(s.pattern))
+    if s.tag is None:
+        return series
+    return [info for info in series if s.tag.matches(info.meta.tag_dict)]
+
+
 def show_timeseries(ctx: Context, s: ShowTimeseries) -> Outcome:
     table = ctx.store.show_timeseries(str(s.pattern))
+    if s.tag is not None:
+        wanted = {info.path for info in _tagged(ctx, s)}
+        table = attrs.evolve(table, rows=[r for r in table.rows if r[0] in wanted])
     return rows(_store_table(table, SHOW_TIMESERIES_COLUMNS, s.offset, s.limit))
 
 
@@ -170,21 +183,27 @@ def show_devices(ctx: Context, s: ShowDevices) -> Outcome:
 
 
 def count_timeseries(ctx: Context, s: CountTimeseries) -> Outcome:
-    series = ctx.store.list_series(str(s.pattern))
+    series = _tagged(ctx, s)
     if s.group_by_level is None:
-        return rows(DataSet.text(COUNT_TIMESERIES_COLUMNS, [(len(series),)]))
+        return rows(typed_rows(COUNT_TIMESERIES_COLUMNS, [TSDataType.INT64], [(len(series),)]))
     counts: dict[str, int] = {}
     for info in series:
         nodes = split_path(info.path)
         if len(nodes) > s.group_by_level:
             prefix = join_path(nodes[: s.group_by_level + 1])
             counts[prefix] = counts.get(prefix, 0) + 1
-    return rows(DataSet.text(("Column", *COUNT_TIMESERIES_COLUMNS), sorted(counts.items())))
+    return rows(
+        typed_rows(
+            ("Column", *COUNT_TIMESERIES_COLUMNS),
+            [TSDataType.TEXT, TSDataType.INT64],
+            sorted(counts.items()),
+        )
+    )
 
 
 def count_devices(ctx: Context, s: CountDevices) -> Outcome:
     table = ctx.store.show_devices(str(s.pattern))
-    return rows(DataSet.text(COUNT_DEVICES_COLUMNS, [(len(table.rows),)]))
+    return rows(typed_rows(COUNT_DEVICES_COLUMNS, [TSDataType.INT64], [(len(table.rows),)]))
 
 
 # ---------------------------------------------------------------- INSERT
@@ -229,7 +248,9 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         present = {m: v for m, v in values.items() if v is not None}  # null: no point
         if present:
             records.append((device, row.time.resolve(ctx.now_ms), present))
-    ctx.store.insert_records(records, aligned=s.aligned)
+    # IoTDB >= 1.2: a device takes its own alignment, with or without ALIGNED
+    aligned = ctx.store.device_aligned(str(canonical_device(device)[0]))
+    ctx.store.insert_records(records, aligned=s.aligned if aligned is None else aligned)
     return DONE
 
 

@@ -29,7 +29,7 @@ from pipecore_storage.errors import (
 
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
-from . import exec_data, exec_select
+from . import admin, exec_data, exec_select
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -170,6 +170,7 @@ class Executor:
             LoadConfiguration: self._load_configuration,
             **exec_data.HANDLERS,
             **exec_select.HANDLERS,
+            **admin.HANDLERS,
         }
 
     def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:
