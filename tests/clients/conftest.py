@@ -32,9 +32,18 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.log = data_dir.with_suffix(".log")
-        cmd = [sys.executable, "-c", "import sys; from pipecore.cli import main; sys.exit(main())",
-               "serve", "--data-dir", str(data_dir), "--rpc-port", str(self.port),
-               "--rpc-address", "127.0.0.1"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys; from pipecore.cli import main; sys.exit(main())",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--rpc-port",
+            str(self.port),
+            "--rpc-address",
+            "127.0.0.1",
+        ]
         self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd, stdout=self._out, stderr=subprocess.STDOUT, env={**os.environ}

@@ -33,18 +33,36 @@ from thrift.transport import TSocket, TTransport
 from pipecore.rpc.tsblock import decode_tsblock
 
 ALL_TYPES = [
-    TSDataType.BOOLEAN, TSDataType.INT32, TSDataType.INT64, TSDataType.FLOAT, TSDataType.DOUBLE,
-    TSDataType.TEXT, TSDataType.TIMESTAMP, TSDataType.DATE, TSDataType.BLOB, TSDataType.STRING,
-]  # fmt: skip
+    TSDataType.BOOLEAN,
+    TSDataType.INT32,
+    TSDataType.INT64,
+    TSDataType.FLOAT,
+    TSDataType.DOUBLE,
+    TSDataType.TEXT,
+    TSDataType.TIMESTAMP,
+    TSDataType.DATE,
+    TSDataType.BLOB,
+    TSDataType.STRING,
+]
 NAMES = ["b", "i", "l", "f", "d", "t", "ts", "dt", "bl", "s"]
 ROWS = [
     [False, 0, 0, 0.0, 0.0, "1234567890", 0, date(1970, 1, 1), b"12", "x"],
-    [True, -(2**31), -(2**63), -0.125, -0.1234567890123, "没问题", -(2**63), date(1000, 1, 1),
-     "没问题".encode(), "！@#￥"],
+    [
+        True,
+        -(2**31),
+        -(2**63),
+        -0.125,
+        -0.1234567890123,
+        "没问题",
+        -(2**63),
+        date(1000, 1, 1),
+        "没问题".encode(),
+        "！@#￥",
+    ],
     [True, 2**31 - 1, 2**63 - 1, 3.5, 1e300, "'`~", 2**63 - 1, date(9999, 12, 31), b"", "    "],
     [None, None, None, None, None, None, None, None, None, None],
     [True, 10, 11, 1.5, 10011.1, "", 11, date(2024, 2, 29), b"\x00\xff", ""],
-]  # fmt: skip
+]
 
 
 def _value(field) -> object:
@@ -97,26 +115,40 @@ def test_databases_are_created_and_deleted_with_iotdb_codes(session, db):
 def test_series_keep_encoding_compressor_alias_tags_and_attributes(session, db):
     session.set_storage_group(db)
     session.create_time_series(
-        f"{db}.d1.s1", TSDataType.INT32, TSEncoding.RLE, Compressor.SNAPPY,
-        None, {"unit": "c", "site": "a"}, {"owner": "me"}, "temperature",
-    )  # fmt: skip
+        f"{db}.d1.s1",
+        TSDataType.INT32,
+        TSEncoding.RLE,
+        Compressor.SNAPPY,
+        None,
+        {"unit": "c", "site": "a"},
+        {"owner": "me"},
+        "temperature",
+    )
     session.create_multi_time_series(
         [f"{db}.d2.s{i}" for i in range(3)],
         [TSDataType.FLOAT, TSDataType.TEXT, TSDataType.DATE],
         [TSEncoding.GORILLA, TSEncoding.DICTIONARY, TSEncoding.TS_2DIFF],
         [Compressor.LZ4, Compressor.ZSTD, Compressor.GZIP],
-        None, [{"k": str(i)} for i in range(3)], [{"a": "b"}] * 3, None,
-    )  # fmt: skip
+        None,
+        [{"k": str(i)} for i in range(3)],
+        [{"a": "b"}] * 3,
+        None,
+    )
     with session.execute_query_statement(f"show timeseries {db}.**") as ds:
         df = ds.todf()
     first = df[df.Timeseries == f"{db}.d1.s1"].iloc[0]
     assert (first.Alias, first.DataType, first.Encoding, first.Compression) == (
-        "temperature", "INT32", "RLE", "SNAPPY",
-    )  # fmt: skip
+        "temperature",
+        "INT32",
+        "RLE",
+        "SNAPPY",
+    )
     assert first.Tags == '{"unit":"c","site":"a"}' and first.Attributes == '{"owner":"me"}'
     assert list(df[df.Timeseries.str.startswith(f"{db}.d2")].Encoding) == [
-        "GORILLA", "DICTIONARY", "TS_2DIFF",
-    ]  # fmt: skip
+        "GORILLA",
+        "DICTIONARY",
+        "TS_2DIFF",
+    ]
     assert session.check_time_series_exists(f"{db}.d2.s1")
     session.delete_time_series([f"{db}.d2.s1", f"{db}.d2.s2"])
     assert not session.check_time_series_exists(f"{db}.d2.s1")
@@ -135,7 +167,7 @@ def test_create_multi_timeseries_is_all_or_nothing(session, db):
             [TSDataType.INT32] * 2,
             [TSEncoding.PLAIN] * 2,
             [Compressor.LZ4] * 2,
-        )  # fmt: skip
+        )
     )
     assert code == 503
     assert not session.check_time_series_exists(f"{db}.d.a")
@@ -151,9 +183,12 @@ def test_aligned_series_can_be_created_twice_on_one_device(session, db):
     session.set_storage_group(db)
     d = f"{db}.d"
     session.create_aligned_time_series(
-        d, ["a", "b"], [TSDataType.BOOLEAN, TSDataType.INT32], [TSEncoding.PLAIN] * 2,
+        d,
+        ["a", "b"],
+        [TSDataType.BOOLEAN, TSDataType.INT32],
+        [TSEncoding.PLAIN] * 2,
         [Compressor.SNAPPY] * 2,
-    )  # fmt: skip
+    )
     session.create_aligned_time_series(
         d, ["c"], [TSDataType.TEXT], [TSEncoding.PLAIN], [Compressor.SNAPPY]
     )
@@ -164,22 +199,36 @@ def test_aligned_series_can_be_created_twice_on_one_device(session, db):
     session.execute_non_query_statement(f"insert into {d}(timestamp, b) values(2, 7)")
     session.insert_aligned_record(d, 3, ["b"], [TSDataType.INT32], [8])
     assert rows_of(session, f"select a, b, c from {d}") == [
-        [1, True, None, "x"], [2, None, 7, None], [3, None, 8, None],
-    ]  # fmt: skip
+        [1, True, None, "x"],
+        [2, None, 7, None],
+        [3, None, 8, None],
+    ]
 
 
 # ---------------------------------------------------------------- writes
 def test_records_with_nulls_and_bytes_for_text(session, db):
     d = f"{db}.d"
-    types = [TSDataType.BOOLEAN, TSDataType.INT32, TSDataType.INT64, TSDataType.FLOAT,
-             TSDataType.DOUBLE, TSDataType.TEXT]  # fmt: skip
+    types = [
+        TSDataType.BOOLEAN,
+        TSDataType.INT32,
+        TSDataType.INT64,
+        TSDataType.FLOAT,
+        TSDataType.DOUBLE,
+        TSDataType.TEXT,
+    ]
     m = ["a", "b", "c", "e", "f", "g"]
     session.insert_record(d, 1, m, types, [False, 10, 11, 1.5, 10011.1, "r1"])
     session.insert_record(d, 2, m, types, [True, 20, 21, None, None, None])
-    session.insert_records([d, d], [3, 4], [m, m], [types, types],
-                           [[True, 30, 31, 3.5, 8.125, b"bytes"], [None, None, None, None, 4.0, "x"]])  # fmt: skip
-    session.insert_records_of_one_device(d, [6, 5], [m[:3], m[:3]], [types[:3]] * 2,
-                                         [[True, 6, 6], [False, 5, 5]])  # fmt: skip
+    session.insert_records(
+        [d, d],
+        [3, 4],
+        [m, m],
+        [types, types],
+        [[True, 30, 31, 3.5, 8.125, b"bytes"], [None, None, None, None, 4.0, "x"]],
+    )
+    session.insert_records_of_one_device(
+        d, [6, 5], [m[:3], m[:3]], [types[:3]] * 2, [[True, 6, 6], [False, 5, 5]]
+    )
     assert rows_of(session, f"select a, b, c, e, f, g from {d}") == [
         [1, False, 10, 11, 1.5, 10011.1, "r1"],
         [2, True, 20, 21, None, None, None],
@@ -228,18 +277,31 @@ def test_insert_tablets_and_string_records_infer_types(session, db):
     t1 = Tablet(f"{db}.a", ["x"], [TSDataType.INT64], [[1], [2]], [1, 2])
     t2 = Tablet(f"{db}.b", ["y"], [TSDataType.TEXT], [["p"], ["q"]], [1, 2])
     session.insert_tablets([t1, t2])
-    session.insert_str_record(f"{db}.c", 1, ["flag", "n", "big", "r", "txt", "nan", "nul"],
-                              ["TRUE", "12", "123456789012", "1.5", "hello", "NaN", "null"])  # fmt: skip
-    session.insert_string_records_of_one_device(f"{db}.c", [2, 3], [["n"], ["n", "txt"]],
-                                                [["13"], ["14", "again"]])  # fmt: skip
+    session.insert_str_record(
+        f"{db}.c",
+        1,
+        ["flag", "n", "big", "r", "txt", "nan", "nul"],
+        ["TRUE", "12", "123456789012", "1.5", "hello", "NaN", "null"],
+    )
+    session.insert_string_records_of_one_device(
+        f"{db}.c", [2, 3], [["n"], ["n", "txt"]], [["13"], ["14", "again"]]
+    )
     with session.execute_query_statement(f"show timeseries {db}.c.*") as ds:
         df = ds.todf()
     types = dict(zip(df.Timeseries.str.rsplit(".", n=1).str[1], df.DataType, strict=True))
-    assert types == {"flag": "BOOLEAN", "n": "DOUBLE", "big": "DOUBLE", "r": "DOUBLE",
-                     "txt": "TEXT", "nan": "DOUBLE"}  # fmt: skip
+    assert types == {
+        "flag": "BOOLEAN",
+        "n": "DOUBLE",
+        "big": "DOUBLE",
+        "r": "DOUBLE",
+        "txt": "TEXT",
+        "nan": "DOUBLE",
+    }
     assert rows_of(session, f"select n, txt from {db}.c") == [
-        [1, 12.0, "hello"], [2, 13.0, None], [3, 14.0, "again"],
-    ]  # fmt: skip
+        [1, 12.0, "hello"],
+        [2, 13.0, None],
+        [3, 14.0, "again"],
+    ]
     assert count_rows(session, f"select * from {db}.a") == 2
     assert code_of(lambda: session.insert_str_record(f"{db}.c", 4, ["n"], ["abc"])) == 614
 
@@ -338,18 +400,19 @@ def test_bad_requests_get_iotdb_codes_and_store_nothing(server, session, db):
     sid = opened.sessionId
     try:
         ts = np.array([1, 2], ">i8").tobytes()
-        short = TSInsertTabletReq(sid, f"{db}.d", ["i"], np.array([1], ">i4").tobytes(), ts,
-                                  [1], 2)  # fmt: skip
+        short = TSInsertTabletReq(sid, f"{db}.d", ["i"], np.array([1], ">i4").tobytes(), ts, [1], 2)
         assert client.insertTablet(short).code == 303
-        long = TSInsertTabletReq(sid, f"{db}.d", ["i"], np.array([1, 2, 3], ">i4").tobytes(),
-                                 ts, [1], 2)  # fmt: skip
+        long = TSInsertTabletReq(
+            sid, f"{db}.d", ["i"], np.array([1, 2, 3], ">i4").tobytes(), ts, [1], 2
+        )
         assert client.insertTablet(long).code == 303
         bad_type = TSInsertTabletReq(sid, f"{db}.d", ["i"], b"\x00\x00\x00\x01x" * 2, ts, [5], 2)
         assert client.insertTablet(bad_type).code == 614  # TEXT into an INT32 series
         bad_path = TSInsertRecordReq(sid, "root.a..b", ["i"], b"\x01\x00\x00\x00\x01", 1)
         assert client.insertRecord(bad_path).code == 509
-        two = TSInsertTabletReq(sid, f"{db}.d", ["i", "j"], np.array([1, 2, 3, 4], ">i4").tobytes(),
-                                ts, [1, 99], 2)  # fmt: skip
+        two = TSInsertTabletReq(
+            sid, f"{db}.d", ["i", "j"], np.array([1, 2, 3, 4], ">i4").tobytes(), ts, [1, 99], 2
+        )
         assert client.insertTablet(two).code == 303  # data type 99
         assert client.testInsertTablet(long).code == 200  # IoTDB's network test: no write
     finally:
