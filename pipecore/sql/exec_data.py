@@ -228,6 +228,10 @@ def _python_value(value: Literal | TimeValue, now_ms: int, series_type: TSDataTy
 def insert(ctx: Context, s: Insert) -> Outcome:
     device = str(s.device)
     known: Mapping[str, TSDataType] = {}
+    canonical = canonical_device(device)[0]
+    if s.rows and ctx.store.device_aligned(canonical) is None:
+        # a device below a schema template's path uses the template from its first write
+        ctx.node.templates.activate_on_write(ctx.store, canonical)
     for measurement in s.measurements:
         info = ctx.store.series(join_path([*split_path(device), measurement]))
         if info is not None:
@@ -249,7 +253,7 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         if present:
             records.append((device, row.time.resolve(ctx.now_ms), present))
     # IoTDB >= 1.2: a device takes its own alignment, with or without ALIGNED
-    aligned = ctx.store.device_aligned(str(canonical_device(device)[0]))
+    aligned = ctx.store.device_aligned(canonical)
     ctx.store.insert_records(records, aligned=s.aligned if aligned is None else aligned)
     return DONE
 

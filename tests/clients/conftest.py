@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,12 +100,3 @@ _names = itertools.count(1)
 def db() -> str:
     """A database name of this test's own."""
     return f"root.t{os.getpid()}_{next(_names)}"
-
-
-@pytest.fixture(autouse=True)
-def _template_api_warnings() -> Iterator[None]:
-    # the official client marks its template API deprecated (it still sends the calls)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="iotdb")
-        warnings.filterwarnings("ignore", message="The APIs about template are deprecated")
-        yield
