@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pipecore_storage.errors import PipecoreError
 from pipecore_storage.mods import MAX_TIME
 from pipecore_storage.paths import join_path, split_path
+from pipecore_storage.types import TSDataType
 
 from ..rpc import thrift as t
 from ..sql.dataset import DataSet
@@ -273,8 +274,8 @@ class ClientSessionHandler(TemplateCalls, SqlSessionHandler):
                 f"{device}: {len(measurements or [])} measurements but {len(values or [])} values",
                 device,
             )
-        decoded = [(None, v) for v in values]
-        return (device, int(time), list(measurements), decoded)  # type: ignore[arg-type]
+        decoded: list[tuple[TSDataType | None, object]] = [(None, v) for v in values]
+        return (device, int(time), list(measurements), decoded)
 
     @session_call()
     def insertRecord(self, req: Any) -> Any:

@@ -179,6 +179,6 @@ class TabletBuilder:
             return given, value
         if registered in _CASTS.get(given, frozenset()):
             if registered in (TSDataType.FLOAT, TSDataType.DOUBLE):
-                return registered, float(value)  # type: ignore[arg-type]
+                return registered, float(value)
             return registered, value
         raise _cast_error(path, registered, given, value)

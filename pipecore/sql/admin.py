@@ -260,6 +260,7 @@ def _address(ctx: Context) -> tuple[str, int]:
 
 def show_cluster(ctx: Context, s: ShowCluster) -> Outcome:
     host, port = _address(ctx)
+    columns: tuple[str, ...]
     if not s.details:
         columns = ("NodeID", "NodeType", "Status", "InternalAddress", "InternalPort", "Version",
                    "BuildInfo")  # fmt: skip
@@ -436,8 +437,8 @@ def show_templates(ctx: Context, s: ShowTemplates) -> Outcome:
     text = TSDataType.TEXT
     try:
         if s.what == "templates":
-            table = [(name,) for name in templates.templates]
-            return rows(typed_rows(("TemplateName",), [text], table))
+            names: list[tuple[object, ...]] = [(name,) for name in templates.templates]
+            return rows(typed_rows(("TemplateName",), [text], names))
         if s.what == "nodes":
             ordered = templates.get(s.name).ordered()
             table = [
