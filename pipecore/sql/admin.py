@@ -2,7 +2,8 @@
 
 Statements (IoTDB 1.3's spelling; ``SCHEMA TEMPLATE`` and ``DEVICE TEMPLATE`` are the same):
 
-* ``SHOW CLUSTER [DETAILS]``, ``SHOW CLUSTERID``, ``SHOW VARIABLES``, ``SHOW VERSION``,
+* ``SHOW CLUSTER [DETAILS]``, ``SHOW CLUSTERID``, ``SHOW DATANODES``, ``SHOW VARIABLES``,
+  ``SHOW VERSION``,
   ``SHOW [SCHEMA | DATA] REGIONS [OF DATABASE db, ...]`` — a single-node answer in IoTDB's
   columns: the node is one DataNode (id 0) in state ``Running``; each database has one
   schema region and one data region, led by it.
@@ -62,6 +63,11 @@ class ShowCluster(Statement):
 
 @attrs.frozen(kw_only=True)
 class ShowClusterId(Statement):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class ShowDataNodes(Statement):
     pass
 
 
@@ -147,6 +153,9 @@ class AdminMixin(TermsMixin):
 
     def show_cluster_id(self, meta: Any, children: list[Any]) -> ShowClusterId:
         return ShowClusterId(span=self._span(meta))
+
+    def show_datanodes(self, meta: Any, children: list[Any]) -> ShowDataNodes:
+        return ShowDataNodes(span=self._span(meta))
 
     def show_variables(self, meta: Any, children: list[Any]) -> ShowVariables:
         return ShowVariables(span=self._span(meta))
@@ -279,6 +288,16 @@ def show_cluster(ctx: Context, s: ShowCluster) -> Outcome:
 
 def show_cluster_id(ctx: Context, s: ShowClusterId) -> Outcome:
     return rows(typed_rows(("ClusterId",), [TSDataType.TEXT], [(ctx.node.cluster_id,)]))
+
+
+def show_datanodes(ctx: Context, s: ShowDataNodes) -> Outcome:
+    # IoTDB's Java Session (NodesSupplier) runs this to learn the nodes it may write to
+    host, port = _address(ctx)
+    databases = len(ctx.store.show_databases("root.**").rows)
+    columns = ("NodeID", "Status", "RpcAddress", "RpcPort", "DataRegionNum", "SchemaRegionNum")
+    t, i = TSDataType.TEXT, TSDataType.INT32
+    row = (0, "Running", host, port, databases, databases)
+    return rows(typed_rows(columns, [i, t, t, i, i, i], [row]))
 
 
 _BKDR = "org.apache.iotdb.commons.partition.executor.hash.BKDRHashExecutor"
@@ -457,6 +476,7 @@ def show_templates(ctx: Context, s: ShowTemplates) -> Outcome:
 HANDLERS: dict[type, Any] = {
     ShowCluster: show_cluster,
     ShowClusterId: show_cluster_id,
+    ShowDataNodes: show_datanodes,
     ShowVariables: show_variables,
     ShowVersion: show_version,
     ShowRegions: show_regions,

@@ -87,12 +87,32 @@ def create_database(ctx: Context, s: CreateDatabase) -> Outcome:
 
 def show_databases(ctx: Context, s: ShowDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
-    return rows(_store_table(table, SHOW_DATABASES_COLUMNS))
+    index = {name: i for i, name in enumerate(table.columns)}
+    columns = SHOW_DATABASES_COLUMNS + (_DATABASE_DETAILS_COLUMNS if s.details else ())
+    shaped = [
+        tuple(row[index[c]] if c in index else _DEFAULTS.get(c, 1) for c in columns)
+        for row in table.rows
+    ]
+    # IoTDB's types: replication factors and region group numbers INT32, partitions INT64
+    types = [TSDataType.TEXT, TSDataType.INT32, TSDataType.INT32, TSDataType.INT64,
+             TSDataType.INT64] + [TSDataType.INT32] * (len(columns) - 5)  # fmt: skip
+    return rows(typed_rows(columns, types, shaped))
+
+
+# SHOW DATABASES DETAILS: one schema region group and one data region group per database
+_DATABASE_DETAILS_COLUMNS = (
+    "SchemaRegionGroupNum",
+    "MinSchemaRegionGroupNum",
+    "MaxSchemaRegionGroupNum",
+    "DataRegionGroupNum",
+    "MinDataRegionGroupNum",
+    "MaxDataRegionGroupNum",
+)
 
 
 def count_databases(ctx: Context, s: CountDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
-    return rows(typed_rows(("count",), [TSDataType.INT32], [(len(table.rows),)]))
+    return rows(typed_rows(("count(database)",), [TSDataType.INT32], [(len(table.rows),)]))
 
 
 def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:

@@ -131,6 +131,7 @@ def test_cluster_information(session, server):
     assert variables["TimestampPrecision"] == "ms" and variables["DataReplicationFactor"] == "1"
     assert table(session, "show version")[0][1] == "pipecore"
     with session.execute_query_statement("count databases") as ds:
+        assert ds.get_column_names() == ["count(database)"]
         assert ds.get_column_types() == [TSDataType.INT32]
     with session.execute_query_statement("count timeseries") as ds:
         assert ds.get_column_types() == [TSDataType.INT64]
@@ -144,3 +145,40 @@ def test_show_regions(session, db):
         ("DataRegion", "Running", db),
     ]
     assert [r[1] for r in table(session, f"show data regions of database {db}")] == ["DataRegion"]
+
+
+def test_show_datanodes_is_what_the_java_session_reads(session, server, db):
+    # IoTDB's Java Session (NodesSupplier) runs SHOW DATANODES and reads RpcAddress, RpcPort
+    # and Status of each row
+    session.set_storage_group(db)
+    with session.execute_query_statement("SHOW DATANODES") as ds:
+        assert ds.get_column_names() == ["NodeID", "Status", "RpcAddress", "RpcPort",
+                                         "DataRegionNum", "SchemaRegionNum"]  # fmt: skip
+        assert ds.get_column_types()[:4] == [TSDataType.INT32, TSDataType.TEXT,
+                                             TSDataType.TEXT, TSDataType.INT32]  # fmt: skip
+        rows = []
+        while ds.has_next():
+            rows.append([str(f) for f in ds.next().get_fields()])
+    databases = int(table(session, "count databases")[0][0])
+    assert databases >= 1
+    assert rows == [["0", "Running", "127.0.0.1", str(server.port), str(databases),
+                     str(databases)]]  # fmt: skip
+
+
+def test_show_databases_details_has_iotdb_columns_and_types(session, db):
+    session.set_storage_group(db)
+    with session.execute_query_statement(f"show databases {db}") as ds:
+        assert ds.get_column_names() == ["Database", "SchemaReplicationFactor",
+                                         "DataReplicationFactor", "TimePartitionOrigin",
+                                         "TimePartitionInterval"]  # fmt: skip
+        assert ds.get_column_types() == [TSDataType.TEXT, TSDataType.INT32, TSDataType.INT32,
+                                         TSDataType.INT64, TSDataType.INT64]  # fmt: skip
+    with session.execute_query_statement(f"show databases details {db}") as ds:
+        assert ds.get_column_names()[5:] == [
+            "SchemaRegionGroupNum", "MinSchemaRegionGroupNum", "MaxSchemaRegionGroupNum",
+            "DataRegionGroupNum", "MinDataRegionGroupNum", "MaxDataRegionGroupNum",
+        ]  # fmt: skip
+        row = ds.next()
+        assert row.get_fields()[0].get_string_value() == db
+        assert [f.get_int_value() for f in row.get_fields()[5:]] == [1] * 6
+        assert not ds.has_next()
