@@ -2,8 +2,9 @@
 
 `java/ClientCheck.java` uses `org.apache.iotdb:iotdb-session` and `iotdb-jdbc` from Maven
 Central (version in `java/pom.xml`): one JVM writes tablets (aligned and not, every data type,
-nulls) and records (typed, string, of one device, aligned), reads everything back through
-Session queries (SQL, raw, last) and JDBC `executeQuery`, and prints what it read. This test
+nulls) and records (typed, string, of one device, aligned) through `Session` and `SessionPool`,
+reads everything back through Session queries (SQL, raw, last), the pool and JDBC
+`executeQuery`, and prints what it read. This test
 compares each printout with what pipecore's own SELECT returns for the same statement, and
 root.jv.d1's rows with the values the program wrote.
 
@@ -223,7 +224,7 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(
     assert run.returncode == 0, f"ClientCheck failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
     assert run.stdout.rstrip().endswith("DONE")
     printed = _parse(run.stdout)
-    assert set(printed) == {"s0", "s1", "s2", "s3", "s4", "raw", "last",
+    assert set(printed) == {"s0", "s1", "s2", "s3", "s4", "raw", "last", "p0",
                             "j0", "j1", "j2", "j3", "j4", "j5"}  # fmt: skip
 
     # every read, Session or JDBC, is what pipecore's own SELECT returns for it
@@ -262,3 +263,6 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(
         [7, "root.jv.d3.temperature", "-1.5", "FLOAT"],
     ]
     assert _java_rows(printed["j5"]) == [[1, 1.5]]
+    # SessionPool: a tablet with a null, then a string record ("16" into the INT64 series)
+    assert _java_rows(printed["p0"]) == [[1, 1, "pool1"], [2, 4, None], [3, 9, "pool3"],
+                                         [4, 16, "pool4"]]  # fmt: skip

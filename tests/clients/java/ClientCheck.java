@@ -1,8 +1,8 @@
 /*
  * IoTDB's own Java clients (iotdb-session and iotdb-jdbc from Maven Central) against a pipecore
  * node. Run by tests/clients/test_client_java.py: one JVM writes tablets (aligned and not, every
- * data type, nulls) and records through Session, then reads everything back through Session
- * queries and JDBC executeQuery, printing what it read. The Python test compares the printout
+ * data type, nulls) and records through Session and SessionPool, then reads everything back
+ * through Session queries, SessionPool and JDBC executeQuery, printing what it read. The Python test compares the printout
  * with what pipecore's own SELECT returns for the same statement.
  *
  * Output: tab-separated lines
@@ -25,7 +25,9 @@ import java.util.Arrays;
 import java.util.List;
 
 import org.apache.iotdb.isession.SessionDataSet;
+import org.apache.iotdb.isession.pool.SessionDataSetWrapper;
 import org.apache.iotdb.session.Session;
+import org.apache.iotdb.session.pool.SessionPool;
 import org.apache.tsfile.enums.TSDataType;
 import org.apache.tsfile.read.common.Field;
 import org.apache.tsfile.read.common.RowRecord;
@@ -131,18 +133,28 @@ public class ClientCheck {
 
   static void printSession(String label, String api, String sql, SessionDataSet ds)
       throws Exception {
+    printRows(label, api, sql, ds.getColumnNames(), ds.getColumnTypes(), ds::hasNext, ds::next);
+    ds.closeOperationHandle();
+  }
+
+  interface Call<T> {
+    T call() throws Exception;
+  }
+
+  static void printRows(String label, String api, String sql, List<String> columns,
+                        List<String> types, Call<Boolean> hasNext, Call<RowRecord> next)
+      throws Exception {
     System.out.println("QUERY\t" + label + "\t" + api + "\t" + sql);
-    System.out.println("COLS\t" + label + "\t" + String.join("\t", ds.getColumnNames()));
-    System.out.println("TYPES\t" + label + "\t" + String.join("\t", ds.getColumnTypes()));
-    while (ds.hasNext()) {
-      RowRecord rec = ds.next();
+    System.out.println("COLS\t" + label + "\t" + String.join("\t", columns));
+    System.out.println("TYPES\t" + label + "\t" + String.join("\t", types));
+    while (hasNext.call()) {
+      RowRecord rec = next.call();
       StringBuilder sb = new StringBuilder("ROW\t" + label + "\t" + rec.getTimestamp());
       for (Field f : rec.getFields()) {
         sb.append('\t').append(fieldText(f));
       }
       System.out.println(sb);
     }
-    ds.closeOperationHandle();
   }
 
   static void printJdbc(Statement st, String label, String sql) throws Exception {
@@ -259,6 +271,24 @@ public class ClientCheck {
         "select last d1.s_int64, d3.temperature from root.jv",
         session.executeLastDataQuery(
             Arrays.asList("root.jv.d1.s_int64", "root.jv.d3.temperature")));
+
+    // SessionPool (it asks the node for its data nodes with SHOW DATANODES, as IoTDB's does)
+    SessionPool pool = new SessionPool.Builder().host(host).port(port)
+        .user("root").password("root").maxSize(2).build();
+    try {
+      String[] d6Names = {"n", "s"};
+      TSDataType[] d6Types = {TSDataType.INT64, TSDataType.STRING};
+      pool.insertTablet(tablet(DB + ".d6", d6Names, d6Types, 3,
+          (r, c) -> r == 2 && c == 1 ? null : c == 0 ? (Object) (long) (r * r) : "pool" + r));
+      pool.insertRecords(Arrays.asList(DB + ".d6"), Arrays.asList(4L),
+          Arrays.asList(Arrays.asList("n", "s")), Arrays.asList(Arrays.asList("16", "pool4")));
+      String sql = "select * from root.jv.d6";
+      SessionDataSetWrapper w = pool.executeQueryStatement(sql);
+      printRows("p0", "pool", sql, w.getColumnNames(), w.getColumnTypes(), w::hasNext, w::next);
+      pool.closeResultSet(w);
+    } finally {
+      pool.close();
+    }
 
     // reads (and one write) through JDBC
     Class.forName("org.apache.iotdb.jdbc.IoTDBDriver");
