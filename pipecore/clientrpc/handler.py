@@ -349,16 +349,17 @@ class ClientSessionHandler(TemplateCalls, SqlSessionHandler):
     testInsertStringRecords = testInsertTablet
 
     # ------------------------------------------------------------ queries
-    def _answer(self, data: DataSet, fetch_size: int | None) -> Any:
+    def _answer(self, data: DataSet, fetch_size: int | None, v1: bool = False) -> Any:
         query_id = next(self._query_ids)
-        blocks, more = self._page(query_id, data, 0, fetch_size)
+        blocks, more = self._page(query_id, data, 0, fetch_size, v1)
         return t.TSExecuteStatementResp(
             status=_status(SUCCESS, SUCCESS_MESSAGE),
             queryId=query_id,
             columns=list(data.columns),
             dataTypeList=[d.name for d in data.data_types],
             ignoreTimeStamp=not data.has_time,
-            queryResult=blocks,
+            queryResult=None if v1 else blocks,
+            queryDataSet=blocks if v1 else None,
             moreData=more,
         )
 
@@ -385,7 +386,7 @@ class ClientSessionHandler(TemplateCalls, SqlSessionHandler):
         return self._answer(data, req.fetchSize)
 
     @session_call(_statement_failure)
-    def executeAggregationQueryV2(self, req: Any) -> Any:
+    def executeAggregationQueryV2(self, req: Any, v1: bool = False) -> Any:
         data = queries.aggregation_query(
             self.store,
             req.paths or [],
@@ -395,7 +396,22 @@ class ClientSessionHandler(TemplateCalls, SqlSessionHandler):
             req.interval,
             req.slidingStep,
         )
-        return self._answer(data, req.fetchSize)
+        return self._answer(data, req.fetchSize, v1)
+
+    # the V1 forms answer the same rows in the TSQueryDataSet layout (IoTDB's Go client,
+    # apache-iotdb < 1.3); fetchResults pages them
+    @session_call(_statement_failure)
+    def executeRawDataQuery(self, req: Any) -> Any:
+        data = queries.raw_query(self.store, req.paths or [], req.startTime, req.endTime)
+        return self._answer(data, req.fetchSize, v1=True)
+
+    @session_call(_statement_failure)
+    def executeLastDataQuery(self, req: Any) -> Any:
+        data = queries.last_query(self.store, req.paths or [], int(req.time), self.zone)
+        return self._answer(data, req.fetchSize, v1=True)
+
+    def executeAggregationQuery(self, req: Any) -> Any:
+        return self.executeAggregationQueryV2(req, True)
 
 
 # ---------------------------------------------------------------- request helpers

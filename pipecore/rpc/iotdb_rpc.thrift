@@ -4,8 +4,8 @@
  * Written for pipecore. Every struct, field id, field type and requiredness below is the same
  * as in IoTDB 1.3's `client.thrift` / `common.thrift` (the fact source), so that IoTDB's own
  * clients and pipe senders talk to a pipecore node unchanged, and pipecore's sinks talk to a
- * real IoTDB DataNode. What is left out (the legacy sync calls, subscription, the V1 query calls
- * that answer in the old TSQueryDataSet layout, fetchMetadata, ...) is answered by IoTDB's
+ * real IoTDB DataNode. What is left out (the legacy sync calls, subscription, fetchMetadata,
+ * executeGroupByQueryIntervalQuery, ...) is answered by IoTDB's
  * servers but not used by the pipe protocol nor by IoTDB's tree-model Session clients; a call
  * pipecore does not declare here is answered with a TApplicationException UNKNOWN_METHOD.
  *
@@ -480,6 +480,9 @@ service IClientRPCService {
   TSExecuteStatementResp executeQueryStatement(1:TSExecuteStatementReq req);
   TSExecuteStatementResp executeUpdateStatement(1:TSExecuteStatementReq req);
   TSFetchResultsResp fetchResults(1:TSFetchResultsReq req);
+  TSExecuteStatementResp executeRawDataQuery(1:TSRawDataQueryReq req);
+  TSExecuteStatementResp executeLastDataQuery(1:TSLastDataQueryReq req);
+  TSExecuteStatementResp executeAggregationQuery(1:TSAggregationQueryReq req);
   TSStatus cancelOperation(1:TSCancelOperationReq req);
   TSStatus closeOperation(1:TSCloseOperationReq req);
   TSGetTimeZoneResp getTimeZone(1:i64 sessionId);
