@@ -44,6 +44,7 @@ __all__ = ["SqlSessionHandler"]
 log = logging.getLogger(__name__)
 
 SUCCESS = 200
+MULTIPLE_ERROR = 302
 NOT_LOGIN = 802
 SET_TIME_ZONE_ERROR = 703
 NO_SUCH_QUERY = 714
@@ -159,6 +160,24 @@ class SqlSessionHandler(SessionHandler):
     def executeUpdateStatement(self, req: Any) -> Any:
         return self._execute(req, v1=True)
 
+    def executeBatchStatement(self, req: Any) -> Any:
+        """Each statement in turn (JDBC's executeBatch); 200, or 302 with every statement's
+        status when one failed — as IoTDB answers."""
+        refused = self._check(req.sessionId)
+        if refused is not None:
+            return refused
+        statuses = []
+        for sql in req.statements or []:
+            resp = self._execute(t.TSExecuteStatementReq(req.sessionId, sql, 0))
+            if resp.queryId is not None:
+                with self._lock:
+                    self._cursors.pop(resp.queryId, None)
+            statuses.append(resp.status)
+        if all(s.code == SUCCESS for s in statuses):
+            return _status(SUCCESS, "Execute batch statements successfully")
+        failed = "; ".join(f"{s.code}: {s.message}" for s in statuses if s.code != SUCCESS)
+        return t.TSStatus(code=MULTIPLE_ERROR, message=failed, subStatus=statuses)
+
     def _execute(self, req: Any, v1: bool = False) -> Any:
         refused = self._check(req.sessionId)
         if refused is not None:
@@ -195,7 +214,9 @@ class SqlSessionHandler(SessionHandler):
         part = data.slice(start, stop)
         encode = encode_query_dataset if v1 else encode_tsblock
         blocks = encode(part.timestamps, part.data_types, part.values, part.null_masks)
-        blocks = blocks if v1 else [blocks]
+        # no rows: no TsBlock at all, as IoTDB answers (its Java client reads a row from any
+        # TsBlock it is given)
+        blocks = blocks if v1 else [blocks] if stop > start else []
         more = stop < len(data)
         with self._lock:
             if more:

@@ -224,10 +224,10 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(
     assert run.returncode == 0, f"ClientCheck failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
     assert run.stdout.rstrip().endswith("DONE")
     printed = _parse(run.stdout)
-    assert set(printed) == {"s0", "s1", "s2", "s3", "s4", "raw", "last", "p0",
-                            "j0", "j1", "j2", "j3", "j4", "j5"}  # fmt: skip
+    assert set(printed) == {"s0", "s1", "s2", "s3", "s4", "s5", "raw", "last", "p0",
+                            "j0", "j1", "j2", "j3", "j4", "j5", "j6"}  # fmt: skip
 
-    # every read, Session or JDBC, is what pipecore's own SELECT returns for it
+    # every read, Session, pool or JDBC, is what pipecore's own SELECT returns for it
     for label, p in printed.items():
         columns, rows = _pipecore_select(server, p.sql)
         assert p.columns == columns, (label, p.api, p.sql)
@@ -262,7 +262,12 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(
         [5, "root.jv.d1.s_int64", "5000000000000", "INT64"],
         [7, "root.jv.d3.temperature", "-1.5", "FLOAT"],
     ]
-    assert _java_rows(printed["j5"]) == [[1, 1.5]]
+    # one JDBC insert, then two in a batch (executeBatchStatement)
+    assert _java_rows(printed["j6"]) == [[1, 1.5], [2, 2.5], [3, 3.5]]
+    assert "BATCH\t[200, 200]" in run.stdout.splitlines()  # IoTDB JDBC: a status per statement
+    # a query without rows (IoTDB sends no TsBlock then; Java's clients fail on an empty one)
+    assert printed["s5"].rows == printed["j5"].rows == []
+    assert printed["s5"].columns == printed["s0"].columns
     # SessionPool: a tablet with a null, then a string record ("16" into the INT64 series)
     assert _java_rows(printed["p0"]) == [[1, 1, "pool1"], [2, 4, None], [3, 9, "pool3"],
                                          [4, 16, "pool4"]]  # fmt: skip

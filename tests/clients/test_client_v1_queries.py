@@ -1,4 +1,5 @@
-"""The V1 query calls against a real `pipecore serve`: clients written before IoTDB's TsBlock
+"""The V1 query calls (and JDBC's batch call) against a real `pipecore serve`: clients written
+before IoTDB's TsBlock
 answers (IoTDB's Go client, apache-iotdb < 1.3, the Node.js clients) call
 ``executeQueryStatement`` / ``executeStatement`` / ``executeRawDataQuery`` /
 ``executeLastDataQuery`` / ``executeAggregationQuery`` and page with ``fetchResults``, reading
@@ -24,6 +25,7 @@ from iotdb.thrift.common.ttypes import TAggregationType
 from iotdb.thrift.rpc.IClientRPCService import Client
 from iotdb.thrift.rpc.ttypes import (
     TSAggregationQueryReq,
+    TSExecuteBatchStatementReq,
     TSExecuteStatementReq,
     TSFetchResultsReq,
     TSLastDataQueryReq,
@@ -203,3 +205,19 @@ def test_v1_raw_last_and_aggregation_queries(session, v1, db) -> None:
 def test_v1_fetch_of_an_unknown_query_has_no_result_set(v1) -> None:
     resp = v1.client.fetchResults(TSFetchResultsReq(v1.session_id, "", 10, 987654, True))
     assert resp.status.code == 200 and resp.hasResultSet is False
+
+
+def test_batch_statements_as_jdbc_sends_them(session, v1, db) -> None:
+    # JDBC's executeBatch: every statement runs; 302 with each one's status when one fails
+    ok = v1.client.executeBatchStatement(TSExecuteBatchStatementReq(v1.session_id, [
+        f"insert into {db}.d(time, x) values(1, 1)", f"insert into {db}.d(time, x) values(2, 2)",
+    ]))  # fmt: skip
+    assert ok.code == 200
+    mixed = v1.client.executeBatchStatement(TSExecuteBatchStatementReq(v1.session_id, [
+        f"insert into {db}.d(time, x) values(3, 3)", "insert into", f"select x from {db}.d",
+        f"insert into {db}.d(time, x) values(4, 4)",
+    ]))  # fmt: skip
+    assert mixed.code == 302
+    assert [s.code for s in mixed.subStatus] == [200, 700, 200, 200]
+    assert mixed.message.startswith("700: ")
+    assert _v2_rows(session, f"select x from {db}.d")[1] == [[t, float(t)] for t in range(1, 5)]

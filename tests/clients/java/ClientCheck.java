@@ -10,6 +10,7 @@
  *   COLS   <label> <column name>...
  *   TYPES  <label> <data type>...
  *   ROW    <label> <time> <value>...        (\N is a null; text escapes \t \n \\)
+ *   BATCH  <JDBC executeBatch's update counts>
  *   DONE
  */
 
@@ -259,6 +260,7 @@ public class ClientCheck {
       "select * from root.jv.d3",
       "select * from root.jv.d4",
       "select count(s_int32), max_value(s_double), last_value(s_text) from root.jv.d1",
+      "select * from root.jv.d1 where time > 1000",  // no rows: the clients get no TsBlock
     };
     for (int i = 0; i < sqls.length; i++) {
       printSession("s" + i, "session", sqls[i], session.executeQueryStatement(sqls[i]));
@@ -296,10 +298,13 @@ public class ClientCheck {
              "jdbc:iotdb://" + host + ":" + port + "/", "root", "root");
          Statement st = conn.createStatement()) {
       st.execute("insert into root.jv.d5(time, x) values(1, 1.5)");
+      st.addBatch("insert into root.jv.d5(time, x) values(2, 2.5)");
+      st.addBatch("insert into root.jv.d5(time, x) values(3, 3.5)");
+      System.out.println("BATCH\t" + Arrays.toString(st.executeBatch()));
       for (int i = 0; i < sqls.length; i++) {
         printJdbc(st, "j" + i, sqls[i]);
       }
-      printJdbc(st, "j5", "select x from root.jv.d5");
+      printJdbc(st, "j" + sqls.length, "select x from root.jv.d5");
     }
     session.close();
     System.out.println("DONE");
