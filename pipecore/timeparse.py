@@ -43,6 +43,10 @@ _DATETIME = re.compile(
     re.VERBOSE,
 )
 _OFFSET = re.compile(r"(?P<sign>[+-])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
+# Java's ZoneId.of also takes +h, +hh, +hhmm, +hhmmss (IoTDB's Python client < 1.3 sends
+# time.strftime("%z"), e.g. "+0800") and the same after a UTC/GMT/UT prefix
+_COMPACT_OFFSET = re.compile(r"(?P<sign>[+-])(?P<h>\d{2}|\d(?!\d))(?:(?P<m>\d{2})(?P<s>\d{2})?)?")
+_ZONE_PREFIX = re.compile(r"(?:UTC|GMT|UT)(?=[+-])", re.IGNORECASE)
 _DURATION_PART = re.compile(r"(\d+)(mo|ms|us|ns|y|w|d|h|m|s)", re.IGNORECASE)
 _DAY_MS = 86_400_000
 _DURATION_MS = {
@@ -77,7 +81,8 @@ def resolve_zone(zone: ZoneLike) -> _dt.tzinfo:
     text = str(zone).strip()
     if text.upper() in ("Z", "UTC", "GMT"):
         return _dt.timezone.utc
-    match = _OFFSET.fullmatch(text)
+    offset = _ZONE_PREFIX.sub("", text, count=1) if _ZONE_PREFIX.match(text) else text
+    match = _OFFSET.fullmatch(offset) or _COMPACT_OFFSET.fullmatch(offset)
     if match:
         return _dt.timezone(_offset_delta(match))
     try:
@@ -90,7 +95,7 @@ def resolve_zone(zone: ZoneLike) -> _dt.tzinfo:
 
 
 def _offset_delta(match: re.Match[str]) -> _dt.timedelta:
-    hours, minutes = int(match["h"]), int(match["m"])
+    hours, minutes = int(match["h"]), int(match["m"] or 0)
     seconds = int(match["s"] or 0)
     if hours > 18 or minutes > 59 or seconds > 59:
         raise ValueError(f"zone offset {match.group(0)!r} is out of range")

@@ -4,12 +4,12 @@
  * Written for pipecore. Every struct, field id, field type and requiredness below is the same
  * as in IoTDB 1.3's `client.thrift` / `common.thrift` (the fact source), so that IoTDB's own
  * clients and pipe senders talk to a pipecore node unchanged, and pipecore's sinks talk to a
- * real IoTDB DataNode. What is left out (schema templates, the legacy sync calls, subscription,
- * fast-last and aggregation queries, ...) is answered by IoTDB's servers but not used by the
- * pipe protocol nor by the official Python `Session` for SQL; a call pipecore does not declare
- * here is answered with a TApplicationException UNKNOWN_METHOD.
+ * real IoTDB DataNode. What is left out (the legacy sync calls, subscription, fetchMetadata,
+ * executeGroupByQueryIntervalQuery, ...) is answered by IoTDB's
+ * servers but not used by the pipe protocol nor by IoTDB's tree-model Session clients; a call
+ * pipecore does not declare here is answered with a TApplicationException UNKNOWN_METHOD.
  *
- * `common.thrift`'s TSStatus and TEndPoint are inlined so that one file describes the service.
+ * `common.thrift`'s TSStatus, TEndPoint and TAggregationType are inlined so that one file describes the service.
  *
  * Regenerate the Python code with `pipecore/rpc/regen.sh` (needs the `thrift` compiler, 0.17 is
  * what the committed code was made with).
@@ -22,6 +22,39 @@ namespace py iotdb_rpc
 struct TEndPoint {
   1: required string ip
   2: required i32 port
+}
+
+enum TAggregationType {
+  COUNT,
+  AVG,
+  SUM,
+  FIRST_VALUE,
+  LAST_VALUE,
+  MAX_TIME,
+  MIN_TIME,
+  MAX_VALUE,
+  MIN_VALUE,
+  EXTREME,
+  COUNT_IF,
+  TIME_DURATION,
+  MODE,
+  COUNT_TIME,
+  STDDEV,
+  STDDEV_POP,
+  STDDEV_SAMP,
+  VARIANCE,
+  VAR_POP,
+  VAR_SAMP,
+  MAX_BY,
+  MIN_BY,
+  UDAF,
+  FIRST,
+  LAST,
+  FIRST_BY,
+  LAST_BY,
+  MIN,
+  MAX,
+  COUNT_ALL,
 }
 
 struct TSStatus {
@@ -316,6 +349,104 @@ struct TSLastDataQueryReq {
   9: optional bool legalPathNodes
 }
 
+struct TSFastLastDataQueryForOnePrefixPathReq {
+  1: required i64 sessionId
+  2: required list<string> prefixes
+  3: optional i32 fetchSize
+  4: required i64 statementId
+  5: optional bool enableRedirectQuery
+  6: optional bool jdbcQuery
+  7: optional i64 timeout
+}
+
+struct TSFastLastDataQueryForOneDeviceReq {
+  1: required i64 sessionId
+  2: required string db
+  3: required string deviceId
+  4: required list<string> sensors
+  5: optional i32 fetchSize
+  6: required i64 statementId
+  7: optional bool enableRedirectQuery
+  8: optional bool jdbcQuery
+  9: optional i64 timeout
+  10: optional bool legalPathNodes
+}
+
+struct TSAggregationQueryReq {
+  1: required i64 sessionId
+  2: required i64 statementId
+  3: required list<string> paths
+  4: required list<TAggregationType> aggregations
+  5: optional i64 startTime
+  6: optional i64 endTime
+  7: optional i64 interval
+  8: optional i64 slidingStep
+  9: optional i32 fetchSize
+  10: optional i64 timeout
+  11: optional bool legalPathNodes
+}
+
+// ---------------------------------------------------------------- client.thrift: schema templates
+
+struct TSSetSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required string templateName
+  3: required string prefixPath
+}
+
+struct TSCreateSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required string name
+  3: required binary serializedTemplate
+}
+
+struct TSAppendSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required string name
+  3: required bool isAligned
+  4: required list<string> measurements
+  5: required list<i32> dataTypes
+  6: required list<i32> encodings
+  7: required list<i32> compressors
+}
+
+struct TSPruneSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required string name
+  3: required string path
+}
+
+struct TSQueryTemplateReq {
+  1: required i64 sessionId
+  2: required string name
+  3: required i32 queryType
+  4: optional string measurement
+}
+
+struct TSQueryTemplateResp {
+  1: required TSStatus status
+  2: required i32 queryType
+  3: optional bool result
+  4: optional i32 count
+  5: optional list<string> measurements
+}
+
+struct TSUnsetSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required string prefixPath
+  3: required string templateName
+}
+
+struct TSDropSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required string templateName
+}
+
+struct TCreateTimeseriesUsingSchemaTemplateReq {
+  1: required i64 sessionId
+  2: required list<string> devicePathList
+}
+
 // ---------------------------------------------------------------- client.thrift: pipe
 
 struct TPipeTransferReq {
@@ -337,6 +468,9 @@ service IClientRPCService {
   TSExecuteStatementResp executeStatementV2(1:TSExecuteStatementReq req);
   TSExecuteStatementResp executeRawDataQueryV2(1:TSRawDataQueryReq req);
   TSExecuteStatementResp executeLastDataQueryV2(1:TSLastDataQueryReq req);
+  TSExecuteStatementResp executeFastLastDataQueryForOnePrefixPath(1:TSFastLastDataQueryForOnePrefixPathReq req);
+  TSExecuteStatementResp executeFastLastDataQueryForOneDeviceV2(1:TSFastLastDataQueryForOneDeviceReq req);
+  TSExecuteStatementResp executeAggregationQueryV2(1:TSAggregationQueryReq req);
   TSFetchResultsResp fetchResultsV2(1:TSFetchResultsReq req);
 
   TSOpenSessionResp openSession(1:TSOpenSessionReq req);
@@ -346,6 +480,9 @@ service IClientRPCService {
   TSExecuteStatementResp executeQueryStatement(1:TSExecuteStatementReq req);
   TSExecuteStatementResp executeUpdateStatement(1:TSExecuteStatementReq req);
   TSFetchResultsResp fetchResults(1:TSFetchResultsReq req);
+  TSExecuteStatementResp executeRawDataQuery(1:TSRawDataQueryReq req);
+  TSExecuteStatementResp executeLastDataQuery(1:TSLastDataQueryReq req);
+  TSExecuteStatementResp executeAggregationQuery(1:TSAggregationQueryReq req);
   TSStatus cancelOperation(1:TSCancelOperationReq req);
   TSStatus closeOperation(1:TSCloseOperationReq req);
   TSGetTimeZoneResp getTimeZone(1:i64 sessionId);
@@ -367,9 +504,25 @@ service IClientRPCService {
   TSStatus insertRecordsOfOneDevice(1:TSInsertRecordsOfOneDeviceReq req);
   TSStatus insertStringRecordsOfOneDevice(1:TSInsertStringRecordsOfOneDeviceReq req);
   TSStatus insertStringRecords(1:TSInsertStringRecordsReq req);
+  TSStatus testInsertTablet(1:TSInsertTabletReq req);
+  TSStatus testInsertTablets(1:TSInsertTabletsReq req);
+  TSStatus testInsertRecord(1:TSInsertRecordReq req);
+  TSStatus testInsertStringRecord(1:TSInsertStringRecordReq req);
+  TSStatus testInsertRecords(1:TSInsertRecordsReq req);
+  TSStatus testInsertRecordsOfOneDevice(1:TSInsertRecordsOfOneDeviceReq req);
+  TSStatus testInsertStringRecords(1:TSInsertStringRecordsReq req);
   TSStatus deleteData(1:TSDeleteDataReq req);
 
   i64 requestStatementId(1:i64 sessionId);
+
+  TSStatus createSchemaTemplate(1:TSCreateSchemaTemplateReq req);
+  TSStatus appendSchemaTemplate(1:TSAppendSchemaTemplateReq req);
+  TSStatus pruneSchemaTemplate(1:TSPruneSchemaTemplateReq req);
+  TSQueryTemplateResp querySchemaTemplate(1:TSQueryTemplateReq req);
+  TSStatus setSchemaTemplate(1:TSSetSchemaTemplateReq req);
+  TSStatus unsetSchemaTemplate(1:TSUnsetSchemaTemplateReq req);
+  TSStatus dropSchemaTemplate(1:TSDropSchemaTemplateReq req);
+  TSStatus createTimeseriesUsingSchemaTemplate(1:TCreateTimeseriesUsingSchemaTemplateReq req);
 
   // no field id on purpose, exactly as IoTDB declares it: the argument gets field id -1
   TPipeTransferResp pipeTransfer(TPipeTransferReq req);

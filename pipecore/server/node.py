@@ -53,6 +53,7 @@ from ..registry import (
     make_plugin_manager,
 )
 from ..rpc import RpcServer, tls
+from ..schema_templates import SchemaTemplates
 from ..sql import ResultTable, Statement, parse_script, parse_statement
 from ..sql.errors import SqlError
 from ..sql.executor import Executor
@@ -169,6 +170,7 @@ class Node:
                 config=lambda: self.config,
                 address=lambda: self.address,
             )
+            self.templates = SchemaTemplates.for_data_dir(self.data_dir)
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,
@@ -243,7 +245,7 @@ class Node:
         ``dn_rpc_port``; port 0 picks a free one), over TLS with `ssl_context` or — when
         ``enable_thrift_ssl`` is set — with ``key_store_path``'s certificate and key.
         Plugins register their pipe receivers through ``register_rpc_services``; SQL sessions
-        are served by `pipecore.server.sql_session.SqlSessionHandler` unless a plugin registered a
+        are served by `pipecore.server.clientrpc.ClientSessionHandler` unless a plugin registered a
         session handler. Then the services of ``node_services`` start, in order; one that
         fails stops everything started here and is raised with its name. `close()` stops it
         all.
@@ -263,9 +265,9 @@ class Node:
         self.receivers.begin_serving()
         pm.hook.register_rpc_services(server=server, node=self, receivers=self.receivers)
         if server.session_handler_factory is None:
-            from .sql_session import SqlSessionHandler
+            from .clientrpc import ClientSessionHandler
 
-            server.register_session_handler(lambda ctx: SqlSessionHandler(ctx, self))
+            server.register_session_handler(lambda ctx: ClientSessionHandler(ctx, self))
         server.start()
         self.server = server
         try:

@@ -9,7 +9,9 @@ their IoTDB data type names and the rows as TsBlocks (`pipecore.rpc.tsblock`) â€
 ``fetchSize`` rows at once; the rest is fetched with ``fetchResultsV2`` until
 ``moreData`` is false. SHOW results have no time column (``ignoreTimeStamp``); a failed
 statement answers its status code and message (700 syntax, 701 semantic, 1107 pipe errors,
-...), as IoTDB does.
+...), as IoTDB does. The V1 calls (``executeStatement``, ``executeQueryStatement``,
+``executeUpdateStatement``, ``fetchResults``) answer the same rows in the older TSQueryDataSet
+layout (`pipecore.rpc.querydataset`), which IoTDB's Go client and apache-iotdb < 1.3 read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import attrs
 from ..parameters import mask_secrets
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
+from ..rpc.querydataset import encode_query_dataset
 from ..rpc.tsblock import encode_tsblock
 from ..sql.dataset import DataSet
 from ..sql.errors import SqlError
@@ -40,6 +43,7 @@ __all__ = ["SqlSessionHandler"]
 log = logging.getLogger(__name__)
 
 SUCCESS = 200
+MULTIPLE_ERROR = 302
 NOT_LOGIN = 802
 SET_TIME_ZONE_ERROR = 703
 NO_SUCH_QUERY = 714
@@ -145,16 +149,35 @@ class SqlSessionHandler(SessionHandler):
     def executeUpdateStatementV2(self, req: Any) -> Any:
         return self._execute(req)
 
+    # the V1 calls answer rows in the older TSQueryDataSet layout (IoTDB's Go client, ...)
     def executeStatement(self, req: Any) -> Any:
-        return self._execute(req)
+        return self._execute(req, v1=True)
 
     def executeQueryStatement(self, req: Any) -> Any:
-        return self._execute(req)
+        return self._execute(req, v1=True)
 
     def executeUpdateStatement(self, req: Any) -> Any:
-        return self._execute(req)
+        return self._execute(req, v1=True)
 
-    def _execute(self, req: Any) -> Any:
+    def executeBatchStatement(self, req: Any) -> Any:
+        """Each statement in turn (JDBC's executeBatch); 200, or 302 with every statement's
+        status when one failed â€” as IoTDB answers."""
+        refused = self._check(req.sessionId)
+        if refused is not None:
+            return refused
+        statuses = []
+        for sql in req.statements or []:
+            resp = self._execute(t.TSExecuteStatementReq(req.sessionId, sql, 0))
+            if resp.queryId is not None:
+                with self._lock:
+                    self._cursors.pop(resp.queryId, None)
+            statuses.append(resp.status)
+        if all(s.code == SUCCESS for s in statuses):
+            return _status(SUCCESS, "Execute batch statements successfully")
+        failed = "; ".join(f"{s.code}: {s.message}" for s in statuses if s.code != SUCCESS)
+        return t.TSStatus(code=MULTIPLE_ERROR, message=failed, subStatus=statuses)
+
+    def _execute(self, req: Any, v1: bool = False) -> Any:
         refused = self._check(req.sessionId)
         if refused is not None:
             return t.TSExecuteStatementResp(status=refused)
@@ -168,23 +191,31 @@ class SqlSessionHandler(SessionHandler):
             return t.TSExecuteStatementResp(status=_status(SUCCESS, outcome.message))
         query_id = next(self._query_ids)
         data = outcome.data
-        blocks, more = self._page(query_id, data, 0, req.fetchSize)
+        blocks, more = self._page(query_id, data, 0, req.fetchSize, v1)
         return t.TSExecuteStatementResp(
             status=_status(SUCCESS, SUCCESS_MESSAGE),
             queryId=query_id,
             columns=list(data.columns),
             dataTypeList=[d.name for d in data.data_types],
             ignoreTimeStamp=not data.has_time,
-            queryResult=blocks,
+            queryResult=None if v1 else blocks,
+            queryDataSet=blocks if v1 else None,
             moreData=more,
         )
 
-    def _page(self, query_id: int, data: DataSet, start: int, fetch_size: int | None):
-        """TsBlocks of rows [start, start + fetch size); keeps a cursor while rows remain."""
+    def _page(
+        self, query_id: int, data: DataSet, start: int, fetch_size: int | None, v1: bool = False
+    ) -> tuple[Any, bool]:
+        """TsBlocks (`v1`: a TSQueryDataSet) of rows [start, start + fetch size); keeps a
+        cursor while rows remain."""
         size = fetch_size if fetch_size and fetch_size > 0 else DEFAULT_FETCH_SIZE
         stop = min(len(data), start + size)
         part = data.slice(start, stop)
-        blocks = [encode_tsblock(part.timestamps, part.data_types, part.values, part.null_masks)]
+        encode = encode_query_dataset if v1 else encode_tsblock
+        blocks = encode(part.timestamps, part.data_types, part.values, part.null_masks)
+        # no rows: no TsBlock at all, as IoTDB answers (its Java client reads a row from any
+        # TsBlock it is given)
+        blocks = blocks if v1 else [blocks] if stop > start else []
         more = stop < len(data)
         with self._lock:
             if more:
@@ -211,6 +242,23 @@ class SqlSessionHandler(SessionHandler):
             queryResult=blocks,
             moreData=more,
         )
+
+    def fetchResults(self, req: Any) -> Any:
+        """V1: the next rows as a TSQueryDataSet; ``hasResultSet`` false once none remain."""
+        refused = self._check(req.sessionId)
+        if refused is not None:
+            return t.TSFetchResultsResp(status=refused, hasResultSet=False, isAlign=True)
+        with self._lock:
+            cursor = self._cursors.get(req.queryId)
+        if cursor is None:
+            return t.TSFetchResultsResp(
+                status=_status(SUCCESS), hasResultSet=False, isAlign=True, moreData=False
+            )
+        rows, more = self._page(req.queryId, cursor.data, cursor.position, req.fetchSize, True)
+        return t.TSFetchResultsResp(
+            status=_status(SUCCESS), hasResultSet=True, isAlign=True, queryDataSet=rows,
+            moreData=more,
+        )  # fmt: skip
 
     def closeOperation(self, req: Any) -> Any:
         with self._lock:

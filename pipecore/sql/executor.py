@@ -30,7 +30,7 @@ from pipecore_storage.errors import (
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import executor_data, executor_select
+from . import admin, executor_data, executor_select
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -169,6 +169,7 @@ class Executor:
             LoadConfiguration: self._load_configuration,
             **executor_data.HANDLERS,
             **executor_select.HANDLERS,
+            **admin.HANDLERS,
         }
 
     def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:

@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
-from pipecore_storage.paths import join_path, split_path
+import attrs
+
+from pipecore_storage.paths import canonical_device, join_path, split_path
+from pipecore_storage.series_meta import SeriesMeta
 from pipecore_storage.types import TSDataType
 
+from .admin import typed_rows
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
 from .outcome import DONE, Context, Outcome, rows, semantic
@@ -83,12 +87,32 @@ def create_database(ctx: Context, s: CreateDatabase) -> Outcome:
 
 def show_databases(ctx: Context, s: ShowDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
-    return rows(_store_table(table, SHOW_DATABASES_COLUMNS))
+    index = {name: i for i, name in enumerate(table.columns)}
+    columns = SHOW_DATABASES_COLUMNS + (_DATABASE_DETAILS_COLUMNS if s.details else ())
+    shaped = [
+        tuple(row[index[c]] if c in index else _DEFAULTS.get(c, 1) for c in columns)
+        for row in table.rows
+    ]
+    # IoTDB's types: replication factors and region group numbers INT32, partitions INT64
+    types = [TSDataType.TEXT, TSDataType.INT32, TSDataType.INT32, TSDataType.INT64,
+             TSDataType.INT64] + [TSDataType.INT32] * (len(columns) - 5)  # fmt: skip
+    return rows(typed_rows(columns, types, shaped))
+
+
+# SHOW DATABASES DETAILS: one schema region group and one data region group per database
+_DATABASE_DETAILS_COLUMNS = (
+    "SchemaRegionGroupNum",
+    "MinSchemaRegionGroupNum",
+    "MaxSchemaRegionGroupNum",
+    "DataRegionGroupNum",
+    "MinDataRegionGroupNum",
+    "MaxDataRegionGroupNum",
+)
 
 
 def count_databases(ctx: Context, s: CountDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
-    return rows(DataSet.text(("count",), [(len(table.rows),)]))
+    return rows(typed_rows(("count(database)",), [TSDataType.INT32], [(len(table.rows),)]))
 
 
 def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
@@ -106,30 +130,23 @@ def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
 
 
 # ---------------------------------------------------------------- time series
-def _check_spec(s: Statement, path: str, spec: MeasurementSpec) -> None:
-    extras = [
-        what
-        for what, given in (
-            ("an alias", spec.alias),
-            ("tags", spec.tags),
-            ("attributes", spec.attributes),
-        )
-        if given
-    ]
-    if extras:
-        raise _refuse(
-            s,
-            f"timeseries {path}: {' and '.join(extras)} are not supported by pipecore's store; "
-            "create the series without them",
-            path,
-        )
+def _meta(spec: MeasurementSpec) -> SeriesMeta:
+    return SeriesMeta(spec.alias, spec.tags, spec.attributes)
 
 
 def create_timeseries(ctx: Context, s: CreateTimeseries) -> Outcome:
     path = str(s.path)
-    _check_spec(s, path, s.spec)
     spec = s.spec
-    ctx.store.create_timeseries(path, spec.data_type, spec.encoding, spec.compressor, spec.props)
+    ctx.store.create_timeseries(
+        path,
+        spec.data_type,
+        spec.encoding,
+        spec.compressor,
+        spec.props,
+        alias=spec.alias,
+        tags=spec.tags,
+        attributes=spec.attributes,
+    )
     return DONE
 
 
@@ -138,7 +155,6 @@ def create_aligned_timeseries(ctx: Context, s: CreateAlignedTimeseries) -> Outco
     if not s.measurements:
         raise _refuse(s, f"CREATE ALIGNED TIMESERIES {device}: name at least one measurement")
     for spec in s.measurements:
-        _check_spec(s, f"{device}.{spec.name}", spec)
         if spec.props:
             raise _refuse(s, f"{device}.{spec.name}: properties are not supported here", device)
     ctx.store.create_aligned_timeseries(
@@ -147,6 +163,7 @@ def create_aligned_timeseries(ctx: Context, s: CreateAlignedTimeseries) -> Outco
         [m.data_type for m in s.measurements],
         [m.encoding for m in s.measurements],
         [m.compressor for m in s.measurements],
+        [_meta(m) for m in s.measurements],
     )
     return DONE
 
@@ -165,8 +182,18 @@ def delete_timeseries(ctx: Context, s: DeleteTimeseries) -> Outcome:
     return DONE
 
 
+def _tagged(ctx: Context, s: ShowTimeseries | CountTimeseries) -> list[Any]:
+    series = ctx.store.list_series(str(s.pattern))
+    if s.tag is None:
+        return series
+    return [info for info in series if s.tag.matches(info.meta.tag_dict)]
+
+
 def show_timeseries(ctx: Context, s: ShowTimeseries) -> Outcome:
     table = ctx.store.show_timeseries(str(s.pattern))
+    if s.tag is not None:
+        wanted = {info.path for info in _tagged(ctx, s)}
+        table = attrs.evolve(table, rows=[r for r in table.rows if r[0] in wanted])
     return rows(_store_table(table, SHOW_TIMESERIES_COLUMNS, s.offset, s.limit))
 
 
@@ -176,21 +203,27 @@ def show_devices(ctx: Context, s: ShowDevices) -> Outcome:
 
 
 def count_timeseries(ctx: Context, s: CountTimeseries) -> Outcome:
-    series = ctx.store.list_series(str(s.pattern))
+    series = _tagged(ctx, s)
     if s.group_by_level is None:
-        return rows(DataSet.text(COUNT_TIMESERIES_COLUMNS, [(len(series),)]))
+        return rows(typed_rows(COUNT_TIMESERIES_COLUMNS, [TSDataType.INT64], [(len(series),)]))
     counts: dict[str, int] = {}
     for info in series:
         nodes = split_path(info.path)
         if len(nodes) > s.group_by_level:
             prefix = join_path(nodes[: s.group_by_level + 1])
             counts[prefix] = counts.get(prefix, 0) + 1
-    return rows(DataSet.text(("Column", *COUNT_TIMESERIES_COLUMNS), sorted(counts.items())))
+    return rows(
+        typed_rows(
+            ("Column", *COUNT_TIMESERIES_COLUMNS),
+            [TSDataType.TEXT, TSDataType.INT64],
+            sorted(counts.items()),
+        )
+    )
 
 
 def count_devices(ctx: Context, s: CountDevices) -> Outcome:
     table = ctx.store.show_devices(str(s.pattern))
-    return rows(DataSet.text(COUNT_DEVICES_COLUMNS, [(len(table.rows),)]))
+    return rows(typed_rows(COUNT_DEVICES_COLUMNS, [TSDataType.INT64], [(len(table.rows),)]))
 
 
 # ---------------------------------------------------------------- INSERT
@@ -215,6 +248,10 @@ def _python_value(value: Literal | TimeValue, now_ms: int, series_type: TSDataTy
 def insert(ctx: Context, s: Insert) -> Outcome:
     device = str(s.device)
     known: Mapping[str, TSDataType] = {}
+    canonical = canonical_device(device)[0]
+    if s.rows and ctx.store.device_aligned(canonical) is None:
+        # a device below a schema template's path uses the template from its first write
+        ctx.node.templates.activate_on_write(ctx.store, canonical)
     for measurement in s.measurements:
         info = ctx.store.series(join_path([*split_path(device), measurement]))
         if info is not None:
@@ -235,7 +272,9 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         present = {m: v for m, v in values.items() if v is not None}  # null: no point
         if present:
             records.append((device, row.time.resolve(ctx.now_ms), present))
-    ctx.store.insert_records(records, aligned=s.aligned)
+    # IoTDB >= 1.2: a device takes its own alignment, with or without ALIGNED
+    aligned = ctx.store.device_aligned(canonical)
+    ctx.store.insert_records(records, aligned=s.aligned if aligned is None else aligned)
     return DONE
 
 

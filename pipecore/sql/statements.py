@@ -355,11 +355,27 @@ class DeleteTimeseries(Statement):
     paths: tuple[Path, ...]
 
 
+@attrs.frozen
+class TagCondition:
+    """``WHERE TAGS(key) = value`` (or ``CONTAINS value``) of SHOW / COUNT TIMESERIES."""
+
+    key: str
+    value: str
+    contains: bool = False
+
+    def matches(self, tags: dict[str, str]) -> bool:
+        found = tags.get(self.key)
+        if found is None:
+            return False
+        return self.value in found if self.contains else found == self.value
+
+
 @attrs.frozen(kw_only=True)
 class ShowTimeseries(Statement):
     """``SHOW TIMESERIES [pattern] [LIMIT n] [OFFSET m]``; pattern defaults to root.**."""
 
     pattern: Path = ALL_PATHS
+    tag: TagCondition | None = None
     limit: int | None = None
     offset: int = 0
 
@@ -378,6 +394,7 @@ class CountTimeseries(Statement):
     """``COUNT TIMESERIES [pattern] [GROUP BY LEVEL = n]``."""
 
     pattern: Path = ALL_PATHS
+    tag: TagCondition | None = None
     group_by_level: int | None = None
 
 

@@ -17,6 +17,7 @@ from pipecore_storage.types import CompressionType, TSDataType, TSEncoding, pars
 
 from ..timeparse import now_ms
 from . import statements as st
+from .admin import AdminMixin
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
 from .transform_data import AGGREGATES, DataMixin, PaginationPart
@@ -58,7 +59,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(DataMixin):
+class StatementBuilder(AdminMixin, DataMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:
@@ -575,10 +576,23 @@ class StatementBuilder(DataMixin):
                 return dict(child.items)
         return {}
 
+    def tag_equals(self, meta: Any, children: list[Any]) -> st.TagCondition:
+        key, value = (c for c in children if isinstance(c, Name))
+        return st.TagCondition(key.text, value.text, contains=False)
+
+    def tag_contains(self, meta: Any, children: list[Any]) -> st.TagCondition:
+        key, value = (c for c in children if isinstance(c, Name))
+        return st.TagCondition(key.text, value.text, contains=True)
+
+    @staticmethod
+    def _tag(children: Sequence[Any]) -> st.TagCondition | None:
+        return next((c for c in children if isinstance(c, st.TagCondition)), None)
+
     def show_timeseries(self, meta: Any, children: list[Any]) -> st.ShowTimeseries:
         rows = self._row_pagination(children)
         return st.ShowTimeseries(
             pattern=self._pattern(children),
+            tag=self._tag(children),
             limit=rows.get("limit"),
             offset=rows.get("offset", 0),
             span=self._span(meta),
@@ -597,6 +611,7 @@ class StatementBuilder(DataMixin):
         levels = tokens(children, "INT")
         return st.CountTimeseries(
             pattern=self._pattern(children),
+            tag=self._tag(children),
             group_by_level=int(levels[0]) if levels else None,
             span=self._span(meta),
         )

@@ -21,6 +21,7 @@ from .config import StoreConfig
 from .errors import CorruptFileError, SchemaError
 from .fsutil import fsync_dir
 from .paths import PathPattern, join_path, split_path, validate_device, validate_measurement
+from .series_meta import SeriesMeta, meta_from_record, meta_record
 from .tablet import MeasurementSchema
 from .tsfile import compression
 from .types import TSDataType, TSEncoding
@@ -76,10 +77,15 @@ class SeriesInfo:
     database: str
     schema: MeasurementSchema
     aligned: bool
+    meta: SeriesMeta = attrs.field(factory=SeriesMeta)
 
     @property
     def data_type(self) -> TSDataType:
         return self.schema.data_type
+
+    @property
+    def alias(self) -> str | None:
+        return self.meta.alias
 
 
 @attrs.define
@@ -91,6 +97,22 @@ class DeviceSchema:
     database: str
     aligned: bool
     measurements: dict[str, MeasurementSchema] = attrs.field(factory=dict)
+    meta: dict[str, SeriesMeta] = attrs.field(factory=dict)  # only series that have some
+
+    def aliases(self) -> dict[str, str]:
+        """alias -> measurement of the device's series."""
+        return {m.alias: name for name, m in self.meta.items() if m.alias is not None}
+
+    def info(self, name: str) -> SeriesInfo:
+        return SeriesInfo(
+            f"{self.device}.{join_path([name])}",
+            self.device,
+            name,
+            self.database,
+            self.measurements[name],
+            self.aligned,
+            self.meta.get(name, SeriesMeta()),
+        )
 
 
 def check_series_schema(path: str, schema: MeasurementSchema, format_version: int = 4) -> None:
@@ -177,6 +199,7 @@ class Schema:
         entry = self.devices.get(device)
         if entry is not None:
             entry.measurements.pop(measurement, None)
+            entry.meta.pop(measurement, None)
             if not entry.measurements:
                 del self.devices[device]
 
@@ -188,14 +211,7 @@ class Schema:
                 continue
             for name in sorted(entry.measurements):
                 if pattern is None or pattern.matches_series(entry.nodes, name):
-                    yield SeriesInfo(
-                        f"{device}.{join_path([name])}",
-                        device,
-                        name,
-                        entry.database,
-                        entry.measurements[name],
-                        entry.aligned,
-                    )
+                    yield entry.info(name)
 
     def iter_devices(self, pattern: PathPattern | None = None) -> Iterator[DeviceSchema]:
         for device in sorted(self.devices):
@@ -209,18 +225,15 @@ class Schema:
         if len(nodes) < 3:
             return None
         device = join_path(nodes[:-1])
-        schema = self.series(device, nodes[-1])
-        if schema is None:
+        entry = self.devices.get(device)
+        if entry is None:
             return None
-        entry = self.devices[device]
-        return SeriesInfo(
-            f"{device}.{join_path(nodes[-1:])}",
-            device,
-            nodes[-1],
-            entry.database,
-            schema,
-            entry.aligned,
-        )
+        name = nodes[-1]
+        if name not in entry.measurements:
+            name = entry.aliases().get(name, "")  # the series' alias names it too
+            if not name:
+                return None
+        return entry.info(name)
 
     # ------------------------------------------------------------------ write checks
     def plan_writes(
@@ -307,6 +320,15 @@ class Schema:
             self.add_series(device, database, bool(record["aligned"]), schema)
         elif op == "delete_series":
             self.remove_series(record["device"], record["measurement"])
+        elif op == "series_meta":
+            entry = self.devices.get(record["device"])
+            if entry is None or record["measurement"] not in entry.measurements:
+                raise SchemaError(f"{record['device']}: metadata of an unknown series")
+            meta = meta_from_record(record)
+            if meta.empty:
+                entry.meta.pop(record["measurement"], None)
+            else:
+                entry.meta[record["measurement"]] = meta
         else:
             raise ValueError(f"unknown schema record {op!r}")
 
@@ -317,6 +339,8 @@ class Schema:
         for entry in self.devices.values():
             for schema in entry.measurements.values():
                 yield series_record(entry.device, entry.aligned, schema)
+            for name, meta in entry.meta.items():
+                yield meta_record(entry.device, name, meta)
 
 
 def series_record(device: str, aligned: bool, schema: MeasurementSchema) -> dict:

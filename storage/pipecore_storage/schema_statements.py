@@ -14,6 +14,7 @@ from .errors import SchemaError
 from .paths import join_path, parse_pattern, split_path, validate_device
 from .query import ResultTable
 from .schema import Schema, check_series_schema, series_record
+from .series_meta import SeriesMeta, check_alias, meta_record, meta_text
 from .tablet import MeasurementSchema
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "TIMESERIES_COLUMNS",
     "SeriesSpec",
     "plan_create_series",
+    "plan_series_meta",
     "show_databases",
     "show_devices",
     "show_timeseries",
@@ -75,17 +77,23 @@ def plan_create_series(
     device: str,
     specs: Sequence[SeriesSpec],
     aligned: bool,
+    metas: Sequence[SeriesMeta | None] | None = None,
 ) -> tuple[str, list[dict]]:
     """(canonical device, schema records) for CREATE [ALIGNED] TIMESERIES; SchemaError when
-    a series exists, the device's alignment differs, or no database can hold it."""
+    a series exists, the device's alignment differs, an alias clashes, or no database can
+    hold it. `metas` gives each series its alias, tags and attributes."""
     nodes = validate_device(device)
     device = join_path(nodes)
     schemas = series_schemas(device, specs, config)
     entry = schema.devices.get(device)
+    names = [s.name for s in schemas]
+    if len(set(names)) != len(names):
+        raise SchemaError(f"{device}: a measurement is named twice in {names}", device)
     for s in schemas:
         if entry is not None and s.name in entry.measurements:
             path = f"{device}.{s.name}"
             raise SchemaError(f"timeseries {path} already exists", path)
+    meta_records = _meta_records(device, entry, names, metas)
     if entry is not None and entry.aligned != aligned:
         kind = "aligned" if entry.aligned else "not aligned"
         raise SchemaError(f"device {device} exists and is {kind}", device)
@@ -97,7 +105,32 @@ def plan_create_series(
         schema.check_new_database(database)
         records.append({"op": "create_database", "name": database})
     records += [series_record(device, aligned, s) for s in schemas]
-    return device, records
+    return device, records + meta_records
+
+
+def _meta_records(device: str, entry: Any, names: list[str], metas) -> list[dict]:
+    measurements = dict(entry.measurements) if entry is not None else {}
+    measurements.update(dict.fromkeys(names))
+    aliases = entry.aliases() if entry is not None else {}
+    records = []
+    for name, meta in zip(names, metas or [None] * len(names), strict=True):
+        if meta is None or meta.empty:
+            continue
+        check_alias(device, name, meta.alias, measurements, aliases)
+        if meta.alias is not None:
+            aliases[meta.alias] = name
+        records.append(meta_record(device, name, meta))
+    return records
+
+
+def plan_series_meta(schema: Schema, path: str, meta: SeriesMeta) -> list[dict]:
+    """The record that gives the series at `path` (its name or alias) the metadata `meta`."""
+    info = schema.resolve(path)
+    if info is None:
+        raise SchemaError(f"Path [{path}] does not exist", path)
+    entry = schema.devices[info.device]
+    check_alias(info.device, info.measurement, meta.alias, entry.measurements, entry.aliases())
+    return [meta_record(info.device, info.measurement, meta)]
 
 
 def split_series_path(path: str) -> tuple[str, str]:
@@ -119,13 +152,13 @@ def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
     rows = [
         (
             s.path,
-            None,
+            s.meta.alias,
             s.database,
             s.schema.data_type.name,
             s.schema.encoding.name,
             s.schema.compression.name,
-            None,
-            None,
+            meta_text(s.meta.tags),
+            meta_text(s.meta.attributes),
             None,
             None,
             "BASE",

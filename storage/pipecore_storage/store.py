@@ -48,6 +48,7 @@ from .paths import canonical_device, join_path, parse_pattern, split_path
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
 from .resource import SealedFile
 from .schema import Schema, SchemaLog, SeriesInfo
+from .series_meta import SeriesMeta
 from .stats import StoreStats, store_stats
 from .tablet import Tablet
 from .types import TSDataType
@@ -232,11 +233,17 @@ class Store:
         encoding: object = None,
         compressor: object = None,
         props: Mapping[str, str] | None = None,
+        *,
+        alias: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        attributes: Mapping[str, str] | None = None,
     ) -> SeriesInfo:
-        """CREATE TIMESERIES; IoTDB's default encoding/compressor when omitted."""
+        """CREATE TIMESERIES; IoTDB's default encoding/compressor when omitted; an optional
+        alias, tags and attributes (`SeriesMeta`)."""
         device, name = _schema_statements.split_series_path(path)
         spec = (name, data_type, encoding, compressor, props)
-        return self._create_series(device, [spec], aligned=False)[0]
+        meta = SeriesMeta(alias, tags, attributes)
+        return self.create_series_groups([(device, [spec], False, [meta])])[0]
 
     def create_aligned_timeseries(
         self,
@@ -245,6 +252,7 @@ class Store:
         data_types: Sequence[TSDataType | str],
         encodings: Sequence[object] | None = None,
         compressors: Sequence[object] | None = None,
+        metas: Sequence[SeriesMeta | None] | None = None,
     ) -> list[SeriesInfo]:
         """CREATE ALIGNED TIMESERIES device(m1 type, m2 type, ...)."""
         n = len(measurements)
@@ -256,17 +264,46 @@ class Store:
             (m, t, e, c, None)
             for m, t, e, c in zip(measurements, data_types, encs, comps, strict=True)
         ]
-        return self._create_series(device, specs, aligned=True)
+        return self.create_series_groups([(device, specs, True, metas)])
 
-    def _create_series(self, device: str, specs: list, aligned: bool) -> list[SeriesInfo]:
+    def create_series_groups(
+        self,
+        groups: Sequence[
+            tuple[
+                str,
+                Sequence[_schema_statements.SeriesSpec],
+                bool,
+                Sequence[SeriesMeta | None] | None,
+            ]
+        ],
+    ) -> list[SeriesInfo]:
+        """Create the series of several devices at once — ``(device, specs, aligned, metas)``
+        each — all or none (one schema-log append); their `SeriesInfo`s in order."""
         self._check_open()
         with self._lock:
-            device, records = _schema_statements.plan_create_series(
-                self._schema, self.config, device, specs, aligned
-            )
+            scratch = _copy_schema(self._schema)
+            records: list[dict] = []
+            names: list[str] = []
+            for device, specs, aligned, metas in groups:
+                canonical, recs = _schema_statements.plan_create_series(
+                    scratch, self.config, device, specs, aligned, metas
+                )
+                for r in recs:
+                    scratch.apply(r)
+                records += recs
+                names += [f"{canonical}.{join_path([spec[0]])}" for spec in specs]
             self._log_schema(records)
-            out = [self._schema.resolve(f"{device}.{join_path([spec[0]])}") for spec in specs]
+            out = [self._schema.resolve(name) for name in names]
         return [s for s in out if s is not None]
+
+    def set_series_meta(self, path: str, meta: SeriesMeta) -> SeriesInfo:
+        """Replace the alias, tags and attributes of the series at `path` (name or alias)."""
+        self._check_open()
+        with self._lock:
+            records = _schema_statements.plan_series_meta(self._schema, path, meta)
+            self._log_schema(records)
+            entry = self._schema.devices[records[0]["device"]]
+            return entry.info(records[0]["measurement"])
 
     def delete_timeseries(self, pattern: str) -> list[str]:
         """DELETE TIMESERIES: drop the matching series and all their data; their paths.
@@ -301,6 +338,12 @@ class Store:
         """The series at a full path, or None."""
         with self._lock:
             return self._schema.resolve(path)
+
+    def device_aligned(self, device: str) -> bool | None:
+        """Whether the device (a canonical path) is aligned; None when it has no series."""
+        with self._lock:
+            entry = self._schema.devices.get(device)
+            return None if entry is None else entry.aligned
 
     def list_series(self, pattern: str = "root.**") -> list[SeriesInfo]:
         """Series matching a pattern, ordered by device then measurement."""
@@ -738,7 +781,8 @@ def _copy_schema(schema: Schema) -> Schema:
     copy = Schema()
     copy.databases = dict(schema.databases)
     copy.devices = {
-        d: attrs.evolve(e, measurements=dict(e.measurements)) for d, e in schema.devices.items()
+        d: attrs.evolve(e, measurements=dict(e.measurements), meta=dict(e.meta))
+        for d, e in schema.devices.items()
     }
     return copy
 

@@ -201,8 +201,8 @@ def test_schema_statements(node: Node) -> None:
     assert caught.value.status_code == 501
     with pytest.raises(SqlSemanticError, match=r"TTL=1000 is not supported"):
         node.execute("create database root.c with ttl=1000")
-    with pytest.raises(SqlSemanticError, match="tags are not supported"):
-        node.execute("create timeseries root.a.d2.t with datatype=INT32 tags(k=v)")
+    with pytest.raises(SqlSemanticError, match="alias z is the name of a timeseries"):
+        node.execute("create timeseries root.b.d.w(z) with datatype=INT32 tags(k=v)")
     with pytest.raises(SqlSemanticError, match=r"Path \[root.nope\] does not exist"):
         node.execute("delete database root.b, root.nope")
     assert node.execute("count databases").rows == (("2",),)  # root.b was not deleted either

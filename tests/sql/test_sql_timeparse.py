@@ -85,6 +85,22 @@ def test_resolve_zone() -> None:
     assert resolve_zone("-05:30").utcoffset(None) == -dt.timedelta(hours=5, minutes=30)
     assert resolve_zone("Z") is dt.timezone.utc and resolve_zone("utc") is dt.timezone.utc
     assert str(resolve_zone("Europe/Berlin")) == "Europe/Berlin"
+    # what Java's ZoneId.of takes too: IoTDB's Python client < 1.3 sends time.strftime("%z")
+    hours = dt.timedelta(hours=1)
+    for text, offset in [
+        ("+0800", 8 * hours),
+        ("-0530", -5.5 * hours),
+        ("+0000", 0 * hours),
+        ("+8", 8 * hours),
+        ("-08", -8 * hours),
+        ("UTC+08:00", 8 * hours),
+        ("GMT-3", -3 * hours),
+        ("+083015", dt.timedelta(hours=8, seconds=1815)),
+    ]:
+        assert resolve_zone(text).utcoffset(None) == offset, text
+    for bad in ("+123", "+800", "0800", "UTC+", "+2500"):
+        with pytest.raises(ValueError):
+            resolve_zone(bad)
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
         resolve_zone("Mars/Base")
 

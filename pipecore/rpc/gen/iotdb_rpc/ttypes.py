@@ -16,6 +16,105 @@ from thrift.transport import TTransport
 all_structs = []
 
 
+class TAggregationType(object):
+    COUNT = 0
+    AVG = 1
+    SUM = 2
+    FIRST_VALUE = 3
+    LAST_VALUE = 4
+    MAX_TIME = 5
+    MIN_TIME = 6
+    MAX_VALUE = 7
+    MIN_VALUE = 8
+    EXTREME = 9
+    COUNT_IF = 10
+    TIME_DURATION = 11
+    MODE = 12
+    COUNT_TIME = 13
+    STDDEV = 14
+    STDDEV_POP = 15
+    STDDEV_SAMP = 16
+    VARIANCE = 17
+    VAR_POP = 18
+    VAR_SAMP = 19
+    MAX_BY = 20
+    MIN_BY = 21
+    UDAF = 22
+    FIRST = 23
+    LAST = 24
+    FIRST_BY = 25
+    LAST_BY = 26
+    MIN = 27
+    MAX = 28
+    COUNT_ALL = 29
+
+    _VALUES_TO_NAMES = {
+        0: "COUNT",
+        1: "AVG",
+        2: "SUM",
+        3: "FIRST_VALUE",
+        4: "LAST_VALUE",
+        5: "MAX_TIME",
+        6: "MIN_TIME",
+        7: "MAX_VALUE",
+        8: "MIN_VALUE",
+        9: "EXTREME",
+        10: "COUNT_IF",
+        11: "TIME_DURATION",
+        12: "MODE",
+        13: "COUNT_TIME",
+        14: "STDDEV",
+        15: "STDDEV_POP",
+        16: "STDDEV_SAMP",
+        17: "VARIANCE",
+        18: "VAR_POP",
+        19: "VAR_SAMP",
+        20: "MAX_BY",
+        21: "MIN_BY",
+        22: "UDAF",
+        23: "FIRST",
+        24: "LAST",
+        25: "FIRST_BY",
+        26: "LAST_BY",
+        27: "MIN",
+        28: "MAX",
+        29: "COUNT_ALL",
+    }
+
+    _NAMES_TO_VALUES = {
+        "COUNT": 0,
+        "AVG": 1,
+        "SUM": 2,
+        "FIRST_VALUE": 3,
+        "LAST_VALUE": 4,
+        "MAX_TIME": 5,
+        "MIN_TIME": 6,
+        "MAX_VALUE": 7,
+        "MIN_VALUE": 8,
+        "EXTREME": 9,
+        "COUNT_IF": 10,
+        "TIME_DURATION": 11,
+        "MODE": 12,
+        "COUNT_TIME": 13,
+        "STDDEV": 14,
+        "STDDEV_POP": 15,
+        "STDDEV_SAMP": 16,
+        "VARIANCE": 17,
+        "VAR_POP": 18,
+        "VAR_SAMP": 19,
+        "MAX_BY": 20,
+        "MIN_BY": 21,
+        "UDAF": 22,
+        "FIRST": 23,
+        "LAST": 24,
+        "FIRST_BY": 25,
+        "LAST_BY": 26,
+        "MIN": 27,
+        "MAX": 28,
+        "COUNT_ALL": 29,
+    }
+
+
 class TSProtocolVersion(object):
     IOTDB_SERVICE_PROTOCOL_V1 = 0
     IOTDB_SERVICE_PROTOCOL_V2 = 1
@@ -4460,6 +4559,1379 @@ class TSLastDataQueryReq(object):
         return not (self == other)
 
 
+class TSFastLastDataQueryForOnePrefixPathReq(object):
+    """
+    Attributes:
+     - sessionId
+     - prefixes
+     - fetchSize
+     - statementId
+     - enableRedirectQuery
+     - jdbcQuery
+     - timeout
+
+    """
+
+
+    def __init__(self, sessionId=None, prefixes=None, fetchSize=None, statementId=None, enableRedirectQuery=None, jdbcQuery=None, timeout=None,):
+        self.sessionId = sessionId
+        self.prefixes = prefixes
+        self.fetchSize = fetchSize
+        self.statementId = statementId
+        self.enableRedirectQuery = enableRedirectQuery
+        self.jdbcQuery = jdbcQuery
+        self.timeout = timeout
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.LIST:
+                    self.prefixes = []
+                    (_etype564, _size561) = iprot.readListBegin()
+                    for _i565 in range(_size561):
+                        _elem566 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.prefixes.append(_elem566)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.I32:
+                    self.fetchSize = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.I64:
+                    self.statementId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.BOOL:
+                    self.enableRedirectQuery = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.BOOL:
+                    self.jdbcQuery = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 7:
+                if ftype == TType.I64:
+                    self.timeout = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSFastLastDataQueryForOnePrefixPathReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.prefixes is not None:
+            oprot.writeFieldBegin('prefixes', TType.LIST, 2)
+            oprot.writeListBegin(TType.STRING, len(self.prefixes))
+            for iter567 in self.prefixes:
+                oprot.writeString(iter567.encode('utf-8') if sys.version_info[0] == 2 else iter567)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.fetchSize is not None:
+            oprot.writeFieldBegin('fetchSize', TType.I32, 3)
+            oprot.writeI32(self.fetchSize)
+            oprot.writeFieldEnd()
+        if self.statementId is not None:
+            oprot.writeFieldBegin('statementId', TType.I64, 4)
+            oprot.writeI64(self.statementId)
+            oprot.writeFieldEnd()
+        if self.enableRedirectQuery is not None:
+            oprot.writeFieldBegin('enableRedirectQuery', TType.BOOL, 5)
+            oprot.writeBool(self.enableRedirectQuery)
+            oprot.writeFieldEnd()
+        if self.jdbcQuery is not None:
+            oprot.writeFieldBegin('jdbcQuery', TType.BOOL, 6)
+            oprot.writeBool(self.jdbcQuery)
+            oprot.writeFieldEnd()
+        if self.timeout is not None:
+            oprot.writeFieldBegin('timeout', TType.I64, 7)
+            oprot.writeI64(self.timeout)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.prefixes is None:
+            raise TProtocolException(message='Required field prefixes is unset!')
+        if self.statementId is None:
+            raise TProtocolException(message='Required field statementId is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSFastLastDataQueryForOneDeviceReq(object):
+    """
+    Attributes:
+     - sessionId
+     - db
+     - deviceId
+     - sensors
+     - fetchSize
+     - statementId
+     - enableRedirectQuery
+     - jdbcQuery
+     - timeout
+     - legalPathNodes
+
+    """
+
+
+    def __init__(self, sessionId=None, db=None, deviceId=None, sensors=None, fetchSize=None, statementId=None, enableRedirectQuery=None, jdbcQuery=None, timeout=None, legalPathNodes=None,):
+        self.sessionId = sessionId
+        self.db = db
+        self.deviceId = deviceId
+        self.sensors = sensors
+        self.fetchSize = fetchSize
+        self.statementId = statementId
+        self.enableRedirectQuery = enableRedirectQuery
+        self.jdbcQuery = jdbcQuery
+        self.timeout = timeout
+        self.legalPathNodes = legalPathNodes
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.db = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.deviceId = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.LIST:
+                    self.sensors = []
+                    (_etype571, _size568) = iprot.readListBegin()
+                    for _i572 in range(_size568):
+                        _elem573 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.sensors.append(_elem573)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.I32:
+                    self.fetchSize = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.I64:
+                    self.statementId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 7:
+                if ftype == TType.BOOL:
+                    self.enableRedirectQuery = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 8:
+                if ftype == TType.BOOL:
+                    self.jdbcQuery = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 9:
+                if ftype == TType.I64:
+                    self.timeout = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 10:
+                if ftype == TType.BOOL:
+                    self.legalPathNodes = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSFastLastDataQueryForOneDeviceReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.db is not None:
+            oprot.writeFieldBegin('db', TType.STRING, 2)
+            oprot.writeString(self.db.encode('utf-8') if sys.version_info[0] == 2 else self.db)
+            oprot.writeFieldEnd()
+        if self.deviceId is not None:
+            oprot.writeFieldBegin('deviceId', TType.STRING, 3)
+            oprot.writeString(self.deviceId.encode('utf-8') if sys.version_info[0] == 2 else self.deviceId)
+            oprot.writeFieldEnd()
+        if self.sensors is not None:
+            oprot.writeFieldBegin('sensors', TType.LIST, 4)
+            oprot.writeListBegin(TType.STRING, len(self.sensors))
+            for iter574 in self.sensors:
+                oprot.writeString(iter574.encode('utf-8') if sys.version_info[0] == 2 else iter574)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.fetchSize is not None:
+            oprot.writeFieldBegin('fetchSize', TType.I32, 5)
+            oprot.writeI32(self.fetchSize)
+            oprot.writeFieldEnd()
+        if self.statementId is not None:
+            oprot.writeFieldBegin('statementId', TType.I64, 6)
+            oprot.writeI64(self.statementId)
+            oprot.writeFieldEnd()
+        if self.enableRedirectQuery is not None:
+            oprot.writeFieldBegin('enableRedirectQuery', TType.BOOL, 7)
+            oprot.writeBool(self.enableRedirectQuery)
+            oprot.writeFieldEnd()
+        if self.jdbcQuery is not None:
+            oprot.writeFieldBegin('jdbcQuery', TType.BOOL, 8)
+            oprot.writeBool(self.jdbcQuery)
+            oprot.writeFieldEnd()
+        if self.timeout is not None:
+            oprot.writeFieldBegin('timeout', TType.I64, 9)
+            oprot.writeI64(self.timeout)
+            oprot.writeFieldEnd()
+        if self.legalPathNodes is not None:
+            oprot.writeFieldBegin('legalPathNodes', TType.BOOL, 10)
+            oprot.writeBool(self.legalPathNodes)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.db is None:
+            raise TProtocolException(message='Required field db is unset!')
+        if self.deviceId is None:
+            raise TProtocolException(message='Required field deviceId is unset!')
+        if self.sensors is None:
+            raise TProtocolException(message='Required field sensors is unset!')
+        if self.statementId is None:
+            raise TProtocolException(message='Required field statementId is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSAggregationQueryReq(object):
+    """
+    Attributes:
+     - sessionId
+     - statementId
+     - paths
+     - aggregations
+     - startTime
+     - endTime
+     - interval
+     - slidingStep
+     - fetchSize
+     - timeout
+     - legalPathNodes
+
+    """
+
+
+    def __init__(self, sessionId=None, statementId=None, paths=None, aggregations=None, startTime=None, endTime=None, interval=None, slidingStep=None, fetchSize=None, timeout=None, legalPathNodes=None,):
+        self.sessionId = sessionId
+        self.statementId = statementId
+        self.paths = paths
+        self.aggregations = aggregations
+        self.startTime = startTime
+        self.endTime = endTime
+        self.interval = interval
+        self.slidingStep = slidingStep
+        self.fetchSize = fetchSize
+        self.timeout = timeout
+        self.legalPathNodes = legalPathNodes
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.I64:
+                    self.statementId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.LIST:
+                    self.paths = []
+                    (_etype578, _size575) = iprot.readListBegin()
+                    for _i579 in range(_size575):
+                        _elem580 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.paths.append(_elem580)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.LIST:
+                    self.aggregations = []
+                    (_etype584, _size581) = iprot.readListBegin()
+                    for _i585 in range(_size581):
+                        _elem586 = iprot.readI32()
+                        self.aggregations.append(_elem586)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.I64:
+                    self.startTime = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.I64:
+                    self.endTime = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 7:
+                if ftype == TType.I64:
+                    self.interval = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 8:
+                if ftype == TType.I64:
+                    self.slidingStep = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 9:
+                if ftype == TType.I32:
+                    self.fetchSize = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 10:
+                if ftype == TType.I64:
+                    self.timeout = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 11:
+                if ftype == TType.BOOL:
+                    self.legalPathNodes = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSAggregationQueryReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.statementId is not None:
+            oprot.writeFieldBegin('statementId', TType.I64, 2)
+            oprot.writeI64(self.statementId)
+            oprot.writeFieldEnd()
+        if self.paths is not None:
+            oprot.writeFieldBegin('paths', TType.LIST, 3)
+            oprot.writeListBegin(TType.STRING, len(self.paths))
+            for iter587 in self.paths:
+                oprot.writeString(iter587.encode('utf-8') if sys.version_info[0] == 2 else iter587)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.aggregations is not None:
+            oprot.writeFieldBegin('aggregations', TType.LIST, 4)
+            oprot.writeListBegin(TType.I32, len(self.aggregations))
+            for iter588 in self.aggregations:
+                oprot.writeI32(iter588)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.startTime is not None:
+            oprot.writeFieldBegin('startTime', TType.I64, 5)
+            oprot.writeI64(self.startTime)
+            oprot.writeFieldEnd()
+        if self.endTime is not None:
+            oprot.writeFieldBegin('endTime', TType.I64, 6)
+            oprot.writeI64(self.endTime)
+            oprot.writeFieldEnd()
+        if self.interval is not None:
+            oprot.writeFieldBegin('interval', TType.I64, 7)
+            oprot.writeI64(self.interval)
+            oprot.writeFieldEnd()
+        if self.slidingStep is not None:
+            oprot.writeFieldBegin('slidingStep', TType.I64, 8)
+            oprot.writeI64(self.slidingStep)
+            oprot.writeFieldEnd()
+        if self.fetchSize is not None:
+            oprot.writeFieldBegin('fetchSize', TType.I32, 9)
+            oprot.writeI32(self.fetchSize)
+            oprot.writeFieldEnd()
+        if self.timeout is not None:
+            oprot.writeFieldBegin('timeout', TType.I64, 10)
+            oprot.writeI64(self.timeout)
+            oprot.writeFieldEnd()
+        if self.legalPathNodes is not None:
+            oprot.writeFieldBegin('legalPathNodes', TType.BOOL, 11)
+            oprot.writeBool(self.legalPathNodes)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.statementId is None:
+            raise TProtocolException(message='Required field statementId is unset!')
+        if self.paths is None:
+            raise TProtocolException(message='Required field paths is unset!')
+        if self.aggregations is None:
+            raise TProtocolException(message='Required field aggregations is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSSetSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - templateName
+     - prefixPath
+
+    """
+
+
+    def __init__(self, sessionId=None, templateName=None, prefixPath=None,):
+        self.sessionId = sessionId
+        self.templateName = templateName
+        self.prefixPath = prefixPath
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.templateName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.prefixPath = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSSetSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.templateName is not None:
+            oprot.writeFieldBegin('templateName', TType.STRING, 2)
+            oprot.writeString(self.templateName.encode('utf-8') if sys.version_info[0] == 2 else self.templateName)
+            oprot.writeFieldEnd()
+        if self.prefixPath is not None:
+            oprot.writeFieldBegin('prefixPath', TType.STRING, 3)
+            oprot.writeString(self.prefixPath.encode('utf-8') if sys.version_info[0] == 2 else self.prefixPath)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.templateName is None:
+            raise TProtocolException(message='Required field templateName is unset!')
+        if self.prefixPath is None:
+            raise TProtocolException(message='Required field prefixPath is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSCreateSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - name
+     - serializedTemplate
+
+    """
+
+
+    def __init__(self, sessionId=None, name=None, serializedTemplate=None,):
+        self.sessionId = sessionId
+        self.name = name
+        self.serializedTemplate = serializedTemplate
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.name = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.serializedTemplate = iprot.readBinary()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSCreateSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.name is not None:
+            oprot.writeFieldBegin('name', TType.STRING, 2)
+            oprot.writeString(self.name.encode('utf-8') if sys.version_info[0] == 2 else self.name)
+            oprot.writeFieldEnd()
+        if self.serializedTemplate is not None:
+            oprot.writeFieldBegin('serializedTemplate', TType.STRING, 3)
+            oprot.writeBinary(self.serializedTemplate)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.name is None:
+            raise TProtocolException(message='Required field name is unset!')
+        if self.serializedTemplate is None:
+            raise TProtocolException(message='Required field serializedTemplate is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSAppendSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - name
+     - isAligned
+     - measurements
+     - dataTypes
+     - encodings
+     - compressors
+
+    """
+
+
+    def __init__(self, sessionId=None, name=None, isAligned=None, measurements=None, dataTypes=None, encodings=None, compressors=None,):
+        self.sessionId = sessionId
+        self.name = name
+        self.isAligned = isAligned
+        self.measurements = measurements
+        self.dataTypes = dataTypes
+        self.encodings = encodings
+        self.compressors = compressors
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.name = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.BOOL:
+                    self.isAligned = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.LIST:
+                    self.measurements = []
+                    (_etype592, _size589) = iprot.readListBegin()
+                    for _i593 in range(_size589):
+                        _elem594 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.measurements.append(_elem594)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.LIST:
+                    self.dataTypes = []
+                    (_etype598, _size595) = iprot.readListBegin()
+                    for _i599 in range(_size595):
+                        _elem600 = iprot.readI32()
+                        self.dataTypes.append(_elem600)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.LIST:
+                    self.encodings = []
+                    (_etype604, _size601) = iprot.readListBegin()
+                    for _i605 in range(_size601):
+                        _elem606 = iprot.readI32()
+                        self.encodings.append(_elem606)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 7:
+                if ftype == TType.LIST:
+                    self.compressors = []
+                    (_etype610, _size607) = iprot.readListBegin()
+                    for _i611 in range(_size607):
+                        _elem612 = iprot.readI32()
+                        self.compressors.append(_elem612)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSAppendSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.name is not None:
+            oprot.writeFieldBegin('name', TType.STRING, 2)
+            oprot.writeString(self.name.encode('utf-8') if sys.version_info[0] == 2 else self.name)
+            oprot.writeFieldEnd()
+        if self.isAligned is not None:
+            oprot.writeFieldBegin('isAligned', TType.BOOL, 3)
+            oprot.writeBool(self.isAligned)
+            oprot.writeFieldEnd()
+        if self.measurements is not None:
+            oprot.writeFieldBegin('measurements', TType.LIST, 4)
+            oprot.writeListBegin(TType.STRING, len(self.measurements))
+            for iter613 in self.measurements:
+                oprot.writeString(iter613.encode('utf-8') if sys.version_info[0] == 2 else iter613)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.dataTypes is not None:
+            oprot.writeFieldBegin('dataTypes', TType.LIST, 5)
+            oprot.writeListBegin(TType.I32, len(self.dataTypes))
+            for iter614 in self.dataTypes:
+                oprot.writeI32(iter614)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.encodings is not None:
+            oprot.writeFieldBegin('encodings', TType.LIST, 6)
+            oprot.writeListBegin(TType.I32, len(self.encodings))
+            for iter615 in self.encodings:
+                oprot.writeI32(iter615)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.compressors is not None:
+            oprot.writeFieldBegin('compressors', TType.LIST, 7)
+            oprot.writeListBegin(TType.I32, len(self.compressors))
+            for iter616 in self.compressors:
+                oprot.writeI32(iter616)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.name is None:
+            raise TProtocolException(message='Required field name is unset!')
+        if self.isAligned is None:
+            raise TProtocolException(message='Required field isAligned is unset!')
+        if self.measurements is None:
+            raise TProtocolException(message='Required field measurements is unset!')
+        if self.dataTypes is None:
+            raise TProtocolException(message='Required field dataTypes is unset!')
+        if self.encodings is None:
+            raise TProtocolException(message='Required field encodings is unset!')
+        if self.compressors is None:
+            raise TProtocolException(message='Required field compressors is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSPruneSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - name
+     - path
+
+    """
+
+
+    def __init__(self, sessionId=None, name=None, path=None,):
+        self.sessionId = sessionId
+        self.name = name
+        self.path = path
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.name = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.path = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSPruneSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.name is not None:
+            oprot.writeFieldBegin('name', TType.STRING, 2)
+            oprot.writeString(self.name.encode('utf-8') if sys.version_info[0] == 2 else self.name)
+            oprot.writeFieldEnd()
+        if self.path is not None:
+            oprot.writeFieldBegin('path', TType.STRING, 3)
+            oprot.writeString(self.path.encode('utf-8') if sys.version_info[0] == 2 else self.path)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.name is None:
+            raise TProtocolException(message='Required field name is unset!')
+        if self.path is None:
+            raise TProtocolException(message='Required field path is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSQueryTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - name
+     - queryType
+     - measurement
+
+    """
+
+
+    def __init__(self, sessionId=None, name=None, queryType=None, measurement=None,):
+        self.sessionId = sessionId
+        self.name = name
+        self.queryType = queryType
+        self.measurement = measurement
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.name = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.I32:
+                    self.queryType = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.STRING:
+                    self.measurement = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSQueryTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.name is not None:
+            oprot.writeFieldBegin('name', TType.STRING, 2)
+            oprot.writeString(self.name.encode('utf-8') if sys.version_info[0] == 2 else self.name)
+            oprot.writeFieldEnd()
+        if self.queryType is not None:
+            oprot.writeFieldBegin('queryType', TType.I32, 3)
+            oprot.writeI32(self.queryType)
+            oprot.writeFieldEnd()
+        if self.measurement is not None:
+            oprot.writeFieldBegin('measurement', TType.STRING, 4)
+            oprot.writeString(self.measurement.encode('utf-8') if sys.version_info[0] == 2 else self.measurement)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.name is None:
+            raise TProtocolException(message='Required field name is unset!')
+        if self.queryType is None:
+            raise TProtocolException(message='Required field queryType is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSQueryTemplateResp(object):
+    """
+    Attributes:
+     - status
+     - queryType
+     - result
+     - count
+     - measurements
+
+    """
+
+
+    def __init__(self, status=None, queryType=None, result=None, count=None, measurements=None,):
+        self.status = status
+        self.queryType = queryType
+        self.result = result
+        self.count = count
+        self.measurements = measurements
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.STRUCT:
+                    self.status = TSStatus()
+                    self.status.read(iprot)
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.I32:
+                    self.queryType = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.BOOL:
+                    self.result = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.I32:
+                    self.count = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.LIST:
+                    self.measurements = []
+                    (_etype620, _size617) = iprot.readListBegin()
+                    for _i621 in range(_size617):
+                        _elem622 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.measurements.append(_elem622)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSQueryTemplateResp')
+        if self.status is not None:
+            oprot.writeFieldBegin('status', TType.STRUCT, 1)
+            self.status.write(oprot)
+            oprot.writeFieldEnd()
+        if self.queryType is not None:
+            oprot.writeFieldBegin('queryType', TType.I32, 2)
+            oprot.writeI32(self.queryType)
+            oprot.writeFieldEnd()
+        if self.result is not None:
+            oprot.writeFieldBegin('result', TType.BOOL, 3)
+            oprot.writeBool(self.result)
+            oprot.writeFieldEnd()
+        if self.count is not None:
+            oprot.writeFieldBegin('count', TType.I32, 4)
+            oprot.writeI32(self.count)
+            oprot.writeFieldEnd()
+        if self.measurements is not None:
+            oprot.writeFieldBegin('measurements', TType.LIST, 5)
+            oprot.writeListBegin(TType.STRING, len(self.measurements))
+            for iter623 in self.measurements:
+                oprot.writeString(iter623.encode('utf-8') if sys.version_info[0] == 2 else iter623)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.status is None:
+            raise TProtocolException(message='Required field status is unset!')
+        if self.queryType is None:
+            raise TProtocolException(message='Required field queryType is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSUnsetSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - prefixPath
+     - templateName
+
+    """
+
+
+    def __init__(self, sessionId=None, prefixPath=None, templateName=None,):
+        self.sessionId = sessionId
+        self.prefixPath = prefixPath
+        self.templateName = templateName
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.prefixPath = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.templateName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSUnsetSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.prefixPath is not None:
+            oprot.writeFieldBegin('prefixPath', TType.STRING, 2)
+            oprot.writeString(self.prefixPath.encode('utf-8') if sys.version_info[0] == 2 else self.prefixPath)
+            oprot.writeFieldEnd()
+        if self.templateName is not None:
+            oprot.writeFieldBegin('templateName', TType.STRING, 3)
+            oprot.writeString(self.templateName.encode('utf-8') if sys.version_info[0] == 2 else self.templateName)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.prefixPath is None:
+            raise TProtocolException(message='Required field prefixPath is unset!')
+        if self.templateName is None:
+            raise TProtocolException(message='Required field templateName is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSDropSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - templateName
+
+    """
+
+
+    def __init__(self, sessionId=None, templateName=None,):
+        self.sessionId = sessionId
+        self.templateName = templateName
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.templateName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSDropSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.templateName is not None:
+            oprot.writeFieldBegin('templateName', TType.STRING, 2)
+            oprot.writeString(self.templateName.encode('utf-8') if sys.version_info[0] == 2 else self.templateName)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.templateName is None:
+            raise TProtocolException(message='Required field templateName is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TCreateTimeseriesUsingSchemaTemplateReq(object):
+    """
+    Attributes:
+     - sessionId
+     - devicePathList
+
+    """
+
+
+    def __init__(self, sessionId=None, devicePathList=None,):
+        self.sessionId = sessionId
+        self.devicePathList = devicePathList
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.LIST:
+                    self.devicePathList = []
+                    (_etype627, _size624) = iprot.readListBegin()
+                    for _i628 in range(_size624):
+                        _elem629 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.devicePathList.append(_elem629)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TCreateTimeseriesUsingSchemaTemplateReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.devicePathList is not None:
+            oprot.writeFieldBegin('devicePathList', TType.LIST, 2)
+            oprot.writeListBegin(TType.STRING, len(self.devicePathList))
+            for iter630 in self.devicePathList:
+                oprot.writeString(iter630.encode('utf-8') if sys.version_info[0] == 2 else iter630)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.devicePathList is None:
+            raise TProtocolException(message='Required field devicePathList is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
 class TPipeTransferReq(object):
     """
     Attributes:
@@ -4930,6 +6402,114 @@ TSLastDataQueryReq.thrift_spec = (
     (7, TType.BOOL, 'jdbcQuery', None, None, ),  # 7
     (8, TType.I64, 'timeout', None, None, ),  # 8
     (9, TType.BOOL, 'legalPathNodes', None, None, ),  # 9
+)
+all_structs.append(TSFastLastDataQueryForOnePrefixPathReq)
+TSFastLastDataQueryForOnePrefixPathReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.LIST, 'prefixes', (TType.STRING, 'UTF8', False), None, ),  # 2
+    (3, TType.I32, 'fetchSize', None, None, ),  # 3
+    (4, TType.I64, 'statementId', None, None, ),  # 4
+    (5, TType.BOOL, 'enableRedirectQuery', None, None, ),  # 5
+    (6, TType.BOOL, 'jdbcQuery', None, None, ),  # 6
+    (7, TType.I64, 'timeout', None, None, ),  # 7
+)
+all_structs.append(TSFastLastDataQueryForOneDeviceReq)
+TSFastLastDataQueryForOneDeviceReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'db', 'UTF8', None, ),  # 2
+    (3, TType.STRING, 'deviceId', 'UTF8', None, ),  # 3
+    (4, TType.LIST, 'sensors', (TType.STRING, 'UTF8', False), None, ),  # 4
+    (5, TType.I32, 'fetchSize', None, None, ),  # 5
+    (6, TType.I64, 'statementId', None, None, ),  # 6
+    (7, TType.BOOL, 'enableRedirectQuery', None, None, ),  # 7
+    (8, TType.BOOL, 'jdbcQuery', None, None, ),  # 8
+    (9, TType.I64, 'timeout', None, None, ),  # 9
+    (10, TType.BOOL, 'legalPathNodes', None, None, ),  # 10
+)
+all_structs.append(TSAggregationQueryReq)
+TSAggregationQueryReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.I64, 'statementId', None, None, ),  # 2
+    (3, TType.LIST, 'paths', (TType.STRING, 'UTF8', False), None, ),  # 3
+    (4, TType.LIST, 'aggregations', (TType.I32, None, False), None, ),  # 4
+    (5, TType.I64, 'startTime', None, None, ),  # 5
+    (6, TType.I64, 'endTime', None, None, ),  # 6
+    (7, TType.I64, 'interval', None, None, ),  # 7
+    (8, TType.I64, 'slidingStep', None, None, ),  # 8
+    (9, TType.I32, 'fetchSize', None, None, ),  # 9
+    (10, TType.I64, 'timeout', None, None, ),  # 10
+    (11, TType.BOOL, 'legalPathNodes', None, None, ),  # 11
+)
+all_structs.append(TSSetSchemaTemplateReq)
+TSSetSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'templateName', 'UTF8', None, ),  # 2
+    (3, TType.STRING, 'prefixPath', 'UTF8', None, ),  # 3
+)
+all_structs.append(TSCreateSchemaTemplateReq)
+TSCreateSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'name', 'UTF8', None, ),  # 2
+    (3, TType.STRING, 'serializedTemplate', 'BINARY', None, ),  # 3
+)
+all_structs.append(TSAppendSchemaTemplateReq)
+TSAppendSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'name', 'UTF8', None, ),  # 2
+    (3, TType.BOOL, 'isAligned', None, None, ),  # 3
+    (4, TType.LIST, 'measurements', (TType.STRING, 'UTF8', False), None, ),  # 4
+    (5, TType.LIST, 'dataTypes', (TType.I32, None, False), None, ),  # 5
+    (6, TType.LIST, 'encodings', (TType.I32, None, False), None, ),  # 6
+    (7, TType.LIST, 'compressors', (TType.I32, None, False), None, ),  # 7
+)
+all_structs.append(TSPruneSchemaTemplateReq)
+TSPruneSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'name', 'UTF8', None, ),  # 2
+    (3, TType.STRING, 'path', 'UTF8', None, ),  # 3
+)
+all_structs.append(TSQueryTemplateReq)
+TSQueryTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'name', 'UTF8', None, ),  # 2
+    (3, TType.I32, 'queryType', None, None, ),  # 3
+    (4, TType.STRING, 'measurement', 'UTF8', None, ),  # 4
+)
+all_structs.append(TSQueryTemplateResp)
+TSQueryTemplateResp.thrift_spec = (
+    None,  # 0
+    (1, TType.STRUCT, 'status', [TSStatus, None], None, ),  # 1
+    (2, TType.I32, 'queryType', None, None, ),  # 2
+    (3, TType.BOOL, 'result', None, None, ),  # 3
+    (4, TType.I32, 'count', None, None, ),  # 4
+    (5, TType.LIST, 'measurements', (TType.STRING, 'UTF8', False), None, ),  # 5
+)
+all_structs.append(TSUnsetSchemaTemplateReq)
+TSUnsetSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'prefixPath', 'UTF8', None, ),  # 2
+    (3, TType.STRING, 'templateName', 'UTF8', None, ),  # 3
+)
+all_structs.append(TSDropSchemaTemplateReq)
+TSDropSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'templateName', 'UTF8', None, ),  # 2
+)
+all_structs.append(TCreateTimeseriesUsingSchemaTemplateReq)
+TCreateTimeseriesUsingSchemaTemplateReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.LIST, 'devicePathList', (TType.STRING, 'UTF8', False), None, ),  # 2
 )
 all_structs.append(TPipeTransferReq)
 TPipeTransferReq.thrift_spec = (
