@@ -28,7 +28,6 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import Server
 
 JAVA_DIR = Path(__file__).parent / "java"
 POM = JAVA_DIR / "pom.xml"
@@ -166,7 +165,7 @@ def _java_rows(p: Printout) -> list[list[Any]]:
     return rows
 
 
-def _pipecore_select(server: Server, sql: str) -> tuple[list[str], list[list[Any]]]:
+def _pipecore_select(server: Any, sql: str) -> tuple[list[str], list[list[Any]]]:
     """pipecore's own answer to a SELECT, through the Python client."""
     session = server.session()
     try:
@@ -214,9 +213,7 @@ def _d1_expected() -> list[list[Any]]:
 
 @pytest.mark.slow
 @pytest.mark.subprocess
-def test_java_session_and_jdbc_read_back_what_they_wrote(
-    java_classpath: str, server: Server
-) -> None:
+def test_java_session_and_jdbc_read_back_what_they_wrote(java_classpath: str, server: Any) -> None:
     run = subprocess.run(
         ["java", "-cp", java_classpath, "ClientCheck", "127.0.0.1", str(server.port)],
         capture_output=True, text=True, encoding="utf-8", timeout=300,
