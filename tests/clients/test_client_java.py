@@ -23,14 +23,11 @@ import subprocess
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 import pytest
-
-if TYPE_CHECKING:  # the fixture's type (tests/clients/conftest.py)
-    from conftest import Server
 
 JAVA_DIR = Path(__file__).parent / "java"
 POM = JAVA_DIR / "pom.xml"
@@ -168,7 +165,7 @@ def _java_rows(p: Printout) -> list[list[Any]]:
     return rows
 
 
-def _pipecore_select(server: Server, sql: str) -> tuple[list[str], list[list[Any]]]:
+def _pipecore_select(server: Any, sql: str) -> tuple[list[str], list[list[Any]]]:
     """pipecore's own answer to a SELECT, through the Python client."""
     session = server.session()
     try:
@@ -216,9 +213,7 @@ def _d1_expected() -> list[list[Any]]:
 
 @pytest.mark.slow
 @pytest.mark.subprocess
-def test_java_session_and_jdbc_read_back_what_they_wrote(
-    java_classpath: str, server: Server
-) -> None:
+def test_java_session_and_jdbc_read_back_what_they_wrote(java_classpath: str, server: Any) -> None:
     run = subprocess.run(
         ["java", "-cp", java_classpath, "ClientCheck", "127.0.0.1", str(server.port)],
         capture_output=True, text=True, encoding="utf-8", timeout=300,
@@ -226,8 +221,8 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(
     assert run.returncode == 0, f"ClientCheck failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
     assert run.stdout.rstrip().endswith("DONE")
     printed = _parse(run.stdout)
-    assert set(printed) == {"s0", "s1", "s2", "s3", "s4", "s5", "raw", "last", "p0",
-                            "j0", "j1", "j2", "j3", "j4", "j5", "j6"}  # fmt: skip
+    sql_labels = [f"{api}{i}" for api in "sj" for i in range(10)]
+    assert set(printed) == {*sql_labels, "j10", "raw", "last", "p0", "agg"}
 
     # every read, Session, pool or JDBC, is what pipecore's own SELECT returns for it
     for label, p in printed.items():
@@ -265,11 +260,23 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(
         [7, "root.jv.d3.temperature", "-1.5", "FLOAT"],
     ]
     # one JDBC insert, then two in a batch (executeBatchStatement)
-    assert _java_rows(printed["j6"]) == [[1, 1.5], [2, 2.5], [3, 3.5]]
+    assert _java_rows(printed["j10"]) == [[1, 1.5], [2, 2.5], [3, 3.5]]
     assert "BATCH\t[200, 200]" in run.stdout.splitlines()  # IoTDB JDBC: a status per statement
     # a query without rows (IoTDB sends no TsBlock then; Java's clients fail on an empty one)
     assert printed["s5"].rows == printed["j5"].rows == []
     assert printed["s5"].columns == printed["s0"].columns
+    # schema calls: alias, tags, attributes, encodings and compressors as created
+    for label in ("s6", "j6"):
+        (d7,) = _java_rows(printed[label])
+        assert d7[1:9] == ["root.jv.d7.temp", "t", "root.jv", "FLOAT", "GORILLA", "SNAPPY",
+                           '{"unit":"C"}', '{"loc":"hall"}']  # fmt: skip
+    assert [r[1] for r in _java_rows(printed["s7"])] == ["root.jv.d8.a", "root.jv.d8.b"]
+    # deleteData [2, 3] of x, deleteTimeseries y
+    assert _java_rows(printed["s8"]) == [[1, 1.5], [4, 6.0]] == _java_rows(printed["j8"])
+    assert "EXISTS\ttrue\tfalse" in run.stdout.splitlines()
+    assert _java_rows(printed["agg"]) == [[None, 2, 7.5]]
+    # a write under a set schema template creates the template's series
+    assert [r[1] for r in _java_rows(printed["s9"])] == ["root.jv.tpl.dev.m1", "root.jv.tpl.dev.m2"]
     # SessionPool: a tablet with a null, then a string record ("16" into the INT64 series)
     assert _java_rows(printed["p0"]) == [[1, 1, "pool1"], [2, 4, None], [3, 9, "pool3"],
                                          [4, 16, "pool4"]]  # fmt: skip

@@ -1,7 +1,8 @@
 /*
  * IoTDB's own Java clients (iotdb-session and iotdb-jdbc from Maven Central) against a pipecore
  * node. Run by tests/clients/test_client_java.py: one JVM writes tablets (aligned and not, every
- * data type, nulls) and records through Session and SessionPool, then reads everything back
+ * data type, nulls) and records through Session and SessionPool, creates series (alias, tags,
+ * attributes, aligned, a schema template), deletes data and series, then reads everything back
  * through Session queries, SessionPool and JDBC executeQuery, printing what it read. The Python test compares the printout
  * with what pipecore's own SELECT returns for the same statement.
  *
@@ -11,6 +12,7 @@
  *   TYPES  <label> <data type>...
  *   ROW    <label> <time> <value>...        (\N is a null; text escapes \t \n \\)
  *   BATCH  <JDBC executeBatch's update counts>
+ *   EXISTS <checkTimeseriesExists of a created series> <... of a deleted one>
  *   DONE
  */
 
@@ -23,13 +25,18 @@ import java.sql.Statement;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
+import org.apache.iotdb.common.rpc.thrift.TAggregationType;
 import org.apache.iotdb.isession.SessionDataSet;
 import org.apache.iotdb.isession.pool.SessionDataSetWrapper;
 import org.apache.iotdb.session.Session;
 import org.apache.iotdb.session.pool.SessionPool;
 import org.apache.tsfile.enums.TSDataType;
+import org.apache.tsfile.file.metadata.enums.CompressionType;
+import org.apache.tsfile.file.metadata.enums.TSEncoding;
 import org.apache.tsfile.read.common.Field;
 import org.apache.tsfile.read.common.RowRecord;
 import org.apache.tsfile.utils.Binary;
@@ -253,6 +260,44 @@ public class ClientCheck {
         Arrays.asList(ab, ab), Arrays.asList(longText, longText),
         Arrays.asList(Arrays.<Object>asList(4L, "z"), Arrays.<Object>asList(5L, "w")));
 
+    // schema calls (alias, tags, attributes, aligned, several series), a schema template,
+    // deletions, and an aggregation through the Session call
+    Map<String, String> tags = new HashMap<>();
+    tags.put("unit", "C");
+    Map<String, String> attributes = new HashMap<>();
+    attributes.put("loc", "hall");
+    session.createTimeseries(DB + ".d7.temp", TSDataType.FLOAT, TSEncoding.GORILLA,
+        CompressionType.SNAPPY, null, tags, attributes, "t");
+    session.insertRecord(DB + ".d7", 1, Arrays.asList("temp"), Arrays.asList(TSDataType.FLOAT),
+        21.5f);
+    session.createAlignedTimeseries(DB + ".d8", Arrays.asList("a", "b"),
+        Arrays.asList(TSDataType.INT64, TSDataType.TEXT),
+        Arrays.asList(TSEncoding.TS_2DIFF, TSEncoding.PLAIN),
+        Arrays.asList(CompressionType.LZ4, CompressionType.LZ4), null);
+    session.createMultiTimeseries(Arrays.asList(DB + ".d9.x", DB + ".d9.y"),
+        Arrays.asList(TSDataType.DOUBLE, TSDataType.BOOLEAN),
+        Arrays.asList(TSEncoding.GORILLA, TSEncoding.RLE),
+        Arrays.asList(CompressionType.SNAPPY, CompressionType.SNAPPY), null, null, null, null);
+    for (long time = 1; time <= 4; time++) {
+      session.insertRecord(DB + ".d9", time, Arrays.asList("x", "y"),
+          Arrays.asList(TSDataType.DOUBLE, TSDataType.BOOLEAN), time * 1.5, time % 2 == 0);
+    }
+    session.deleteData(Arrays.asList(DB + ".d9.x"), 2, 3);  // both ends included
+    session.deleteTimeseries(DB + ".d9.y");
+    System.out.println("EXISTS\t" + session.checkTimeseriesExists(DB + ".d7.temp") + "\t"
+        + session.checkTimeseriesExists(DB + ".d9.y"));
+    session.createSchemaTemplate("jv_template", Arrays.asList("m1", "m2"),
+        Arrays.asList(TSDataType.INT32, TSDataType.DOUBLE),
+        Arrays.asList(TSEncoding.RLE, TSEncoding.GORILLA),
+        Arrays.asList(CompressionType.LZ4, CompressionType.LZ4), false);
+    session.setSchemaTemplate("jv_template", DB + ".tpl");
+    session.insertRecord(DB + ".tpl.dev", 1, Arrays.asList("m1"),
+        Arrays.asList(TSDataType.INT32), 7);
+    printSession("agg", "session.aggregation",
+        "select count(x), sum(x) from root.jv.d9",
+        session.executeAggregationQuery(Arrays.asList(DB + ".d9.x", DB + ".d9.x"),
+            Arrays.asList(TAggregationType.COUNT, TAggregationType.SUM)));
+
     // reads through Session
     String[] sqls = {
       "select * from root.jv.d1",
@@ -261,6 +306,10 @@ public class ClientCheck {
       "select * from root.jv.d4",
       "select count(s_int32), max_value(s_double), last_value(s_text) from root.jv.d1",
       "select * from root.jv.d1 where time > 1000",  // no rows: the clients get no TsBlock
+      "show timeseries root.jv.d7.**",
+      "show timeseries root.jv.d8.**",
+      "select * from root.jv.d9",
+      "show timeseries root.jv.tpl.**",
     };
     for (int i = 0; i < sqls.length; i++) {
       printSession("s" + i, "session", sqls[i], session.executeQueryStatement(sqls[i]));
