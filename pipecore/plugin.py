@@ -31,6 +31,7 @@ from .parameters import PipeParameters, PipeParameterValidator
 
 if TYPE_CHECKING:
     from .config import Config
+    from .digest import DigestRequest, PipeScope, WindowDigests
 
 __all__ = [
     "Connector",
@@ -162,6 +163,9 @@ class Extractor:
     def extractor_close(self) -> None:
         return None
 
+    def extractor_scope(self) -> PipeScope | None:
+        return None
+
 
 class Processor:
     """Base class of processor plugins: passes every event on unchanged, except TsFile events,
@@ -234,6 +238,9 @@ class Connector:
         return all_done(pending) if pending else None
 
     def connector_transfer_event(self, event: Event) -> Future[Any] | None:
+        return None
+
+    def connector_digests(self, request: DigestRequest) -> dict[str, WindowDigests] | None:
         return None
 
     def connector_close(self) -> None:

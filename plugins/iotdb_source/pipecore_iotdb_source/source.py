@@ -42,6 +42,7 @@ from pipecore import (
     RuntimeConfiguration,
     TabletInsertionEvent,
 )
+from pipecore.digest import PipeScope
 from pipecore_storage.errors import CorruptFileError, PipecoreError
 from pipecore_storage.files import PinError
 from pipecore_storage.fsutil import atomic_write
@@ -51,6 +52,7 @@ from .files import file_event, needs_split, split_events, takes_file
 from .options import SourceOptions, parse_options
 from .patterns import filter_tablet
 from .realtime import Realtime, RealtimeItem
+from .scope import scope_of
 
 __all__ = ["IoTDBSource", "SourceLag"]
 
@@ -108,6 +110,9 @@ class IoTDBSource(Extractor):
             raise PipeError(
                 "iotdb-source needs the node's store; this node has none", configuration.pipe_name
             )
+
+    def extractor_scope(self) -> PipeScope | None:
+        return scope_of(self.options)
 
     def extractor_start(self) -> None:
         progress = _progress(self.configuration.progress) or self._saved_boundary()

@@ -68,6 +68,7 @@ from .protocol import (
     insert_node_to_tablets,
 )
 from .receiver_files import FileReceiver, SealError
+from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
 
@@ -485,4 +486,5 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_PIECE_WITH_MOD: lambda r, b: r._piece(b, False),
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
+    DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
 }

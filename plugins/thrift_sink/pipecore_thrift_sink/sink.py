@@ -34,6 +34,7 @@ from pipecore import (
     TabletInsertionEvent,
     TsFileInsertionEvent,
 )
+from pipecore.digest import DigestRequest, WindowDigests
 
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
@@ -44,6 +45,7 @@ from .options import SinkOptions, keys
 from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
+from .verify import request_digests
 
 __all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "refuse_ssl_options"]
 
@@ -239,6 +241,10 @@ class ThriftSinkBase(Connector):
             )
         finally:
             prepared.cleanup()
+
+    def connector_digests(self, request: DigestRequest) -> dict[str, WindowDigests] | None:
+        """VERIFY PIPE: the receiver's digests (request type 29001, verify.py)."""
+        return request_digests(self, request)
 
     def close_clients(self) -> None:
         self.closed = True
