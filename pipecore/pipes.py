@@ -23,6 +23,7 @@ pipe comes back in its state.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -232,6 +233,22 @@ class PipeManager:
             if running:
                 self._start_task(meta)
             return True
+
+    def reset_progress(self, name: str, progress: Any = None) -> None:
+        """ALTER PIPE … RESET PROGRESS (`progress` None: the source starts from scratch) or SET
+        PROGRESS (a source-specific value, e.g. iotdb-source's ``{"resend-from": t}``): the
+        task stops, its pins and data directory are forgotten, and a running pipe restarts."""
+        with self._lock:
+            meta = self._require(name, "alter")
+            running = name in self._tasks
+            self._stop_task(name)
+            if self.store is not None:
+                self.store.unpin_all(name)
+            shutil.rmtree(self.catalog.pipe_data_dir(name), ignore_errors=True)
+            meta.progress, meta.commit_id = progress, 0
+            self.catalog.save_pipe(meta)
+            if running:
+                self._start_task(meta)
 
     def start(self, name: str) -> None:
         """START PIPE (no-op when running); clears the recorded exceptions."""

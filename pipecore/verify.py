@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -71,24 +73,31 @@ class ResyncReport:
 
 # ---------------------------------------------------------------------- stages of their own
 @contextlib.contextmanager
-def pipe_stage(manager: Any, name: str, kind: str) -> Iterator[Stage]:
-    """A stage of pipe `name` built from its stored parameters, validated and customized
-    (a sink also handshaken), closed on exit. It never starts and has its own data
-    directory (``<pipe data dir>/tools``), so the running pipe is not disturbed."""
-    info = manager.get(name)
-    sections = {"source": info.source, "processor": info.processor, "sink": info.sink}
-    names = plugin_names(info.source, info.processor, info.sink)
-    data_dir = Path(manager.catalog.pipe_data_dir(name)) / "tools"
+def pipe_stage(
+    manager: Any, name: str, kind: str, sections: dict[str, Any] | None = None
+) -> Iterator[Stage]:
+    """A stage of pipe `name` built from its stored parameters (or from `sections`, for a
+    pipe not created yet), validated and customized (a sink also handshaken), closed on exit.
+    It never starts and has its own data directory (``<pipe data dir>/tools``), so the
+    running pipe is not disturbed."""
+    creation_time = 0
+    if sections is None:
+        info = manager.get(name)
+        creation_time = info.creation_time
+        sections = {"source": info.source, "processor": info.processor, "sink": info.sink}
+    names = plugin_names(sections["source"], sections["processor"], sections["sink"])
+    scratch = None if creation_time else tempfile.mkdtemp(prefix="pipecore-explain-")
+    data_dir = Path(scratch or manager.catalog.pipe_data_dir(name)) / "tools"
     data_dir.mkdir(parents=True, exist_ok=True)
     config = RuntimeConfiguration(
         pipe_name=name,
-        creation_time=info.creation_time,
+        creation_time=creation_time,
         data_dir=data_dir,
         cluster_id=manager.cluster_id,
         node_config=manager.config,
         store=manager.store,
     )
-    stage = build_stage(manager.registry, kind, names[kind], name, info.creation_time)
+    stage = build_stage(manager.registry, kind, names[kind], name, creation_time)
     try:
         validate_stage(stage, sections[kind])
         stage.call[stage.prefix + "customize"](sections[kind], config)
@@ -97,11 +106,13 @@ def pipe_stage(manager: Any, name: str, kind: str) -> Iterator[Stage]:
         yield stage
     finally:
         stage.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
-def pipe_scope(manager: Any, name: str) -> PipeScope:
+def pipe_scope(manager: Any, name: str, sections: dict[str, Any] | None = None) -> PipeScope:
     """What pipe `name`'s source takes; PipeError when the source cannot say."""
-    with pipe_stage(manager, name, "source") as source:
+    with pipe_stage(manager, name, "source", sections) as source:
         scope = source.call["extractor_scope"]()
     if scope is None:
         raise PipeError(

@@ -29,7 +29,7 @@ from pipecore_storage.errors import (
 
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
-from . import exec_data, exec_select
+from . import exec_data, exec_select, pipe_tools
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -170,6 +170,7 @@ class Executor:
             LoadConfiguration: self._load_configuration,
             **exec_data.HANDLERS,
             **exec_select.HANDLERS,
+            **pipe_tools.HANDLERS,
         }
 
     def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:
@@ -194,7 +195,10 @@ class Executor:
 
     # ------------------------------------------------------------ pipes
     def _create_pipe(self, ctx: Context, s: CreatePipe) -> Outcome:
-        ctx.node.create_pipe(s.name, s.source, s.processor, s.sink, if_not_exists=s.if_not_exists)
+        source, start = pipe_tools.take_start_flag(s.source)  # 'start'='false': created stopped
+        ctx.node.create_pipe(
+            s.name, source, s.processor, s.sink, if_not_exists=s.if_not_exists, start=start
+        )
         return DONE
 
     def _alter_pipe(self, ctx: Context, s: AlterPipe) -> Outcome:

@@ -19,6 +19,7 @@ from ._data import AGGREGATES, DataMixin, PaginationPart
 from ._terms import Located, Name, Pair, at, tokens, unquote
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
+from .pipe_tools import PipeToolsMixin
 from .timeparse import now_ms
 
 __all__ = ["AGGREGATES", "StatementBuilder"]
@@ -57,7 +58,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(DataMixin):
+class StatementBuilder(DataMixin, PipeToolsMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:

@@ -115,6 +115,13 @@ class IoTDBSource(Extractor):
         return scope_of(self.options)
 
     def extractor_start(self) -> None:
+        resend_from = _resend_from(self.configuration.progress)
+        if resend_from is not None:  # ALTER PIPE … SET PROGRESS: history from that time on
+            self.options = attrs.evolve(
+                self.options,
+                history_enabled=True,
+                history_start=max(self.options.history_start, resend_from),
+            )
         progress = _progress(self.configuration.progress) or self._saved_boundary()
         name = self.configuration.pipe_name
         if progress is None:
@@ -434,9 +441,16 @@ def _with_last(events: Iterator[Event], on_last, on_empty) -> Iterator[Event]:
     yield previous
 
 
+def _resend_from(value: Any) -> int | None:
+    """The time of ALTER PIPE … SET PROGRESS (a progress ``{"resend-from": t}``), else None."""
+    if isinstance(value, dict) and isinstance(value.get("resend-from"), int):
+        return int(value["resend-from"])
+    return None
+
+
 def _progress(value: Any) -> tuple[int, int, int] | None:
     """(boundary, history done, covered) from a committed progress, None for a new pipe."""
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or _resend_from(value) is not None:
         return None
     try:
         return int(value["b"]), int(value["h"]), int(value["r"])
