@@ -22,6 +22,7 @@ import attrs
 from lark import Token, v_args
 
 from .. import explain as explain_ops
+from .. import quarantine
 from .. import verify as verify_ops
 from ..digest import MAX_TIME
 from ..errors import PipeParameterNotValidError
@@ -31,7 +32,7 @@ from .dataset import DataSet
 from .expressions import Condition, TimeValue, is_time_condition, time_range
 from .outcome import DONE, Context, Outcome
 from .statements import CreatePipe, Statement
-from .timeparse import parse_duration, parse_time_value
+from .timeparse import format_datetime, parse_duration, parse_time_value
 
 __all__ = [
     "HANDLERS",
@@ -49,6 +50,8 @@ __all__ = [
 
 VERIFY_COLUMNS = ("Series", "WindowStart", "WindowEnd", "SenderPoints", "ReceiverPoints", "Status")
 RESYNC_COLUMNS = ("Windows", "Points", "Tablets", "ExtraWindows")
+QUARANTINE_COLUMNS = ("Pipe", "Entry", "Kind", "Points", "Bytes", "Tries", "Time", "Reason")
+REPLAY_COLUMNS = ("Replayed", "Points", "Failed", "Failures")
 EXPLAIN_COLUMNS = ("Kind", "Item", "StartTime", "EndTime", "Points", "Bytes")
 _START_KEYS = ("start", "source.start", "extractor.start")
 
@@ -307,7 +310,34 @@ def _set_progress(ctx: Context, s: SetPipeProgress) -> Outcome:
     return DONE
 
 
+def _show_quarantine(ctx: Context, s: ShowQuarantine) -> Outcome:
+    root = quarantine.quarantine_root(ctx.node.data_dir)
+    rows = [
+        (
+            e.pipe,
+            e.id,
+            e.kind,
+            e.points,
+            e.bytes,
+            e.tries,
+            format_datetime(e.time, ctx.zone),
+            e.reason,
+        )
+        for e in quarantine.list_entries(root, s.name)
+    ]
+    return Outcome(data=DataSet.text(QUARANTINE_COLUMNS, rows))
+
+
+def _replay_quarantine(ctx: Context, s: ReplayQuarantine) -> Outcome:
+    root = quarantine.quarantine_root(ctx.node.data_dir)
+    sent, points, failures = quarantine.replay(ctx.node.pipes, root, s.name)
+    row = (sent, points, len(failures), "; ".join(failures)[:2000])
+    return Outcome(data=DataSet.text(REPLAY_COLUMNS, [row]))
+
+
 HANDLERS: dict[type, Any] = {
+    ShowQuarantine: _show_quarantine,
+    ReplayQuarantine: _replay_quarantine,
     VerifyPipe: _verify_pipe,
     ResyncPipe: _resync,
     ExplainPipe: _explain_rows,
