@@ -22,7 +22,7 @@ import attrs
 from lark import Token, v_args
 
 from .. import explain as explain_ops
-from .. import quarantine
+from .. import quarantine, sneakernet
 from .. import verify as verify_ops
 from ..digest import MAX_TIME
 from ..errors import PipeParameterNotValidError
@@ -52,6 +52,8 @@ VERIFY_COLUMNS = ("Series", "WindowStart", "WindowEnd", "SenderPoints", "Receive
 RESYNC_COLUMNS = ("Windows", "Points", "Tablets", "ExtraWindows")
 QUARANTINE_COLUMNS = ("Pipe", "Entry", "Kind", "Points", "Bytes", "Tries", "Time", "Reason")
 REPLAY_COLUMNS = ("Replayed", "Points", "Failed", "Failures")
+EXPORT_COLUMNS = ("Bundle", "Files", "Points", "Bytes", "FromSeq", "ToSeq")
+IMPORT_COLUMNS = ("Bundle", "Files", "Points", "AlreadyImported")
 EXPLAIN_COLUMNS = ("Kind", "Item", "StartTime", "EndTime", "Points", "Bytes")
 _START_KEYS = ("start", "source.start", "extractor.start")
 
@@ -335,7 +337,29 @@ def _replay_quarantine(ctx: Context, s: ReplayQuarantine) -> Outcome:
     return Outcome(data=DataSet.text(REPLAY_COLUMNS, [row]))
 
 
+def _key(parameters: dict[str, str]) -> str | None:
+    return PipeParameters(parameters).get_string_or_default(["key", "sneakernet.key"], "") or None
+
+
+def _export(ctx: Context, s: ExportPipe) -> Outcome:
+    node = ctx.node
+    report = sneakernet.export_pipe(
+        node.pipes, node.data_dir, s.name, s.directory, _key(s.parameters)
+    )
+    row = (report.bundle, report.files, report.points, report.bytes, report.from_seq, report.to_seq)
+    return Outcome(data=DataSet.text(EXPORT_COLUMNS, [row]))
+
+
+def _import(ctx: Context, s: ImportBundle) -> Outcome:
+    node = ctx.node
+    report = sneakernet.import_bundle(node.store, node.data_dir, s.directory, _key(s.parameters))
+    row = (report.bundle, report.files, report.points, str(report.already_imported).lower())
+    return Outcome(data=DataSet.text(IMPORT_COLUMNS, [row]))
+
+
 HANDLERS: dict[type, Any] = {
+    ExportPipe: _export,
+    ImportBundle: _import,
     ShowQuarantine: _show_quarantine,
     ReplayQuarantine: _replay_quarantine,
     VerifyPipe: _verify_pipe,
