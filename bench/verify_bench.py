@@ -11,6 +11,7 @@ VERIFY PIPE runs through a byte-counting TCP proxy in front of the receiver.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import tempfile
 import threading
@@ -57,10 +58,8 @@ class CountingProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self._listener.close()
@@ -100,7 +99,8 @@ def main() -> None:
             proxy = CountingProxy(port)
             a.execute(
                 "CREATE PIPE bench WITH SOURCE ('source.path'='root.bench.**', 'start'='false') "
-                f"WITH SINK ('sink'='iotdb-thrift-sync-sink', 'sink.node-urls'='127.0.0.1:{proxy.port}')"
+                "WITH SINK ('sink'='iotdb-thrift-sync-sink', "
+                f"'sink.node-urls'='127.0.0.1:{proxy.port}')"
             )
             handshake = proxy.up + proxy.down  # CREATE PIPE's own handshake
             started = time.perf_counter()
@@ -121,9 +121,8 @@ def main() -> None:
             print(f"  wire bytes, both ways, VERIFY's own handshake included: {wire:,}")
             print(f"  seconds: {seconds:.2f} (both sides' digests + the round trip)")
             print(f"  full resend as raw tablets: {raw:,} bytes → VERIFY is {wire / raw:.5%} of it")
-            print(
-                f"  full resend as TsFiles:     {files:,} bytes → VERIFY is {wire / files:.5%} of it"
-            )
+            share = wire / files
+            print(f"  full resend as TsFiles:     {files:,} bytes → VERIFY is {share:.5%} of it")
 
 
 if __name__ == "__main__":
