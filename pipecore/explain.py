@@ -47,7 +47,7 @@ class ExplainRow:
     bytes: int
 
 
-def _aggregate(store: Any, paths: list[str], lo: int, hi: int) -> dict[str, tuple]:
+def _aggregate(store: Any, paths: list[str], lo: int | None, hi: int | None) -> dict[str, tuple]:
     if not paths:
         return {}
     specs = [(f, p) for p in paths for f in ("count", "min_time", "max_time")]

@@ -127,7 +127,8 @@ def export_pipe(
     from_seq, to_seq = last_exported + 1, store.last_seq
     shutil.rmtree(partial, ignore_errors=True)
     (partial / "data").mkdir(parents=True)
-    files, points, size = [], 0, 0
+    files: list[dict[str, Any]] = []
+    points = size = 0
     sealed = sorted(store.sealed_files(), key=lambda f: (f.seal_seq, f.path.name))
     for f in sealed:
         if f.path.name in done:  # (loaded files carry no sequence numbers: names decide)
@@ -241,7 +242,7 @@ def check_bundle(folder: Path, key: str | None) -> dict[str, Any]:
         path = child_path(folder / "data", entry["name"], "bundle file")
         if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
             raise BundleError(f"bundle {folder.name}: {entry['name']} differs from the manifest")
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def import_bundle(store: Any, data_dir: Path, name: str, key: str | None) -> ImportReport:

@@ -153,7 +153,7 @@ class PipeToolsMixin(TermsMixin):
                         child.line,
                         child.column,
                     )
-                return child.value  # type: ignore[no-any-return]
+                return child.value
         return None
 
     def granularity(self, meta: Any, children: list[Token]) -> int:
