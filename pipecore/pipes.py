@@ -408,8 +408,11 @@ class PipeManager:
             name=meta.name,
             creation_time=meta.creation_time,
             parameters={"source": meta.source, "processor": meta.processor, "sink": meta.sink},
-            configuration=self._runtime_configuration(
-                meta.name, meta.creation_time, meta.progress, meta.commit_id
+            configuration=attrs.evolve(
+                self._runtime_configuration(
+                    meta.name, meta.creation_time, meta.progress, meta.commit_id
+                ),
+                sink_parameters=meta.sink,
             ),
             registry=self.registry,
             executor=self.executor,

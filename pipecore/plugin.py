@@ -114,6 +114,7 @@ class RuntimeConfiguration:
     * `wakeup()` — a source with new data calls it to have ``extractor_supply`` called soon
       (otherwise the runtime polls with a back-off).
     * `facts()` — the pipe's current `PipeRuntimeFacts`.
+    * `sink_parameters` — the pipe's sink section (a source reads ``sink.backlog.*`` there).
     """
 
     pipe_name: str
@@ -126,6 +127,7 @@ class RuntimeConfiguration:
     commit_id: int = 0
     wakeup: Callable[[], None] = _noop
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
+    sink_parameters: PipeParameters | None = None  # the pipe's sink section
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:

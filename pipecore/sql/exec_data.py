@@ -16,6 +16,7 @@ from typing import Any
 from pipecore_storage.paths import join_path, split_path
 from pipecore_storage.types import TSDataType
 
+from ..backlog import check_writes
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
 from .outcome import DONE, Context, Outcome, rows, semantic
@@ -235,6 +236,7 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         present = {m: v for m, v in values.items() if v is not None}  # null: no point
         if present:
             records.append((device, row.time.resolve(ctx.now_ms), present))
+    check_writes(ctx.store)  # a pipe's backlog full with overflow-policy=block: 606
     ctx.store.insert_records(records, aligned=s.aligned)
     return DONE
 

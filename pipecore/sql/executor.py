@@ -27,6 +27,7 @@ from pipecore_storage.errors import (
     UnsupportedFormatError,
 )
 
+from ..backlog import BacklogFullError, backlog_note
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
 from . import exec_data, exec_select, pipe_tools
@@ -104,6 +105,8 @@ def status_code_of(exc: BaseException) -> int:
         return 1100
     if isinstance(exc, StoreClosedError):
         return INTERNAL_SERVER_ERROR
+    if isinstance(exc, BacklogFullError):
+        return exc.status_code  # 606: a pipe's backlog is full (sink.backlog.*)
     if isinstance(exc, PipecoreError | OSError | ValueError):
         return 301  # EXECUTE_STATEMENT_ERROR
     return INTERNAL_SERVER_ERROR
@@ -229,7 +232,7 @@ class Executor:
         else:
             pipes = node.list_pipes()
             receivers = node.receivers.list()
-        rows = [_pipe_row(p, ctx.zone) for p in pipes]
+        rows = [_pipe_row(p, ctx.zone, backlog_note(ctx.store, p.name)) for p in pipes]
         rows += [_receiver_row(r, ctx.zone) for r in receivers]
         return Outcome(data=DataSet.text(SHOW_PIPES_COLUMNS, rows))
 
@@ -357,11 +360,12 @@ def _seconds(value: float | None) -> str:
     return UNKNOWN if value is None else f"{value:.2f}"
 
 
-def _exceptions(info: PipeInfo, zone: ZoneLike) -> str:
-    return "; ".join(f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions)
+def _exceptions(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> str:
+    texts = [f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions]
+    return "; ".join([*texts, note] if note else texts)
 
 
-def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:
+def _pipe_row(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> tuple[str, ...]:
     return (
         info.name,
         format_creation_time(info.creation_time, zone),
@@ -369,7 +373,7 @@ def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:
         str(info.source),
         str(info.processor),
         str(info.sink),
-        _exceptions(info, zone),
+        _exceptions(info, zone, note),
         _number(info.remaining_event_count),
         _seconds(info.estimated_remaining_seconds),
     )
