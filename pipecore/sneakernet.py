@@ -10,13 +10,21 @@ A bundle::
     <name>/manifest.json       what is in it (below)
     <name>/manifest.sig        HMAC-SHA256 of manifest.json, hex, when a key was given
     <name>/data/000001.tsfile  the pipe's data: one TsFile per sealed file of the sender
+    <name>/data/deletions.mods deletions of data sent in earlier bundles (when there are any)
 
 The manifest: ``format`` (``pipecore-bundle/1``), ``id`` (unique), ``pipe``, ``cluster_id`` of
 the sender, ``created`` (epoch ms), ``scope`` (the pipe's), ``progress`` (``from_seq``,
 ``to_seq``: the store sequence numbers the bundle covers), ``files`` (name, bytes, SHA-256,
-points, devices). The TsFiles are written from the store with the pipe's pattern and time range
-applied and its deletions applied (so no ``.mods`` travel; a deletion made after a bundle
-reaches the other node with the next bundle that holds that data).
+points, devices), ``mods`` (name, bytes, SHA-256 and the ``deletions`` it holds: pattern,
+start, end). The TsFiles are written from the store with the pipe's pattern and time range
+applied and its deletions applied. A deletion made *after* a file was exported is appended to
+that file's ``.mods`` on the sender: the next EXPORT ships those new entries (the export
+progress counts, per sealed file, the entries already accounted for), clipped to the pipe's
+scope (its time range, and the series it takes one by one: a wider pattern could delete the
+receiver's other data), in ``data/deletions.mods`` — the store's
+``.mods`` format. IMPORT applies them *before* loading the bundle's files: the files already
+reflect every deletion made before the export, and data re-written after a deletion
+survives.
 
 EXPORT flushes, writes the bundle into ``<name>.partial``, fsyncs, renames it to ``<name>``,
 and only then advances the pipe's export progress (``<pipe data dir>/export-progress.json``:
@@ -45,6 +53,7 @@ from typing import Any
 import attrs
 
 from pipecore_storage.fsutil import atomic_write, child_path, fsync_dir, fsync_file
+from pipecore_storage.mods import Deletion, append_mods, read_mods
 from pipecore_storage.origin import Origin
 from pipecore_storage.tsfile import TsFileWriter
 
@@ -57,6 +66,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "pipecore-bundle/1"
 _CHUNK = 1 << 20
+MODS_NAME = "deletions.mods"
 
 
 class BundleError(PipeError):
@@ -102,13 +112,53 @@ def _progress_path(manager: Any, pipe: str) -> Path:
     return Path(manager.catalog.pipe_data_dir(pipe)) / "export-progress.json"
 
 
-def _exported(manager: Any, pipe: str) -> tuple[int, set[str]]:
-    """(the last exported sequence number, the sealed files already exported)."""
+def _exported(manager: Any, pipe: str) -> tuple[int, set[str], dict[str, int] | None]:
+    """(the last exported sequence number, the sealed files already exported, the count of
+    each one's ``.mods`` entries accounted for — None in a record older than that)."""
     try:
         record = json.loads(_progress_path(manager, pipe).read_text())
-        return int(record["to_seq"]), set(record["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0, set()
+        mods = record.get("mods")
+        counts = None if mods is None else {str(k): int(v) for k, v in mods.items()}
+        return int(record["to_seq"]), set(record["files"]), counts
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0, set(), {}
+
+
+def _later_deletions(
+    store: Any, sealed: list[Any], done: set[str], counted: dict[str, int] | None, scope: Any
+) -> list[Deletion]:
+    """Deletions appended to already exported files since they were exported, clipped to
+    the pipe's scope (see the module docstring), each once."""
+    out: list[Deletion] = []
+    for f in sealed:
+        name = f.path.name
+        if name not in done:
+            continue
+        first = len(f.mods) if counted is None else counted.get(name, 0)
+        for d in f.mods[first:]:
+            start, end = max(d.start, scope.start), min(d.end, scope.end)
+            if start > end:
+                continue
+            for path in (s.path for s in store.list_series(d.pattern)):
+                if not scope.takes(path):
+                    continue
+                clipped = Deletion(path, start, end)
+                if not any(clipped.same_effect(o) for o in out):
+                    out.append(clipped)
+    return out
+
+
+def _write_mods(folder: Path, deletions: list[Deletion]) -> dict[str, Any] | None:
+    if not deletions:
+        return None
+    target = folder / MODS_NAME
+    append_mods(target, deletions)
+    return {
+        "name": MODS_NAME,
+        "bytes": target.stat().st_size,
+        "sha256": _sha256(target),
+        "deletions": [{"pattern": d.pattern, "start": d.start, "end": d.end} for d in deletions],
+    }
 
 
 def export_pipe(
@@ -123,13 +173,14 @@ def export_pipe(
         raise BundleError(f"bundle {name} already exists in {root}; choose another name", pipe)
     store = manager.store
     store.flush()
-    last_exported, done = _exported(manager, pipe)
+    last_exported, done, counted = _exported(manager, pipe)
     from_seq, to_seq = last_exported + 1, store.last_seq
     shutil.rmtree(partial, ignore_errors=True)
     (partial / "data").mkdir(parents=True)
     files: list[dict[str, Any]] = []
     points = size = 0
     sealed = sorted(store.sealed_files(), key=lambda f: (f.seal_seq, f.path.name))
+    mods = _write_mods(partial / "data", _later_deletions(store, sealed, done, counted, scope))
     for f in sealed:
         if f.path.name in done:  # (loaded files carry no sequence numbers: names decide)
             continue
@@ -147,6 +198,7 @@ def export_pipe(
         "scope": {"patterns": list(scope.patterns), "start": scope.start, "end": scope.end},
         "progress": {"from_seq": from_seq, "to_seq": to_seq},
         "files": files,
+        "mods": [] if mods is None else [mods],
     }
     text = json.dumps(manifest, indent=1, sort_keys=True).encode()
     atomic_write(partial / "manifest.json", text)
@@ -155,7 +207,11 @@ def export_pipe(
     fsync_dir(partial / "data")
     os.replace(partial, final)
     fsync_dir(root)
-    record = {"to_seq": to_seq, "files": sorted(done | {f.path.name for f in sealed})}
+    record = {
+        "to_seq": to_seq,
+        "files": sorted(done | {f.path.name for f in sealed}),
+        "mods": {f.path.name: len(f.mods) for f in sealed},
+    }
     atomic_write(_progress_path(manager, pipe), json.dumps(record).encode())
     log.info("pipe %s: exported %d points in %d files to %s", pipe, points, len(files), final)
     return ExportReport(name, len(files), points, size, from_seq, to_seq)
@@ -231,14 +287,15 @@ def check_bundle(folder: Path, key: str | None) -> dict[str, Any]:
         assert manifest["format"] == FORMAT
     except (ValueError, KeyError, TypeError, AssertionError) as exc:
         raise BundleError(f"bundle {folder.name}: not a {FORMAT} manifest") from exc
-    listed = {entry["name"] for entry in files}
+    mods = manifest.get("mods") or []
+    listed = {entry["name"] for entry in files} | {entry["name"] for entry in mods}
     present = {p.name for p in (folder / "data").iterdir()} if (folder / "data").is_dir() else set()
     if present != listed:
         raise BundleError(
             f"bundle {folder.name}: data/ holds {sorted(present - listed)} not in the manifest "
             f"and lacks {sorted(listed - present)}"
         )
-    for entry in files:
+    for entry in [*files, *mods]:
         path = child_path(folder / "data", entry["name"], "bundle file")
         if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
             raise BundleError(f"bundle {folder.name}: {entry['name']} differs from the manifest")
@@ -257,6 +314,9 @@ def import_bundle(store: Any, data_dir: Path, name: str, key: str | None) -> Imp
     origin = Origin.pipe(str(manifest.get("cluster_id") or "sneakernet"))
     scratch = Path(data_dir) / "system" / "import-scratch"
     scratch.mkdir(parents=True, exist_ok=True)
+    for entry in manifest.get("mods") or []:  # first: the files already reflect them
+        for d in read_mods(folder / "data" / entry["name"]):
+            store.delete(d.pattern, d.start, d.end, origin)
     points = 0
     for entry in manifest["files"]:
         copy = scratch / entry["name"]

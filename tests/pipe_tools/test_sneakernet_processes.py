@@ -117,3 +117,61 @@ def test_a_tampered_bundle_is_refused(islands):
         office.sql("IMPORT '../../etc'")
     with pytest.raises(ServerError, match="illegal bundle name"):
         site.sql("EXPORT PIPE tp TO '/tmp/elsewhere'")
+
+
+def test_a_deletion_after_an_export_reaches_the_other_node_with_the_next_bundle(islands):
+    """EXPORT ships the ``.mods`` entries added to already exported files (in
+    ``data/deletions.mods``, with size and SHA-256 in the manifest); IMPORT applies them before
+    loading the bundle's files, so data written again after the deletion survives."""
+    site, office = islands
+    rows = ", ".join(f"({t}, {t}, {t * 0.5})" for t in range(1000))
+    site.sql(f"INSERT INTO root.sd.d1(timestamp, s1, s2) VALUES {rows}")
+    site.sql("FLUSH")
+    site.sql(
+        "CREATE PIPE sdel WITH SOURCE ('source.path'='root.sd.**', 'start'='false') "
+        "WITH SINK ('sink'='do-nothing-sink')"
+    )
+    site.sql("EXPORT PIPE sdel TO 'del1'")
+    manifest = json.loads((site.data_dir / "sneakernet" / "del1" / "manifest.json").read_text())
+    assert manifest["mods"] == []  # nothing deleted yet
+    carry(site, office, "del1")
+    office.sql("IMPORT 'del1'")
+    assert office.count("root.sd.**") == 2000
+
+    site.sql("DELETE FROM root.sd.d1.s1 WHERE time >= 100 AND time < 200")
+    site.sql("DELETE FROM root.** WHERE time >= 900")  # wider than the pipe: clipped to it
+    site.sql("INSERT INTO root.sd.d1(timestamp, s2) VALUES (950, -7.5), (2000, 1.0)")
+    site.sql("FLUSH")
+    site.sql("EXPORT PIPE sdel TO 'del2'")
+    folder = site.data_dir / "sneakernet" / "del2"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    [mods] = manifest["mods"]
+    path = folder / "data" / mods["name"]
+    assert mods["bytes"] == path.stat().st_size and len(mods["sha256"]) == 64
+    assert {(d["pattern"], d["start"], d["end"]) for d in mods["deletions"]} == {
+        ("root.sd.d1.s1", 100, 199),
+        ("root.sd.d1.s1", 900, 2**63 - 1),
+        ("root.sd.d1.s2", 900, 2**63 - 1),
+    }
+    carry(site, office, "del2")
+    tampered = office.data_dir / "sneakernet" / "del2x"
+    shutil.copytree(office.data_dir / "sneakernet" / "del2", tampered)
+    mods_copy = tampered / "data" / mods["name"]
+    mods_copy.write_text(mods_copy.read_text().replace(",100,", ",0,"))
+    with pytest.raises(ServerError, match="differs from the manifest"):
+        office.sql("IMPORT 'del2x'")
+
+    office.sql("IMPORT 'del2'")
+    assert office.count("root.sd.**") == site.count("root.sd.**") == 2000 - 100 - 200 + 2
+    for query in (
+        "select count(s1) from root.sd.d1 where time >= 100 and time < 200",
+        "select s2 from root.sd.d1 where time >= 900",
+    ):
+        assert office.rows(query) == site.rows(query)
+    [(_, rewritten)] = office.rows("select s2 from root.sd.d1 where time = 950")
+    assert rewritten == "-7.5"  # written after the deletion: kept
+    # the next bundle ships those deletions no more
+    site.sql("INSERT INTO root.sd.d1(timestamp, s1) VALUES (3000, 3)")
+    site.sql("EXPORT PIPE sdel TO 'del3'")
+    manifest = json.loads((site.data_dir / "sneakernet" / "del3" / "manifest.json").read_text())
+    assert manifest["mods"] == []
