@@ -67,12 +67,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES_KEYS = ["sink.backlog.max-bytes", "connector.backlog.max-bytes"]
-POLICY_KEYS = ["sink.backlog.overflow-policy", "connector.backlog.overflow-policy"]
-INTERVAL_KEYS = [
-    "sink.backlog.downsample-interval-seconds",
-    "connector.backlog.downsample-interval-seconds",
-]
+MAX_BYTES_KEYS = [f"{p}backlog.max-bytes" for p in ("sink.", "connector.", "")]
+POLICY_KEYS = [f"{p}backlog.overflow-policy" for p in ("sink.", "connector.", "")]
+INTERVAL_KEYS = [f"{p}backlog.downsample-interval-seconds" for p in ("sink.", "connector.", "")]
 BLOCK, DROP_OLDEST, DOWNSAMPLE = "block", "drop-oldest", "downsample"
 POLICIES = (BLOCK, DROP_OLDEST, DOWNSAMPLE)
 #: how often the backlog is measured and the policy applied

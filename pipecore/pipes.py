@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from .backlog import parse_backlog
 from .catalog import Catalog, PipeExceptionRecord, PipeMeta, PipeStatus
 from .config import Config
 from .errors import (
@@ -368,6 +369,7 @@ class PipeManager:
         """Build each stage with a temporary instance and validate it; the sink is also
         customized and handshaken (IoTDB does this so an unreachable target fails CREATE)."""
         names = plugin_names(sections["source"], sections["processor"], sections["sink"])
+        parse_backlog(sections["sink"])  # sink.backlog.* (pipecore.backlog): refused here
         built: list[Stage] = []
         try:
             for kind in ("source", "processor", "sink"):

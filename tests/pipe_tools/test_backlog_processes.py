@@ -162,7 +162,7 @@ def test_block_refuses_writes_with_606_and_loses_nothing(nodes):
         accepted += 1
         seen.append(wait_for(lambda: _settled(sender, "bblk"), 10, "a backlog check"))
     assert refusal is not None, "writes were never back-pressured"
-    assert "606" in str(refusal) and "bblk" in str(refusal) and "backlog" in str(refusal)
+    assert refusal.status_code == 606 and "bblk" in str(refusal) and "backlog" in str(refusal)
     assert max(seen) <= CAP + largest_file(sender, "root.bk"), seen
     assert "writes refused" in note(sender, "bblk")
     receiver.start()
@@ -178,3 +178,18 @@ def _settled(node: Serve, pipe: str) -> int | None:
     """The backlog once the guard has had a check."""
     time.sleep(0.5)  # > two checks (pipecore.backlog.TICK_SECONDS)
     return backlog_bytes(node, pipe) or None
+
+
+def test_bad_backlog_keys_fail_create(nodes):
+    sender, receiver = nodes
+    for extra, words in (
+        ("'sink.backlog.max-bytes'='lots'", "not a number"),
+        ("'sink.backlog.max-bytes'='10', 'sink.backlog.overflow-policy'='spill'", "spill"),
+    ):
+        with pytest.raises(ServerError, match=words) as refused:
+            sender.sql(
+                "CREATE PIPE bad WITH SINK ('sink'='iotdb-thrift-sink', "
+                f"'sink.node-urls'='{receiver.url}', {extra})"
+            )
+        assert refused.value.status_code == 1107
+    assert not [r for r in sender.rows("SHOW PIPES") if r[0] == "bad"]
