@@ -59,6 +59,7 @@ __all__ = [
     "BacklogGuard",
     "BacklogOptions",
     "Replacement",
+    "backlog_counts",
     "backlog_note",
     "check_writes",
     "parse_backlog",
@@ -142,6 +143,14 @@ def backlog_note(store: Any, pipe: str) -> str | None:
     with _lock:
         guard = _guards.get((id(store), pipe))
     return None if guard is None else guard.note()
+
+
+def backlog_counts(pipe: str) -> dict[str, int]:
+    """The counters of the running pipe `pipe` ({} when it has no cap) — for `PipeMetrics`,
+    which knows pipes by name only (with several nodes in one process: the first found)."""
+    with _lock:
+        found = [g for (_, name), g in _guards.items() if name == pipe]
+    return dict(found[0].counts) if found else {}
 
 
 def guard_of(store: Any, pipe: str) -> BacklogGuard | None:

@@ -89,3 +89,77 @@ def test_tumbling_time_sample_keeps_the_first_point_of_every_window(times, inter
         if part is not None:
             nulls = [np.zeros(part.row_count, bool) if m is None else m for m in part.null_masks]
             assert not np.logical_and.reduce(nulls).any()
+
+
+def _filled_store(path, files: int, rows: int = 500):
+    """A real store with `files` sealed files of `rows` rows (1 ms apart) of root.bk.d1."""
+    from pipecore_storage import Store
+
+    store = Store.open(path)
+    schemas = [MeasurementSchema("s1", TSDataType.INT64)]
+    rng = np.random.default_rng(1)
+    for k in range(files):
+        times = np.arange(k * rows, (k + 1) * rows, dtype=np.int64)
+        store.insert_tablet(Tablet("root.bk.d1", schemas, times, [rng.integers(0, 1 << 40, rows)]))
+        store.flush()
+    return store
+
+
+def _guard(store, tmp_path, policy: str, cap: int):
+    from pipecore.backlog import BacklogGuard
+
+    def rows(f):
+        return store.read_sealed(f)
+
+    options = BacklogOptions(cap, policy, 100)
+    return BacklogGuard(store, "p", tmp_path / "pipe-data", options, lambda f: True, rows, 0)
+
+
+def test_guard_drop_oldest_counts_into_the_metrics(tmp_path):
+    from pipecore import PipeMetrics
+    from pipecore.backlog import DROP_OLDEST
+
+    store = _filled_store(tmp_path / "s", 6)
+    one = max(f.path.stat().st_size for f in store.sealed_files())
+    guard = _guard(store, tmp_path, DROP_OLDEST, 3 * one + 2048)
+    guard.start()  # registered (the thread's checks are harmless here)
+    try:
+        guard.hand_on(min(store.sealed_files(), key=lambda f: f.max_seq))  # the sink holds it
+        guard.tick()
+        assert guard.measure() <= 3 * one + 2048
+        kept = {p.name for p in store.pinned("p")}
+        oldest = sorted(store.sealed_files(), key=lambda f: f.max_seq)
+        assert oldest[0].path.name in kept  # held by the sink: never pulled
+        assert oldest[1].path.name not in kept and oldest[-1].path.name in kept
+        stats = PipeMetrics().snapshot("p")
+        assert stats.backlog_dropped_files == guard.counts["dropped_files"] >= 2
+        assert stats.backlog_dropped_points == 500 * stats.backlog_dropped_files
+        assert not guard.hand_on(oldest[1])  # dropped: the source skips it
+    finally:
+        guard.close()
+        store.close()
+    assert PipeMetrics().snapshot("p").backlog_dropped_files == 0  # not running
+
+
+def test_guard_downsample_and_block(tmp_path):
+    from pipecore.backlog import BLOCK, DOWNSAMPLE, check_writes
+
+    store = _filled_store(tmp_path / "s", 4)
+    guard = _guard(store, tmp_path, DOWNSAMPLE, 1)  # nothing fits: all replaced, then dropped
+    guard.tick()
+    assert guard.counts["downsampled_files"] == 4
+    assert guard.counts["thinned_points"] == 4 * (500 - 5)  # 5 windows of 100 ms a file
+    guard.close()
+
+    guard = _guard(store, tmp_path / "b", BLOCK, 1)
+    guard.start()
+    try:
+        guard.tick()
+        with pytest.raises(BacklogFullError, match="pipe p's backlog is full"):
+            check_writes(store)
+        guard.acknowledged(store.last_seq + 1, [])  # the receiver caught up
+        guard.tick()
+        check_writes(store)  # writes taken again
+    finally:
+        guard.close()
+        store.close()
