@@ -7,14 +7,14 @@ pinned as soon as they are sealed) plus its down-sampled replacements (``<pipe d
 dir>/backlog/``) — is held at N bytes or less, checked every `TICK_SECONDS`, by the
 ``sink.backlog.overflow-policy``:
 
-* ``block`` (the default) — writers are back-pressured: client INSERTs are refused with
+* ``block`` (the default) — writers are back-pressured: client INSERT and LOAD are refused with
   ``WRITE_PROCESS_REJECT`` (606) and a message naming the pipe, until the pipe has delivered
   enough; nothing acknowledged to a writer is ever dropped.
 * ``drop-oldest`` — the oldest owed files the sink does not hold yet are unpinned and never
   sent; the files, points and bytes dropped are counted.
-* ``downsample`` — the oldest owed files are replaced by a down-sampled copy (the
-  tumbling-time rule of IoTDB's ``tumbling-time-sampling-processor``: per series, the first
-  point of every ``sink.backlog.downsample-interval-seconds`` window, see
+* ``downsample`` — the oldest owed files are replaced by a down-sampled copy (the rule of
+  IoTDB's ``tumbling-time-sampling-processor``: per series, a point at least
+  ``sink.backlog.downsample-interval-seconds`` after the last one kept, see
   `tumbling_time_sample`), sent in their place; the points thinned away are counted. When
   replacing is not enough, the oldest replacements are dropped (and counted).
 
@@ -160,37 +160,38 @@ def guard_of(store: Any, pipe: str) -> BacklogGuard | None:
 
 # ---------------------------------------------------------------------- down-sampling
 def tumbling_time_sample(
-    tablet: Tablet, interval_ms: int, last_window: dict[str, int] | None = None
+    tablet: Tablet, interval_ms: int, last_kept: dict[str, int] | None = None
 ) -> Tablet | None:
-    """IoTDB's tumbling-time sampling rule: per series, keep the first point of every window
-    ``[k·interval, (k+1)·interval)``; `last_window` (series path → the window of its last
-    kept point) carries the state across tablets of one device in time order. Rows left
-    with no value are dropped; None when nothing is left. (A stand-in for the processors
-    package's tumbling-time processor, to be swapped for it.)"""
+    """The rule of IoTDB's ``tumbling-time-sampling-processor``, per series: a point is kept
+    when it lies at least `interval_ms` after the series' last kept point (the first point
+    is kept). `last_kept` (series path → time of its last kept point) carries the state across
+    tablets of one device in time order. Rows left with no value are dropped; None when nothing
+    is left. Unlike IoTDB, which forwards the whole row of a kept point, only the kept series'
+    values stay. (A stand-in for the processors package's tumbling-time processor, to be
+    swapped for it; numpy, with one step per *kept* point.)"""
     if not tablet.row_count:
         return None
     times = np.asarray(tablet.timestamps, dtype=np.int64)
-    windows = np.floor_divide(times, interval_ms)
-    order_ok = bool(np.all(times[1:] >= times[:-1]))
+    order = None if bool(np.all(times[1:] >= times[:-1])) else np.argsort(times, kind="stable")
     keep_cols = []
     for i, schema in enumerate(tablet.schemas):
         mask = tablet.null_masks[i]
         valid = np.ones(len(times), dtype=bool) if mask is None else ~np.asarray(mask)
-        idx = np.flatnonzero(valid)
+        idx = np.flatnonzero(valid) if order is None else order[valid[order]]
         keep = np.zeros(len(times), dtype=bool)
+        key = f"{tablet.device}.{schema.name}"
+        last = None if last_kept is None else last_kept.get(key)
         if idx.size:
-            w = windows[idx]
-            if order_ok:
-                first = np.r_[True, w[1:] != w[:-1]]
-            else:  # unsorted rows: the earliest point of each window
-                first = np.zeros(idx.size, dtype=bool)
-                first[np.unique(w, return_index=True)[1]] = True
-            key = f"{tablet.device}.{schema.name}"
-            if last_window is not None:
-                if key in last_window:
-                    first &= w != last_window[key]
-                last_window[key] = int(w[-1])
-            keep[idx[first]] = True
+            t = times[idx]
+            at = 0 if last is None else int(np.searchsorted(t, last + interval_ms, "left"))
+            chosen = []
+            while at < t.size:
+                chosen.append(at)
+                at = int(np.searchsorted(t, t[at] + interval_ms, "left"))
+            if chosen:
+                keep[idx[chosen]] = True
+                if last_kept is not None:
+                    last_kept[key] = int(t[chosen[-1]])
         keep_cols.append(keep)
     rows = np.logical_or.reduce(keep_cols) if keep_cols else np.zeros(len(times), dtype=bool)
     if not rows.any():
@@ -442,11 +443,11 @@ class BacklogGuard:
         target = self.folder / f"{f.path.stem}-ds.tsfile"
         points = 0
         device_times: dict[str, tuple[int, int]] = {}
-        windows: dict[str, int] = {}
+        last_kept: dict[str, int] = {}
         writer: TsFileWriter | None = None
         try:
             for tablet in self.read(f):
-                small = tumbling_time_sample(tablet, self.options.interval_ms, windows)
+                small = tumbling_time_sample(tablet, self.options.interval_ms, last_kept)
                 if small is None:
                     continue
                 if writer is None:

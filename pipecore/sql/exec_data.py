@@ -319,6 +319,7 @@ def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
         raise _refuse(
             s, f"LOAD: {target} does not exist (give a TsFile or a directory)", str(target)
         )
+    check_writes(ctx.store)  # like INSERT: 606 while a blocking pipe's backlog is full
     for file in files:
         ctx.store.load_tsfile(file, on_success=on_success, verify=verify)
     return DONE

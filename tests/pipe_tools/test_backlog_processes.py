@@ -1,7 +1,7 @@
 """A bounded backlog between real `pipecore serve` processes: the receiver is down, writes go
 on, and the pipe's pinned files stay under ``sink.backlog.max-bytes`` (plus one file of slack:
 a file sealed between two checks) by each overflow policy — ``drop-oldest`` drops the oldest
-files and counts them, ``downsample`` replaces them by a down-sampled copy, ``block`` refuses
+files and counts them, ```downsample`` replaces them by a down-sampled copy, ``block`` refuses
 writes with 606 and loses nothing it acknowledged — and the pipe resumes when the receiver is
 back."""
 
@@ -112,7 +112,7 @@ def test_drop_oldest_keeps_the_cap_and_counts_what_it_dropped(nodes):
     assert sender.count("root.bd.**") == total  # the sender's own data is untouched
 
 
-def test_downsample_replaces_the_oldest_files_by_first_points_of_windows(nodes):
+def test_downsample_replaces_the_oldest_files_by_a_point_a_second(nodes):
     sender, receiver = nodes
     create(
         sender, receiver, "bds", "root.ds.**",
@@ -137,7 +137,8 @@ def test_downsample_replaces_the_oldest_files_by_first_points_of_windows(nodes):
     times = np.array(shown, dtype="datetime64[ms]").astype(np.int64)  # ISO times, UTC
     per_window = np.bincount(times // 1000)
     per_window = per_window[per_window > 0]
-    # a window is whole (100 rows) or down-sampled to its first point (at the window start)
+    # a second is whole (100 rows) or down-sampled to one point (its first: rows are 10 ms
+    # apart from a whole second, the rule keeps one a second)
     assert set(per_window.tolist()) == {1, 100}, sorted(set(per_window.tolist()))
     thin = np.flatnonzero(np.bincount(times // 1000) == 1)
     assert np.isin(thin * 1000, times).all()
