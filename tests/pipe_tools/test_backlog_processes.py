@@ -97,6 +97,11 @@ def test_drop_oldest_keeps_the_cap_and_counts_what_it_dropped(nodes):
     for k in range(1, 15):
         batch(sender, "root.bd.d1", k)
         seen.append(wait_for(lambda: _settled(sender, "bdrop"), 10, "a backlog check"))
+        if k == 8:  # a restart of the sender keeps what was dropped dropped, and the counts
+            before = counts(note(sender, "bdrop"), "points")
+            sender.stop()
+            sender.start()
+            assert counts(note(sender, "bdrop"), "points") == before > 0
     slack = largest_file(sender, "root.bd")
     assert max(seen) <= CAP + slack, (seen, slack)
     text = note(sender, "bdrop")
