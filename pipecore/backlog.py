@@ -313,6 +313,11 @@ class BacklogGuard:
                     return r
         return None
 
+    def waiting_replacements(self) -> int:
+        """Replacements not handed to the sink yet (for RemainingEventCount)."""
+        with self._lock:
+            return sum(1 for r in self.replacements if r.path.name not in self.handed)
+
     def replacement_sent(self, path: Path) -> None:
         with self._lock:
             self.replacements = [r for r in self.replacements if r.path != path]

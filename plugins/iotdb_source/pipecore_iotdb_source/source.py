@@ -200,6 +200,8 @@ class IoTDBSource(Extractor):
         count = len(self.history) + (1 if self._pending is not None else 0)
         if self.realtime is not None:
             count += self.realtime.remaining_events()
+        if self.backlog is not None:
+            count += self.backlog.waiting_replacements()
         return count
 
     def extractor_close(self) -> None:
