@@ -30,7 +30,7 @@ from ..parameters import PipeParameters
 from ._terms import Const, Located, TermsMixin, unquote
 from .dataset import DataSet
 from .expressions import Condition, TimeValue, is_time_condition, time_range
-from .outcome import DONE, Context, Outcome
+from .outcome import DONE, Context, Outcome, semantic
 from .statements import CreatePipe, Statement
 from .timeparse import format_datetime, parse_duration, parse_time_value
 
@@ -250,10 +250,14 @@ def take_start_flag(source: dict[str, str]) -> tuple[dict[str, str], bool]:
     return {k: v for k, v in source.items() if k not in found}, value == "true"
 
 
-def _resolve_time(value: Any, ctx: Context) -> int:
-    if isinstance(value, TimeValue):
-        return value.resolve(ctx.now_ms)
-    return parse_time_value(getattr(value, "value", value), ctx.zone, ctx.now_ms)
+def _resolve_time(value: Any, ctx: Context, statement: Any) -> int:
+    """Epoch ms of a time in a statement; anything else is refused (701) at the statement."""
+    try:
+        if isinstance(value, TimeValue):
+            return value.resolve(ctx.now_ms)
+        return parse_time_value(getattr(value, "value", value), ctx.zone, ctx.now_ms)
+    except ValueError as exc:
+        raise semantic(statement, f"not a time: {exc}") from exc
 
 
 def _range(where: Condition | None, ctx: Context) -> tuple[int, int]:
@@ -275,7 +279,7 @@ def _verify_pipe(ctx: Context, s: VerifyPipe) -> Outcome:
 def _resync(ctx: Context, s: ResyncPipe) -> Outcome:
     manager = ctx.node.pipes
     if s.range is not None:
-        start, end = (_resolve_time(v, ctx) for v in s.range)
+        start, end = (_resolve_time(v, ctx, s) for v in s.range)
         report = verify_ops.resync_pipe(manager, s.name, start, end, verify_first=False)
     else:
         start, end = _range(s.where, ctx)
@@ -307,7 +311,7 @@ def _parameters(values: dict[str, str]) -> PipeParameters:
 
 
 def _set_progress(ctx: Context, s: SetPipeProgress) -> Outcome:
-    progress = None if s.time is None else {"resend-from": _resolve_time(s.time, ctx)}
+    progress = None if s.time is None else {"resend-from": _resolve_time(s.time, ctx, s)}
     ctx.node.pipes.reset_progress(s.name, progress)
     return DONE
 
