@@ -18,7 +18,9 @@ from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import MeasurementSchema, Tablet
 from pipecore_storage.types import TSDataType
 
+from .backlog import BacklogGuard, Replacement, parse_backlog
 from .config import Config, config_section
+from .digest import DigestRequest, PipeScope, WindowDigests, series_in_scope, store_digests
 from .errors import (
     ConfigError,
     PipeAlreadyExistsError,
@@ -89,12 +91,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT",
+    "BacklogGuard",
     "Config",
     "ConfigError",
     "ConnectionLog",
     "Connector",
     "CorruptFileError",
     "DeletionEvent",
+    "DigestRequest",
     "Event",
     "EventCollector",
     "Extractor",
@@ -119,6 +123,7 @@ __all__ = [
     "PipeParameters",
     "PipeRuntimeError",
     "PipeRuntimeFacts",
+    "PipeScope",
     "PipeSinkTimeoutError",
     "PipeStats",
     "PipeStatus",
@@ -132,6 +137,7 @@ __all__ = [
     "PluginNotFoundError",
     "Processor",
     "ReceiverContext",
+    "Replacement",
     "RpcServices",
     "RuntimeConfiguration",
     "ServingNode",
@@ -142,11 +148,15 @@ __all__ = [
     "TabletInsertionEvent",
     "TsFileInsertionEvent",
     "UserCheck",
+    "WindowDigests",
     "__version__",
     "config_section",
     "handshake_refusal_reason",
     "hookimpl",
     "hookspec",
+    "parse_backlog",
     "parse_time_value",
     "reduce_key",
+    "series_in_scope",
+    "store_digests",
 ]

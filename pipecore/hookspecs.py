@@ -30,6 +30,7 @@ import pluggy
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from .digest import DigestRequest, PipeScope, WindowDigests
     from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
     from .host import ReceiverContext, RpcServices, ServingNode
     from .observability import SourceBacklog
@@ -189,6 +190,12 @@ def extractor_close(stage: StageContext) -> None:
     """Release everything (called once, also when customize or start failed)."""
 
 
+@hookspec(firstresult=True)
+def extractor_scope(stage: StageContext) -> PipeScope | None:
+    """Which series and times this source takes (after customize, before start), for VERIFY,
+    RESYNC, EXPLAIN and EXPORT PIPE; None when the source cannot say (those refuse)."""
+
+
 # ---------------------------------------------------------------------------------- processor
 @hookspec(firstresult=True)
 def processor_validate(validator: PipeParameterValidator, stage: StageContext) -> None:
@@ -280,6 +287,15 @@ def connector_transfer_tsfile(
 def connector_transfer_event(event: Event, stage: StageContext) -> Future[Any] | None:
     """Send any other event (deletion, heartbeat, plugin-defined); None or a future as for
     ``connector_transfer_tablet``. The default ignores it."""
+
+
+@hookspec(firstresult=True)
+def connector_digests(
+    request: DigestRequest, stage: StageContext
+) -> dict[str, WindowDigests] | None:
+    """The receiver's digests per series and time window for VERIFY PIPE (called after
+    customize and handshake, on a sink instance of its own); None when the target cannot
+    answer them (VERIFY then refuses)."""
 
 
 @hookspec(firstresult=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from .backlog import backlog_counts
 from .events import Event, TabletInsertionEvent, TsFileInsertionEvent
 from .hookspecs import hookimpl
 from .plugin import StageContext
@@ -28,7 +29,8 @@ __all__ = ["PipeMetrics", "PipeStats"]
 
 @attrs.define
 class PipeStats:
-    """Counters of one pipe. `transfer_seconds` is the time spent in sink transfers."""
+    """Counters of one pipe. `transfer_seconds` is the time spent in sink transfers;
+    `backlog_*` — what its backlog cap dropped or thinned (`pipecore.backlog`; while it runs)."""
 
     supplied: int = 0
     transferred: int = 0
@@ -37,6 +39,10 @@ class PipeStats:
     other_events: int = 0
     transfer_errors: int = 0
     transfer_seconds: float = 0.0
+    backlog_dropped_files: int = 0
+    backlog_dropped_points: int = 0
+    backlog_downsampled_files: int = 0
+    backlog_thinned_points: int = 0
 
 
 class PipeMetrics:
@@ -47,7 +53,14 @@ class PipeMetrics:
     def snapshot(self, pipe_name: str) -> PipeStats:
         """A copy of the counters of `pipe_name` (zeros for a pipe not seen)."""
         with self._lock:
-            return attrs.evolve(self._stats.get(pipe_name, PipeStats()))
+            stats = attrs.evolve(self._stats.get(pipe_name, PipeStats()))
+        counts = backlog_counts(pipe_name)
+        if counts:
+            stats.backlog_dropped_files = counts["dropped_files"]
+            stats.backlog_dropped_points = counts["dropped_points"]
+            stats.backlog_downsampled_files = counts["downsampled_files"]
+            stats.backlog_thinned_points = counts["thinned_points"]
+        return stats
 
     def pipes(self) -> list[str]:
         with self._lock:

@@ -23,6 +23,7 @@ pipe comes back in its state.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from .backlog import parse_backlog
 from .config import Config
 from .errors import (
     PipeAlreadyExistsError,
@@ -238,6 +240,22 @@ class PipeManager:
                 self._start_task(meta)
             return True
 
+    def reset_progress(self, name: str, progress: Any = None) -> None:
+        """ALTER PIPE … RESET PROGRESS (`progress` None: the source starts from scratch) or SET
+        PROGRESS (a source-specific value, e.g. iotdb-source's ``{"resend-from": t}``): the
+        task stops, its pins and data directory are forgotten, and a running pipe restarts."""
+        with self._lock:
+            meta = self._require(name, "alter")
+            running = name in self._tasks
+            self._stop_task(name)
+            if self.store is not None:
+                self.store.unpin_all(name)
+            shutil.rmtree(self.catalog.pipe_data_dir(name), ignore_errors=True)
+            meta.progress, meta.commit_id = progress, 0
+            self.catalog.save_pipe(meta)
+            if running:
+                self._start_task(meta)
+
     def start(self, name: str) -> None:
         """START PIPE (no-op when running); clears the recorded exceptions."""
         with self._lock:
@@ -357,6 +375,7 @@ class PipeManager:
         """Build each stage with a temporary instance and validate it; the sink is also
         customized and handshaken (IoTDB does this so an unreachable target fails CREATE)."""
         names = plugin_names(sections["source"], sections["processor"], sections["sink"])
+        parse_backlog(sections["sink"])  # sink.backlog.* (pipecore.backlog): refused here
         built: list[Stage] = []
         try:
             for kind in ("source", "processor", "sink"):
@@ -398,8 +417,11 @@ class PipeManager:
             name=meta.name,
             creation_time=meta.creation_time,
             parameters={"source": meta.source, "processor": meta.processor, "sink": meta.sink},
-            configuration=self._runtime_configuration(
-                meta.name, meta.creation_time, meta.progress, meta.commit_id
+            configuration=attrs.evolve(
+                self._runtime_configuration(
+                    meta.name, meta.creation_time, meta.progress, meta.commit_id
+                ),
+                sink_parameters=meta.sink,
             ),
             registry=self.registry,
             executor=self.executor,

@@ -32,6 +32,7 @@ from .parameters import PipeParameters, PipeParameterValidator
 
 if TYPE_CHECKING:
     from .config import Config
+    from .digest import DigestRequest, PipeScope, WindowDigests
 
 __all__ = [
     "Connector",
@@ -128,6 +129,7 @@ class RuntimeConfiguration:
       pipe): a sink that retries by itself reports ``counters.connection_lost(exc)`` /
       ``connection_ok()`` and ``counters.error(None, code)`` there, for the node's metrics
       and ``/ready``.
+    * `sink_parameters` — the pipe's sink section (a source reads ``sink.backlog.*`` there).
     """
 
     pipe_name: str
@@ -142,6 +144,7 @@ class RuntimeConfiguration:
     wakeup: Callable[[], None] = _noop
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
     counters: Any = None
+    sink_parameters: PipeParameters | None = None  # the pipe's sink section
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:
@@ -180,6 +183,9 @@ class Extractor:
         return None
 
     def extractor_close(self) -> None:
+        return None
+
+    def extractor_scope(self) -> PipeScope | None:
         return None
 
 
@@ -254,6 +260,9 @@ class Connector:
         return all_done(pending) if pending else None
 
     def connector_transfer_event(self, event: Event) -> Future[Any] | None:
+        return None
+
+    def connector_digests(self, request: DigestRequest) -> dict[str, WindowDigests] | None:
         return None
 
     def connector_close(self) -> None:

@@ -32,6 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .config import Config
@@ -40,6 +41,7 @@ from .events import Event, HeartbeatEvent, TabletInsertionEvent, TsFileInsertion
 from .observability import PipeCounters, PipeRemaining, SourceBacklog, remaining_figures
 from .parameters import PipeParameters, PipeParameterValidator
 from .plugin import PipeRuntimeFacts, RuntimeConfiguration, StageContext
+from .quarantine import MAX_TRIES_KEYS, QUARANTINED, RETRY, Quarantine, quarantine_root
 from .registry import PluginRegistry
 from .stage import Stage
 from .workers import SubtaskExecutor, TimerHandle
@@ -292,6 +294,7 @@ class PipeTask:
         self._timers: list[TimerHandle] = []
         self._rate_samples: deque[tuple[float, int]] = deque(maxlen=32)
         self._lock = threading.Lock()
+        self.quarantine = _quarantine_of(name, parameters["sink"], configuration)
         self.processor_subtask = _ProcessorSubtask(self)
         self.sink_subtask = _SinkSubtask(self)
         self.started = False  # the subtasks are bound: a wake-up may run them
@@ -684,9 +687,10 @@ class _SinkSubtask:
                 task.counters.connection_lost(exc)
                 return self._retry_later(event, exc)
             except Exception as exc:
-                if not task.stopping:
-                    task.fail("sink", _hook_of(event), exc)
-                return None
+                verdict = self._poison(event, exc, retrying)
+                if verdict != QUARANTINED:
+                    return verdict
+                outcome = None  # put aside (pipecore.quarantine): the event is done
             finally:
                 self.busy_since = 0.0
             if retrying:
@@ -755,10 +759,46 @@ class _SinkSubtask:
                     self.retry_at = time.monotonic()
                 self.retry_events.append(event)
             else:
-                if not task.stopping:
-                    task.fail("sink", _hook_of(event), error)
-                return False
+                verdict = self.task.quarantine.verdict(event, error)
+                if verdict == QUARANTINED:
+                    self._done(event)
+                elif verdict == RETRY:
+                    self._retry_poison(event)
+                else:
+                    if not task.stopping:
+                        task.fail("sink", _hook_of(event), error)
+                    return False
         return True
+
+    def _poison(self, event: Event, exc: Exception, retrying: bool) -> Any:
+        """A transfer raised (not a connection error): retry, quarantine (QUARANTINED is
+        returned; the caller goes on) or fail the pipe (None is returned)."""
+        task = self.task
+        if task.stopping:
+            return None
+        verdict = task.quarantine.verdict(event, exc)
+        if verdict == QUARANTINED:
+            return QUARANTINED
+        if verdict == RETRY:
+            if not retrying:
+                self.retry_events.append(event)
+            return self._retry_poison(None)
+        task.fail("sink", _hook_of(event), exc)
+        return None
+
+    def _retry_poison(self, event: Event | None) -> float:
+        """Try a refused event again after a back-off (a handshake first, as for a
+        connection error, so a receiver that reset the connection's state is asked anew)."""
+        if event is not None:
+            self.retry_events.append(event)
+        self.retries += 1
+        delay = min(
+            self.retries * self.task.pipe_config.pipe_sink_retry_interval_ms / 1000.0,
+            _MAX_RETRY_BACKOFF,
+        )
+        self.handshake_due = True
+        self.retry_at = time.monotonic() + delay
+        return delay
 
     def abandoned_events(self) -> list[Event]:
         """Events transferred but not done (pending or awaiting a retry), for `stop`."""
@@ -780,6 +820,15 @@ class _SinkSubtask:
         delay = min(self.retries * config.pipe_sink_retry_interval_ms / 1000.0, _MAX_RETRY_BACKOFF)
         self.retry_at = time.monotonic() + delay
         return delay
+
+
+def _quarantine_of(
+    name: str, sink: PipeParameters, configuration: RuntimeConfiguration
+) -> Quarantine:
+    """The pipe's quarantine (``sink.quarantine.max-tries``; 0, the default, turns it off)."""
+    tries = sink.get_int_or_default(MAX_TRIES_KEYS, 0)
+    root = quarantine_root(Path(configuration.data_dir).parents[2])
+    return Quarantine(root, name, tries)
 
 
 def _future_error(future: Any) -> BaseException | None:

@@ -27,10 +27,11 @@ from pipecore_storage.errors import (
     UnsupportedFormatError,
 )
 
+from ..backlog import BacklogFullError, backlog_note
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import admin, executor_data, executor_select
+from . import admin, executor_data, executor_select, pipe_tools
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -103,6 +104,8 @@ def status_code_of(exc: BaseException) -> int:
         return 1100
     if isinstance(exc, StoreClosedError):
         return INTERNAL_SERVER_ERROR
+    if isinstance(exc, BacklogFullError):
+        return exc.status_code  # 606: a pipe's backlog is full (sink.backlog.*)
     if isinstance(exc, PipecoreError | OSError | ValueError):
         return 301  # EXECUTE_STATEMENT_ERROR
     return INTERNAL_SERVER_ERROR
@@ -170,6 +173,7 @@ class Executor:
             **executor_data.HANDLERS,
             **executor_select.HANDLERS,
             **admin.HANDLERS,
+            **pipe_tools.HANDLERS,
         }
 
     def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:
@@ -194,7 +198,10 @@ class Executor:
 
     # ------------------------------------------------------------ pipes
     def _create_pipe(self, ctx: Context, s: CreatePipe) -> Outcome:
-        ctx.node.create_pipe(s.name, s.source, s.processor, s.sink, if_not_exists=s.if_not_exists)
+        source, start = pipe_tools.take_start_flag(s.source)  # 'start'='false': created stopped
+        ctx.node.create_pipe(
+            s.name, source, s.processor, s.sink, if_not_exists=s.if_not_exists, start=start
+        )
         return DONE
 
     def _alter_pipe(self, ctx: Context, s: AlterPipe) -> Outcome:
@@ -225,7 +232,7 @@ class Executor:
         else:
             pipes = node.list_pipes()
             receivers = node.receivers.list()
-        rows = [_pipe_row(p, ctx.zone) for p in pipes]
+        rows = [_pipe_row(p, ctx.zone, backlog_note(ctx.store, p.name)) for p in pipes]
         rows += [_receiver_row(r, ctx.zone) for r in receivers]
         return Outcome(data=DataSet.text(SHOW_PIPES_COLUMNS, rows))
 
@@ -353,11 +360,12 @@ def _seconds(value: float | None) -> str:
     return UNKNOWN if value is None else f"{value:.2f}"
 
 
-def _exceptions(info: PipeInfo, zone: ZoneLike) -> str:
-    return "; ".join(f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions)
+def _exceptions(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> str:
+    texts = [f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions]
+    return "; ".join([*texts, note] if note else texts)
 
 
-def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:
+def _pipe_row(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> tuple[str, ...]:
     return (
         info.name,
         format_creation_time(info.creation_time, zone),
@@ -365,7 +373,7 @@ def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:
         str(info.source),
         str(info.processor),
         str(info.sink),
-        _exceptions(info, zone),
+        _exceptions(info, zone, note),
         _number(info.remaining_event_count),
         _seconds(info.estimated_remaining_seconds),
     )

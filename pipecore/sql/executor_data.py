@@ -19,6 +19,7 @@ from pipecore_storage.paths import canonical_device, join_path, split_path
 from pipecore_storage.series_meta import SeriesMeta
 from pipecore_storage.types import TSDataType
 
+from ..backlog import check_writes
 from .admin import typed_rows
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
@@ -272,6 +273,7 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         present = {m: v for m, v in values.items() if v is not None}  # null: no point
         if present:
             records.append((device, row.time.resolve(ctx.now_ms), present))
+    check_writes(ctx.store)  # a pipe's backlog full with overflow-policy=block: 606
     # IoTDB >= 1.2: a device takes its own alignment, with or without ALIGNED
     aligned = ctx.store.device_aligned(canonical)
     ctx.store.insert_records(records, aligned=s.aligned if aligned is None else aligned)
@@ -356,6 +358,7 @@ def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
         raise _refuse(
             s, f"LOAD: {target} does not exist (give a TsFile or a directory)", str(target)
         )
+    check_writes(ctx.store)  # like INSERT: 606 while a blocking pipe's backlog is full
     for file in files:
         ctx.store.load_tsfile(file, on_success=on_success, verify=verify)
     return DONE

@@ -20,6 +20,7 @@ from . import statements as st
 from .admin import AdminMixin
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
+from .pipe_tools import PipeToolsMixin
 from .transform_data import AGGREGATES, DataMixin, PaginationPart
 from .transform_terms import Located, Name, Pair, at, tokens, unquote
 
@@ -59,7 +60,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(AdminMixin, DataMixin):
+class StatementBuilder(AdminMixin, DataMixin, PipeToolsMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from pipecore import (
+    BacklogGuard,
     DeletionEvent,
     Event,
     Extractor,
@@ -39,19 +40,24 @@ from pipecore import (
     PipeError,
     PipeParameters,
     PipeParameterValidator,
+    PipeScope,
+    Replacement,
     RuntimeConfiguration,
     SourceBacklog,
     TabletInsertionEvent,
+    parse_backlog,
 )
 from pipecore_storage.errors import CorruptFileError, PipecoreError
 from pipecore_storage.files import PinError
 from pipecore_storage.fsutil import atomic_write
 from pipecore_storage.resource import SealedFile, load_sealed
 
+from .events import SourceTsFileInsertionEvent
 from .files import file_event, needs_split, split_events, takes_file
 from .options import SourceOptions, parse_options
 from .patterns import filter_tablet
 from .realtime import Realtime, RealtimeItem
+from .scope import scope_of
 
 __all__ = ["IoTDBSource", "SourceLag"]
 
@@ -94,6 +100,8 @@ class IoTDBSource(Extractor):
         self._oldest_ms: int | None = None
         self._last_supplied: Event | None = None
         self._last_progress: tuple[int, float] = (-1, time.monotonic())
+        self.backlog: BacklogGuard | None = None  # sink.backlog.max-bytes (pipecore.backlog)
+        self._held_replacements: list[tuple[Event, Path]] = []
 
     # ------------------------------------------------------------------ hooks
     def extractor_validate(self, validator: PipeParameterValidator) -> None:
@@ -110,7 +118,17 @@ class IoTDBSource(Extractor):
                 "iotdb-source needs the node's store; this node has none", configuration.pipe_name
             )
 
+    def extractor_scope(self) -> PipeScope | None:
+        return scope_of(self.options)
+
     def extractor_start(self) -> None:
+        resend_from = _resend_from(self.configuration.progress)
+        if resend_from is not None:  # ALTER PIPE … SET PROGRESS: history from that time on
+            self.options = attrs.evolve(
+                self.options,
+                history_enabled=True,
+                history_start=max(self.options.history_start, resend_from),
+            )
         progress = _progress(self.configuration.progress) or self._saved_boundary()
         name = self.configuration.pipe_name
         if progress is None:
@@ -132,6 +150,7 @@ class IoTDBSource(Extractor):
             )
             self.realtime.open()
         self._take_history(resumed=progress is not None, covered=covered)
+        self._start_backlog(covered)
         log.info(
             "pipe %s: iotdb-source starts: %d history files, realtime %s from seq %d",
             name,
@@ -147,6 +166,10 @@ class IoTDBSource(Extractor):
                 if event is not None:
                     return self._supplied(event)
                 self._pending = None
+            if self.backlog is not None:
+                replacement = self.backlog.next_replacement()
+                if replacement is not None:
+                    return self._supplied(self._replacement_event(replacement))
             if self.history:
                 self._pending = self._history_events(self.history.popleft())
                 continue
@@ -161,12 +184,16 @@ class IoTDBSource(Extractor):
 
     def extractor_commit(self, commit_id: int, progress: Any) -> None:
         keep = []
+        released = []
         for event, pinned in self._held:
             if event.commit_id is not None and event.commit_id <= commit_id:
                 self._unpin(pinned)
+                released.append(Path(pinned).name)
             else:
                 keep.append((event, pinned))
         self._held = keep
+        if self.backlog is not None:
+            self._backlog_commit(commit_id, progress, released)
         last = self._last_supplied
         done = last is not None and last.commit_id is not None and last.commit_id <= commit_id
         if done and not self._has_input():
@@ -176,6 +203,8 @@ class IoTDBSource(Extractor):
         count = len(self.history) + (1 if self._pending is not None else 0)
         if self.realtime is not None:
             count += self.realtime.remaining_events()
+        if self.backlog is not None:
+            count += self.backlog.waiting_replacements()
         return count
 
     def extractor_backlog(self) -> SourceBacklog:
@@ -199,6 +228,9 @@ class IoTDBSource(Extractor):
         return SourceBacklog(self.extractor_remaining_events(), points, size)
 
     def extractor_close(self) -> None:
+        if self.backlog is not None:
+            self.backlog.close()
+            self.backlog = None
         if self.realtime is not None:
             self.realtime.close()
         self._pending = None
@@ -377,6 +409,8 @@ class IoTDBSource(Extractor):
         opts = self.options
         if not takes_file(f, opts.pattern, opts.realtime_start, opts.realtime_end):
             return
+        if self.backlog is not None and not self.backlog.hand_on(f):
+            return  # dropped or replaced by the backlog policy
         try:
             pinned = self.store.pin(f, self.configuration.pipe_name)
         except PinError:
@@ -409,6 +443,66 @@ class IoTDBSource(Extractor):
         if events:
             events[-1].progress = self._progress()
         return iter(events)
+
+    # ------------------------------------------------------------------ backlog
+    def _start_backlog(self, covered: int) -> None:
+        options = parse_backlog(self.configuration.sink_parameters)
+        if options is None or self.realtime is None:
+            return
+        self.backlog = BacklogGuard(
+            self.store,
+            self.configuration.pipe_name,
+            Path(self.configuration.data_dir),
+            options,
+            self._owes,
+            self._scope_rows,
+            covered,
+            wakeup=lambda: self.configuration.wakeup(),
+        )
+        self.backlog.start()
+
+    def _owes(self, f: SealedFile) -> bool:
+        """Whether realtime would send sealed file `f` (the backlog guard pins it)."""
+        opts = self.options
+        return (
+            f.min_seq >= self.boundary
+            and opts.include_insert
+            and (opts.forwarding or not f.origin.generated_by_pipe)
+            and takes_file(f, opts.pattern, opts.realtime_start, opts.realtime_end)
+        )
+
+    def _scope_rows(self, f: SealedFile) -> Iterator[Any]:
+        """The pipe's rows of `f` (deletions applied), as tablets, for down-sampling."""
+        opts = self.options
+        for event in file_event(f, f.path, False).to_tablet_insertion_events(
+            None if opts.pattern.is_root else opts.pattern, opts.realtime_start,
+            opts.realtime_end,
+        ):  # fmt: skip
+            yield event.tablet
+
+    def _replacement_event(self, r: Replacement) -> Event:
+        event = SourceTsFileInsertionEvent(
+            r.path,
+            dict(r.device_times),
+            origin=r.origin,
+            points=r.points,
+            file_name=r.path.name,
+            progress=self._progress(),
+        )
+        self._held_replacements.append((event, r.path))
+        return event
+
+    def _backlog_commit(self, commit_id: int, progress: Any, released: list[str]) -> None:
+        assert self.backlog is not None
+        keep = []
+        for event, path in self._held_replacements:
+            if event.commit_id is not None and event.commit_id <= commit_id:
+                self.backlog.replacement_sent(path)
+            else:
+                keep.append((event, path))
+        self._held_replacements = keep
+        covered = progress.get("r") if isinstance(progress, dict) else None
+        self.backlog.acknowledged(covered if isinstance(covered, int) else None, released)
 
     def _unpin(self, pinned: str | Path) -> None:
         try:
@@ -450,9 +544,16 @@ def _with_last(events: Iterator[Event], on_last, on_empty) -> Iterator[Event]:
     yield previous
 
 
+def _resend_from(value: Any) -> int | None:
+    """The time of ALTER PIPE … SET PROGRESS (a progress ``{"resend-from": t}``), else None."""
+    if isinstance(value, dict) and isinstance(value.get("resend-from"), int):
+        return int(value["resend-from"])
+    return None
+
+
 def _progress(value: Any) -> tuple[int, int, int] | None:
     """(boundary, history done, covered) from a committed progress, None for a new pipe."""
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or _resend_from(value) is not None:
         return None
     try:
         return int(value["b"]), int(value["h"]), int(value["r"])

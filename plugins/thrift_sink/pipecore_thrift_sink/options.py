@@ -145,6 +145,7 @@ class SinkOptions:
     tsfile_format_version: str = "auto"
     handshake_on_create: bool = True
     leader_cache: bool = True
+    quarantine_max_tries: int = 0  # > 0: a request given up raises (the runtime quarantines)
 
     @property
     def batch_max_delay(self) -> float | None:
@@ -221,6 +222,7 @@ class SinkOptions:
             ),
             handshake_on_create=p.get_boolean_or_default(keys("handshake-on-create"), True),
             leader_cache=p.get_boolean_or_default(keys("leader-cache.enable"), True),
+            quarantine_max_tries=p.get_int_or_default(keys("quarantine.max-tries"), 0),
         )
 
 

@@ -70,6 +70,7 @@ from .protocol import (
 )
 from .receiver_files import FileReceiver, SealError
 from .receiver_plan import plan_node
+from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
 
@@ -534,4 +535,5 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
     _T.TRANSFER_SCHEMA_PLAN: plan_node,  # realtime deletions (receiver_plan)
+    DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
 }

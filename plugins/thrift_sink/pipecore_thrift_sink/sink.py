@@ -24,6 +24,7 @@ from typing import Any
 from pipecore import (
     Connector,
     DeletionEvent,
+    DigestRequest,
     Event,
     HeartbeatEvent,
     NodeShared,
@@ -34,6 +35,7 @@ from pipecore import (
     RuntimeConfiguration,
     TabletInsertionEvent,
     TsFileInsertionEvent,
+    WindowDigests,
 )
 
 from .batching import PendingBatch
@@ -45,6 +47,7 @@ from .options import SinkOptions, keys
 from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
+from .verify import request_digests
 
 __all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "refuse_ssl_options"]
 
@@ -240,6 +243,10 @@ class ThriftSinkBase(Connector):
             )
         finally:
             prepared.cleanup()
+
+    def connector_digests(self, request: DigestRequest) -> dict[str, WindowDigests] | None:
+        """VERIFY PIPE: the receiver's digests (request type 29001, verify.py)."""
+        return request_digests(self, request)
 
     def close_clients(self) -> None:
         self.closed = True

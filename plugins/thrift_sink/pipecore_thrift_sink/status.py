@@ -10,6 +10,8 @@
 * 803 (no privileges) with ``skipif=no-privileges``: dropped.
 * anything else: retried until ``exception.others.retry-max-time-seconds`` (-1: forever),
   then dropped.
+* with ``quarantine.max-tries`` > 0, "dropped" raises `ReceiverStatusError` instead: the
+  runtime retries the event and then puts it in the pipe's quarantine (pipecore.quarantine).
 
 Back-off: ``attempt × pipe_sink_retry_interval_ms``, at most 10 s. `deliver` returns the
 answer it stopped at: a success, an ignored or dropped status, or a status the caller asked to
@@ -27,7 +29,7 @@ from typing import Any
 from pipecore import PipeConnectionError
 from pipecore.rpc import PipeTransferResponse, TSStatusCode
 
-from .errors import SinkClosedError
+from .errors import ReceiverStatusError, SinkClosedError
 from .options import SinkOptions
 
 __all__ = ["StatusPolicy"]
@@ -117,6 +119,8 @@ class StatusPolicy:
         record: bool,
         reason: str,
     ) -> PipeTransferResponse:
+        if self.options.quarantine_max_tries > 0:  # the runtime retries, then quarantines it
+            raise ReceiverStatusError(endpoint, f"{what()} ({reason})", resp.status)
         self.dropped += 1
         if record:
             log.warning("receiver %s: gave up %s (%s): %s", endpoint, what(), reason, resp.status)
