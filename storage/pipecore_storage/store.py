@@ -131,6 +131,14 @@ class Store:
                 if not self._working and not self._flushing:
                     # everything is sealed (deletions are in .mods): nothing left to replay
                     write_checkpoint(self.layout.wal, self._seq)
+        except OSError as exc:
+            # a full disk: what could not be sealed is in the WAL, replayed at the next open
+            log.warning(
+                "%s: closing without sealing every memtable (%s); the WAL keeps "
+                "them for the next open",
+                self.path,
+                exc,
+            )
         finally:
             self._shutdown(clean=True)
 

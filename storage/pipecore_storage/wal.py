@@ -216,12 +216,11 @@ class WalWriter:
                 if fd is not None:
                     os.fsync(fd)
                 self._open_segment()
-            except OSError:
+            except OSError as exc:
                 # a full disk: keep appending to the segment we have (a flush then cannot
                 # delete it before the data after the switch is sealed too; nothing is lost)
                 self._fd, self._current = fd, current
-                log.warning("WAL: cannot start a new segment; staying in the current one",
-                            exc_info=True)
+                log.warning("WAL: cannot start a new segment (%s); staying in the current one", exc)
                 return
             if fd is not None and current is not None:
                 os.close(fd)

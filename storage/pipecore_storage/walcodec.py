@@ -19,19 +19,19 @@ from .tablet import MeasurementSchema, Tablet
 from .types import CompressionType, TSDataType, TSEncoding, decode_text, encode_text
 
 __all__ = [
+    "KIND_BATCH",
     "KIND_DELETE",
     "KIND_DELETE_DATABASE",
-    "KIND_BATCH",
     "KIND_INSERT",
     "DeleteDatabaseEntry",
     "DeleteEntry",
     "InsertEntry",
     "decode_entry",
-    "split_batch",
     "encode_batch",
     "encode_delete",
     "encode_delete_database",
     "encode_insert",
+    "split_batch",
 ]
 
 KIND_INSERT = 1

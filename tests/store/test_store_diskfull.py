@@ -9,7 +9,6 @@ and must hold every acknowledged batch, and no row of any refused batch.
 from __future__ import annotations
 
 import errno
-import os
 import random
 import signal
 import subprocess
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from small_disk import fill, mounted_tmpfs
 from store_diskfull_child import DEVICES, op_records, store_config
 
 from pipecore_storage.store import Store
@@ -29,34 +29,8 @@ ROUNDS = 12
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def fill(path: Path, leave: int = 0) -> None:
-    """Write `path` until the disk has only `leave` bytes free (0: until ENOSPC)."""
-    chunk = b"\xa5" * (64 << 10)
-    with open(path, "ab", buffering=0) as f:
-        while True:
-            free = os.statvfs(path).f_bavail * os.statvfs(path).f_frsize
-            if free <= leave:
-                return
-            try:
-                f.write(chunk[: max(1, min(len(chunk), free - leave))])
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                return
 
 
 class Child:

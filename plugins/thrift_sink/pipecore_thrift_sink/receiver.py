@@ -22,6 +22,7 @@ after a crash changes nothing. `close()` deletes the connection's folder.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import shutil
@@ -152,6 +153,9 @@ class IoTDBDataNodeReceiver:
         self.validate_tsfile = True
         self.load_async = False
         self.files: FileReceiver | None = None
+        #: a sealed file whose load failed for want of space: (name, length), tsfile, mods;
+        #: the sender retries the seal, and the retry loads this file instead of a new one
+        self._unloaded: tuple[tuple[str, int], Path, Path | None] | None = None
         self.slices = SliceAssembler(settings.max_decompressed_length)
         self._databases: dict[str, str | None] = {}
         self.connection: ReceiverConnection | None = None
@@ -220,10 +224,13 @@ class IoTDBDataNodeReceiver:
                 TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
                 "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
             )
-        if type_ in _APPLYING:
-            with self.settings.apply_lock:
-                return handler(self, body)
-        return handler(self, body)
+        try:
+            if type_ in _APPLYING:
+                with self.settings.apply_lock:
+                    return handler(self, body)
+            return handler(self, body)
+        except OSError as exc:
+            return _unavailable(exc)
 
     def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
         try:
@@ -359,26 +366,54 @@ class IoTDBDataNodeReceiver:
         seal = decode_file_seal_v1(body)
         files = self.files
         assert files is not None
+        key = (seal.file_name, seal.file_length)
+        resp: PipeTransferResponse | None = None
         try:
-            return self._load(files.seal_v1(seal), None)
+            tsfile, mods = self._retried(key) or (files.seal_v1(seal), None)
+            resp = self._load(tsfile, mods)
+            self._keep_if_unavailable(resp, key, tsfile, mods)
+            return resp
         except SealError as exc:
             log.warning("receiver %s: %s", self.receiver_id, exc)
             return PipeTransferResponse(exc.status)
         finally:
-            files.discard_current()
+            if self._unloaded is None:
+                files.discard_current()
 
     def _seal_v2(self, body: bytes) -> PipeTransferResponse:
         seal = decode_file_seal_v2(body)
         files = self.files
         assert files is not None
+        key = (seal.file_names[-1] if seal.file_names else "", sum(seal.file_lengths))
         try:
-            tsfile, mods = files.seal_v2(seal)
-            return self._load(tsfile, mods)
+            tsfile, mods = self._retried(key) or files.seal_v2(seal)
+            resp = self._load(tsfile, mods)
+            self._keep_if_unavailable(resp, key, tsfile, mods)
+            return resp
         except SealError as exc:
             log.warning("receiver %s: %s", self.receiver_id, exc)
             return PipeTransferResponse(exc.status)
         finally:
-            files.clear()
+            if self._unloaded is None:
+                files.clear()
+
+    def _retried(self, key: tuple[str, int]) -> tuple[Path, Path | None] | None:
+        """The file of an earlier seal with this name and length whose load failed for want
+        of space (the sender retries the seal); None for a new seal."""
+        unloaded, self._unloaded = self._unloaded, None
+        if unloaded is not None and unloaded[0] == key and unloaded[1].exists():
+            return unloaded[1], unloaded[2]
+        if unloaded is not None:  # another file: the one that waited is given up
+            for path in unloaded[1:]:
+                if path is not None:
+                    path.unlink(missing_ok=True)
+        return None
+
+    def _keep_if_unavailable(
+        self, resp: PipeTransferResponse, key: tuple[str, int], tsfile: Path, mods: Path | None
+    ) -> None:
+        if resp.status.code == TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION:
+            self._unloaded = (key, tsfile, mods) if tsfile.exists() else None
 
     def _load(self, tsfile: Path, mods: Path | None) -> PipeTransferResponse:
         store = self.settings.store
@@ -393,6 +428,7 @@ class IoTDBDataNodeReceiver:
                 )
             self._record(files=1)
             return PipeTransferResponse(Status.ok())
+        keep = False
         try:
             loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
         except SchemaError as exc:
@@ -403,9 +439,12 @@ class IoTDBDataNodeReceiver:
             return _status(TSStatusCode.LOAD_FILE_ERROR, f"Failed to load {tsfile.name}: {exc}")
         except StoreClosedError as exc:
             return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
+        except OSError as exc:  # a full disk: the file stays for the sender's retried seal
+            keep = True
+            return _unavailable(exc)
         finally:
             for path in (tsfile, mods):
-                if path is not None:
+                if path is not None and not keep:
                     path.unlink(missing_ok=True)
         self._record(
             databases=self._databases_of(loaded.device_times),
@@ -456,6 +495,20 @@ class IoTDBDataNodeReceiver:
         if self.settings.registry is not None and self.connection is not None:
             self.settings.registry.close(self.connection)
             self.connection = None
+
+
+def _unavailable(exc: OSError) -> PipeTransferResponse:
+    """A write that failed on the receiver's side (a full disk, an I/O error): the sender
+    retries it (1808, IoTDB's answer for a receiver that cannot take data for now). The
+    message names the error, never a path of the server."""
+    log.warning("receiver: a write failed (%s); the sender will retry", exc.strerror or exc)
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = f"the receiver's disk is full ({reason})"
+    return _status(
+        TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION,
+        f"Temporarily unavailable: {reason}; nothing of the request was written, retry later.",
+    )
 
 
 def _conflict(exc: Exception) -> PipeTransferResponse:
