@@ -46,6 +46,7 @@ from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import Tablet
 
 from .access import IpWhiteList
+from .budget import MemoryBudget
 from .client import encode_receiver_marker
 from .convert import convert_tablet, read_tsfile_tablets
 from .loader import AsyncLoader
@@ -57,6 +58,7 @@ from .protocol import (
     SliceAssembler,
     SliceOutOfOrderError,
     check_precision,
+    declared_decompressed_size,
     decode_file_piece,
     decode_file_seal_v1,
     decode_file_seal_v2,
@@ -75,6 +77,7 @@ __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
 log = logging.getLogger("pipecore.thrift_receiver")
 
 _MAX_NESTING = 4  # a compressed request inside a slice inside ...
+_PRE_AUTH_MAX_DECOMPRESSED = 64 << 10  # what a compressed handshake may declare
 _T = PipeRequestType
 _UNSUPPORTED = {
     _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
@@ -110,6 +113,8 @@ class ReceiverSettings:
     registry: ReceiverRegistry | None = None
     fsync: bool = True
     max_decompressed_length: int = 1 << 30
+    #: bytes all connections together may hold decompressed or as slices being assembled
+    memory: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(1 << 30))
     loader: AsyncLoader | None = None  # for senders asking load-tsfile-strategy=async
     ids: Any = attrs.field(factory=lambda: itertools.count(1), eq=False, repr=False)
     #: taken around decoding and applying data: requests of several connections take turns
@@ -157,6 +162,7 @@ class IoTDBDataNodeReceiver:
         #: the sender retries the seal, and the retry loads this file instead of a new one
         self._unloaded: tuple[tuple[str, int], Path, Path | None] | None = None
         self.slices = SliceAssembler(settings.max_decompressed_length)
+        self._slice_bytes = 0  # reserved in settings.memory for the slices being assembled
         self._databases: dict[str, str | None] = {}
         self.connection: ReceiverConnection | None = None
         if settings.registry is not None:
@@ -188,10 +194,13 @@ class IoTDBDataNodeReceiver:
                 f"ip_white_list ({self.settings.white_list})",
             )
         try:
+            if self.origin is None and not self._allowed_before_handshake(type_, body):
+                # nothing is decompressed or buffered for a sender that has not logged in
+                return _handshake_needed()
             if type_ == _T.TRANSFER_SLICE:
                 return self._slice(body, depth)
             if self.slices.in_progress:
-                self.slices.reset()
+                self._reset_slices()
             return self._dispatch(type_, body, depth)
         except PipeProtocolError as exc:
             log.warning("receiver %s: malformed request type %d: %s", self.remote, type_, exc)
@@ -208,8 +217,7 @@ class IoTDBDataNodeReceiver:
         if type_ == _T.TRANSFER_COMPRESSED:
             if depth >= _MAX_NESTING:
                 raise PipeProtocolError("requests nested too deeply", "compressed")
-            inner = decompress_request(body, self.settings.max_decompressed_length)
-            return self._transfer(inner.version, inner.type, inner.body, depth + 1)
+            return self._decompressed(body, depth)
         if type_ in _UNSUPPORTED:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
@@ -220,10 +228,7 @@ class IoTDBDataNodeReceiver:
         if handler is None:
             return _status(TSStatusCode.PIPE_TYPE_ERROR, f"Unknown PipeRequestType {type_}.")
         if self.origin is None:
-            return _status(
-                TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
-                "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
-            )
+            return _handshake_needed()
         try:
             if type_ in _APPLYING:
                 with self.settings.apply_lock:
@@ -232,16 +237,60 @@ class IoTDBDataNodeReceiver:
         except OSError as exc:
             return _unavailable(exc)
 
-    def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
+    @staticmethod
+    def _allowed_before_handshake(type_: int, body: bytes) -> bool:
+        """No slices before the handshake; a compressed request only when it is small enough
+        to be a handshake (a few hundred bytes; no sender slices one)."""
+        if type_ == _T.TRANSFER_SLICE:
+            return False
+        if type_ == _T.TRANSFER_COMPRESSED:
+            return declared_decompressed_size(body) <= _PRE_AUTH_MAX_DECOMPRESSED
+        return True
+
+    def _decompressed(self, body: bytes, depth: int) -> PipeTransferResponse:
+        limit = self.settings.max_decompressed_length
+        need = declared_decompressed_size(body)
+        if need > limit:
+            raise PipeProtocolError(
+                f"decompressed size {need} exceeds {limit} "
+                "(pipe_receiver_req_decompressed_max_length_in_bytes)",
+                "compressed",
+            )
+        if not self.settings.memory.reserve(need):
+            return _busy(need)
         try:
-            whole = self.slices.accept(decode_slice(body))
+            inner = decompress_request(body, limit)
+            return self._transfer(inner.version, inner.type, inner.body, depth + 1)
+        finally:
+            self.settings.memory.release(need)
+
+    def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
+        piece = decode_slice(body)
+        if not self.slices.in_progress and piece.slice_index == 0:
+            need = min(max(piece.origin_body_size, 0), self.slices.max_body_size + 1)
+            if not self.settings.memory.reserve(need):
+                return _busy(need)
+            self._slice_bytes = need
+        try:
+            whole = self.slices.accept(piece)
         except SliceOutOfOrderError as exc:
+            self._reset_slices()
             return _status(TSStatusCode.PIPE_TRANSFER_SLICE_OUT_OF_ORDER, str(exc))
         if whole is None:
             return _status(TSStatusCode.SUCCESS_STATUS, "Slice received, waiting for more slices.")
-        if depth >= _MAX_NESTING:
-            raise PipeProtocolError("requests nested too deeply", "slice")
-        return self._transfer(whole.version, whole.type, whole.body, depth + 1)
+        try:
+            if depth >= _MAX_NESTING:
+                raise PipeProtocolError("requests nested too deeply", "slice")
+            return self._transfer(whole.version, whole.type, whole.body, depth + 1)
+        finally:
+            del whole
+            self._reset_slices()
+
+    def _reset_slices(self) -> None:
+        self.slices.reset()
+        if self._slice_bytes:
+            self.settings.memory.release(self._slice_bytes)
+            self._slice_bytes = 0
 
     # ------------------------------------------------------------------ handshake
     def _handshake(self, params: HandshakeParams, version: int) -> PipeTransferResponse:
@@ -489,12 +538,28 @@ class IoTDBDataNodeReceiver:
             registry.update(conn, databases=databases, points=points, files=files, error=error)
 
     def close(self) -> None:
+        self._reset_slices()
         if self.files is not None:
             self.files.close()
             self.files = None
         if self.settings.registry is not None and self.connection is not None:
             self.settings.registry.close(self.connection)
             self.connection = None
+
+
+def _handshake_needed() -> PipeTransferResponse:
+    return _status(
+        TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
+        "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
+    )
+
+
+def _busy(need: int) -> PipeTransferResponse:
+    return _status(
+        TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION,
+        f"Temporarily unavailable: the receiver cannot buffer {need} more bytes now "
+        "(pipe_receiver_memory_budget_in_bytes); retry later.",
+    )
 
 
 def _unavailable(exc: OSError) -> PipeTransferResponse:
