@@ -211,10 +211,15 @@ class Catalog:
             write_json_atomic(self._meta_path(meta.name), meta.to_json())
 
     def delete_pipe(self, name: str) -> None:
+        try:
+            data_dir: Path | None = self.pipe_data_dir(name)
+        except ValueError:  # a name that never had a folder (refused at CREATE since)
+            data_dir = None
         with self._lock:
             self._meta_path(name).unlink(missing_ok=True)
             _fsync_dir(self.meta_dir)
-        shutil.rmtree(self.pipe_data_dir(name), ignore_errors=True)
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ external plugins
     def load_plugins(self) -> list[ExternalPluginRecord]:
