@@ -54,6 +54,7 @@ from .registry import (
     make_plugin_manager,
 )
 from .rpc import RpcServer
+from .security import check_exposure, check_plugin_uri
 from .sql import ResultTable, Statement, parse_script, parse_statement
 from .sql.errors import SqlError
 from .sql.executor import Executor
@@ -242,10 +243,15 @@ class Node:
             raise PipeError(f"the node at {self.data_dir} is already serving on {self.address}")
         node_config = self.config.node
         context = ssl_context if ssl_context is not None else _server_ssl_context(self.config)
+        bind = node_config.dn_rpc_address if host is None else host
+        check_exposure(self, bind)
         server = RpcServer(
-            node_config.dn_rpc_address if host is None else host,
+            bind,
             node_config.dn_rpc_port if port is None else port,
             ssl_context=context,
+            max_connections=node_config.rpc_max_concurrent_client_num,
+            max_frame_size=node_config.dn_thrift_max_frame_size,
+            first_frame_timeout=node_config.dn_connection_timeout_ms / 1000.0,
         )
         pm = self.registry.pm
         self.registry.load()
@@ -397,6 +403,7 @@ class Node:
                 f"Failed to create PipePlugin [{upper}], the same name PipePlugin has been created",
                 upper,
             )
+        check_plugin_uri(self, uri)
         record, cls = external.install(self.lib_dir, upper, class_name, uri)
         try:
             entry = self._register_external(record, cls)

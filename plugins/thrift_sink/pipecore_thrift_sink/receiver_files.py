@@ -114,12 +114,13 @@ class FileReceiver:
         if writing is None or self._fd is None or not writing.exists():
             raise SealError(
                 _file_error(
-                    f"Failed to seal file {name}, because writing file {writing} is not available."
+                    f"Failed to seal file {name}, because writing file "
+                    f"{writing.name if writing is not None else None} is not available."
                 )
             )
         if writing.name != name:
             raise SealError(
-                _file_error(f"Failed to seal file {name}, because writing file is {writing}.")
+                _file_error(f"Failed to seal file {name}, because writing file is {writing.name}.")
             )
         actual = os.fstat(self._fd).st_size
         if actual != length:
