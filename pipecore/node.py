@@ -211,13 +211,15 @@ class Node:
             results.append(outcome.table(zone, time.perf_counter() - started))
         return results
 
-    def run(self, statement: Statement | str, *, zone: ZoneLike = None) -> Outcome:
+    def run(
+        self, statement: Statement | str, *, zone: ZoneLike = None, user: str | None = None
+    ) -> Outcome:
         """Run a statement (text or parsed) and return its `Outcome`: a message, or a typed
         `DataSet` for statements that return rows (what the RPC session sends)."""
         self._check_open()
         if isinstance(statement, str):
             statement = parse_statement(statement, zone=zone)
-        return self.sql.execute(statement, zone)
+        return self.sql.execute(statement, zone, user)
 
     # ------------------------------------------------------------------ serving
     def serve(

@@ -16,6 +16,7 @@ from typing import Any
 from pipecore_storage.paths import join_path, split_path
 from pipecore_storage.types import TSDataType
 
+from .authority import authorize_files
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
 from .outcome import DONE, Context, Outcome, rows, semantic
@@ -317,6 +318,7 @@ def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
         raise _refuse(
             s, f"LOAD: {target} does not exist (give a TsFile or a directory)", str(target)
         )
+    authorize_files(ctx, s, files)
     for file in files:
         ctx.store.load_tsfile(file, on_success=on_success, verify=verify)
     return DONE

@@ -29,7 +29,7 @@ from pipecore_storage.errors import (
 
 from ..errors import ConfigError, PipeError
 from ..parameters import mask_secrets
-from . import exec_data, exec_select
+from . import authority, exec_data, exec_select
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -170,15 +170,21 @@ class Executor:
             LoadConfiguration: self._load_configuration,
             **exec_data.HANDLERS,
             **exec_select.HANDLERS,
+            **authority.HANDLERS,
         }
 
-    def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:
-        """Run one statement. Raises `SqlError` (a `StatementError` for run-time failures)."""
+    def execute(
+        self, statement: Statement, zone: ZoneLike = None, user: str | None = None
+    ) -> Outcome:
+        """Run one statement as `user` (None: the in-process API, which may do anything).
+        Raises `SqlError` (a `StatementError` for run-time failures; 803 when `user` lacks
+        a privilege the statement needs)."""
         handler = self._handlers.get(type(statement))
         if handler is None:
             raise semantic(statement, f"{type(statement).__name__} statements are not supported")
-        context = Context(self.node, self.clock.now_ms(), zone)
+        context = Context(self.node, self.clock.now_ms(), zone, user)
         try:
+            authority.check_statement(context, statement)
             return handler(context, statement)
         except SqlError as exc:
             if exc.sql is None:

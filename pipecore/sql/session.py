@@ -74,6 +74,7 @@ class SqlSessionHandler(SessionHandler):
         self.node = node
         self.session_id: int | None = None
         self.zone: str | None = None
+        self.username: str | None = None
         self._statement_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._cursors: dict[int, _Cursor] = {}
@@ -91,6 +92,7 @@ class SqlSessionHandler(SessionHandler):
         if zone_error is not None:
             return t.TSOpenSessionResp(status=zone_error, serverProtocolVersion=version)
         self.session_id = next(_session_ids)
+        self.username = req.username or ""
         precision = self.node.config.node.timestamp_precision
         log.info("session %d opened by %s@%s", self.session_id, req.username, self.context.remote)
         return t.TSOpenSessionResp(
@@ -160,7 +162,7 @@ class SqlSessionHandler(SessionHandler):
         if refused is not None:
             return t.TSExecuteStatementResp(status=refused)
         try:
-            outcome = self.node.run(req.statement or "", zone=self.zone)
+            outcome = self.node.run(req.statement or "", zone=self.zone, user=self.username)
         except Exception as exc:
             if not isinstance(exc, SqlError):
                 log.exception("statement %r failed", mask_secrets(req.statement or ""))

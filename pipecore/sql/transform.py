@@ -17,6 +17,7 @@ from pipecore_storage.types import CompressionType, TSDataType, TSEncoding, pars
 from . import statements as st
 from ._data import AGGREGATES, DataMixin, PaginationPart
 from ._terms import Located, Name, Pair, at, tokens, unquote
+from .authority import AuthorityMixin
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
 from .timeparse import now_ms
@@ -57,7 +58,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(DataMixin):
+class StatementBuilder(AuthorityMixin, DataMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:

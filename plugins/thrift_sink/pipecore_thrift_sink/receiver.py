@@ -154,6 +154,7 @@ class IoTDBDataNodeReceiver:
         self.receiver_id: int | None = None
         self.sender_cluster_id: str | None = None
         self.origin: Origin | None = None  # set by a successful handshake
+        self.username: str | None = None  # the handshake's user (None: nobody is checked)
         self.convert_on_type_mismatch = True
         self.validate_tsfile = True
         self.load_async = False
@@ -322,6 +323,7 @@ class IoTDBDataNodeReceiver:
             if not login.is_success:
                 log.warning("receiver %s: login failed: %s", self.remote, login)
                 return PipeTransferResponse(login)
+            self.username = params.username or DEFAULT_USER
         self._new_folder()
         self.sender_cluster_id = params.cluster_id
         self.origin = Origin.pipe(params.cluster_id) if params.mark_as_pipe_request else CLIENT
@@ -383,6 +385,9 @@ class IoTDBDataNodeReceiver:
             return PipeTransferResponse(Status.ok())
         assert self.origin is not None
         store = self.settings.store
+        refused = self._authorize([f"{t.device}.{m.name}" for t in tablets for m in t.schemas])
+        if refused is not None:
+            return refused
         try:
             store.insert_tablets(tablets, self.origin)
         except SchemaError as exc:
@@ -479,6 +484,9 @@ class IoTDBDataNodeReceiver:
             return PipeTransferResponse(Status.ok())
         keep = False
         try:
+            refused = self._authorize_file(tsfile)
+            if refused is not None:
+                return refused
             loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
         except SchemaError as exc:
             if not self.convert_on_type_mismatch:
@@ -513,6 +521,39 @@ class IoTDBDataNodeReceiver:
             self._record(files=1)
             log.info("receiver %s: %s loaded as tablets (%s)", self.receiver_id, tsfile.name, cause)
         return resp
+
+    # ------------------------------------------------------------------ privileges
+    def _authorize(self, series: list[str]) -> PipeTransferResponse | None:
+        """IoTDB 1.3.3+: the handshake's user needs WRITE_DATA on what it writes and
+        WRITE_SCHEMA on the series the write creates; else 803 NO_PERMISSION."""
+        users = self.settings.users
+        if users is None or self.username is None or self.username == "root":
+            return None
+        from pipecore.privileges import Authority
+
+        authority = Authority(users)
+        refused = authority.check(self.username, "WRITE_DATA", series)
+        if refused is None:
+            store = self.settings.store
+            new = [p for p in dict.fromkeys(series) if store.series(p) is None]
+            refused = authority.check(self.username, "WRITE_SCHEMA", new) if new else None
+        if refused is None:
+            return None
+        log.warning(
+            "receiver %s: %s may not write: %s", self.receiver_id, self.username, refused.message
+        )
+        return PipeTransferResponse(refused)
+
+    def _authorize_file(self, tsfile: Path) -> PipeTransferResponse | None:
+        if self.settings.users is None or self.username in (None, "root"):
+            return None
+        from pipecore.privileges import tsfile_series
+
+        try:
+            series = tsfile_series(tsfile)
+        except Exception:
+            return None  # an unreadable file is refused by the load itself
+        return self._authorize(series)
 
     # ------------------------------------------------------------------ bookkeeping
     def _databases_of(self, devices: Any) -> set[str]:
