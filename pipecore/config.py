@@ -134,6 +134,17 @@ class NodeSection:
         default=False,
         metadata=_doc("serve on a non-loopback address while root still has the password root"),
     )
+    login_lock_threshold: int = attrs.field(
+        default=5,
+        validator=_positive,
+        metadata=_doc("consecutive failed logins from one address before it is locked out"),
+    )
+    login_lock_seconds: float = attrs.field(
+        default=1.0,
+        metadata=_doc(
+            "first lockout of an address (seconds); doubled at each further failure, to 64x"
+        ),
+    )
 
 
 @config_section("pipe")

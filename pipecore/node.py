@@ -160,6 +160,9 @@ class Node:
             self.store = self._open_store()
             self.receivers = ReceiverRegistry()
             self.users = UserStore.for_data_dir(self.data_dir)
+            self.users.throttle.configure(
+                self.config.node.login_lock_threshold, self.config.node.login_lock_seconds
+            )
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError
+from .logins import LoginThrottle
 from .rpc import Status, TSStatusCode
 
 __all__ = ["DEFAULT_ROOT_PASSWORD", "UserStore", "configure_users_command", "run_users_command"]
@@ -51,6 +52,7 @@ class UserStore:
         self._lock = threading.RLock()
         self._cache: tuple[float, dict[str, Any]] | None = None
         self._verified: dict[tuple[str, str], str] = {}  # (user, password) -> hash it matched
+        self.throttle = LoginThrottle()  # failed logins per client address
 
     @classmethod
     def for_data_dir(cls, data_dir: str | os.PathLike[str]) -> UserStore:
@@ -97,8 +99,24 @@ class UserStore:
     def users(self) -> list[str]:
         return sorted(self._users())
 
-    def check(self, username: str, password: str) -> Status:
-        """200, or IoTDB's login failure: 804 USER_NOT_EXIST / 801 WRONG_LOGIN_PASSWORD."""
+    def check(self, username: str, password: str, *, address: str | None = None) -> Status:
+        """200, or IoTDB's login failure: 804 USER_NOT_EXIST / 801 WRONG_LOGIN_PASSWORD.
+
+        With the client's `address` the attempt is a network login: a failure is logged and
+        counted, and an address locked out by `throttle` is refused (801) unchecked."""
+        if address is None:
+            return self._check(username, password)
+        refused = self.throttle.refused(address, username)
+        if refused is not None:
+            return refused
+        status = self._check(username, password)
+        if status.is_success:
+            self.throttle.succeeded(address)
+        else:
+            self.throttle.failed(address, username, status)
+        return status
+
+    def _check(self, username: str, password: str) -> Status:
         record = self._users().get(username)
         if record is None:
             return Status(TSStatusCode.USER_NOT_EXIST, f"User {username} does not exist")

@@ -244,11 +244,28 @@ class _Connection:
             return lambda *_: unsupported_result(name, f"{name} is not supported by pipecore")
 
         def call(*args: Any) -> Any:
+            if any(a is None for a in args):  # a request without its argument struct
+                log.warning("%s from %s without its arguments", name, self.context.remote)
+                return error_result(
+                    name, TSStatusCode.ILLEGAL_PARAMETER, f"{name}: the request is missing"
+                )
             try:
                 return method(*args)
             except TApplicationException:
                 raise
             except Exception as exc:
+                if getattr(self.session, "session_id", True) is None:
+                    # not logged in: bad arguments get a status, the log one line
+                    log.warning(
+                        "%s from %s (not logged in) refused: %s: %s",
+                        name,
+                        self.context.remote,
+                        type(exc).__name__,
+                        str(exc)[:200],
+                    )
+                    return error_result(
+                        name, TSStatusCode.ILLEGAL_PARAMETER, f"{name}: invalid request"
+                    )
                 log.exception("%s from %s failed", name, self.context.remote)
                 return error_result(name, TSStatusCode.INTERNAL_SERVER_ERROR, f"{exc}")
 

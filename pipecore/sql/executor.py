@@ -28,7 +28,7 @@ from pipecore_storage.errors import (
 )
 
 from ..errors import ConfigError, PipeError
-from ..parameters import mask_secrets
+from ..logins import loggable_statement
 from . import authority, exec_data, exec_select
 from .dataset import DataSet
 from .errors import SqlError
@@ -114,7 +114,9 @@ def _failure(statement: Statement, exc: BaseException) -> StatementError:
     if known:
         message = str(exc) or type(exc).__name__
     else:
-        log.error("statement %r failed unexpectedly", mask_secrets(statement.sql), exc_info=exc)
+        log.error(
+            "statement %r failed unexpectedly", loggable_statement(statement.sql), exc_info=exc
+        )
         message = f"internal error: {type(exc).__name__}: {exc}"
     error = StatementError(
         message,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..parameters import mask_secrets
+from ..logins import loggable_statement
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
 from ..rpc.tsblock import encode_tsblock
@@ -83,7 +83,9 @@ class SqlSessionHandler(SessionHandler):
     # ------------------------------------------------------------ session
     def openSession(self, req: Any) -> Any:
         version = t.TSProtocolVersion.IOTDB_SERVICE_PROTOCOL_V3
-        login = self.node.users.check(req.username or "", req.password or "")
+        login = self.node.users.check(
+            req.username or "", req.password or "", address=self.context.remote_address[0]
+        )
         if not login.is_success:
             return t.TSOpenSessionResp(
                 status=_status(int(login.code), login.message), serverProtocolVersion=version
@@ -165,7 +167,14 @@ class SqlSessionHandler(SessionHandler):
             outcome = self.node.run(req.statement or "", zone=self.zone, user=self.username)
         except Exception as exc:
             if not isinstance(exc, SqlError):
-                log.exception("statement %r failed", mask_secrets(req.statement or ""))
+                log.exception("statement %r failed", loggable_statement(req.statement or ""))
+            else:
+                log.warning(
+                    "statement of session %s failed: %s: %s",
+                    self.session_id,
+                    loggable_statement(req.statement or ""),
+                    str(exc)[:300],
+                )
             return t.TSExecuteStatementResp(status=_error_status(exc))
         if outcome.data is None:
             return t.TSExecuteStatementResp(status=_status(SUCCESS, outcome.message))

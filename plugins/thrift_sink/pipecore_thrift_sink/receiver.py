@@ -319,6 +319,7 @@ class IoTDBDataNodeReceiver:
             login = s.users.check(
                 params.username or DEFAULT_USER,
                 params.password if params.password is not None else DEFAULT_PASSWORD,
+                address=self.remote_address[0],
             )
             if not login.is_success:
                 log.warning("receiver %s: login failed: %s", self.remote, login)
