@@ -134,6 +134,17 @@ class NodeSection:
         default=False,
         metadata=_doc("serve on a non-loopback address while root still has the password root"),
     )
+    load_tsfile_allowed_dirs: str = attrs.field(
+        default="",
+        metadata=_doc(
+            "comma-separated directories LOAD may read TsFiles from (empty: any directory but "
+            "the node's data directory and receiver folders)"
+        ),
+    )
+    load_tsfile_source_path_check_enabled: bool = attrs.field(
+        default=True,
+        metadata=_doc("confine LOAD to load_tsfile_allowed_dirs (when that is set)"),
+    )
     login_lock_threshold: int = attrs.field(
         default=5,
         validator=_positive,

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 from .errors import PipeError, PluginLoadError
 
-__all__ = ["check_exposure", "check_plugin_uri", "is_loopback"]
+__all__ = ["check_exposure", "check_load_path", "check_plugin_uri", "is_loopback"]
 
 
 def is_loopback(host: str) -> bool:
@@ -111,3 +111,39 @@ def check_plugin_uri(node: Any, uri: str) -> None:
                 "data directory or its receivers' folders",
                 source=uri,
             )
+
+
+def _within(path: Path, root: Path) -> bool:
+    with contextlib.suppress(OSError, RuntimeError):
+        root = root.resolve()
+    return path == root or root in path.parents
+
+
+def check_load_path(node: Any, given: str) -> str | None:
+    """None when LOAD may read `given`; else the refusal message.
+
+    The path is resolved (``..`` and symbolic links) before anything else, and the answer
+    is the same whether or not something exists there: LOAD cannot probe the server's disk.
+    Never allowed: the node's data directory and its receivers' folders (LOAD ... onSuccess=
+    delete there would destroy the store's own files). With ``load_tsfile_allowed_dirs``
+    set (comma-separated), only paths under those; ``load_tsfile_source_path_check_enabled
+    = false`` lifts that list (not the data directory rule).
+    """
+    refusal = (
+        f"LOAD: {given} is outside the directories LOAD may read "
+        "(load_tsfile_allowed_dirs; never the node's data directory)"
+    )
+    try:
+        resolved = Path(given).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return refusal
+    if any(_within(resolved, root) for root in _forbidden_roots(node)):
+        return refusal
+    config = node.config.node
+    if not getattr(config, "load_tsfile_source_path_check_enabled", True):
+        return None
+    allowed = [d.strip() for d in str(getattr(config, "load_tsfile_allowed_dirs", "")).split(",")]
+    allowed = [d for d in allowed if d]
+    if allowed and not any(_within(resolved, Path(d).expanduser()) for d in allowed):
+        return refusal
+    return None

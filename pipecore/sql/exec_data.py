@@ -16,6 +16,7 @@ from typing import Any
 from pipecore_storage.paths import join_path, split_path
 from pipecore_storage.types import TSDataType
 
+from ..security import check_load_path
 from .authority import authorize_files
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
@@ -307,6 +308,9 @@ def _tsfiles_under(s: LoadTsFile, directory: FsPath) -> list[FsPath]:
 
 def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
     verify, on_success = _load_options(s, ctx)
+    refusal = check_load_path(ctx.node, s.path)
+    if refusal is not None:
+        raise _refuse(s, refusal)
     target = FsPath(s.path).expanduser()
     if target.is_dir():
         files = _tsfiles_under(s, target)

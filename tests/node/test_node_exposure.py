@@ -10,6 +10,7 @@ import pytest
 from pipecore import Node
 from pipecore.errors import PipeError, PluginLoadError
 from pipecore.security import check_exposure, is_loopback
+from pipecore.sql.errors import SqlError
 
 NOT_LOCAL = "192.0.2.1"  # TEST-NET-1: never an address of this machine (binding it fails)
 
@@ -67,3 +68,47 @@ def test_trusted_uri_pattern(tmp_path):
         node.create_plugin("good", "good_mod:Good", str(plugin))
     with Node.open(tmp_path / "node2", {"trusted_uri_pattern": f"{tmp_path}/plugins/.*"}) as node:
         assert node.create_plugin("good", "good_mod:Good", str(plugin))
+
+
+def _load_answer(node, path) -> str:
+    with pytest.raises(SqlError) as refused:
+        node.run(f"LOAD '{path}'")
+    return refused.value.reason
+
+
+def test_load_outside_the_allowed_dirs_reveals_nothing(tmp_path):
+    allowed = tmp_path / "incoming"
+    allowed.mkdir()
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "real.tsfile").write_bytes(b"TsFile")
+    config = {"load_tsfile_allowed_dirs": str(allowed)}
+    with Node.open(tmp_path / "node", config) as node:
+        answers = {
+            _load_answer(node, p).replace(str(p), "<p>")
+            for p in (
+                outside / "real.tsfile",  # exists
+                outside / "missing.tsfile",  # does not
+                outside,  # a directory
+                tmp_path / "nowhere" / "x",  # nor does its folder
+                allowed / ".." / "secret" / "real.tsfile",  # a way out of the allowed dir
+            )
+        }
+        assert len(answers) == 1  # one answer whatever exists there
+        [answer] = answers
+        assert "outside the directories LOAD may read" in answer
+        link = allowed / "link.tsfile"
+        link.symlink_to(outside / "real.tsfile")  # a symbolic link out is resolved first
+        assert "outside the directories" in _load_answer(node, link)
+        # inside the allowed directory LOAD says what is wrong
+        assert "does not exist" in _load_answer(node, allowed / "missing.tsfile")
+
+
+def test_load_never_reads_the_nodes_own_files(tmp_path):
+    with Node.open(tmp_path / "node") as node:
+        node.run("INSERT INTO root.sg.d(time, s) VALUES (1, 1)")
+        node.run("FLUSH")
+        [own] = list((tmp_path / "node").rglob("*.tsfile"))
+        assert "outside the directories" in _load_answer(node, own)
+        assert "outside the directories" in _load_answer(node, tmp_path / "node")
+        assert own.exists()
