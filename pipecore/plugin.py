@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
+from .outage import Outage, OutageReport
 from .parameters import PipeParameters, PipeParameterValidator
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class PipeRuntimeFacts:
     committed_commit_id: int = 0
     source_remaining_events: int | None = None
     events_per_second: float = 0.0
+    outage: Outage | None = None  # the sink is retrying (pipecore.outage)
 
     @property
     def remaining_event_count(self) -> int:
@@ -113,6 +115,7 @@ class RuntimeConfiguration:
     * `wakeup()` — a source with new data calls it to have ``extractor_supply`` called soon
       (otherwise the runtime polls with a back-off).
     * `facts()` — the pipe's current `PipeRuntimeFacts`.
+    * `outage` — a sink that retries reports each attempt there (`pipecore.outage`).
     """
 
     pipe_name: str
@@ -125,6 +128,7 @@ class RuntimeConfiguration:
     commit_id: int = 0
     wakeup: Callable[[], None] = _noop
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
+    outage: OutageReport = attrs.field(factory=OutageReport)
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:

@@ -463,6 +463,7 @@ class PipeTask:
             committed_commit_id=self.committer.committed_id,
             source_remaining_events=remaining,
             events_per_second=rate,
+            outage=self.configuration.outage.snapshot(),
         )
 
 
@@ -638,6 +639,8 @@ class _SinkSubtask:
                 self.busy_since = 0.0
             if retrying:
                 self.retry_events.popleft()
+            if self.retries:
+                task.configuration.outage.recovered()
             self.retries = 0
             if outcome is None:
                 self._done(event)
@@ -691,6 +694,7 @@ class _SinkSubtask:
                 self.pending_bytes -= event.nbytes
             if error is None:
                 self._done(event)
+                task.configuration.outage.recovered()
             elif isinstance(error, ConnectionError):
                 log.warning("pipe %s: transfer failed, will retry: %s", task.name, error)
                 if not self.handshake_due:
@@ -720,6 +724,7 @@ class _SinkSubtask:
             task.fail("sink", _hook_of(event), exc)
             return None
         log.warning("pipe %s: connection error (retry %d): %s", task.name, self.retries, exc)
+        task.configuration.outage.retry(str(exc))
         delay = min(self.retries * config.pipe_sink_retry_interval_ms / 1000.0, _MAX_RETRY_BACKOFF)
         self.retry_at = time.monotonic() + delay
         return delay

@@ -362,7 +362,14 @@ def _seconds(value: float | None) -> str:
 
 
 def _exceptions(info: PipeInfo, zone: ZoneLike) -> str:
-    return "; ".join(f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions)
+    parts = [f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions]
+    outage = info.facts.outage if info.facts is not None else None
+    if outage is not None:  # live: the sink is retrying now
+        parts.append(
+            f"{format_creation_time(outage.since_ms, zone)}, retrying (retry {outage.retries}, "
+            f"last at {format_creation_time(outage.last_ms, zone)}): {outage.last_error}"
+        )
+    return "; ".join(parts)
 
 
 def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:

@@ -315,6 +315,7 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 return
             except PipeConnectionError as exc:
                 failures += 1
+                self.outage.retry(f"{unit.describe()}: {exc}")
                 if self.closed:
                     unit.future.set_exception(SinkClosedError(f"the sink was closed: {exc}"))
                     return
@@ -337,5 +338,7 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 log.warning("pipe %s: %s failed: %s", self._pipe, unit.describe(), exc)
                 unit.future.set_exception(exc)
                 return
+            if failures:
+                self.outage.recovered()
             unit.future.set_result(None)
             return

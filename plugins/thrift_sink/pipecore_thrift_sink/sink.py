@@ -34,6 +34,7 @@ from pipecore import (
     TabletInsertionEvent,
     TsFileInsertionEvent,
 )
+from pipecore.outage import OutageReport
 
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
@@ -143,7 +144,8 @@ class ThriftSinkBase(Connector):
             transport_factory=self.transport_factory(),
         )
         self.clients = ClientSet(o.endpoints, o.load_balance_strategy, self.client_settings)
-        self.policy = StatusPolicy(o, retry)
+        self.outage: OutageReport = getattr(configuration, "outage", None) or OutageReport()
+        self.policy = StatusPolicy(o, retry, self.outage)
         self.scratch_dir = Path(configuration.data_dir) / "thrift-sink"
         self.closed = False
 
