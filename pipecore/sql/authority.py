@@ -266,7 +266,10 @@ def _drop_user(ctx: Context, s: DropUser) -> Outcome:
 
 
 def _alter_user(ctx: Context, s: AlterUser) -> Outcome:
-    if getattr(ctx, "user", None) != s.name:  # anyone may change their own password
+    user = getattr(ctx, "user", None)
+    if s.name == ROOT and user not in (None, ROOT):
+        raise _refusal(s, Status(NO_PERMISSION, "Only root may change root's password"))
+    if user != s.name:  # anyone may change their own password
         _need(ctx, s, "MANAGE_USER")
     return _run(s, _authority(ctx).alter_password, s.name, s.password)
 

@@ -218,3 +218,10 @@ def test_a_covering_pattern_matches_every_path_the_covered_one_does(granted, wan
 def test_a_pattern_covers_itself_and_root_dstar_covers_all(pattern):
     assert pattern_covers(pattern, pattern)
     assert pattern_covers(("root", "**"), pattern)
+
+
+def test_only_root_changes_roots_password(node):
+    node.run("GRANT MANAGE_USER ON root.** TO USER u")
+    assert _code(node, "ALTER USER root SET PASSWORD 'taken'", "u") == 803
+    assert _code(node, "CREATE USER v 'pass2'", "u") == 200
+    assert node.users.check("root", "root").is_success

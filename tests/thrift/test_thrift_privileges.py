@@ -77,3 +77,23 @@ def test_official_client_as_a_non_root_user_gets_803(tmp_path):
             session.close()
     finally:
         node.stop()
+
+
+def test_a_failed_handshake_leaves_no_identity(receiver, client):  # noqa: F811
+    assert handshake(client).code == 200  # root
+    assert handshake(client, username="root", password="wrong").code == 801
+    body = encode_tablet_raw(double_tablet("root.r.d1", 0, 10))
+    assert client.transfer(1, T.TRANSFER_TABLET_RAW, body).code == 1811  # not root any more
+    assert receiver.points() == 0
+
+
+def test_failed_handshakes_lock_the_address_out(receiver, client, caplog):  # noqa: F811
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="pipecore.logins")
+    receiver.users.throttle.configure(3, 30.0)
+    for _ in range(3):
+        assert handshake(client, password="guess").code == 801
+    assert "failed login of user 'root' from 127.0.0.1" in caplog.text
+    code, message, _ = handshake(client)  # the right password, refused unchecked
+    assert code == 801 and "Too many failed logins" in message

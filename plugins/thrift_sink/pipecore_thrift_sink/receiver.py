@@ -296,6 +296,9 @@ class IoTDBDataNodeReceiver:
     # ------------------------------------------------------------------ handshake
     def _handshake(self, params: HandshakeParams, version: int) -> PipeTransferResponse:
         s = self.settings
+        # a new handshake replaces the old identity: one that fails leaves none
+        self.origin = None
+        self.username = None
         if version == 2:
             if params.cluster_id is None:
                 return self._refuse("Handshake request does not contain clusterId.")
