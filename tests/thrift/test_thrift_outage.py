@@ -10,7 +10,6 @@ import time
 import pytest
 from thrift_processes import Serve, wait_for
 
-pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 ROWS = 10
 
@@ -26,6 +25,8 @@ def _insert(node: Serve, batches: int, first: int) -> None:
         node.sql(f"INSERT INTO root.sg.d(time, s) VALUES {rows}")
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_receiver_that_is_down_shows_and_the_backlog_is_counted(tmp_path):
     recv = Serve(tmp_path, "recv").start()
     send = Serve(tmp_path, "send").start()
@@ -63,6 +64,8 @@ def test_a_receiver_that_is_down_shows_and_the_backlog_is_counted(tmp_path):
         recv.stop()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_a_refusing_receiver_shows_its_status(tmp_path):
     recv = Serve(tmp_path, "recv").start()
     send = Serve(tmp_path, "send").start()
@@ -83,3 +86,29 @@ def test_a_refusing_receiver_shows_its_status(tmp_path):
     finally:
         send.stop()
         recv.stop()
+
+
+def test_a_full_receiver_is_reported_while_retried_and_cleared_after():
+    from pipecore import PipeParameters
+    from pipecore.outage import OutageReport
+    from pipecore.rpc import PipeTransferResponse, Status
+    from pipecore_thrift_sink.options import SinkOptions
+    from pipecore_thrift_sink.status import StatusPolicy
+
+    outage = OutageReport()
+    policy = StatusPolicy(
+        SinkOptions.parse(PipeParameters({"sink.node-urls": "127.0.0.1:6667"})), 0.001, outage
+    )
+    answers = [Status(1808, "No space left on device"), Status(1808, "still full"), Status.ok()]
+    seen = []
+
+    def send():
+        snapshot = outage.snapshot()
+        seen.append(None if snapshot is None else (snapshot.retries, snapshot.last_error))
+        return PipeTransferResponse(answers.pop(0))
+
+    assert policy.deliver(send, lambda: "a tablet", "127.0.0.1:6667").status.is_success
+    assert seen[0] is None
+    assert seen[1][0] == 1 and "1808" in seen[1][1] and "No space left" in seen[1][1]
+    assert seen[2][0] == 2 and "still full" in seen[2][1]
+    assert outage.snapshot() is None  # cleared by the success

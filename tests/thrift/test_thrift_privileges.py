@@ -51,6 +51,7 @@ def test_receiver_refuses_a_tsfile_the_user_may_not_write(receiver, client, tmp_
     assert receiver.points() == 0
 
 
+@pytest.mark.subprocess
 def test_official_client_as_a_non_root_user_gets_803(tmp_path):
     pytest.importorskip("iotdb", reason="the apache-iotdb client is a test dependency")
     from iotdb.Session import Session
