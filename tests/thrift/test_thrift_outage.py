@@ -10,7 +10,6 @@ import time
 import pytest
 from thrift_processes import Serve, wait_for
 
-
 ROWS = 10
 
 
