@@ -148,6 +148,9 @@ class UserStore:
         self.update(change)
 
     def drop_user(self, username: str) -> None:
+        if username == "root":
+            raise KeyError("user root cannot be dropped")
+
         def change(document: dict[str, Any]) -> None:
             if document["users"].pop(username, None) is None:
                 raise KeyError(f"user {username} does not exist")
