@@ -99,10 +99,25 @@ def _node_covers(a: str, b: str) -> bool:
     return "*" in a and fnmatch.fnmatchcase(b, a)
 
 
+def _matches(a: tuple[str, ...], b: tuple[str, ...], i: int = 0, j: int = 0) -> bool:
+    """Pattern `a` matches the concrete path `b` (no wildcard in it)."""
+    while i < len(a):
+        if a[i] == "**":
+            if i + 1 == len(a):
+                return j < len(b)
+            return any(_matches(a, b, i + 1, k) for k in range(j + 1, len(b)))
+        if j == len(b) or not _node_covers(a[i], b[j]):
+            return False
+        i, j = i + 1, j + 1
+    return j == len(b)
+
+
 def pattern_covers(granted: Sequence[str], wanted: Sequence[str]) -> bool:
     """Every path `wanted` matches is matched by `granted` (both as node tuples; ``**``
     matches one or more nodes, ``*`` exactly one)."""
     a, b = tuple(granted), tuple(wanted)
+    if not any("*" in n for n in b):  # a concrete path: plain matching
+        return _matches(a, b)
 
     @functools.cache
     def covers(i: int, j: int) -> bool:
@@ -122,6 +137,8 @@ def pattern_covers(granted: Sequence[str], wanted: Sequence[str]) -> bool:
 
 def split(path: str) -> tuple[str, ...]:
     """``root.sg.`a.b`.s`` -> nodes (backquoted nodes kept whole, unquoted)."""
+    if "`" not in path:
+        return tuple(path.split("."))
     nodes, current, quoted, i = [], [], False, 0
     while i < len(path):
         ch = path[i]
@@ -213,7 +230,7 @@ class Authority:
         self, user: str, privilege: str, paths: Iterable[str], *, grant_option: bool = False
     ) -> list[str]:
         """The `paths` (strings) on which `user` does not hold `privilege`."""
-        paths = list(paths)
+        paths = list(dict.fromkeys(paths))
         if user == ROOT:
             return []
         patterns = [
@@ -224,7 +241,17 @@ class Authority:
             and privilege in privileges
             and (privileges[privilege] or not grant_option)
         ]
-        return [p for p in paths if not any(pattern_covers(g, split(p)) for g in patterns)]
+        # the usual grant `root.x.**`: a prefix test, no matching
+        prefixes = [g[:-1] for g in patterns if g[-1] == "**" and not any("*" in n for n in g[:-1])]
+        others = [g for g in patterns if g[:-1] not in prefixes or g[-1] != "**"]
+        missing = []
+        for path in paths:
+            nodes = split(path)
+            if any(len(nodes) > len(p) and nodes[: len(p)] == p for p in prefixes):
+                continue
+            if not any(pattern_covers(g, nodes) for g in others):
+                missing.append(path)
+        return missing
 
     def check(self, user: str | None, privilege: str, paths: Iterable[str] = ()) -> Status | None:
         """None when `user` may; else 803 with IoTDB's message. `paths` only for a path

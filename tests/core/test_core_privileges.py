@@ -225,3 +225,8 @@ def test_only_root_changes_roots_password(node):
     assert _code(node, "ALTER USER root SET PASSWORD 'taken'", "u") == 803
     assert _code(node, "CREATE USER v 'pass2'", "u") == 200
     assert node.users.check("root", "root").is_success
+
+
+@given(_PATTERN, _CONCRETE)
+def test_on_a_concrete_path_covering_is_matching(granted, path):
+    assert pattern_covers(granted, path) == _matches(granted, path)
