@@ -31,13 +31,16 @@ from .users import UserStore
 
 __all__ = [
     "GLOBAL_PRIVILEGES",
+    "NOT_HAS_PRIVILEGE_GRANTOPT",
     "NO_PERMISSION_PROMPT",
     "PATH_PRIVILEGES",
     "PRIVILEGES",
     "ROOT",
     "Authority",
     "AuthorityError",
+    "expand",
     "pattern_covers",
+    "split",
     "tsfile_series",
 ]
 

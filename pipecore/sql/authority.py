@@ -21,10 +21,13 @@ import attrs
 from lark import Token, v_args
 
 from ..privileges import (
+    GLOBAL_PRIVILEGES,
     NO_PERMISSION_PROMPT,
+    NOT_HAS_PRIVILEGE_GRANTOPT,
     ROOT,
     Authority,
     AuthorityError,
+    expand,
     tsfile_series,
 )
 from ..rpc import Status, TSStatusCode
@@ -301,8 +304,6 @@ def _check_grant_option(ctx: Context, s: GrantPrivileges | RevokePrivileges) -> 
         return
     authority = _authority(ctx)
     try:
-        from ..privileges import GLOBAL_PRIVILEGES, expand
-
         names = expand(s.privileges)
     except AuthorityError as exc:
         raise _refusal(s, exc.status()) from None
@@ -315,7 +316,7 @@ def _check_grant_option(ctx: Context, s: GrantPrivileges | RevokePrivileges) -> 
             raise _refusal(
                 s,
                 Status(
-                    817,  # NOT_HAS_PRIVILEGE_GRANTOPT
+                    NOT_HAS_PRIVILEGE_GRANTOPT,
                     f"{NO_PERMISSION_PROMPT}{privilege} with grant option",
                 ),
             )
