@@ -4,7 +4,8 @@ logged masked and truncated.
 `LoginThrottle` counts the consecutive failed logins (SQL ``openSession`` and pipe receiver
 handshakes alike) of each client address. From the ``login_lock_threshold``-th failure on,
 the address is locked out for ``login_lock_seconds``, doubled at every further failure up
-to 64 times that; a login from a locked address is refused (801, saying when to retry)
+to 64 times that; a login from a locked address is refused (822 USER_LOGIN_LOCKED, saying
+when to retry)
 without its password being checked. A successful login clears the address's count.
 Addresses not seen for an hour are forgotten (the table holds at most `MAX_ADDRESSES`).
 """
@@ -17,13 +18,14 @@ import threading
 import time
 
 from .parameters import mask_secrets
-from .rpc import Status, TSStatusCode
+from .rpc import Status
 
 __all__ = ["MAX_ADDRESSES", "LoginThrottle", "loggable_statement"]
 
 log = logging.getLogger("pipecore.logins")
 
 MAX_ADDRESSES = 10_000
+USER_LOGIN_LOCKED = 822  # IoTDB's code for a locked-out login (newer than 1.3)
 _FORGET_AFTER = 3600.0
 _MAX_FACTOR = 64
 MAX_LOGGED_STATEMENT = 200  # characters of a statement written to the log
@@ -79,7 +81,7 @@ class LoginThrottle:
             entry[0],
         )
         return Status(
-            TSStatusCode.WRONG_LOGIN_PASSWORD,
+            USER_LOGIN_LOCKED,
             f"Too many failed logins from {address}; try again in {wait:.0f} s",
         )
 

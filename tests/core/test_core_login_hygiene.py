@@ -48,7 +48,7 @@ def test_each_further_failure_doubles_the_lock(tmp_path: Path) -> None:
         throttle = n.users.throttle
         assert not n.users.check("root", "x", address="10.9.9.9").is_success
         refused = n.users.check("root", "root", address="10.9.9.9")
-        assert refused.code == 801 and "try again in 5 s" in (refused.message or "")
+        assert refused.code == 822 and "try again in 5 s" in (refused.message or "")
         assert n.users.check("root", "root", address="10.9.9.8").is_success  # per address
         throttle._failures["10.9.9.9"] = (1, 0.0, time.monotonic())  # lock over, count kept
         assert not n.users.check("root", "x", address="10.9.9.9").is_success

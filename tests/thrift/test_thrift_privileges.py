@@ -97,4 +97,4 @@ def test_failed_handshakes_lock_the_address_out(receiver, client, caplog):  # no
         assert handshake(client, password="guess").code == 801
     assert "failed login of user 'root' from 127.0.0.1" in caplog.text
     code, message, _ = handshake(client)  # the right password, refused unchecked
-    assert code == 801 and "Too many failed logins" in message
+    assert code == 822 and "Too many failed logins" in message
