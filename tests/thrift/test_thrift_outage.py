@@ -26,14 +26,13 @@ def _insert(node: Serve, batches: int, first: int) -> None:
 
 @pytest.mark.subprocess
 @pytest.mark.slow
-def test_a_receiver_that_is_down_shows_and_the_backlog_is_counted(tmp_path):
+@pytest.mark.parametrize("sink", ["iotdb-thrift-sink", "iotdb-thrift-sync-sink"])
+def test_a_receiver_that_is_down_shows_and_the_backlog_is_counted(tmp_path, sink):
     recv = Serve(tmp_path, "recv").start()
     send = Serve(tmp_path, "send").start()
     try:
         send.sql("CREATE DATABASE root.sg")
-        send.sql(
-            f"CREATE PIPE p WITH SINK ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{recv.url}')"
-        )
+        send.sql(f"CREATE PIPE p WITH SINK ('sink'='{sink}', 'sink.node-urls'='{recv.url}')")
         _insert(send, 1, 0)
         wait_for(lambda: recv.count() == ROWS, 30, "the first batch arrives")
         assert _row(send)[6] == ""
