@@ -97,7 +97,7 @@ class _scraping:
 
     def __enter__(self) -> _scraping:
         if self.on:
-            from pipecore.metrics_http import metrics_endpoint
+            from pipecore.server.metrics_http import metrics_endpoint
 
             self.node.serve("127.0.0.1", 0)
             endpoint = metrics_endpoint(self.node)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import pipecore
-from pipecore.sql.timeparse import parse_duration
+from pipecore.timeparse import parse_duration
 from pipecore_storage import MeasurementSchema, Tablet, TSDataType
 
 _CHUNK = 200_000

@@ -59,6 +59,7 @@ from .host import (
 )
 from .metrics import PipeMetrics, PipeStats
 from .observability import SourceBacklog, handshake_refusal_reason
+from .outage import OutageReport
 from .parameters import PipeParameters, PipeParameterValidator, reduce_key
 from .pipe_catalog import PipeExceptionRecord, PipeStatus
 from .pipes import PipeInfo
@@ -70,6 +71,7 @@ from .plugin import (
     RuntimeConfiguration,
     StageContext,
 )
+from .privileges import Authority, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
 from .timeparse import parse_time_value
 
@@ -91,6 +93,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT",
+    "Authority",
     "BacklogGuard",
     "Config",
     "ConfigError",
@@ -108,6 +111,7 @@ __all__ = [
     "Node",
     "NodeShared",
     "Origin",
+    "OutageReport",
     "PathPattern",
     "PipeAlreadyExistsError",
     "PipeAttributeNotProvidedError",
@@ -159,4 +163,5 @@ __all__ = [
     "reduce_key",
     "series_in_scope",
     "store_digests",
+    "tsfile_series",
 ]

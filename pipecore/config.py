@@ -112,6 +112,50 @@ class NodeSection:
         default="", metadata=_doc("CAs of accepted client certificates: PEM, PKCS#12 or a folder")
     )
     trust_store_pwd: str = attrs.field(default="", metadata=_doc("password of the trust store"))
+    rpc_max_concurrent_client_num: int = attrs.field(
+        default=1000, validator=_positive, metadata=_doc("RPC connections served at once")
+    )
+    dn_thrift_max_frame_size: int = attrs.field(
+        default=536_870_912, validator=_positive, metadata=_doc("largest RPC frame (bytes)")
+    )
+    dn_connection_timeout_ms: int = attrs.field(
+        default=60_000,
+        validator=_positive,
+        metadata=_doc("a new RPC connection must send its first request within this time"),
+    )
+    trusted_uri_pattern: str = attrs.field(
+        default=".*",
+        metadata=_doc(
+            "regular expression a CREATE PIPEPLUGIN URI must match; files under the data "
+            "directory or the receivers' folders are refused whatever it says"
+        ),
+    )
+    allow_default_password_on_network: bool = attrs.field(
+        default=False,
+        metadata=_doc("serve on a non-loopback address while root still has the password root"),
+    )
+    load_tsfile_allowed_dirs: str = attrs.field(
+        default="",
+        metadata=_doc(
+            "comma-separated directories LOAD may read TsFiles from (empty: any directory but "
+            "the node's data directory and receiver folders)"
+        ),
+    )
+    load_tsfile_source_path_check_enabled: bool = attrs.field(
+        default=True,
+        metadata=_doc("confine LOAD to load_tsfile_allowed_dirs (when that is set)"),
+    )
+    login_lock_threshold: int = attrs.field(
+        default=5,
+        validator=_positive,
+        metadata=_doc("consecutive failed logins from one address before it is locked out"),
+    )
+    login_lock_seconds: float = attrs.field(
+        default=1.0,
+        metadata=_doc(
+            "first lockout of an address (seconds); doubled at each further failure, to 64x"
+        ),
+    )
 
 
 @config_section("pipe")

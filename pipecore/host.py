@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .privileges import UserFile
+
 if TYPE_CHECKING:
     from .config import Config
     from .observability import ReceiverTotals
@@ -64,10 +66,10 @@ class LoginStatus(Protocol):
     def is_success(self) -> bool: ...
 
 
-class UserCheck(Protocol):
-    """Who may log in (the node's users)."""
+class UserCheck(UserFile, Protocol):
+    """Who may log in (the node's users) and what they may do (`pipecore.privileges`)."""
 
-    def check(self, username: str, password: str) -> LoginStatus: ...
+    def check(self, username: str, password: str, *, address: str | None = None) -> LoginStatus: ...
 
     def uses_default_password(self) -> bool: ...
 

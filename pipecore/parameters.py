@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 
 from .errors import PipeAttributeNotProvidedError, PipeParameterNotValidError
 
-__all__ = ["PipeParameterValidator", "PipeParameters", "mask_secrets", "reduce_key"]
+__all__ = [
+    "PipeParameterValidator",
+    "PipeParameters",
+    "is_secret_key",
+    "mask_secrets",
+    "reduce_key",
+]
 
 _FIRST_PREFIXES = ("extractor.", "source.", "processor.", "connector.", "sink.")
 _HIDDEN_KEYS = frozenset({"password", "ssl.trust-store-pwd", "ssl.key-store-pwd"})
@@ -37,6 +43,11 @@ def reduce_key(key: str) -> str:
 _QUOTED_PAIR = re.compile(
     r"""(?P<key>'[^']*'|"[^"]*")(?P<eq>\s*=\s*)(?P<value>'(?:[^']|'')*'|"(?:[^"]|"")*")"""
 )
+
+
+def is_secret_key(key: str) -> bool:
+    """A parameter whose value is a secret (a password), with or without its prefix."""
+    return reduce_key(key.strip()).lower() in _HIDDEN_KEYS
 
 
 def mask_secrets(sql: str) -> str:

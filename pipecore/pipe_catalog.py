@@ -33,6 +33,7 @@ from pipecore_storage.errors import CorruptFileError
 from pipecore_storage.fsutil import child_path
 
 from .external import ExternalPluginRecord
+from .nodekey import NodeKey
 from .parameters import PipeParameters
 
 __all__ = [
@@ -159,6 +160,7 @@ class Catalog:
         self.meta_dir = self.data_dir / "pipe" / "meta"
         self.pipe_data_root = self.data_dir / "pipe" / "data"
         self.system_dir = self.data_dir / "system"
+        self.node_key = NodeKey.for_system_dir(self.system_dir)
         self._lock = threading.Lock()
         for d in (self.meta_dir, self.pipe_data_root, self.system_dir):
             d.mkdir(parents=True, exist_ok=True)
@@ -198,6 +200,8 @@ class Catalog:
         for path in sorted(self.meta_dir.glob("*.json")):
             data = read_json(path)
             try:
+                for section in ("source", "processor", "sink"):
+                    data[section] = self.node_key.open(data[section])
                 meta = PipeMeta.from_json(data)
             except (KeyError, TypeError, ValueError) as exc:
                 raise CorruptFileError(path, None, f"not a pipe meta: {exc!r}") from exc
@@ -207,14 +211,24 @@ class Catalog:
         return metas
 
     def save_pipe(self, meta: PipeMeta) -> None:
+        """Write the pipe's meta; its passwords encrypted with the node key
+        (`pipecore.nodekey`)."""
+        data = meta.to_json()
+        for section in ("source", "processor", "sink"):
+            data[section] = self.node_key.seal(data[section])
         with self._lock:
-            write_json_atomic(self._meta_path(meta.name), meta.to_json())
+            write_json_atomic(self._meta_path(meta.name), data)
 
     def delete_pipe(self, name: str) -> None:
+        try:
+            data_dir: Path | None = self.pipe_data_dir(name)
+        except ValueError:  # a name that never had a folder (refused at CREATE since)
+            data_dir = None
         with self._lock:
             self._meta_path(name).unlink(missing_ok=True)
             _fsync_dir(self.meta_dir)
-        shutil.rmtree(self.pipe_data_dir(name), ignore_errors=True)
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ external plugins
     def load_plugins(self) -> list[ExternalPluginRecord]:

@@ -179,6 +179,7 @@ class PipeManager:
                     " or empty is not allowed to be created.",
                     name,
                 )
+            _check_pipe_name(name)
             creation_time = _now_ms()
             self._check_plugins(name, creation_time, sections)
             meta = PipeMeta(
@@ -293,9 +294,9 @@ class PipeManager:
                 )
             self._cancel_restart(name)
             self._stop_task(name)
-            self.catalog.delete_pipe(name)
-            if self.store is not None:  # files held for the pipe are no longer needed
-                self.store.unpin_all(name)
+            if self.store is not None and _is_folder_name(name):
+                self.store.unpin_all(name)  # files held for the pipe are no longer needed
+            self.catalog.delete_pipe(name)  # last: a DROP that failed keeps the pipe
             del self._metas[name]
             self._dropped.add(name)
             self.counters.drop(name)
@@ -505,3 +506,24 @@ class PipeManager:
                 meta.stopped_by_runtime_exception = False
                 meta.exceptions = []
                 self.catalog.save_pipe(meta)
+
+
+def _is_folder_name(name: str) -> bool:
+    """Whether `name` can be one folder's name (a pipe's pinned files live in one)."""
+    return (
+        name not in ("", ".", "..")
+        and not any(c in name for c in "/\\\x00")
+        and all(ch.isprintable() for ch in name)
+    )
+
+
+def _check_pipe_name(name: str) -> None:
+    """CREATE PIPE refuses a name that cannot be a folder name (``a/b``, ``../x``, ``a\\b``,
+    control characters): such a pipe could never start (its files live in a folder of that
+    name) nor be dropped cleanly."""
+    if not _is_folder_name(name):
+        raise PipeError(
+            f"Failed to create pipe {name!r}, the pipe name must not be '.' or '..' nor contain "
+            "'/', '\\' or control characters.",
+            name,
+        )

@@ -28,6 +28,7 @@ import attrs
 
 from .events import Event, EventCollector, TabletInsertionEvent, TsFileInsertionEvent
 from .host import NodeShared
+from .outage import Outage, OutageReport
 from .parameters import PipeParameters, PipeParameterValidator
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class PipeRuntimeFacts:
     source_remaining_events: int | None = None
     events_per_second: float = 0.0
     remaining: Any = None
+    outage: Outage | None = None  # the sink is retrying (pipecore.outage)
 
     @property
     def remaining_event_count(self) -> int:
@@ -130,6 +132,7 @@ class RuntimeConfiguration:
       ``connection_ok()`` and ``counters.error(None, code)`` there, for the node's metrics
       and ``/ready``.
     * `sink_parameters` — the pipe's sink section (a source reads ``sink.backlog.*`` there).
+    * `outage` — a sink that retries reports each attempt there (`pipecore.outage`).
     """
 
     pipe_name: str
@@ -145,6 +148,7 @@ class RuntimeConfiguration:
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
     counters: Any = None
     sink_parameters: PipeParameters | None = None  # the pipe's sink section
+    outage: OutageReport = attrs.field(factory=OutageReport)
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:

@@ -510,6 +510,7 @@ class PipeTask:
             source_remaining_events=remaining.source_events,
             events_per_second=remaining.events_per_second,
             remaining=remaining,
+            outage=self.configuration.outage.snapshot(),
         )
 
 
@@ -695,6 +696,8 @@ class _SinkSubtask:
                 self.busy_since = 0.0
             if retrying:
                 self.retry_events.popleft()
+            if self.retries:
+                task.configuration.outage.recovered()
             self.retries = 0
             if outcome is None:
                 self._done(event, time.monotonic() - began)
@@ -751,6 +754,7 @@ class _SinkSubtask:
                 self.pending_bytes -= event.nbytes
             if error is None:
                 self._done(event, None if began is None else time.monotonic() - began)
+                task.configuration.outage.recovered()
             elif isinstance(error, ConnectionError):
                 task.counters.connection_lost(error)
                 log.warning("pipe %s: transfer failed, will retry: %s", task.name, error)
@@ -817,6 +821,7 @@ class _SinkSubtask:
             task.fail("sink", _hook_of(event), exc)
             return None
         log.warning("pipe %s: connection error (retry %d): %s", task.name, self.retries, exc)
+        task.configuration.outage.retry(str(exc))
         delay = min(self.retries * config.pipe_sink_retry_interval_ms / 1000.0, _MAX_RETRY_BACKOFF)
         self.retry_at = time.monotonic() + delay
         return delay

@@ -134,6 +134,7 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from ..errors import PipeError
     from ..server.node import Node
 
     if not args.data_dir:
@@ -145,7 +146,11 @@ def _run_serve(args: argparse.Namespace) -> int:
     }
     try:
         with Node.open(args.data_dir, args.config) as node:
-            host, port = node.serve(args.rpc_address, args.rpc_port)
+            try:
+                host, port = node.serve(args.rpc_address, args.rpc_port)
+            except PipeError as exc:
+                print(f"pipecore serve: {exc}", file=sys.stderr)
+                return 2
             print(f"pipecore serving on {host}:{port} (data directory {node.data_dir})", flush=True)
             from ..server.metrics_http import metrics_endpoint
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TextIO
 
 from pipecore_storage.errors import PipecoreError
 
+from ..logins import mask_passwords
 from ..sql import Statement, grammar_text, is_complete, parse_script
 from ..sql.errors import SqlError
 from ..sql.outcome import Outcome
@@ -157,7 +158,26 @@ def _save_history(readline: Any) -> None:
     if readline is None:
         return
     with contextlib.suppress(OSError):
-        readline.write_history_file(str(_history_file()))
+        path = _history_file()
+        readline.write_history_file(str(path))
+        os.chmod(path, 0o600)
+
+
+def _forget_secrets(readline: Any, lines: list[str]) -> None:
+    """Passwords never reach the history: a statement holding one (a pipe's password
+    parameter, CREATE USER, ALTER USER … SET PASSWORD) is kept there masked."""
+    if readline is None:
+        return
+    text = "\n".join(lines)
+    masked = mask_passwords(text)
+    if masked == text:
+        return
+    with contextlib.suppress(Exception):
+        for line in reversed(lines):
+            last = readline.get_current_history_length()
+            if last > 0 and readline.get_history_item(last) == line:
+                readline.remove_history_item(last - 1)
+        readline.add_history(" ".join(masked.split("\n")))
 
 
 def repl(target: Target, zone: ZoneLike = None, banner: str | None = None) -> int:
@@ -184,6 +204,7 @@ def repl(target: Target, zone: ZoneLike = None, banner: str | None = None) -> in
             text = "\n".join(lines)
             if text.strip() and not is_complete(text):
                 continue
+            _forget_secrets(readline, lines)
             lines = []
             if text.strip() and not run_script(target, text, zone):
                 failed = True

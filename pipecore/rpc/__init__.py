@@ -7,6 +7,8 @@
 * `pipecore.rpc.thrift` — the one facade over the generated code (structs for handlers).
 """
 
+from pipecore_storage.status import Endpoint, PipeTransferResponse, Status, TSStatusCode
+
 from .client import PipeTransferClient, PipeTransferReply, RpcClient
 from .errors import (
     FrameError,
@@ -27,7 +29,6 @@ from .server import (
     SessionHandlerFactory,
 )
 from .session import SessionHandler
-from .status import Endpoint, PipeTransferResponse, Status, TSStatusCode
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",

@@ -15,9 +15,10 @@ import ssl
 import threading
 from typing import Any, NamedTuple
 
+from pipecore_storage.status import PipeTransferResponse
+
 from .errors import RpcConnectionError, RpcProtocolError, RpcTimeoutError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, write_frame
-from .status import PipeTransferResponse
 from .thrift import (
     BINARY,
     TPipeTransferReq,

@@ -28,7 +28,7 @@ _HTTP_SIZES = {
     int.from_bytes(b"PUT ", "big"): "PUT",
     int.from_bytes(b"HEAD", "big"): "HEAD",
 }
-_FIRST_CHUNK = 16 << 20
+_FIRST_CHUNK = 64 << 10  # the buffer grows (doubling) only as bytes arrive
 _HEADER = struct.Struct(">i")
 
 

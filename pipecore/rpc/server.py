@@ -30,10 +30,11 @@ from typing import Any, Protocol
 
 import attrs
 
+from pipecore_storage.status import PipeTransferResponse, Status, TSStatusCode
+
 from .errors import RpcConnectionError, RpcError, RpcProtocolError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, write_frame
 from .session import SessionHandler
-from .status import PipeTransferResponse, Status, TSStatusCode
 from .thrift import (
     TApplicationException,
     TPipeTransferResp,
@@ -114,6 +115,8 @@ class _Connection:
         self.context = context
         self.receiver: PipeReceiver | None = None
         self.session: SessionHandler | None = None
+        self.last_active = time.monotonic()
+        self.busy = False  # while a request is handled
         self.thread = threading.Thread(
             target=self.run,
             name=f"pipecore-rpc-{context.connection_id}-{context.remote}",
@@ -127,16 +130,30 @@ class _Connection:
             if self.server.ssl_context is not None and not self._tls_handshake():
                 return
             reader = FrameReader(self.sock, self.server.max_frame_size, peer)
+            first = self.server.first_frame_timeout
+            if first is not None:  # a connection that says nothing is closed soon
+                self.sock.settimeout(first)
             while True:
                 frame = reader.read_frame()
                 if frame is None:
                     log.debug("connection %s closed by the client", peer)
                     break
-                reply = dispatch_message(frame, self.lookup)
-                if reply is not None:
-                    write_frame(self.sock, reply)
+                if first is not None:
+                    self.sock.settimeout(self.server.idle_timeout)
+                    first = None
+                self.busy = True
+                try:
+                    reply = dispatch_message(frame, self.lookup)
+                    del frame
+                    if reply is not None:
+                        write_frame(self.sock, reply)
+                finally:
+                    self.busy = False
+                    self.last_active = time.monotonic()
         except RpcProtocolError as exc:
             log.warning("closing connection from %s: %s", peer, exc)
+        except TimeoutError:
+            log.info("closing connection from %s: silent for too long", peer)
         except (OSError, RpcConnectionError) as exc:
             if not self.server.stopping:
                 log.info("connection from %s ended: %s", peer, exc)
@@ -228,11 +245,28 @@ class _Connection:
             return lambda *_: unsupported_result(name, f"{name} is not supported by pipecore")
 
         def call(*args: Any) -> Any:
+            if any(a is None for a in args):  # a request without its argument struct
+                log.warning("%s from %s without its arguments", name, self.context.remote)
+                return error_result(
+                    name, TSStatusCode.ILLEGAL_PARAMETER, f"{name}: the request is missing"
+                )
             try:
                 return method(*args)
             except TApplicationException:
                 raise
             except Exception as exc:
+                if getattr(self.session, "session_id", True) is None:
+                    # not logged in: bad arguments get a status, the log one line
+                    log.warning(
+                        "%s from %s (not logged in) refused: %s: %s",
+                        name,
+                        self.context.remote,
+                        type(exc).__name__,
+                        str(exc)[:200],
+                    )
+                    return error_result(
+                        name, TSStatusCode.ILLEGAL_PARAMETER, f"{name}: invalid request"
+                    )
                 log.exception("%s from %s failed", name, self.context.remote)
                 return error_result(name, TSStatusCode.INTERNAL_SERVER_ERROR, f"{exc}")
 
@@ -248,6 +282,11 @@ class RpcServer:
       one more is accepted and closed at once, with a logged warning.
     * `ssl_context` — a server-side `ssl.SSLContext`: every connection must then speak TLS.
     * `idle_timeout` — seconds a connection may stay silent between frames (None: forever).
+    * `first_frame_timeout` — seconds a new connection has to send its first whole request
+      (``dn_connection_timeout_ms``; None: `idle_timeout`).
+    * At the connection limit a new connection still gets in when an open one has been idle
+      for `evict_idle_after` seconds: the longest idle one is closed to make room (idle
+      connections cannot lock clients out).
 
     Use as a context manager, or call `start` and `stop`. Port 0 binds a free port;
     `address` tells which.
@@ -262,6 +301,7 @@ class RpcServer:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         ssl_context: ssl.SSLContext | None = None,
         idle_timeout: float | None = None,
+        first_frame_timeout: float | None = 60.0,
         tls_handshake_timeout: float = 10.0,
         backlog: int = 128,
     ) -> None:
@@ -273,6 +313,7 @@ class RpcServer:
         self.max_connections = max_connections
         self.ssl_context = ssl_context
         self.idle_timeout = idle_timeout
+        self.first_frame_timeout = first_frame_timeout
         self.tls_handshake_timeout = tls_handshake_timeout
         self.backlog = backlog
         self.pipe_receiver_factory: PipeReceiverFactory | None = None
@@ -411,6 +452,8 @@ class RpcServer:
         )
         with self._lock:
             if len(self._connections) >= self.max_connections:
+                self._evict_idle_locked()
+            if len(self._connections) >= self.max_connections:
                 log.warning(
                     "refusing connection from %s: %d connections are open "
                     "(rpc_max_concurrent_client_num)",
@@ -422,6 +465,28 @@ class RpcServer:
             conn = _Connection(self, sock, context)
             self._connections.add(conn)
         conn.thread.start()
+
+    evict_idle_after = 1.0
+
+    def _evict_idle_locked(self) -> None:
+        """Close the connection idle the longest (at least `evict_idle_after` seconds) and
+        forget it, making room for a new one. Called under the lock, at the limit."""
+        now = time.monotonic()
+        idle = [c for c in self._connections if not c.busy]
+        if not idle:
+            return
+        victim = min(idle, key=lambda c: c.last_active)
+        if now - victim.last_active < self.evict_idle_after:
+            return
+        log.warning(
+            "closing connection from %s, idle for %.0f s, to make room "
+            "(rpc_max_concurrent_client_num=%d)",
+            victim.context.remote,
+            now - victim.last_active,
+            self.max_connections,
+        )
+        victim.abort()
+        self._connections.discard(victim)
 
     def _forget(self, conn: _Connection) -> None:
         with self._lock:

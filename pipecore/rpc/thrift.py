@@ -26,6 +26,8 @@ from thrift.protocol.TProtocol import TProtocolBase
 from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport.TTransport import TMemoryBuffer
 
+from pipecore_storage.status import Endpoint, Status, TSStatusCode
+
 from .errors import RpcApplicationError, RpcProtocolError
 from .gen.iotdb_rpc import IClientRPCService as _service
 from .gen.iotdb_rpc.ttypes import (
@@ -78,7 +80,6 @@ from .gen.iotdb_rpc.ttypes import (
     TSTracingInfo,
     TSUnsetSchemaTemplateReq,
 )
-from .status import Endpoint, Status, TSStatusCode
 
 __all__ = [
     "BINARY",

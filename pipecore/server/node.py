@@ -54,6 +54,7 @@ from ..registry import (
 )
 from ..rpc import RpcServer, tls
 from ..schema_templates import SchemaTemplates
+from ..security import check_exposure, check_plugin_uri
 from ..sql import ResultTable, Statement, parse_script, parse_statement
 from ..sql.errors import SqlError
 from ..sql.executor import Executor
@@ -171,6 +172,9 @@ class Node:
                 address=lambda: self.address,
             )
             self.templates = SchemaTemplates.for_data_dir(self.data_dir)
+            self.users.throttle.configure(
+                self.config.node.login_lock_threshold, self.config.node.login_lock_seconds
+            )
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,
@@ -223,13 +227,15 @@ class Node:
             results.append(outcome.table(zone, time.perf_counter() - started))
         return results
 
-    def run(self, statement: Statement | str, *, zone: ZoneLike = None) -> Outcome:
+    def run(
+        self, statement: Statement | str, *, zone: ZoneLike = None, user: str | None = None
+    ) -> Outcome:
         """Run a statement (text or parsed) and return its `Outcome`: a message, or a typed
         `DataSet` for statements that return rows (what the RPC session sends)."""
         self._check_open()
         if isinstance(statement, str):
             statement = parse_statement(statement, zone=zone)
-        return self.sql.execute(statement, zone)
+        return self.sql.execute(statement, zone, user)
 
     # ------------------------------------------------------------------ serving
     def serve(
@@ -255,10 +261,15 @@ class Node:
             raise PipeError(f"the node at {self.data_dir} is already serving on {self.address}")
         node_config = self.config.node
         context = ssl_context if ssl_context is not None else _server_ssl_context(self.config)
+        bind = node_config.dn_rpc_address if host is None else host
+        check_exposure(self, bind)
         server = RpcServer(
-            node_config.dn_rpc_address if host is None else host,
+            bind,
             node_config.dn_rpc_port if port is None else port,
             ssl_context=context,
+            max_connections=node_config.rpc_max_concurrent_client_num,
+            max_frame_size=node_config.dn_thrift_max_frame_size,
+            first_frame_timeout=node_config.dn_connection_timeout_ms / 1000.0,
         )
         pm = self.registry.pm
         self.registry.load()
@@ -414,6 +425,7 @@ class Node:
                 f"Failed to create PipePlugin [{upper}], the same name PipePlugin has been created",
                 upper,
             )
+        check_plugin_uri(self, uri)
         record, cls = external.install(self.lib_dir, upper, class_name, uri)
         try:
             entry = self._register_external(record, cls)

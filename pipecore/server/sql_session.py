@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..parameters import mask_secrets
+from ..logins import loggable_statement
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
 from ..rpc.querydataset import encode_query_dataset
@@ -77,6 +77,7 @@ class SqlSessionHandler(SessionHandler):
         self.node = node
         self.session_id: int | None = None
         self.zone: str | None = None
+        self.username: str | None = None
         self._statement_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._cursors: dict[int, _Cursor] = {}
@@ -85,7 +86,9 @@ class SqlSessionHandler(SessionHandler):
     # ------------------------------------------------------------ session
     def openSession(self, req: Any) -> Any:
         version = t.TSProtocolVersion.IOTDB_SERVICE_PROTOCOL_V3
-        login = self.node.users.check(req.username or "", req.password or "")
+        login = self.node.users.check(
+            req.username or "", req.password or "", address=self.context.remote_address[0]
+        )
         if not login.is_success:
             return t.TSOpenSessionResp(
                 status=_status(int(login.code), login.message), serverProtocolVersion=version
@@ -94,6 +97,7 @@ class SqlSessionHandler(SessionHandler):
         if zone_error is not None:
             return t.TSOpenSessionResp(status=zone_error, serverProtocolVersion=version)
         self.session_id = next(_session_ids)
+        self.username = req.username or ""
         precision = self.node.config.node.timestamp_precision
         log.info("session %d opened by %s@%s", self.session_id, req.username, self.context.remote)
         return t.TSOpenSessionResp(
@@ -182,10 +186,17 @@ class SqlSessionHandler(SessionHandler):
         if refused is not None:
             return t.TSExecuteStatementResp(status=refused)
         try:
-            outcome = self.node.run(req.statement or "", zone=self.zone)
+            outcome = self.node.run(req.statement or "", zone=self.zone, user=self.username)
         except Exception as exc:
             if not isinstance(exc, SqlError):
-                log.exception("statement %r failed", mask_secrets(req.statement or ""))
+                log.exception("statement %r failed", loggable_statement(req.statement or ""))
+            else:
+                log.warning(
+                    "statement of session %s failed: %s: %s",
+                    self.session_id,
+                    loggable_statement(req.statement or ""),
+                    str(exc)[:300],
+                )
             return t.TSExecuteStatementResp(status=_error_status(exc))
         if outcome.data is None:
             return t.TSExecuteStatementResp(status=_status(SUCCESS, outcome.message))

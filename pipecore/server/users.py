@@ -15,21 +15,27 @@ Changes apply to the next login or handshake; a running node need not restart.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+from pipecore_storage.status import Status, TSStatusCode
 
 from ..errors import ConfigError
-from ..rpc import Status, TSStatusCode
+from ..logins import LoginThrottle
 
 __all__ = ["DEFAULT_ROOT_PASSWORD", "UserStore"]
 
 DEFAULT_ROOT_PASSWORD = "root"
 _ITERATIONS = 20_000
+_T = TypeVar("_T")
 
 
 def _hash(password: str, salt: bytes) -> str:
@@ -41,34 +47,74 @@ class UserStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._cache: tuple[float, dict[str, dict[str, str]]] | None = None
+        self._lock = threading.RLock()
+        self._cache: tuple[float, dict[str, Any]] | None = None
         self._verified: dict[tuple[str, str], str] = {}  # (user, password) -> hash it matched
+        self.throttle = LoginThrottle()  # failed logins per client address
 
     @classmethod
     def for_data_dir(cls, data_dir: str | os.PathLike[str]) -> UserStore:
         return cls(Path(data_dir) / "system" / "users.json")
 
     # ------------------------------------------------------------------ reading
-    def _users(self) -> dict[str, dict[str, str]]:
+    def _document(self) -> dict[str, Any]:
+        """The whole file: ``users`` (name -> salt, hash and, see `pipecore.privileges`,
+        roles and privileges) and ``roles``."""
         with self._lock:
             if not self.path.exists():
-                self._write({"root": self._record(DEFAULT_ROOT_PASSWORD)})
+                self._write({"users": {"root": self._record(DEFAULT_ROOT_PASSWORD)}})
             mtime = self.path.stat().st_mtime
             if self._cache is None or self._cache[0] != mtime:
                 try:
                     data = json.loads(self.path.read_text("utf-8"))
                     users = {str(k): dict(v) for k, v in data["users"].items()}
+                    roles = {str(k): dict(v) for k, v in dict(data.get("roles", {})).items()}
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     raise ConfigError(f"{self.path} is not a valid users file: {exc}") from exc
-                self._cache = (mtime, users)
+                self._cache = (mtime, {"users": users, "roles": roles})
             return self._cache[1]
+
+    def _users(self) -> dict[str, dict[str, Any]]:
+        users: dict[str, dict[str, Any]] = self._document()["users"]
+        return users
+
+    def document(self) -> dict[str, Any]:
+        """A copy of the file's content (users and roles)."""
+        with self._lock:
+            return copy.deepcopy(self._document())
+
+    def update(self, change: Callable[[dict[str, Any]], _T]) -> _T:
+        """Apply `change` to a copy of the document and write it atomically (nothing is
+        written when `change` raises)."""
+        with self._lock:
+            document = copy.deepcopy(self._document())
+            result = change(document)
+            self._write(document)
+            self._cache = None
+            self._verified.clear()
+            return result
 
     def users(self) -> list[str]:
         return sorted(self._users())
 
-    def check(self, username: str, password: str) -> Status:
-        """200, or IoTDB's login failure: 804 USER_NOT_EXIST / 801 WRONG_LOGIN_PASSWORD."""
+    def check(self, username: str, password: str, *, address: str | None = None) -> Status:
+        """200, or IoTDB's login failure: 804 USER_NOT_EXIST / 801 WRONG_LOGIN_PASSWORD.
+
+        With the client's `address` the attempt is a network login: a failure is logged and
+        counted, and an address locked out by `throttle` is refused (801) unchecked."""
+        if address is None:
+            return self._check(username, password)
+        refused = self.throttle.refused(address, username)
+        if refused is not None:
+            return refused
+        status = self._check(username, password)
+        if status.is_success:
+            self.throttle.succeeded(address)
+        else:
+            self.throttle.failed(address, username, status)
+        return status
+
+    def _check(self, username: str, password: str) -> Status:
         record = self._users().get(username)
         if record is None:
             return Status(TSStatusCode.USER_NOT_EXIST, f"User {username} does not exist")
@@ -90,34 +136,35 @@ class UserStore:
     # ------------------------------------------------------------------ changing
     def set_password(self, username: str, password: str, *, create: bool = False) -> None:
         """Change `username`'s password (or create the user when `create`)."""
-        users = dict(self._users())
-        if username not in users and not create:
-            raise KeyError(f"user {username} does not exist")
-        users[username] = self._record(password)
-        with self._lock:
-            self._write(users)
-            self._cache = None
-            self._verified.clear()
+
+        def change(document: dict[str, Any]) -> None:
+            users = document["users"]
+            if username not in users and not create:
+                raise KeyError(f"user {username} does not exist")
+            users[username] = {**users.get(username, {}), **self._record(password)}
+
+        self.update(change)
 
     def drop_user(self, username: str) -> None:
-        users = dict(self._users())
-        if users.pop(username, None) is None:
-            raise KeyError(f"user {username} does not exist")
-        with self._lock:
-            self._write(users)
-            self._cache = None
-            self._verified.clear()
+        if username == "root":
+            raise KeyError("user root cannot be dropped")
+
+        def change(document: dict[str, Any]) -> None:
+            if document["users"].pop(username, None) is None:
+                raise KeyError(f"user {username} does not exist")
+
+        self.update(change)
 
     @staticmethod
     def _record(password: str) -> dict[str, str]:
         salt = secrets.token_bytes(16)
         return {"salt": salt.hex(), "hash": _hash(password, salt)}
 
-    def _write(self, users: dict[str, dict[str, str]]) -> None:
+    def _write(self, document: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"users": users}, f, indent=1, sort_keys=True)
+            json.dump(document, f, indent=1, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o600)

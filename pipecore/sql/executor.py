@@ -29,9 +29,9 @@ from pipecore_storage.errors import (
 
 from ..backlog import BacklogFullError, backlog_note
 from ..errors import ConfigError, PipeError
-from ..parameters import mask_secrets
+from ..logins import loggable_statement
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import admin, executor_data, executor_select, pipe_tools
+from . import admin, authority, executor_data, executor_select, pipe_tools
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -116,7 +116,9 @@ def _failure(statement: Statement, exc: BaseException) -> StatementError:
     if known:
         message = str(exc) or type(exc).__name__
     else:
-        log.error("statement %r failed unexpectedly", mask_secrets(statement.sql), exc_info=exc)
+        log.error(
+            "statement %r failed unexpectedly", loggable_statement(statement.sql), exc_info=exc
+        )
         message = f"internal error: {type(exc).__name__}: {exc}"
     error = StatementError(
         message,
@@ -174,15 +176,21 @@ class Executor:
             **executor_select.HANDLERS,
             **admin.HANDLERS,
             **pipe_tools.HANDLERS,
+            **authority.HANDLERS,
         }
 
-    def execute(self, statement: Statement, zone: ZoneLike = None) -> Outcome:
-        """Run one statement. Raises `SqlError` (a `StatementError` for run-time failures)."""
+    def execute(
+        self, statement: Statement, zone: ZoneLike = None, user: str | None = None
+    ) -> Outcome:
+        """Run one statement as `user` (None: the in-process API, which may do anything).
+        Raises `SqlError` (a `StatementError` for run-time failures; 803 when `user` lacks
+        a privilege the statement needs)."""
         handler = self._handlers.get(type(statement))
         if handler is None:
             raise semantic(statement, f"{type(statement).__name__} statements are not supported")
-        context = Context(self.node, self.clock.now_ms(), zone)
+        context = Context(self.node, self.clock.now_ms(), zone, user)
         try:
+            authority.check_statement(context, statement)
             return handler(context, statement)
         except SqlError as exc:
             if exc.sql is None:
@@ -361,8 +369,16 @@ def _seconds(value: float | None) -> str:
 
 
 def _exceptions(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> str:
-    texts = [f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions]
-    return "; ".join([*texts, note] if note else texts)
+    parts = [f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions]
+    outage = info.facts.outage if info.facts is not None else None
+    if outage is not None:  # live: the sink is retrying now
+        parts.append(
+            f"{format_creation_time(outage.since_ms, zone)}, retrying (retry {outage.retries}, "
+            f"last at {format_creation_time(outage.last_ms, zone)}): {outage.last_error}"
+        )
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
 
 
 def _pipe_row(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> tuple[str, ...]:

@@ -20,7 +20,9 @@ from pipecore_storage.series_meta import SeriesMeta
 from pipecore_storage.types import TSDataType
 
 from ..backlog import check_writes
+from ..security import check_load_path
 from .admin import typed_rows
+from .authority import authorize_files
 from .dataset import DataSet
 from .expressions import Literal, TimeValue
 from .outcome import DONE, Context, Outcome, rows, semantic
@@ -347,6 +349,9 @@ def _tsfiles_under(s: LoadTsFile, directory: FsPath) -> list[FsPath]:
 
 def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
     verify, on_success = _load_options(s, ctx)
+    refusal = check_load_path(ctx.node, s.path)
+    if refusal is not None:
+        raise _refuse(s, refusal)
     target = FsPath(s.path).expanduser()
     if target.is_dir():
         files = _tsfiles_under(s, target)
@@ -359,6 +364,7 @@ def load_tsfile(ctx: Context, s: LoadTsFile) -> Outcome:
             s, f"LOAD: {target} does not exist (give a TsFile or a directory)", str(target)
         )
     check_writes(ctx.store)  # like INSERT: 606 while a blocking pipe's backlog is full
+    authorize_files(ctx, s, files)
     for file in files:
         ctx.store.load_tsfile(file, on_success=on_success, verify=verify)
     return DONE

@@ -75,6 +75,7 @@ class Context:
     node: Any
     now_ms: int
     zone: ZoneLike = None
+    user: str | None = None  # who runs it (None: the in-process API, trusted)
 
     @property
     def store(self) -> Any:

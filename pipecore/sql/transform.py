@@ -18,6 +18,7 @@ from pipecore_storage.types import CompressionType, TSDataType, TSEncoding, pars
 from ..timeparse import now_ms
 from . import statements as st
 from .admin import AdminMixin
+from .authority import AuthorityMixin
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
 from .pipe_tools import PipeToolsMixin
@@ -60,7 +61,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(AdminMixin, DataMixin, PipeToolsMixin):
+class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:

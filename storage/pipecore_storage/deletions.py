@@ -58,9 +58,14 @@ class DeletionLog:
     def append(self, event: DeletionEvent) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            write_all(fd, _record(event))
-            if self.sync:
-                os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                write_all(fd, _record(event))
+                if self.sync:
+                    os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)  # a full disk: no torn line to swallow the next record
+                raise
         finally:
             os.close(fd)
         self.lines += 1

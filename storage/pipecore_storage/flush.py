@@ -12,6 +12,7 @@ the WAL segments it covered are deleted. Generations are sealed in order.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -124,7 +125,10 @@ class Flusher:
             try:
                 flush_generation(store, gen)
             except BaseException as exc:  # keep the thread alive; the data stays in the WAL
-                log.exception("flush of a memtable generation failed")
+                if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                    log.warning("flush postponed: %s (the data stays in memory and the WAL)", exc)
+                else:
+                    log.exception("flush of a memtable generation failed")
                 gen.error = exc
                 with store._lock:
                     if gen in store._flushing:
@@ -165,7 +169,11 @@ def flush_generation(store: Store, gen: Generation) -> None:
                     continue
                 if f is not None:
                     f.seal_seq = store._next_seq()
-                    f.write_side_files()
+                    try:
+                        f.write_side_files()
+                    except BaseException:
+                        _discard(f)  # a full disk: the memtable stays, the file goes
+                        raise
                     store._files.add(f)
                     gen.sealed.append(f)
                 gen.memtables.remove(mt)

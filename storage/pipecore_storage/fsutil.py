@@ -74,8 +74,11 @@ def atomic_write(path: Path, data: bytes, *, sync: bool = True, sync_dir: bool =
         write_all(fd, data)
         if sync:
             os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        tmp.unlink(missing_ok=True)  # a full disk: leave no half-written temporary behind
+        raise
+    os.close(fd)
     os.replace(tmp, path)
     if sync and sync_dir:
         fsync_dir(path.parent)

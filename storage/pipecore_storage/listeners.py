@@ -93,6 +93,7 @@ class GapEvent:
 
     first_seq: int
     last_seq: int
+    events: int = 1  # how many events were dropped
 
     @property
     def seq(self) -> int:
@@ -130,6 +131,7 @@ class Subscription:
         self._closed = False
         self._on_close = on_close
         self.dropped_events = 0
+        self._gap_events = 0  # events dropped in the gap not yet reported
 
     # ------------------------------------------------------------------ producer side
     def offer(self, event: Event) -> None:
@@ -139,13 +141,15 @@ class Subscription:
             if self._closed:
                 return
             if self._gap is not None and self._has_room(0):
-                self._queue.append((GapEvent(self._gap[0], self._gap[1]), 0))
+                self._queue.append((GapEvent(self._gap[0], self._gap[1], self._gap_events), 0))
                 self._gap = None
+                self._gap_events = 0
             if self._gap is None and self._has_room(size):
                 self._queue.append((event, size))
                 self._bytes += size
             else:
                 self.dropped_events += 1
+                self._gap_events += 1
                 if self._gap is None:
                     self._gap = [event.seq, event.seq]
                 else:
@@ -193,6 +197,14 @@ class Subscription:
         with self._cv:
             return [event for event, _ in self._queue]
 
+    @property
+    def pending_events(self) -> int:
+        """Events the subscriber has still to see: those queued (a queued gap counts the
+        events it stands for) and those dropped in a gap not yet queued."""
+        with self._cv:
+            queued = sum(e.events if isinstance(e, GapEvent) else 1 for e, _ in self._queue)
+            return queued + self._gap_events
+
     def get(self, timeout: float | None = None) -> Event | None:
         """The next event; None after `timeout` seconds without one, or once closed."""
         with self._cv:
@@ -202,8 +214,9 @@ class Subscription:
                     self._bytes -= size
                     return event
                 if self._gap is not None:
-                    gap = GapEvent(self._gap[0], self._gap[1])
+                    gap = GapEvent(self._gap[0], self._gap[1], self._gap_events)
                     self._gap = None
+                    self._gap_events = 0
                     return gap
                 if self._closed:
                     return None

@@ -47,6 +47,7 @@ class _Plan:
         self.points = 0
         self.version = 4
         self.mods: list[Deletion] = []
+        self.mods_read = False  # a .mods beside the file was read
 
 
 def load_tsfile(
@@ -65,12 +66,11 @@ def load_tsfile(
     with store._maintenance:
         files = _install(store, path, plan, by_db, origin)
     if on_success == "delete":
-        for p in (
-            path,
-            path.with_name(path.name + ".mods"),
-            path.with_name(path.name + ".resource"),
-        ):
-            p.unlink(missing_ok=True)
+        # only what was loaded: the TsFile and the .mods that was read with it (a .resource
+        # or anything else beside it is not LOAD's to delete)
+        path.unlink(missing_ok=True)
+        if plan.mods_read:
+            path.with_name(path.name + ".mods").unlink(missing_ok=True)
     return files[0]
 
 
@@ -112,7 +112,9 @@ def _inspect(path: Path, verify: bool) -> _Plan:
     plan.devices = {d: v for d, v in plan.devices.items() if d in plan.times}
     if not plan.devices:
         raise CorruptFileError(path, None, "the TsFile holds no data")
-    plan.mods = read_mods(path.with_name(path.name + ".mods"))
+    mods_path = path.with_name(path.name + ".mods")
+    plan.mods_read = mods_path.is_file()
+    plan.mods = read_mods(mods_path)
     return plan
 
 

@@ -18,6 +18,7 @@ Order of work (all before the store accepts writes):
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,14 @@ from .paths import split_path
 from .resource import load_sealed, parse_tsfile_name
 from .tablet import Tablet
 from .wal import WalReadReport, WalWriter, read_checkpoint, read_wal
-from .walcodec import DeleteDatabaseEntry, DeleteEntry, InsertEntry, decode_entry
+from .walcodec import (
+    KIND_BATCH,
+    DeleteDatabaseEntry,
+    DeleteEntry,
+    InsertEntry,
+    decode_entry,
+    split_batch,
+)
 
 if TYPE_CHECKING:
     from .store import Store
@@ -69,7 +77,7 @@ def recover(store: Store) -> RecoveryReport:
     store._deletions = store._deletion_log.load()
     wal_report = WalReadReport()
     store._seq = max_seq
-    for seq, body in read_wal(store.layout.wal, wal_report):
+    for seq, body in _expand(read_wal(store.layout.wal, wal_report), report):
         if seq <= checkpoint:
             continue
         store._seq = max(store._seq, seq)
@@ -99,6 +107,23 @@ def recover(store: Store) -> RecoveryReport:
     if store._schema_log.count > 4 * (len(store._schema.databases) + _series_count(store)) + 64:
         store._schema_log.rewrite(store._schema)
     return report
+
+
+def _expand(
+    entries: Iterator[tuple[int, memoryview]], report: RecoveryReport
+) -> Iterator[tuple[int, memoryview]]:
+    """The entries of the log with batch entries opened up (all of a batch, or none)."""
+    for seq, body in entries:
+        if len(body) and body[0] == KIND_BATCH:
+            try:
+                parts = split_batch(body)
+            except ValueError as exc:
+                log.warning("WAL batch entry %d undecodable (%s): skipped", seq, exc)
+                report.skipped_entries += 1
+                continue
+            yield from parts
+        else:
+            yield seq, body
 
 
 def _series_count(store: Store) -> int:

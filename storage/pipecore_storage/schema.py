@@ -19,7 +19,7 @@ import attrs
 
 from .config import StoreConfig
 from .errors import CorruptFileError, SchemaError
-from .fsutil import fsync_dir
+from .fsutil import fsync_dir, write_all
 from .paths import PathPattern, join_path, split_path, validate_device, validate_measurement
 from .series_meta import SeriesMeta, meta_from_record, meta_record
 from .tablet import MeasurementSchema
@@ -394,8 +394,15 @@ class SchemaLog:
             return
         assert self._fd is not None, "schema log not loaded"
         data = b"".join(_format_line(r) for r in records)
-        os.write(self._fd, data)
-        os.fsync(self._fd)
+        size = os.fstat(self._fd).st_size
+        try:
+            write_all(self._fd, data)
+            os.fsync(self._fd)
+        except OSError:
+            # a full disk: no torn line may stay in front of later records (loading stops at
+            # the first bad line, so everything after it would be lost)
+            os.ftruncate(self._fd, size)
+            raise
         self.count += len(records)
 
     def rewrite(self, schema: Schema) -> None:

@@ -54,7 +54,7 @@ from .tablet import Tablet
 from .types import TSDataType
 from .values import record_tablet
 from .wal import WalWriter, frame, write_checkpoint
-from .walcodec import encode_delete, encode_delete_database, encode_insert
+from .walcodec import encode_batch, encode_delete, encode_delete_database, encode_insert
 
 __all__ = ["Store"]
 
@@ -133,6 +133,14 @@ class Store:
                 if not self._working and not self._flushing:
                     # everything is sealed (deletions are in .mods): nothing left to replay
                     write_checkpoint(self.layout.wal, self._seq)
+        except OSError as exc:
+            # a full disk: what could not be sealed is in the WAL, replayed at the next open
+            log.warning(
+                "%s: closing without sealing every memtable (%s); the WAL keeps "
+                "them for the next open",
+                self.path,
+                exc,
+            )
         finally:
             self._shutdown(clean=True)
 
@@ -385,7 +393,7 @@ class Store:
         if not prepared:
             return [self._seq] * max(1, len(tablets))
         bodies = [encode_insert(t, origin) for t in prepared] if self._wal.enabled else []
-        crcs = [zlib.crc32(b) for b in bodies]
+        crcs = [zlib.crc32(b) for b in bodies[:1]] if len(bodies) == 1 else []
         switch = False
         with self._lock:
             self._check_open()
@@ -403,8 +411,15 @@ class Store:
             seqs = list(range(self._seq + 1, self._seq + 1 + len(prepared)))
             position = 0
             if bodies:
-                frames = [frame(s, b, c) for s, b, c in zip(seqs, bodies, crcs, strict=True)]
-                position = self._wal.append(frames, seqs[-1])
+                if len(bodies) == 1:
+                    frames = [frame(seqs[0], bodies[0], crcs[0])]
+                else:  # a multi-row statement is one entry: all of it survives, or none
+                    frames = [frame(seqs[-1], encode_batch(seqs, bodies))]
+                try:
+                    position = self._wal.append(frames, seqs[-1])
+                except BaseException:
+                    self._seq = seqs[-1]  # a refused write's numbers are never given again
+                    raise
             for seq, t in zip(seqs, prepared, strict=True):
                 self._seq = seq
                 self._apply_insert(t, seq, origin)

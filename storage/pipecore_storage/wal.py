@@ -113,9 +113,15 @@ class WalWriter:
         """Write framed entries (one os.write); returns the position `sync` waits for."""
         if not self.enabled or not frames:
             return 0
-        assert self._fd is not None and self._current is not None, "WAL is closed"
+        if self._fd is None or self._current is None:
+            self._open_segment()  # an earlier failure left no segment open: try a new one
+        assert self._fd is not None and self._current is not None
         data = frames[0] if len(frames) == 1 else b"".join(frames)
-        write_all(self._fd, data)
+        try:
+            write_all(self._fd, data)
+        except OSError:
+            self._undo_partial(self._size)
+            raise
         self._size += len(data)
         self._current.max_seq = max_seq
         with self._cv:
@@ -124,6 +130,26 @@ class WalWriter:
         if self._size >= self.segment_size:
             self.roll()
         return position
+
+    def _undo_partial(self, size: int) -> None:
+        """A write failed (a full disk): cut the segment back to `size` so no partial entry
+        stays in front of later ones. Truncating needs no free space; should it fail anyway,
+        the segment is closed as it is (recovery cuts its torn tail, which is then its last
+        entry) and the next append starts a new segment."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, size)
+            return
+        except OSError:
+            log.exception("WAL %s: cannot cut a failed write back", self._current)
+        with self._cv:
+            while self._syncing:
+                self._cv.wait()
+            os.close(self._fd)
+            self._fd = None
+            if self._current is not None and self._current.max_seq >= 0:
+                self._closed_segments.append(self._current)
+            self._current = None
 
     def sync(self, position: int) -> None:
         """SYNC mode: return once everything up to `position` is fsynced (group commit)."""
@@ -164,13 +190,20 @@ class WalWriter:
 
     # ------------------------------------------------------------------ segments
     def _open_segment(self) -> None:
+        """Start the next segment; on failure (a full disk) nothing changes but the version
+        number (a half-made segment file is removed)."""
         path = self.directory / segment_name(self._version)
         self._version += 1
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        write_all(fd, MAGIC)
-        os.fsync(fd)
-        self.fsyncs += 1
-        fsync_dir(self.directory)
+        try:
+            write_all(fd, MAGIC)
+            os.fsync(fd)
+            self.fsyncs += 1
+            fsync_dir(self.directory)
+        except OSError:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
         self._fd, self._size = fd, len(MAGIC)
         self._current = _Segment(path, self._version - 1)
 
@@ -181,16 +214,23 @@ class WalWriter:
         with self._cv:
             while self._syncing:
                 self._cv.wait()
-            fd = self._fd
-            assert fd is not None and self._current is not None
-            os.fsync(fd)
-            self.fsyncs += 1
-            os.close(fd)
+            fd, current = self._fd, self._current
+            try:
+                if fd is not None:
+                    os.fsync(fd)
+                    self.fsyncs += 1
+                self._open_segment()
+            except OSError as exc:
+                # a full disk: keep appending to the segment we have (a flush then cannot
+                # delete it before the data after the switch is sealed too; nothing is lost)
+                self._fd, self._current = fd, current
+                log.warning("WAL: cannot start a new segment (%s); staying in the current one", exc)
+                return
+            if fd is not None and current is not None:
+                os.close(fd)
+                self._closed_segments.append(current)
             self._durable = self._written
             self._cv.notify_all()
-            self._closed_segments.append(self._current)
-            self._fd = None
-            self._open_segment()
 
     def delete_segments_upto(self, seq: int) -> int:
         """Delete closed segments whose entries all have sequence numbers <= `seq`."""

@@ -19,6 +19,7 @@ from .tablet import MeasurementSchema, Tablet
 from .types import CompressionType, TSDataType, TSEncoding, decode_text, encode_text
 
 __all__ = [
+    "KIND_BATCH",
     "KIND_DELETE",
     "KIND_DELETE_DATABASE",
     "KIND_INSERT",
@@ -26,14 +27,17 @@ __all__ = [
     "DeleteEntry",
     "InsertEntry",
     "decode_entry",
+    "encode_batch",
     "encode_delete",
     "encode_delete_database",
     "encode_insert",
+    "split_batch",
 ]
 
 KIND_INSERT = 1
 KIND_DELETE = 2
 KIND_DELETE_DATABASE = 3
+KIND_BATCH = 4  # several entries written (and recovered) all or nothing
 
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
@@ -226,3 +230,37 @@ def decode_entry(body: bytes | memoryview) -> InsertEntry | DeleteEntry | Delete
 
 def encode_many(tablets: Sequence[Tablet], origin: Origin) -> list[bytes]:
     return [encode_insert(t, origin) for t in tablets]
+
+
+# ---------------------------------------------------------------------- batches
+_BATCH_ITEM = struct.Struct("<QI")  # seq, body length
+
+
+def encode_batch(seqs: Sequence[int], bodies: Sequence[bytes]) -> bytes:
+    """One entry holding several (a multi-row statement): a torn write or a crash leaves all
+    of them or none, never the first rows of a statement that was refused."""
+    parts: list[bytes] = [_U8.pack(KIND_BATCH), struct.pack("<I", len(bodies))]
+    for seq, body in zip(seqs, bodies, strict=True):
+        parts += [_BATCH_ITEM.pack(seq, len(body)), body]
+    return b"".join(parts)
+
+
+def split_batch(body: bytes | memoryview) -> list[tuple[int, memoryview]]:
+    """The (seq, body) entries of a batch entry; ValueError when it is malformed."""
+    view = memoryview(body)
+    if len(view) < 5 or view[0] != KIND_BATCH:
+        raise ValueError("not a batch entry")
+    (count,) = struct.unpack_from("<I", view, 1)
+    pos, out = 5, []
+    for _ in range(count):
+        if pos + _BATCH_ITEM.size > len(view):
+            raise ValueError("batch entry truncated")
+        seq, n = _BATCH_ITEM.unpack_from(view, pos)
+        pos += _BATCH_ITEM.size
+        if pos + n > len(view):
+            raise ValueError("batch entry truncated")
+        out.append((seq, view[pos : pos + n]))
+        pos += n
+    if pos != len(view):
+        raise ValueError(f"{len(view) - pos} trailing bytes after the batch")
+    return out

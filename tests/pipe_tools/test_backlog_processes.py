@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from thrift_processes import Serve, start_all, wait_for
 
-from pipecore.sql.client import ServerError
+from pipecore.cli.remote import ServerError
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from thrift_processes import Serve, start_all
 
-from pipecore.sql.client import ServerError
+from pipecore.cli.remote import ServerError
 from pipecore_storage import MeasurementSchema, Tablet, TSDataType
 from pipecore_storage.tsfile import TsFileWriter
 

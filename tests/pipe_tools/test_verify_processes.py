@@ -76,7 +76,7 @@ def test_extra_points_on_the_receiver_are_reported_not_resent(two_nodes):
 
 def test_verify_of_an_unknown_pipe_is_a_clear_error(two_nodes):
     a, _ = two_nodes
-    from pipecore.sql.client import ServerError
+    from pipecore.cli.remote import ServerError
 
     with pytest.raises(ServerError, match="nope"):
         a.sql("VERIFY PIPE nope")

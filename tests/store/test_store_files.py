@@ -343,3 +343,17 @@ def test_a_file_written_by_the_official_package_here_is_loaded(open_store, tmp_p
         "root.off.d1.cnt": "TS_2DIFF",
         "root.off.d1.temp": "GORILLA",
     }
+
+
+def test_load_on_success_delete_deletes_only_what_it_loaded(open_store, tmp_path):
+    """onSuccess=delete removes the TsFile and the .mods it read, nothing else beside them."""
+    s = open_store()
+    f = _external(tmp_path / "c.tsfile", "root.del.d", [1, 2, 3], [1, 2, 3])
+    Path(str(f) + ".mods").write_text("DELETION,root.del.d.v,100,0,1\n")
+    unrelated = [Path(str(f) + ".resource"), tmp_path / "c.tsfile.keep", tmp_path / "d.mods"]
+    for p in unrelated:
+        p.write_text("not LOAD's\n")
+    s.load_tsfile(f, on_success="delete")
+    assert not f.exists() and not Path(str(f) + ".mods").exists()
+    assert all(p.read_text() == "not LOAD's\n" for p in unrelated)
+    assert s.query("root.del.d.v").rows() == [(2, 2), (3, 3)]

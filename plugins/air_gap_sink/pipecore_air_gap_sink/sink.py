@@ -59,7 +59,7 @@ class _WholeFilePolicy(StatusPolicy):
     """A TsFile's pieces and seal over an air gap: OK goes on, FAIL restarts the file."""
 
     def __init__(self, base: StatusPolicy) -> None:
-        super().__init__(base.options, base.retry_interval)
+        super().__init__(base.options, base.retry_interval, base.outage)
         self.closing = base.closing
 
     def deliver(

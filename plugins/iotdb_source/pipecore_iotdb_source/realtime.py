@@ -162,7 +162,18 @@ class Realtime:
         sub = self.sub
         if sub is None:
             return len(self.held)
-        return len(self.held) + len(sub) + (1 if sub.lagging else 0)
+        # a gap counts the events it dropped (they are replayed or sent as files), and in
+        # file mode the inserts dropped until a sealed file covers them are still to go
+        pending = getattr(sub, "pending_events", None)
+        queued = pending if pending is not None else len(sub) + (1 if sub.lagging else 0)
+        count = len(self.held) + queued + len(self._dropped)
+        if self.file_mode or queued > len(sub):
+            # behind: everything the store wrote after what was handed on is still to go
+            # (in file mode inserts leave as sealed files, not as queued events)
+            last = getattr(self.store, "last_seq", None)
+            if isinstance(last, int):
+                count = max(count, last + 1 - self.covered)
+        return count
 
     def backlog(self) -> tuple[int, int]:
         """(points, bytes) still to hand on: inserts (tablet mode) and sealed files queued

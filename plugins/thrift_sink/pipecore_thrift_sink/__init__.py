@@ -22,6 +22,7 @@ from pipecore import ReceiverContext, RpcServices, hookimpl
 
 from .access import IpWhiteList
 from .async_sink import IoTDBThriftAsyncSink
+from .budget import MemoryBudget
 from .client import ClientSet, ClientSettings, HandshakeInfo, SinkClient, thrift_transport_factory
 from .config import ThriftSinkSection, thrift_settings
 from .errors import ReceiverRefusedError, ReceiverStatusError, SinkClosedError
@@ -105,6 +106,7 @@ def receiver_settings(receivers: ReceiverContext) -> ReceiverSettings:
         registry=receivers,
         fsync=section.pipe_file_receiver_fsync_enabled,
         max_decompressed_length=section.pipe_receiver_req_decompressed_max_length_in_bytes,
+        memory=MemoryBudget(section.pipe_receiver_memory_budget_in_bytes),
         loader=loader,
     )
     receivers.on_reload(settings.apply)

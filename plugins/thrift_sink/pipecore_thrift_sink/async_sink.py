@@ -315,6 +315,7 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 return
             except PipeConnectionError as exc:
                 failures += 1
+                self.outage.retry(f"{unit.describe()}: {exc}")
                 counters = self.configuration.counters
                 if counters is not None and not self.closed:
                     counters.connection_lost(exc)
@@ -340,7 +341,9 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 log.warning("pipe %s: %s failed: %s", self._pipe, unit.describe(), exc)
                 unit.future.set_exception(exc)
                 return
-            if failures and self.configuration.counters is not None:
-                self.configuration.counters.connection_ok()
+            if failures:
+                self.outage.recovered()
+                if self.configuration.counters is not None:
+                    self.configuration.counters.connection_ok()
             unit.future.set_result(None)
             return

@@ -62,6 +62,14 @@ class ThriftSinkSection:
         validator=_positive,
         metadata=_doc("largest decompressed request (type 300) a receiver accepts"),
     )
+    pipe_receiver_memory_budget_in_bytes: int = attrs.field(
+        default=1 << 30,
+        validator=_positive,
+        metadata=_doc(
+            "bytes all receiver connections of the node together may hold decompressed or as "
+            "slices being assembled; beyond it requests are answered 1808 (retry later)"
+        ),
+    )
 
 
 def thrift_settings(node_config: Any) -> ThriftSinkSection:

@@ -22,6 +22,7 @@ after a crash changes nothing. `close()` deletes the connection's folder.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import shutil
@@ -45,6 +46,7 @@ from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import Tablet
 
 from .access import IpWhiteList
+from .budget import MemoryBudget
 from .client import encode_receiver_marker
 from .config import thrift_settings
 from .convert import convert_tablet, read_tsfile_tablets
@@ -57,6 +59,7 @@ from .protocol import (
     SliceAssembler,
     SliceOutOfOrderError,
     check_precision,
+    declared_decompressed_size,
     decode_file_piece,
     decode_file_seal_v1,
     decode_file_seal_v2,
@@ -77,6 +80,7 @@ __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
 log = logging.getLogger("pipecore.thrift_receiver")
 
 _MAX_NESTING = 4  # a compressed request inside a slice inside ...
+_PRE_AUTH_MAX_DECOMPRESSED = 64 << 10  # what a compressed handshake may declare
 _T = PipeRequestType
 _UNSUPPORTED = {
     _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
@@ -114,6 +118,8 @@ class ReceiverSettings:
     registry: ConnectionLog | None = None
     fsync: bool = True
     max_decompressed_length: int = 1 << 30
+    #: bytes all connections together may hold decompressed or as slices being assembled
+    memory: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(1 << 30))
     loader: AsyncLoader | None = None  # for senders asking load-tsfile-strategy=async
     ids: Any = attrs.field(factory=lambda: itertools.count(1), eq=False, repr=False)
     #: taken around decoding and applying data: requests of several connections take turns
@@ -161,11 +167,16 @@ class IoTDBDataNodeReceiver:
         self.receiver_id: int | None = None
         self.sender_cluster_id: str | None = None
         self.origin: Origin | None = None  # set by a successful handshake
+        self.username: str | None = None  # the handshake's user (None: nobody is checked)
         self.convert_on_type_mismatch = True
         self.validate_tsfile = True
         self.load_async = False
         self.files: FileReceiver | None = None
+        #: a sealed file whose load failed for want of space: (name, length), tsfile, mods;
+        #: the sender retries the seal, and the retry loads this file instead of a new one
+        self._unloaded: tuple[tuple[str, int], Path, Path | None] | None = None
         self.slices = SliceAssembler(settings.max_decompressed_length)
+        self._slice_bytes = 0  # reserved in settings.memory for the slices being assembled
         self._databases: dict[str, str | None] = {}
         self.connection: Any = None
         if settings.registry is not None:
@@ -210,10 +221,13 @@ class IoTDBDataNodeReceiver:
                 f"ip_white_list ({self.settings.white_list})",
             )
         try:
+            if self.origin is None and not self._allowed_before_handshake(type_, body):
+                # nothing is decompressed or buffered for a sender that has not logged in
+                return _handshake_needed()
             if type_ == _T.TRANSFER_SLICE:
                 return self._slice(body, depth)
             if self.slices.in_progress:
-                self.slices.reset()
+                self._reset_slices()
             return self._dispatch(type_, body, depth)
         except PipeProtocolError as exc:
             log.warning("receiver %s: malformed request type %d: %s", self.remote, type_, exc)
@@ -230,8 +244,7 @@ class IoTDBDataNodeReceiver:
         if type_ == _T.TRANSFER_COMPRESSED:
             if depth >= _MAX_NESTING:
                 raise PipeProtocolError("requests nested too deeply", "compressed")
-            inner = decompress_request(body, self.settings.max_decompressed_length)
-            return self._transfer(inner.version, inner.type, inner.body, depth + 1)
+            return self._decompressed(body, depth)
         if type_ in _UNSUPPORTED:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
@@ -242,29 +255,76 @@ class IoTDBDataNodeReceiver:
         if handler is None:
             return _status(TSStatusCode.PIPE_TYPE_ERROR, f"Unknown PipeRequestType {type_}.")
         if self.origin is None:
-            return _status(
-                TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
-                "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
+            return _handshake_needed()
+        try:
+            if type_ in _APPLYING:
+                with self.settings.apply_lock:
+                    return handler(self, body)
+            return handler(self, body)
+        except OSError as exc:
+            return _unavailable(exc)
+
+    @staticmethod
+    def _allowed_before_handshake(type_: int, body: bytes) -> bool:
+        """No slices before the handshake; a compressed request only when it is small enough
+        to be a handshake (a few hundred bytes; no sender slices one)."""
+        if type_ == _T.TRANSFER_SLICE:
+            return False
+        if type_ == _T.TRANSFER_COMPRESSED:
+            return declared_decompressed_size(body) <= _PRE_AUTH_MAX_DECOMPRESSED
+        return True
+
+    def _decompressed(self, body: bytes, depth: int) -> PipeTransferResponse:
+        limit = self.settings.max_decompressed_length
+        need = declared_decompressed_size(body)
+        if need > limit:
+            raise PipeProtocolError(
+                f"decompressed size {need} exceeds {limit} "
+                "(pipe_receiver_req_decompressed_max_length_in_bytes)",
+                "compressed",
             )
-        if type_ in _APPLYING:
-            with self.settings.apply_lock:
-                return handler(self, body)
-        return handler(self, body)
+        if not self.settings.memory.reserve(need):
+            return _busy(need)
+        try:
+            inner = decompress_request(body, limit)
+            return self._transfer(inner.version, inner.type, inner.body, depth + 1)
+        finally:
+            self.settings.memory.release(need)
 
     def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
+        piece = decode_slice(body)
+        if not self.slices.in_progress and piece.slice_index == 0:
+            need = min(max(piece.origin_body_size, 0), self.slices.max_body_size + 1)
+            if not self.settings.memory.reserve(need):
+                return _busy(need)
+            self._slice_bytes = need
         try:
-            whole = self.slices.accept(decode_slice(body))
+            whole = self.slices.accept(piece)
         except SliceOutOfOrderError as exc:
+            self._reset_slices()
             return _status(TSStatusCode.PIPE_TRANSFER_SLICE_OUT_OF_ORDER, str(exc))
         if whole is None:
             return _status(TSStatusCode.SUCCESS_STATUS, "Slice received, waiting for more slices.")
-        if depth >= _MAX_NESTING:
-            raise PipeProtocolError("requests nested too deeply", "slice")
-        return self._transfer(whole.version, whole.type, whole.body, depth + 1)
+        try:
+            if depth >= _MAX_NESTING:
+                raise PipeProtocolError("requests nested too deeply", "slice")
+            return self._transfer(whole.version, whole.type, whole.body, depth + 1)
+        finally:
+            del whole
+            self._reset_slices()
+
+    def _reset_slices(self) -> None:
+        self.slices.reset()
+        if self._slice_bytes:
+            self.settings.memory.release(self._slice_bytes)
+            self._slice_bytes = 0
 
     # ------------------------------------------------------------------ handshake
     def _handshake(self, params: HandshakeParams, version: int) -> PipeTransferResponse:
         s = self.settings
+        # a new handshake replaces the old identity: one that fails leaves none
+        self.origin = None
+        self.username = None
         if version == 2:
             if params.cluster_id is None:
                 return self._refuse("Handshake request does not contain clusterId.")
@@ -288,12 +348,14 @@ class IoTDBDataNodeReceiver:
             login = s.users.check(
                 params.username or DEFAULT_USER,
                 params.password if params.password is not None else DEFAULT_PASSWORD,
+                address=self.remote_address[0],
             )
             if not login.is_success:
                 log.warning("receiver %s: login failed: %s", self.remote, login)
                 status = login if isinstance(login, Status) else Status(login.code, login.message)
                 self._count_refusal("login")
                 return PipeTransferResponse(status)
+            self.username = params.username or DEFAULT_USER
         self._new_folder()
         self.sender_cluster_id = params.cluster_id
         self.origin = Origin.pipe(params.cluster_id) if params.mark_as_pipe_request else CLIENT
@@ -360,6 +422,9 @@ class IoTDBDataNodeReceiver:
             return PipeTransferResponse(Status.ok())
         assert self.origin is not None
         store = self.settings.store
+        refused = self._authorize([f"{t.device}.{m.name}" for t in tablets for m in t.schemas])
+        if refused is not None:
+            return refused
         try:
             store.insert_tablets(tablets, self.origin)
         except SchemaError as exc:
@@ -392,26 +457,54 @@ class IoTDBDataNodeReceiver:
         seal = decode_file_seal_v1(body)
         files = self.files
         assert files is not None
+        key = (seal.file_name, seal.file_length)
+        resp: PipeTransferResponse | None = None
         try:
-            return self._load(files.seal_v1(seal), None)
+            tsfile, mods = self._retried(key) or (files.seal_v1(seal), None)
+            resp = self._load(tsfile, mods)
+            self._keep_if_unavailable(resp, key, tsfile, mods)
+            return resp
         except SealError as exc:
             log.warning("receiver %s: %s", self.receiver_id, exc)
             return PipeTransferResponse(exc.status)
         finally:
-            files.discard_current()
+            if self._unloaded is None:
+                files.discard_current()
 
     def _seal_v2(self, body: bytes) -> PipeTransferResponse:
         seal = decode_file_seal_v2(body)
         files = self.files
         assert files is not None
+        key = (seal.file_names[-1] if seal.file_names else "", sum(seal.file_lengths))
         try:
-            tsfile, mods = files.seal_v2(seal)
-            return self._load(tsfile, mods)
+            tsfile, mods = self._retried(key) or files.seal_v2(seal)
+            resp = self._load(tsfile, mods)
+            self._keep_if_unavailable(resp, key, tsfile, mods)
+            return resp
         except SealError as exc:
             log.warning("receiver %s: %s", self.receiver_id, exc)
             return PipeTransferResponse(exc.status)
         finally:
-            files.clear()
+            if self._unloaded is None:
+                files.clear()
+
+    def _retried(self, key: tuple[str, int]) -> tuple[Path, Path | None] | None:
+        """The file of an earlier seal with this name and length whose load failed for want
+        of space (the sender retries the seal); None for a new seal."""
+        unloaded, self._unloaded = self._unloaded, None
+        if unloaded is not None and unloaded[0] == key and unloaded[1].exists():
+            return unloaded[1], unloaded[2]
+        if unloaded is not None:  # another file: the one that waited is given up
+            for path in unloaded[1:]:
+                if path is not None:
+                    path.unlink(missing_ok=True)
+        return None
+
+    def _keep_if_unavailable(
+        self, resp: PipeTransferResponse, key: tuple[str, int], tsfile: Path, mods: Path | None
+    ) -> None:
+        if resp.status.code == TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION:
+            self._unloaded = (key, tsfile, mods) if tsfile.exists() else None
 
     def _load(self, tsfile: Path, mods: Path | None) -> PipeTransferResponse:
         store = self.settings.store
@@ -426,7 +519,11 @@ class IoTDBDataNodeReceiver:
                 )
             self._record(files=1)
             return PipeTransferResponse(Status.ok())
+        keep = False
         try:
+            refused = self._authorize_file(tsfile)
+            if refused is not None:
+                return refused
             loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
         except SchemaError as exc:
             if not self.convert_on_type_mismatch:
@@ -436,9 +533,12 @@ class IoTDBDataNodeReceiver:
             return _status(TSStatusCode.LOAD_FILE_ERROR, f"Failed to load {tsfile.name}: {exc}")
         except StoreClosedError as exc:
             return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
+        except OSError as exc:  # a full disk: the file stays for the sender's retried seal
+            keep = True
+            return _unavailable(exc)
         finally:
             for path in (tsfile, mods):
-                if path is not None:
+                if path is not None and not keep:
                     path.unlink(missing_ok=True)
         self._record(
             databases=self._databases_of(loaded.device_times),
@@ -458,6 +558,39 @@ class IoTDBDataNodeReceiver:
             self._record(files=1)
             log.info("receiver %s: %s loaded as tablets (%s)", self.receiver_id, tsfile.name, cause)
         return resp
+
+    # ------------------------------------------------------------------ privileges
+    def _authorize(self, series: list[str]) -> PipeTransferResponse | None:
+        """IoTDB 1.3.3+: the handshake's user needs WRITE_DATA on what it writes and
+        WRITE_SCHEMA on the series the write creates; else 803 NO_PERMISSION."""
+        users = self.settings.users
+        if users is None or self.username is None or self.username == "root":
+            return None
+        from pipecore import Authority
+
+        authority = Authority(users)
+        refused = authority.check(self.username, "WRITE_DATA", series)
+        if refused is None:
+            store = self.settings.store
+            new = [p for p in dict.fromkeys(series) if store.series(p) is None]
+            refused = authority.check(self.username, "WRITE_SCHEMA", new) if new else None
+        if refused is None:
+            return None
+        log.warning(
+            "receiver %s: %s may not write: %s", self.receiver_id, self.username, refused.message
+        )
+        return PipeTransferResponse(refused)
+
+    def _authorize_file(self, tsfile: Path) -> PipeTransferResponse | None:
+        if self.settings.users is None or self.username in (None, "root"):
+            return None
+        from pipecore import tsfile_series
+
+        try:
+            series = tsfile_series(tsfile)
+        except Exception:
+            return None  # an unreadable file is refused by the load itself
+        return self._authorize(series)
 
     # ------------------------------------------------------------------ bookkeeping
     def _databases_of(self, devices: Any) -> set[str]:
@@ -483,6 +616,7 @@ class IoTDBDataNodeReceiver:
             registry.update(conn, databases=databases, points=points, files=files, error=error)
 
     def close(self) -> None:
+        self._reset_slices()
         if self.files is not None:
             self.files.close()
             self.files = None
@@ -504,6 +638,35 @@ def request_type_label(value: int) -> str:
     words = [w.capitalize() for w in name.split("_")]
     words = [_IOTDB_WORDS.get(w, w) for w in words]
     return words[0].lower() + "".join(words[1:])
+
+
+def _handshake_needed() -> PipeTransferResponse:
+    return _status(
+        TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
+        "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
+    )
+
+
+def _busy(need: int) -> PipeTransferResponse:
+    return _status(
+        TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION,
+        f"Temporarily unavailable: the receiver cannot buffer {need} more bytes now "
+        "(pipe_receiver_memory_budget_in_bytes); retry later.",
+    )
+
+
+def _unavailable(exc: OSError) -> PipeTransferResponse:
+    """A write that failed on the receiver's side (a full disk, an I/O error): the sender
+    retries it (1808, IoTDB's answer for a receiver that cannot take data for now). The
+    message names the error, never a path of the server."""
+    log.warning("receiver: a write failed (%s); the sender will retry", exc.strerror or exc)
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = f"the receiver's disk is full ({reason})"
+    return _status(
+        TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION,
+        f"Temporarily unavailable: {reason}; nothing of the request was written, retry later.",
+    )
 
 
 def _conflict(exc: Exception) -> PipeTransferResponse:

@@ -6,6 +6,7 @@ Messages are IoTDB's (``IoTDBFileReceiver``).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -71,7 +72,15 @@ class FileReceiver:
             )
         except OSError as exc:
             log.warning("receiver %s: writing a piece failed: %s", self.folder.name, exc)
-            status = _file_error(f"Failed to write file piece, because {exc}")
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+                # the sender retries the piece (1808); what was written of it is a correct
+                # prefix, and the retry's offset check resumes after it
+                status = Status(
+                    TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION,
+                    f"Failed to write file piece, because {exc.strerror}; retry later.",
+                )
+            else:
+                status = _file_error(f"Failed to write file piece, because {exc.strerror}")
             return PipeTransferResponse(status, encode_piece_reply_body(-1))
 
     def _open(self, name: str, single_file: bool) -> int:
@@ -105,12 +114,13 @@ class FileReceiver:
         if writing is None or self._fd is None or not writing.exists():
             raise SealError(
                 _file_error(
-                    f"Failed to seal file {name}, because writing file {writing} is not available."
+                    f"Failed to seal file {name}, because writing file "
+                    f"{writing.name if writing is not None else None} is not available."
                 )
             )
         if writing.name != name:
             raise SealError(
-                _file_error(f"Failed to seal file {name}, because writing file is {writing}.")
+                _file_error(f"Failed to seal file {name}, because writing file is {writing.name}.")
             )
         actual = os.fstat(self._fd).st_size
         if actual != length:

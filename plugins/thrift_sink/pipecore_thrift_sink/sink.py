@@ -28,6 +28,7 @@ from pipecore import (
     Event,
     HeartbeatEvent,
     NodeShared,
+    OutageReport,
     PipeConnectionError,
     PipeParameterNotValidError,
     PipeParameters,
@@ -146,7 +147,8 @@ class ThriftSinkBase(Connector):
             transport_factory=self.transport_factory(),
         )
         self.clients = ClientSet(o.endpoints, o.load_balance_strategy, self.client_settings)
-        self.policy = StatusPolicy(o, retry)
+        self.outage: OutageReport = getattr(configuration, "outage", None) or OutageReport()
+        self.policy = StatusPolicy(o, retry, self.outage)
         self.policy.counters = configuration.counters
         self.scratch_dir = Path(configuration.data_dir) / "thrift-sink"
         self.closed = False
@@ -374,14 +376,17 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
             batch = self._sealed[0]
             try:
                 self.with_failover(lambda client, batch=batch: self.send_batch_now(batch, client))  # type: ignore[misc]
-            except PipeConnectionError:
+            except PipeConnectionError as exc:
                 self._failures += 1
                 self._retry_at = time.monotonic() + min(20.0, 0.2 * 2 ** min(self._failures, 7))
+                self.outage.retry(f"{batch.describe()}: {exc}")
                 raise
             except Exception as exc:
                 self._sealed.popleft()
                 batch.future.set_exception(exc)
                 raise
+            if self._failures:
+                self.outage.recovered()
             self._failures = 0
             self._sealed.popleft()
             batch.future.set_result(None)
@@ -395,7 +400,11 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
                 return
             try:
                 if not self.clients.alive():
-                    self.clients.connect()
+                    try:
+                        self.clients.connect()
+                    except (PipeConnectionError, ReceiverRefusedError) as exc:
+                        self.outage.retry(f"a batch: {exc}")
+                        raise
                 self._send_sealed()
             except Exception as exc:
                 if time.monotonic() >= self._retry_at:

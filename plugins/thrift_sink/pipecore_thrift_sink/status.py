@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from pipecore import PipeConnectionError
+from pipecore import OutageReport, PipeConnectionError
 from pipecore.rpc import PipeTransferResponse, TSStatusCode
 
 from .errors import ReceiverStatusError, SinkClosedError
@@ -48,9 +48,12 @@ _CONFLICTS = frozenset(
 class StatusPolicy:
     """The ``exception.*`` rules of one sink; `closing` ends every wait (the sink closes)."""
 
-    def __init__(self, options: SinkOptions, retry_interval: float) -> None:
+    def __init__(
+        self, options: SinkOptions, retry_interval: float, outage: OutageReport | None = None
+    ) -> None:
         self.options = options
         self.retry_interval = retry_interval
+        self.outage = outage if outage is not None else OutageReport()  # for SHOW PIPES
         self.closing = threading.Event()
         self.dropped = 0  # requests given up by the rules (for tests and logs)
         self.counters: Any = None  # the pipe's PipeCounters: error statuses are counted there
@@ -76,6 +79,8 @@ class StatusPolicy:
             status = resp.status
             code = status.code
             if status.is_success or code in handle:
+                if attempt:
+                    self.outage.recovered()
                 return resp
             if code == TSStatusCode.PIPE_RECEIVER_IDEMPOTENT_CONFLICT_EXCEPTION:
                 log.debug("receiver %s: %s ignored (idempotent): %s", endpoint, what(), status)
@@ -101,6 +106,7 @@ class StatusPolicy:
                 )
                 return self._drop(resp, endpoint, what, record, f"after {elapsed:.1f}s of retries")
             attempt += 1
+            self.outage.retry(f"receiver {endpoint} answered {status} for {what()}")
             if attempt == 1 or attempt % 10 == 0:
                 log.warning(
                     "receiver %s answered %s for %s; retrying (attempt %d)",

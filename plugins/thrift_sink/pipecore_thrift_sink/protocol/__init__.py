@@ -23,6 +23,7 @@ from .compression import (
     PipeCompressor,
     UnknownCompressorError,
     compress_request,
+    declared_decompressed_size,
     decompress_request,
     parse_compressors,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "check_file_name",
     "check_precision",
     "compress_request",
+    "declared_decompressed_size",
     "decode_file_piece",
     "decode_file_seal_v1",
     "decode_file_seal_v2",

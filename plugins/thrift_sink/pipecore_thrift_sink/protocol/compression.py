@@ -33,6 +33,7 @@ __all__ = [
     "UnknownCompressorError",
     "compress",
     "compress_request",
+    "declared_decompressed_size",
     "decompress",
     "decompress_request",
     "parse_compressors",
@@ -170,6 +171,24 @@ def compress_request(
         data = compress(kind, data, zstd_level)
     w.raw(data)
     return PipeTransferRequest(request.version, PipeRequestType.TRANSFER_COMPRESSED, w.getvalue())
+
+
+def declared_decompressed_size(body: bytes) -> int:
+    """What decompressing a type-300 body would allocate, from its header alone (the sum of
+    the declared stage lengths); PipeProtocolError when the header is malformed."""
+    r = BodyReader(body)
+    k = r.byte("compressed.compressorCount")
+    if k < 0:
+        raise r.error("compressed.compressorCount", f"negative count {k}", 0)
+    total = 0
+    for i in range(k):
+        r.byte(f"compressed.compressors[{i}]")
+        at = r.pos
+        length = r.i32(f"compressed.compressors[{i}].length")
+        if length < 0:
+            raise r.error(f"compressed.compressors[{i}].length", f"negative length {length}", at)
+        total += length
+    return total
 
 
 def decompress_request(
