@@ -33,9 +33,9 @@ from ..privileges import (
     tsfile_series,
 )
 from . import statements as st
-from ._terms import Located, Name, TermsMixin, unquote
 from .dataset import DataSet
 from .outcome import DONE, Context, Outcome, StatementError
+from .transform_terms import Located, Name, TermsMixin, unquote
 
 __all__ = [
     "HANDLERS",
