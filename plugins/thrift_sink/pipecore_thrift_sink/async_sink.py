@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from pipecore import (
+    DeletionEvent,
     Event,
     HeartbeatEvent,
     PipeConnectionError,
@@ -199,6 +200,17 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 if batch is not None and batch.due(self.options.batch_max_delay):
                     self._submit_batch()
             return None
+        if isinstance(event, DeletionEvent):
+            self._ensure_started()
+            with self._lock:
+                self._submit_batch()
+            unit = _Unit(  # no footprint: ordered after and before every other unit
+                lambda client: self.send_deletion_now(event, client),
+                None,
+                lambda: f"a deletion of {event.path_pattern}",
+            )
+            self._scheduler.submit(unit)
+            return unit.future
         return super().connector_transfer_event(event)
 
     def connector_close(self) -> None:

@@ -50,6 +50,7 @@ from .convert import convert_tablet, read_tsfile_tablets
 from .loader import AsyncLoader
 from .options import DEFAULT_PASSWORD, DEFAULT_USER
 from .protocol import (
+    DELETE_DATA,
     HandshakeParams,
     PipeProtocolError,
     PipeRequestType,
@@ -61,6 +62,7 @@ from .protocol import (
     decode_file_seal_v2,
     decode_handshake_v1,
     decode_insert_node,
+    decode_plan_node,
     decode_slice,
     decode_tablet_batch,
     decode_tablet_raw,
@@ -79,7 +81,6 @@ _UNSUPPORTED = {
     _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
     _T.HANDSHAKE_CONFIGNODE_V2: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_TABLET_BINARY: "WAL-entry tablets (type 7) are not supported; send type 2/3/6",
-    _T.TRANSFER_SCHEMA_PLAN: "schema synchronisation is not supported",
     _T.TRANSFER_SCHEMA_SNAPSHOT_PIECE: "schema synchronisation is not supported",
     _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL: "schema synchronisation is not supported",
     _T.TRANSFER_CONFIG_PLAN: "config-node requests need an IoTDB ConfigNode",
@@ -350,6 +351,38 @@ class IoTDBDataNodeReceiver:
         )
         return PipeTransferResponse(Status.ok())
 
+    def _plan_node(self, body: bytes) -> PipeTransferResponse:
+        """A DeleteDataNode (type 100): the sender's deletion, applied here with the sender's
+        origin (so that a pipe from this node does not send it back unless forwarding)."""
+        if len(body) >= 2 and int.from_bytes(body[:2], "big", signed=True) != DELETE_DATA:
+            return _status(
+                TSStatusCode.PIPE_TYPE_ERROR,
+                f"Unknown PipeRequestType {int(_T.TRANSFER_SCHEMA_PLAN)}: schema "
+                "synchronisation is not supported by this pipecore receiver (only data "
+                "deletions are executed from plan nodes).",
+            )
+        node = decode_plan_node(body)
+        assert self.origin is not None
+        store = self.settings.store
+        try:
+            for path in node.paths:
+                store.delete(path, node.start, node.end, origin=self.origin)
+        except SchemaError as exc:
+            return _status(TSStatusCode.PIPE_TRANSFER_EXECUTE_STATEMENT_ERROR, str(exc))
+        except StoreClosedError as exc:
+            return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
+        self._record(databases=self._deleted_databases(node.paths))
+        return PipeTransferResponse(Status.ok())
+
+    def _deleted_databases(self, paths: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for path in paths:
+            try:
+                out.update(s.database for s in self.settings.store.list_series(path))
+            except (SchemaError, ValueError):
+                continue
+        return out
+
     # ------------------------------------------------------------------ files
     def _piece(self, body: bytes, single_file: bool) -> PipeTransferResponse:
         assert self.files is not None
@@ -475,6 +508,7 @@ _APPLYING = frozenset(
         _T.TRANSFER_TABLET_RAW,
         _T.TRANSFER_TABLET_INSERT_NODE,
         _T.TRANSFER_TABLET_BATCH,
+        _T.TRANSFER_SCHEMA_PLAN,
     }
 )
 _HANDLERS: dict[int, Any] = {
@@ -485,4 +519,5 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_PIECE_WITH_MOD: lambda r, b: r._piece(b, False),
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
+    _T.TRANSFER_SCHEMA_PLAN: IoTDBDataNodeReceiver._plan_node,
 }

@@ -41,7 +41,13 @@ from .config import ThriftSinkSection, thrift_settings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
 from .options import SinkOptions, keys
-from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
+from .protocol import (
+    DeleteDataNode,
+    HandshakeParams,
+    PipeRequestType,
+    encode_delete_data_node,
+    encode_tablet_raw,
+)
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 
@@ -168,13 +174,19 @@ class ThriftSinkBase(Connector):
             self.clients.connect()
 
     def connector_transfer_event(self, event: Event) -> Future[None] | None:
-        if isinstance(event, DeletionEvent):
-            log.warning(
-                "pipe %s: iotdb-thrift-sink does not transfer deletions (%s); skipped",
-                self._pipe,
-                event.path_pattern,
-            )
         return None
+
+    def send_deletion_now(self, event: DeletionEvent, client: SinkClient) -> None:
+        """A deletion as IoTDB 1.3 sends one: a DeleteDataNode in a plan-node request
+        (type 100)."""
+        body = encode_delete_data_node(
+            DeleteDataNode((event.path_pattern,), event.start_time, event.end_time)
+        )
+        self.policy.deliver(
+            lambda: client.send(PipeRequestType.TRANSFER_SCHEMA_PLAN, body),
+            lambda: f"a deletion of {event.path_pattern}",
+            str(client.endpoint),
+        )
 
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:
@@ -298,6 +310,12 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
     def connector_transfer_event(self, event: Event) -> Future[None] | None:
         if isinstance(event, HeartbeatEvent):
             self._flush_if_due(raise_errors=False)
+            return None
+        if isinstance(event, DeletionEvent):
+            with self._lock:  # after every insert batched before it
+                self._seal()
+                self._send_sealed()
+                self.with_failover(lambda client: self.send_deletion_now(event, client))
             return None
         return super().connector_transfer_event(event)
 

@@ -65,6 +65,7 @@ from .insert_node import (
     rows_to_tablets,
 )
 from .io import BodyReader, BodyWriter
+from .plan_node import DELETE_DATA, DeleteDataNode, decode_plan_node, encode_delete_data_node
 from .request import (
     AIR_GAP_OK_CODES,
     PipeRequestType,
@@ -90,6 +91,7 @@ __all__ = [
     "DEFAULT_AIR_GAP_MAX_PAYLOAD",
     "DEFAULT_DECOMPRESSED_MAX_LENGTH",
     "DEFAULT_SLICE_THRESHOLD",
+    "DELETE_DATA",
     "E_LANGUAGE_PREFIX",
     "E_LANGUAGE_SUFFIX",
     "TIMESTAMP_PRECISIONS",
@@ -99,6 +101,7 @@ __all__ = [
     "AirGapFrameError",
     "BodyReader",
     "BodyWriter",
+    "DeleteDataNode",
     "HandshakeParams",
     "InsertNode",
     "InsertRowNode",
@@ -132,11 +135,13 @@ __all__ = [
     "decode_handshake_v2",
     "decode_insert_node",
     "decode_piece_reply_body",
+    "decode_plan_node",
     "decode_slice",
     "decode_tablet_batch",
     "decode_tablet_raw",
     "decompress_request",
     "encode_air_gap_frame",
+    "encode_delete_data_node",
     "encode_file_piece",
     "encode_file_seal_v1",
     "encode_file_seal_v2",
