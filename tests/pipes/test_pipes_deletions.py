@@ -128,7 +128,12 @@ def test_legacy_sync_del_op(trio) -> None:
             a.sql(f"delete from {db}.d.s1 where time <= 1")
             a.sql(f"insert into {db}.d(time, s1) values (3, 3)")
             want = 2 if flag == "true" else 3
-            wait_for(lambda: len(_rows(b, db)) == want, 60, f"SyncDelOp={flag}", logs=(a, b))
+            wait_for(
+                lambda db=db, want=want: len(_rows(b, db)) == want,
+                60,
+                f"SyncDelOp={flag}",
+                logs=(a, b),
+            )
         finally:
             _drop(a, f"legacy_{flag}")
     a.sql("DROP PIPESINK legacy_b")
@@ -143,9 +148,7 @@ def test_series_deleted_before_its_file_is_sent_is_not_created(trio, inclusion) 
     a.sql("flush")
     a.sql(f"delete from {db}.d.gone where time <= 100")
     pipe = f"hist_{inclusion.replace('.', '_')}"
-    a.sql(
-        f"CREATE PIPE {pipe} WITH SOURCE ('source.inclusion'='{inclusion}') WITH SINK ({sink})"
-    )
+    a.sql(f"CREATE PIPE {pipe} WITH SOURCE ('source.inclusion'='{inclusion}') WITH SINK ({sink})")
     try:
         wait_for(lambda: b.count(f"{db}.**") == 2, 60, "the kept points at B", logs=(a, b))
         series = [r[0] for r in b.rows(f"show timeseries {db}.**")]
