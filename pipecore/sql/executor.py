@@ -27,7 +27,7 @@ from pipecore_storage.errors import (
     UnsupportedFormatError,
 )
 
-from ..errors import ConfigError, PipeError
+from ..errors import ConfigError, PipeDroppedError, PipeError, PipeNotFoundError
 from ..parameters import mask_secrets
 from . import exec_data, exec_select
 from .dataset import DataSet
@@ -71,6 +71,7 @@ __all__ = ["Executor", "status_code_of"]
 log = logging.getLogger(__name__)
 
 PIPE_ERROR = 1107  # IoTDB's PIPE_ERROR
+PIPE_NOT_EXIST_ERROR = 1806  # START/STOP/DROP/ALTER of a pipe that does not exist
 INTERNAL_SERVER_ERROR = 305
 UNKNOWN = "Unknown"
 
@@ -90,6 +91,8 @@ def status_code_of(exc: BaseException) -> int:
     """IoTDB's status code for a failure."""
     if isinstance(exc, SqlError):
         return exc.status_code
+    if isinstance(exc, PipeNotFoundError | PipeDroppedError):
+        return PIPE_NOT_EXIST_ERROR
     if isinstance(exc, PipeError):
         return PIPE_ERROR
     if isinstance(exc, ConfigError):

@@ -1,0 +1,35 @@
+"""IoTDB's answers where pipecore's differed (issue 15 #5), over a real `pipecore serve`
+process and IoTDB's own status codes."""
+
+from __future__ import annotations
+
+import pytest
+from thrift_processes import Serve
+
+from pipecore.sql.client import ServerError
+
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory):
+    n = Serve(tmp_path_factory.mktemp("answers"), "N").start()
+    yield n
+    n.stop()
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("DROP PIPE nope", "Failed to drop pipe nope. Failures: nope does not exist."),
+        ("START PIPE nope", "Failed to start pipe nope, the pipe does not exist"),
+        ("STOP PIPE nope", "Failed to stop pipe nope, the pipe does not exist"),
+    ],
+)
+def test_missing_pipe_is_pipe_not_exist_error(node: Serve, statement: str, message: str) -> None:
+    """IoTDB's IoTDBPipeLifeCycleIT: START/STOP/DROP of a missing pipe answer 1806."""
+    with pytest.raises(ServerError) as caught:
+        node.sql(statement)
+    assert caught.value.status_code == 1806
+    assert message in caught.value.reason
+    node.sql("DROP PIPE IF EXISTS nope")  # IF EXISTS: no error
