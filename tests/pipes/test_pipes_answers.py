@@ -33,3 +33,17 @@ def test_missing_pipe_is_pipe_not_exist_error(node: Serve, statement: str, messa
     assert caught.value.status_code == 1806
     assert message in caught.value.reason
     node.sql("DROP PIPE IF EXISTS nope")  # IF EXISTS: no error
+
+
+def test_zstd_level_out_of_range_has_iotdb_text(node: Serve) -> None:
+    """IoTDB's IoTDBPipeProtocolIT / SyntaxIT check for this text."""
+    with pytest.raises(ServerError) as caught:
+        node.sql(
+            "create pipe z with sink ('sink'='iotdb-thrift-sink', 'sink.ip'='127.0.0.1', "
+            "'sink.port'='6668', 'sink.compressor'='zstd, zstd', "
+            "'sink.compressor.zstd.level'='-131073')"
+        )
+    assert caught.value.status_code == 1107
+    assert "Zstd compression level should be in the range [-131072, 22], but got -131073." in (
+        caught.value.reason
+    )

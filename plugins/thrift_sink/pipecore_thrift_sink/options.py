@@ -174,7 +174,9 @@ class SinkOptions:
         zstd = p.get_int_or_default(keys("compressor.zstd.level"), 3)
         if not -131072 <= zstd <= 22:
             raise PipeParameterNotValidError(
-                f"Invalid value {zstd} of sink.compressor.zstd.level: expected -131072..22",
+                # IoTDB's text (IoTDBConnector.validate), which its IT checks for
+                "Zstd compression level should be in the range [-131072, 22], but got "
+                f"{zstd}.",
                 key="sink.compressor.zstd.level",
                 expected="-131072..22",
             )
