@@ -3,6 +3,8 @@ process and IoTDB's own status codes."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from thrift_processes import Serve
 
@@ -47,3 +49,17 @@ def test_zstd_level_out_of_range_has_iotdb_text(node: Serve) -> None:
     assert "Zstd compression level should be in the range [-131072, 22], but got -131073." in (
         caught.value.reason
     )
+
+
+def test_alter_pipe_renews_creation_time(node: Serve) -> None:
+    """IoTDB's AlterPipeProcedureV2 gives the altered pipe a new creation time."""
+    node.sql("CREATE PIPE alt WITH SINK ('sink'='do-nothing-sink')")
+    try:
+        [before] = [r for r in node.rows("SHOW PIPES") if r[0] == "alt"]
+        time.sleep(0.05)
+        node.sql("ALTER PIPE alt MODIFY SINK ('sink.x'='1')")
+        [after] = [r for r in node.rows("SHOW PIPES") if r[0] == "alt"]
+        assert after[1] > before[1]  # ISO-8601 times of the same zone sort as text
+        assert after[2] == "RUNNING"
+    finally:
+        node.sql("DROP PIPE alt")
