@@ -38,7 +38,7 @@ from pipecore import (
 from .batching import Footprint, PendingBatch, footprint_of_tablet, overlaps
 from .client import ClientSet, SinkClient
 from .errors import SinkClosedError
-from .sink import ThriftSinkBase
+from .sink import ThriftSinkBase, lineage_of
 
 __all__ = ["IoTDBThriftAsyncSink"]
 
@@ -169,9 +169,12 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
             self._scheduler.submit(unit)
             return unit.future
         with self._lock:
+            lineage = lineage_of(event)
+            if self._batch is not None and self._batch.lineage != lineage:
+                self._submit_batch()  # one lineage per batch
             batch = self._batch
             if batch is None:
-                batch = self._batch = PendingBatch()
+                batch = self._batch = PendingBatch(lineage)
                 self._lock.notify_all()
             batch.add(tablet)
             if batch.size_bytes >= self.options.batch_size_bytes:

@@ -141,6 +141,7 @@ def send_tsfile(
     policy: StatusPolicy,
     prepared: PreparedFile,
     piece_size: int,
+    lineage: tuple[str, ...] = (),
     on_piece: Callable[[int], None] | None = None,
 ) -> PipeTransferResponse:
     """Send the file's pieces and seal over `client`; the seal's answer (a success, or a
@@ -181,7 +182,9 @@ def send_tsfile(
         )
     endpoint = str(client.endpoint)
     return policy.deliver(
-        lambda: client.send(seal_type, body), lambda: f"seal of {prepared.tsfile.name}", endpoint
+        lambda: client.send(seal_type, body, lineage),
+        lambda: f"seal of {prepared.tsfile.name}",
+        endpoint,
     )
 
 

@@ -175,8 +175,7 @@ class SinkOptions:
         if not -131072 <= zstd <= 22:
             raise PipeParameterNotValidError(
                 # IoTDB's text (IoTDBConnector.validate), which its IT checks for
-                "Zstd compression level should be in the range [-131072, 22], but got "
-                f"{zstd}.",
+                f"Zstd compression level should be in the range [-131072, 22], but got {zstd}.",
                 key="sink.compressor.zstd.level",
                 expected="-131072..22",
             )

@@ -51,7 +51,9 @@ from .loader import AsyncLoader
 from .options import DEFAULT_PASSWORD, DEFAULT_USER
 from .protocol import (
     DELETE_DATA,
+    LINEAGE_REQUEST_TYPE,
     HandshakeParams,
+    LineageRequest,
     PipeProtocolError,
     PipeRequestType,
     SliceAssembler,
@@ -62,6 +64,7 @@ from .protocol import (
     decode_file_seal_v2,
     decode_handshake_v1,
     decode_insert_node,
+    decode_lineage,
     decode_plan_node,
     decode_slice,
     decode_tablet_batch,
@@ -207,6 +210,10 @@ class IoTDBDataNodeReceiver:
                 raise PipeProtocolError("requests nested too deeply", "compressed")
             inner = decompress_request(body, self.settings.max_decompressed_length)
             return self._transfer(inner.version, inner.type, inner.body, depth + 1)
+        if type_ == LINEAGE_REQUEST_TYPE:
+            if depth >= _MAX_NESTING:
+                raise PipeProtocolError("requests nested too deeply", "lineage")
+            return self._with_lineage(decode_lineage(body), depth)
         if type_ in _UNSUPPORTED:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
@@ -225,6 +232,28 @@ class IoTDBDataNodeReceiver:
             with self.settings.apply_lock:
                 return handler(self, body)
         return handler(self, body)
+
+    def _with_lineage(self, req: LineageRequest, depth: int) -> PipeTransferResponse:
+        """A request whose data already passed through `req.lineage`: written with that
+        lineage (and the sender), or acknowledged unwritten when this node is in it — the
+        data came round a ring or mesh back to a node that has it (docs/source.md)."""
+        if self.origin is None:
+            return _status(
+                TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
+                "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
+            )
+        if self.settings.cluster_id in req.lineage:
+            log.debug("receiver %s: type %d came back round: not written", self.remote, req.type)
+            return PipeTransferResponse(Status.ok())
+        plain = self.origin
+        if plain.generated_by_pipe:
+            self.origin = Origin.pipe(plain.cluster_id, req.lineage)
+        else:  # the sender asked markAsPipeRequest=false: its writes count as a client's
+            self.origin = Origin(False, None, req.lineage)
+        try:
+            return self._transfer(req.version, req.type, req.body, depth + 1)
+        finally:
+            self.origin = plain
 
     def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
         try:

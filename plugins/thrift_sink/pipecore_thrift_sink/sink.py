@@ -51,7 +51,7 @@ from .protocol import (
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 
-__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "refuse_ssl_options"]
+__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "lineage_of", "refuse_ssl_options"]
 
 log = logging.getLogger("pipecore.thrift_sink")
 
@@ -73,6 +73,13 @@ _SSL_KEYS = (
     "ssl.key-store-path",
     "ssl.key-store-pwd",
 )
+
+
+def lineage_of(event: Event) -> tuple[str, ...]:
+    """The clusters the event's data came through (its origin's path; empty for local
+    writes): told to a pipecore receiver so that rings of pipes never loop."""
+    origin = getattr(event, "origin", None)
+    return tuple(getattr(origin, "path", ()) or ())
 
 
 def refuse_ssl_options(parameters: PipeParameters) -> None:
@@ -182,8 +189,9 @@ class ThriftSinkBase(Connector):
         body = encode_delete_data_node(
             DeleteDataNode((event.path_pattern,), event.start_time, event.end_time)
         )
+        lineage = lineage_of(event)
         self.policy.deliver(
-            lambda: client.send(PipeRequestType.TRANSFER_SCHEMA_PLAN, body),
+            lambda: client.send(PipeRequestType.TRANSFER_SCHEMA_PLAN, body, lineage),
             lambda: f"a deletion of {event.path_pattern}",
             str(client.endpoint),
         )
@@ -207,8 +215,9 @@ class ThriftSinkBase(Connector):
 
     def send_tablet_now(self, event: TabletInsertionEvent, client: SinkClient) -> None:
         body = encode_tablet_raw(event.tablet)
+        lineage = lineage_of(event)
         self.policy.deliver(
-            lambda: client.send(PipeRequestType.TRANSFER_TABLET_RAW, body),
+            lambda: client.send(PipeRequestType.TRANSFER_TABLET_RAW, body, lineage),
             lambda: f"a tablet of {event.tablet.device} ({event.tablet.row_count} rows)",
             str(client.endpoint),
         )
@@ -216,7 +225,7 @@ class ThriftSinkBase(Connector):
     def send_batch_now(self, batch: PendingBatch, client: SinkClient) -> None:
         body = batch.builder.body()
         self.policy.deliver(
-            lambda: client.send(PipeRequestType.TRANSFER_TABLET_BATCH, body),
+            lambda: client.send(PipeRequestType.TRANSFER_TABLET_BATCH, body, batch.lineage),
             batch.describe,
             str(client.endpoint),
         )
@@ -248,6 +257,7 @@ class ThriftSinkBase(Connector):
                 self.file_policy(),
                 prepared,
                 self.settings.pipe_sink_read_file_buffer_size,
+                lineage_of(event),
             )
         finally:
             prepared.cleanup()
@@ -281,10 +291,13 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
                 self.with_failover(lambda client: self.send_tablet_now(event, client))
             return None
         with self._lock:
+            lineage = lineage_of(event)
+            if self._batch is not None and self._batch.lineage != lineage:
+                self._seal()  # one lineage per batch
             self._send_sealed()  # an earlier batch first; raises while it cannot go
             batch = self._batch
             if batch is None:
-                batch = self._batch = PendingBatch()
+                batch = self._batch = PendingBatch(lineage)
                 self._start_flusher()
                 self._wakeup.notify()
             batch.add(event.tablet)

@@ -65,6 +65,7 @@ from .insert_node import (
     rows_to_tablets,
 )
 from .io import BodyReader, BodyWriter
+from .lineage import LINEAGE_REQUEST_TYPE, LineageRequest, decode_lineage, encode_lineage
 from .plan_node import DELETE_DATA, DeleteDataNode, decode_plan_node, encode_delete_data_node
 from .request import (
     AIR_GAP_OK_CODES,
@@ -94,6 +95,7 @@ __all__ = [
     "DELETE_DATA",
     "E_LANGUAGE_PREFIX",
     "E_LANGUAGE_SUFFIX",
+    "LINEAGE_REQUEST_TYPE",
     "TIMESTAMP_PRECISIONS",
     "TYPE_NULL",
     "TYPE_RAW_STRING",
@@ -107,6 +109,7 @@ __all__ = [
     "InsertRowNode",
     "InsertRowsNode",
     "InsertTabletNode",
+    "LineageRequest",
     "PipeCompressor",
     "PipeProtocolError",
     "PipeRequestType",
@@ -134,6 +137,7 @@ __all__ = [
     "decode_handshake_v1",
     "decode_handshake_v2",
     "decode_insert_node",
+    "decode_lineage",
     "decode_piece_reply_body",
     "decode_plan_node",
     "decode_slice",
@@ -148,6 +152,7 @@ __all__ = [
     "encode_handshake_v1",
     "encode_handshake_v2",
     "encode_insert_node",
+    "encode_lineage",
     "encode_piece_reply_body",
     "encode_slice",
     "encode_tablet_batch",
