@@ -228,7 +228,7 @@ class Executor:
         else:
             pipes = node.list_pipes()
             receivers = node.receivers.list()
-        rows = [_pipe_row(p, ctx.zone) for p in pipes]
+        rows = [_pipe_row(p, ctx.zone, self.pipesinks.pipesink_of(p.name)) for p in pipes]
         rows += [_receiver_row(r, ctx.zone) for r in receivers]
         return Outcome(data=DataSet.text(SHOW_PIPES_COLUMNS, rows))
 
@@ -360,18 +360,55 @@ def _exceptions(info: PipeInfo, zone: ZoneLike) -> str:
     return "; ".join(f"{format_creation_time(e.time, zone)}, {e.message}" for e in info.exceptions)
 
 
-def _pipe_row(info: PipeInfo, zone: ZoneLike) -> tuple[str, ...]:
+def _pipe_row(info: PipeInfo, zone: ZoneLike, pipesink: str | None = None) -> tuple[str, ...]:
+    """A pipe's row; a sync-tool pipe (`pipesink`: the PIPESINK it goes to) shows what the
+    sync tool's SHOW PIPES showed (seeds 000/001): role sender, remote the PIPESINK, its
+    attributes (SyncDelOp, DataStartTimestamp) and a NORMAL / WARN / ERROR message."""
+    source = str(info.source)
+    message = _exceptions(info, zone)
+    if pipesink is not None:
+        attributes = info.source.attributes
+        inclusion = str(attributes.get("source.inclusion", "data.insert"))
+        start = attributes.get("source.start-time", "0")
+        source = _braces(
+            {
+                "role": "sender",
+                "remote": pipesink,
+                "SyncDelOp": "true" if "delete" in inclusion or inclusion == "data" else "false",
+                "DataStartTimestamp": start,
+            }
+        )
+        message = _legacy_message(info, message)
     return (
         info.name,
         format_creation_time(info.creation_time, zone),
         info.state,
-        str(info.source),
+        source,
         str(info.processor),
         str(info.sink),
-        _exceptions(info, zone),
+        message,
         _number(info.remaining_event_count),
         _seconds(info.estimated_remaining_seconds),
     )
+
+
+def _legacy_message(info: PipeInfo, exceptions: str) -> str:
+    """Seed 001: NORMAL; WARN when an error occurred but the pipe keeps running; ERROR when
+    the data cannot be transferred (the pipe was stopped by it)."""
+    if not info.exceptions:
+        return "NORMAL"
+    level = "ERROR" if info.stopped_by_runtime_exception else "WARN"
+    return f"{level}: {exceptions}"
+
+
+def _receiver_message(error: str | None) -> str:
+    """A receiver row's message as seed 001 shows it: NORMAL, or ERROR when a sender was
+    refused (handshake, login, version: the network works but data cannot be taken), WARN
+    for other errors (the connection keeps running)."""
+    if not error:
+        return "NORMAL"
+    refused = any(w in error for w in ("HANDSHAKE", "LOGIN", "VERSION", "ip_white_list"))
+    return f"{'ERROR' if refused else 'WARN'}: {error}"
 
 
 def _braces(items: dict[str, object]) -> str:
@@ -397,7 +434,7 @@ def _receiver_row(conn: ReceiverConnection, zone: ZoneLike) -> tuple[str, ...]:
         _braces(source),
         "{}",
         _braces(sink),
-        conn.last_error or "",
+        _receiver_message(conn.last_error),
         UNKNOWN,
         UNKNOWN,
     )
