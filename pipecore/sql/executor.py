@@ -314,8 +314,11 @@ class Executor:
                     s.name,
                 )
             pipe = s.translate(pipesink)
+            # the sync tool's retries of a failing file or request, then the pipe stops
+            retries = ctx.node.config.sync.max_number_of_sync_file_retry
+            sink = {**pipe.sink, "sink.exception.others.retry-max-times": str(retries)}
             # the sync tool creates its pipes stopped: START PIPE sends
-            ctx.node.create_pipe(pipe.name, pipe.source, pipe.processor, pipe.sink, start=False)
+            ctx.node.create_pipe(pipe.name, pipe.source, pipe.processor, sink, start=False)
             try:
                 self.pipesinks.record_pipe(pipe.name, pipesink.name)
             except BaseException:

@@ -114,7 +114,10 @@ def test_legacy_pipe_is_translated_created_stopped_and_started(nodes) -> None:
         "{DataStartTimestamp=1648569600000, SyncDelOp=false, remote=my_iotdb, role=sender}"
     )
     assert row["ExceptionMessage"] == "NORMAL"
-    assert row["PipeSink"] == f"{{sink=iotdb-thrift-sink, sink.ip={host}, sink.port={port}}}"
+    assert row["PipeSink"] == (
+        f"{{sink=iotdb-thrift-sink, sink.exception.others.retry-max-times=5, sink.ip={host}, "
+        f"sink.port={port}}}"
+    )
     with pytest.raises(StatementError, match=r"PIPE \[p\] is STOP, please retry after drop it\."):
         sender.execute("CREATE PIPE p TO my_iotdb")
     with pytest.raises(

@@ -43,3 +43,38 @@ def test_legacy_sender_and_receiver_rows(tmp_path) -> None:
     finally:
         for node in (a, b):
             node.stop()
+
+
+def test_max_number_of_sync_file_retry_reaches_legacy_pipes(tmp_path) -> None:
+    """A sync-tool pipe tries a failing request `max_number_of_sync_file_retry` more times,
+    then stops with the error (its row says ERROR) — the setting was read nowhere before."""
+    from pipecore import PipeError, PipeParameters
+    from pipecore.rpc import PipeTransferResponse, Status
+    from pipecore_thrift_sink.options import SinkOptions
+    from pipecore_thrift_sink.status import StatusPolicy
+
+    a, b = start_all(
+        Serve(tmp_path, "A", {"max_number_of_sync_file_retry": 2}), Serve(tmp_path, "B")
+    )
+    try:
+        host, port = b.url.split(":")
+        a.sql(f"CREATE PIPESINK sink2 AS IoTDB (ip='{host}', port={port})")
+        a.sql("CREATE PIPE p2 TO sink2")
+        [row] = [r for r in a.rows("SHOW PIPES") if r[0] == "p2"]
+        assert "sink.exception.others.retry-max-times=2" in row[5]
+    finally:
+        a.stop()
+        b.stop()
+    params = PipeParameters(
+        {"sink.node-urls": "127.0.0.1:1", "sink.exception.others.retry-max-times": "2"}
+    )
+    policy = StatusPolicy(SinkOptions.parse(params), retry_interval=0.001)
+    sent = []
+
+    def send() -> PipeTransferResponse:
+        sent.append(1)
+        return PipeTransferResponse(Status(301, "cannot write"))
+
+    with pytest.raises(PipeError, match="gave up after 2 retries"):
+        policy.deliver(send, lambda: "a tablet", "b")
+    assert len(sent) == 3

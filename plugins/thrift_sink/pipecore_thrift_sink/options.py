@@ -135,6 +135,7 @@ class SinkOptions:
     conflict_retry_max_seconds: float = 60.0
     conflict_record_ignored: bool = True
     others_retry_max_seconds: float = -1.0
+    others_retry_max_times: int = -1  # the sync tool's max_number_of_sync_file_retry
     others_record_ignored: bool = True
     convert_on_type_mismatch: bool = True
     load_tsfile_strategy: str = "sync"
@@ -208,6 +209,9 @@ class SinkOptions:
             ),
             others_record_ignored=p.get_boolean_or_default(
                 keys("exception.others.record-ignored-data"), True
+            ),
+            others_retry_max_times=p.get_int_or_default(
+                keys("exception.others.retry-max-times"), -1
             ),
             convert_on_type_mismatch=p.get_boolean_or_default(
                 keys("exception.data.convert-on-type-mismatch"), True
