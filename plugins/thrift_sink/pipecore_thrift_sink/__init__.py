@@ -22,7 +22,7 @@ from typing import Any
 from pipecore import hookimpl
 from pipecore.users import UserStore
 
-from .access import IpWhiteList
+from .access import IpWhiteList, LiveIpWhiteList
 from .async_sink import IoTDBThriftAsyncSink
 from .client import ClientSet, ClientSettings, HandshakeInfo, SinkClient, thrift_transport_factory
 from .config import ThriftSinkSection, thrift_settings
@@ -100,7 +100,8 @@ def receiver_settings(node: Any) -> ReceiverSettings:
         cluster_id=node.cluster_id,
         base_dir=base,
         timestamp_precision=getattr(config, "timestamp_precision", "ms"),
-        white_list=IpWhiteList(config.ip_white_list),
+        # read per connection: LOAD CONFIGURATION reaches the next handshake
+        white_list=LiveIpWhiteList(lambda: node.config.ip_white_list),
         users=users,
         registry=getattr(node, "receivers", None),
         fsync=section.pipe_file_receiver_fsync_enabled,
