@@ -34,6 +34,7 @@ from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
 from .outcome import DONE, Context, Outcome, StatementError, semantic
+from .plugin_status import check_plugin_uri, create_plugin_failure, drop_plugin_failure
 from .result import (
     SHOW_PIPEPLUGINS_COLUMNS,
     SHOW_PIPES_COLUMNS,
@@ -234,11 +235,24 @@ class Executor:
 
     # ------------------------------------------------------------ pipe plugins
     def _create_plugin(self, ctx: Context, s: CreatePipePlugin) -> Outcome:
-        ctx.node.create_plugin(s.name, s.class_name, s.uri, if_not_exists=s.if_not_exists)
+        check_plugin_uri(s, ctx.node.config)
+        try:
+            ctx.node.create_plugin(s.name, s.class_name, s.uri, if_not_exists=s.if_not_exists)
+        except Exception as exc:
+            answer = create_plugin_failure(s, exc)
+            if answer is None:
+                raise
+            raise answer from exc
         return DONE
 
     def _drop_plugin(self, ctx: Context, s: DropPipePlugin) -> Outcome:
-        ctx.node.drop_plugin(s.name, if_exists=s.if_exists)
+        try:
+            ctx.node.drop_plugin(s.name, if_exists=s.if_exists)
+        except Exception as exc:
+            answer = drop_plugin_failure(s, exc)
+            if answer is None:
+                raise
+            raise answer from exc
         return DONE
 
     def _show_plugins(self, ctx: Context, s: ShowPipePlugins) -> Outcome:

@@ -63,3 +63,35 @@ def test_alter_pipe_renews_creation_time(node: Serve) -> None:
         assert after[2] == "RUNNING"
     finally:
         node.sql("DROP PIPE alt")
+
+
+@pytest.mark.parametrize(
+    ("statement", "answer"),
+    [
+        (
+            "create pipePlugin TestProcessor as 'org.apache.iotdb.db.pipe.example.TestProcessor' "
+            "USING URI 'file:.*'",
+            "701: URI is not hierarchical",
+        ),
+        (
+            "create pipePlugin TestProcessor as 'org.apache.iotdb.db.pipe.example.TestProcessor' "
+            "USING URI 'file:///nowhere/target/test-classes/PipePlugin.jar'",
+            "1603: Failed to get executable for PipePlugin TestProcessor, please check the URI.",
+        ),
+        (
+            "drop pipePlugin test_processor",
+            "1601: Failed to drop pipe plugin TEST_PROCESSOR. Failures: TEST_PROCESSOR does "
+            "not exist.",
+        ),
+        (
+            "drop pipePlugin `Do-Nothing-Sink`",
+            "1601: Failed to drop PipePlugin [DO-NOTHING-SINK], the PipePlugin is a built-in "
+            "PipePlugin",
+        ),
+    ],
+)
+def test_pipeplugin_answers(node: Serve, statement: str, answer: str) -> None:
+    """IoTDB's IoTDBPipeSyntaxIT.testPipePluginValidation, word for word."""
+    with pytest.raises(ServerError) as caught:
+        node.sql(statement)
+    assert caught.value.iotdb_message() == answer
