@@ -392,7 +392,22 @@ class PipeManager:
             store=self.store,
             progress=progress,
             commit_id=commit_id,
+            finished=lambda: self._auto_drop(name, creation_time),
         )
+
+    def _auto_drop(self, name: str, creation_time: int) -> None:
+        """The pipe's source has sent everything (a snapshot pipe): drop the pipe, as IoTDB
+        does, from another thread (the pipe's own threads are stopped by the drop)."""
+
+        def drop() -> None:
+            with self._lock:
+                meta = self._metas.get(name)
+                if meta is None or meta.creation_time != creation_time or self._closed:
+                    return  # dropped, re-created or altered meanwhile
+                log.info("pipe %s: its source has sent everything; dropped", name)
+                self.drop(name, if_exists=True)
+
+        threading.Thread(target=drop, name=f"pipecore-autodrop-{name}", daemon=True).start()
 
     def _start_task(self, meta: PipeMeta) -> None:
         """Start the runtime of a RUNNING pipe; a failure stops it with the error recorded."""

@@ -113,6 +113,8 @@ class RuntimeConfiguration:
     * `wakeup()` — a source with new data calls it to have ``extractor_supply`` called soon
       (otherwise the runtime polls with a back-off).
     * `facts()` — the pipe's current `PipeRuntimeFacts`.
+    * `finished()` — a source that has supplied all it ever will, and seen it all committed,
+      calls it once: the pipe is then dropped (IoTDB's auto-drop of a snapshot pipe).
     """
 
     pipe_name: str
@@ -125,6 +127,7 @@ class RuntimeConfiguration:
     commit_id: int = 0
     wakeup: Callable[[], None] = _noop
     facts: Callable[[], PipeRuntimeFacts] = PipeRuntimeFacts
+    finished: Callable[[], None] = _noop
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:
