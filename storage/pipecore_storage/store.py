@@ -595,15 +595,20 @@ class Store:
         *,
         on_success: str = "none",
         verify: bool = True,
+        encodings: Mapping[str, str] | None = None,
     ) -> SealedFile:
         """LOAD a TsFile (format v3 or v4): validate, create missing schema, add atomically.
 
         `on_success` = "delete" removes the source file after a successful load (IoTDB's
         ``onSuccess=delete``). A file that fails validation raises CorruptFileError /
-        UnsupportedFormatError / SchemaError and nothing is loaded.
+        UnsupportedFormatError / SchemaError and nothing is loaded. `encodings` (series path ->
+        encoding name): what a series the load creates is declared with, where the file's
+        chunks had to use another encoding (a pipe sender's BOOLEAN RLE is written PLAIN).
         """
         self._check_open()
-        return _load.load_tsfile(self, Path(path), origin, on_success=on_success, verify=verify)
+        return _load.load_tsfile(
+            self, Path(path), origin, on_success=on_success, verify=verify, encodings=encodings
+        )
 
     # ------------------------------------------------------------------ queries
     def query(

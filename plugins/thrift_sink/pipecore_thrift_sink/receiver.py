@@ -47,6 +47,7 @@ from pipecore_storage.tablet import Tablet
 from .access import IpWhiteList
 from .client import encode_receiver_marker
 from .convert import convert_tablet, read_tsfile_tablets
+from .encodings import encodings_hint
 from .loader import AsyncLoader
 from .options import DEFAULT_PASSWORD, DEFAULT_USER
 from .protocol import (
@@ -435,14 +436,16 @@ class IoTDBDataNodeReceiver:
         assert files is not None
         try:
             tsfile, mods = files.seal_v2(seal)
-            return self._load(tsfile, mods)
+            return self._load(tsfile, mods, encodings_hint(seal.params_dict))
         except SealError as exc:
             log.warning("receiver %s: %s", self.receiver_id, exc)
             return PipeTransferResponse(exc.status)
         finally:
             files.clear()
 
-    def _load(self, tsfile: Path, mods: Path | None) -> PipeTransferResponse:
+    def _load(
+        self, tsfile: Path, mods: Path | None, encodings: dict[str, str] | None = None
+    ) -> PipeTransferResponse:
         store = self.settings.store
         assert self.origin is not None
         loader = self.settings.loader
@@ -456,7 +459,9 @@ class IoTDBDataNodeReceiver:
             self._record(files=1)
             return PipeTransferResponse(Status.ok())
         try:
-            loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
+            loaded = store.load_tsfile(
+                tsfile, self.origin, verify=self.validate_tsfile, encodings=encodings
+            )
         except SchemaError as exc:
             if not self.convert_on_type_mismatch:
                 return _conflict(exc)

@@ -38,6 +38,7 @@ from pipecore import (
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
 from .config import ThriftSinkSection, thrift_settings
+from .encodings import declared_encodings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
 from .options import SinkOptions, keys
@@ -258,6 +259,9 @@ class ThriftSinkBase(Connector):
                 prepared,
                 self.settings.pipe_sink_read_file_buffer_size,
                 lineage_of(event),
+                encodings=declared_encodings(
+                    getattr(self.configuration, "store", None), dict(event.device_time_index)
+                ),
             )
         finally:
             prepared.cleanup()
