@@ -210,7 +210,9 @@ class PipeManager:
         """ALTER PIPE. A section given in `replace` (``"source"``, ``"processor"``,
         ``"sink"``) is replaced whole; other given sections are merged key by key (MODIFY,
         equivalent spellings replace each other). A running pipe restarts with the new
-        parameters; a changed source starts from scratch (its progress is reset)."""
+        parameters; a changed source starts from scratch (its progress is reset). As in
+        IoTDB, the creation time becomes now, and a pipe stopped by an error (not by its
+        user) runs again."""
         with self._lock:
             meta = self._metas.get(name)
             if meta is None:
@@ -229,13 +231,22 @@ class PipeManager:
                     new[kind] = old.add_or_replace_equivalent_attributes(_params(value))
                 else:
                     new[kind] = old
-            self._check_plugins(name, meta.creation_time, new)
+            creation_time = _now_ms()  # IoTDB's AlterPipeProcedureV2 renews it
+            self._check_plugins(name, creation_time, new)
             running = name in self._tasks
             if running:
                 self._stop_task(name)
             if new["source"] != meta.source:
                 meta.progress, meta.commit_id = None, 0
             meta.source, meta.processor, meta.sink = new["source"], new["processor"], new["sink"]
+            meta.creation_time = creation_time
+            if meta.status == PipeStatus.STOPPED and meta.stopped_by_runtime_exception:
+                # as IoTDB: only a pipe its user stopped stays stopped after ALTER
+                self._cancel_restart(name)
+                meta.status = PipeStatus.RUNNING
+                meta.stopped_by_runtime_exception = False
+                meta.exceptions = []
+                running = True
             self.catalog.save_pipe(meta)
             if running:
                 self._start_task(meta)
@@ -408,7 +419,22 @@ class PipeManager:
             shared=self.shared,
             progress=progress,
             commit_id=commit_id,
+            finished=lambda: self._auto_drop(name, creation_time),
         )
+
+    def _auto_drop(self, name: str, creation_time: int) -> None:
+        """The pipe's source has sent everything (a snapshot pipe): drop the pipe, as IoTDB
+        does, from another thread (the pipe's own threads are stopped by the drop)."""
+
+        def drop() -> None:
+            with self._lock:
+                meta = self._metas.get(name)
+                if meta is None or meta.creation_time != creation_time or self._closed:
+                    return  # dropped, re-created or altered meanwhile
+                log.info("pipe %s: its source has sent everything; dropped", name)
+                self.drop(name, if_exists=True)
+
+        threading.Thread(target=drop, name=f"pipecore-autodrop-{name}", daemon=True).start()
 
     def _start_task(self, meta: PipeMeta) -> None:
         """Start the runtime of a RUNNING pipe; a failure stops it with the error recorded."""

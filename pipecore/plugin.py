@@ -133,6 +133,8 @@ class RuntimeConfiguration:
       and ``/ready``.
     * `sink_parameters` — the pipe's sink section (a source reads ``sink.backlog.*`` there).
     * `outage` — a sink that retries reports each attempt there (`pipecore.outage`).
+    * `finished()` — a source that has supplied all it ever will, and seen it all committed,
+      calls it once: the pipe is then dropped (IoTDB's auto-drop of a snapshot pipe).
     """
 
     pipe_name: str
@@ -149,6 +151,7 @@ class RuntimeConfiguration:
     counters: Any = None
     sink_parameters: PipeParameters | None = None  # the pipe's sink section
     outage: OutageReport = attrs.field(factory=OutageReport)
+    finished: Callable[[], None] = _noop
 
     @property
     def runtime_environment(self) -> RuntimeConfiguration:

@@ -28,7 +28,7 @@ from pipecore_storage.errors import (
 )
 
 from ..backlog import BacklogFullError, backlog_note
-from ..errors import ConfigError, PipeError
+from ..errors import ConfigError, PipeDroppedError, PipeError, PipeNotFoundError
 from ..logins import loggable_statement
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
 from . import admin, authority, executor_data, executor_select, pipe_tools
@@ -36,6 +36,7 @@ from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
 from .outcome import DONE, Context, Outcome, StatementError, semantic
+from .plugin_status import check_plugin_uri, create_plugin_failure, drop_plugin_failure
 from .result import (
     SHOW_PIPEPLUGINS_COLUMNS,
     SHOW_PIPES_COLUMNS,
@@ -71,6 +72,7 @@ __all__ = ["Executor", "status_code_of"]
 log = logging.getLogger(__name__)
 
 PIPE_ERROR = 1107  # IoTDB's PIPE_ERROR
+PIPE_NOT_EXIST_ERROR = 1806  # START/STOP/DROP/ALTER of a pipe that does not exist
 INTERNAL_SERVER_ERROR = 305
 UNKNOWN = "Unknown"
 
@@ -90,6 +92,8 @@ def status_code_of(exc: BaseException) -> int:
     """IoTDB's status code for a failure."""
     if isinstance(exc, SqlError):
         return exc.status_code
+    if isinstance(exc, PipeNotFoundError | PipeDroppedError):
+        return PIPE_NOT_EXIST_ERROR
     if isinstance(exc, PipeError):
         return PIPE_ERROR
     if isinstance(exc, ConfigError):
@@ -240,17 +244,35 @@ class Executor:
         else:
             pipes = node.list_pipes()
             receivers = node.receivers.list()
-        rows = [_pipe_row(p, ctx.zone, backlog_note(ctx.store, p.name)) for p in pipes]
+        rows = [
+            _pipe_row(
+                p, ctx.zone, self.pipesinks.pipesink_of(p.name), backlog_note(ctx.store, p.name)
+            )
+            for p in pipes
+        ]
         rows += [_receiver_row(r, ctx.zone) for r in receivers]
         return Outcome(data=DataSet.text(SHOW_PIPES_COLUMNS, rows))
 
     # ------------------------------------------------------------ pipe plugins
     def _create_plugin(self, ctx: Context, s: CreatePipePlugin) -> Outcome:
-        ctx.node.create_plugin(s.name, s.class_name, s.uri, if_not_exists=s.if_not_exists)
+        check_plugin_uri(s, ctx.node.config)
+        try:
+            ctx.node.create_plugin(s.name, s.class_name, s.uri, if_not_exists=s.if_not_exists)
+        except Exception as exc:
+            answer = create_plugin_failure(s, exc)
+            if answer is None:
+                raise
+            raise answer from exc
         return DONE
 
     def _drop_plugin(self, ctx: Context, s: DropPipePlugin) -> Outcome:
-        ctx.node.drop_plugin(s.name, if_exists=s.if_exists)
+        try:
+            ctx.node.drop_plugin(s.name, if_exists=s.if_exists)
+        except Exception as exc:
+            answer = drop_plugin_failure(s, exc)
+            if answer is None:
+                raise
+            raise answer from exc
         return DONE
 
     def _show_plugins(self, ctx: Context, s: ShowPipePlugins) -> Outcome:
@@ -326,8 +348,11 @@ class Executor:
                     s.name,
                 )
             pipe = s.translate(pipesink)
+            # the sync tool's retries of a failing file or request, then the pipe stops
+            retries = ctx.node.config.sync.max_number_of_sync_file_retry
+            sink = {**pipe.sink, "sink.exception.others.retry-max-times": str(retries)}
             # the sync tool creates its pipes stopped: START PIPE sends
-            ctx.node.create_pipe(pipe.name, pipe.source, pipe.processor, pipe.sink, start=False)
+            ctx.node.create_pipe(pipe.name, pipe.source, pipe.processor, sink, start=False)
             try:
                 self.pipesinks.record_pipe(pipe.name, pipesink.name)
             except BaseException:
@@ -381,18 +406,57 @@ def _exceptions(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> str:
     return "; ".join(parts)
 
 
-def _pipe_row(info: PipeInfo, zone: ZoneLike, note: str | None = None) -> tuple[str, ...]:
+def _pipe_row(
+    info: PipeInfo, zone: ZoneLike, pipesink: str | None = None, note: str | None = None
+) -> tuple[str, ...]:
+    """A pipe's row; a sync-tool pipe (`pipesink`: the PIPESINK it goes to) shows what the
+    sync tool's SHOW PIPES showed (seeds 000/001): role sender, remote the PIPESINK, its
+    attributes (SyncDelOp, DataStartTimestamp) and a NORMAL / WARN / ERROR message."""
+    source = str(info.source)
+    message = _exceptions(info, zone, note)
+    if pipesink is not None:
+        attributes = info.source.attributes
+        inclusion = str(attributes.get("source.inclusion", "data.insert"))
+        start = attributes.get("source.start-time", "0")
+        source = _braces(
+            {
+                "role": "sender",
+                "remote": pipesink,
+                "SyncDelOp": "true" if "delete" in inclusion or inclusion == "data" else "false",
+                "DataStartTimestamp": start,
+            }
+        )
+        message = _legacy_message(info, message)
     return (
         info.name,
         format_creation_time(info.creation_time, zone),
         info.state,
-        str(info.source),
+        source,
         str(info.processor),
         str(info.sink),
-        _exceptions(info, zone, note),
+        message,
         _number(info.remaining_event_count),
         _seconds(info.estimated_remaining_seconds),
     )
+
+
+def _legacy_message(info: PipeInfo, exceptions: str) -> str:
+    """Seed 001: NORMAL; WARN when an error occurred but the pipe keeps running; ERROR when
+    the data cannot be transferred (the pipe was stopped by it)."""
+    if not info.exceptions:
+        return "NORMAL"
+    level = "ERROR" if info.stopped_by_runtime_exception else "WARN"
+    return f"{level}: {exceptions}"
+
+
+def _receiver_message(error: str | None) -> str:
+    """A receiver row's message as seed 001 shows it: NORMAL, or ERROR when a sender was
+    refused (handshake, login, version: the network works but data cannot be taken), WARN
+    for other errors (the connection keeps running)."""
+    if not error:
+        return "NORMAL"
+    refused = any(w in error for w in ("HANDSHAKE", "LOGIN", "VERSION", "ip_white_list"))
+    return f"{'ERROR' if refused else 'WARN'}: {error}"
 
 
 def _braces(items: dict[str, object]) -> str:
@@ -418,7 +482,7 @@ def _receiver_row(conn: ReceiverView, zone: ZoneLike) -> tuple[str, ...]:
         _braces(source),
         "{}",
         _braces(sink),
-        conn.last_error or "",
+        _receiver_message(conn.last_error),
         UNKNOWN,
         UNKNOWN,
     )

@@ -259,7 +259,8 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         info = ctx.store.series(join_path([*split_path(device), measurement]))
         if info is not None:
             known = {**known, measurement: info.data_type}
-    records = []
+    timestamps: list[int] = []
+    rows: list[dict[str, object]] = []
     for row in s.rows:
         if len(row.values) != len(s.measurements):
             raise _refuse(
@@ -274,11 +275,15 @@ def insert(ctx: Context, s: Insert) -> Outcome:
         }
         present = {m: v for m, v in values.items() if v is not None}  # null: no point
         if present:
-            records.append((device, row.time.resolve(ctx.now_ms), present))
+            timestamps.append(row.time.resolve(ctx.now_ms))
+            rows.append(present)
     check_writes(ctx.store)  # a pipe's backlog full with overflow-policy=block: 606
-    # IoTDB >= 1.2: a device takes its own alignment, with or without ALIGNED
-    aligned = ctx.store.device_aligned(canonical)
-    ctx.store.insert_records(records, aligned=s.aligned if aligned is None else aligned)
+    if rows:  # one write for the statement, as IoTDB's insert node: one pipe event
+        # IoTDB >= 1.2: a device takes its own alignment, with or without ALIGNED
+        aligned = ctx.store.device_aligned(canonical)
+        ctx.store.insert_rows(
+            device, timestamps, rows, aligned=s.aligned if aligned is None else aligned
+        )
     return DONE
 
 

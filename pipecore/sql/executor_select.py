@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from pipecore_storage.paths import split_path
+from pipecore_storage.paths import iotdb_path, split_path
 from pipecore_storage.types import TSDataType
 
 from .dataset import DataSet, cell_value
@@ -91,7 +91,7 @@ def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixe
                 s, f"alias {item.alias} matches {len(found)} series; an alias names one series"
             )
         for info in found:
-            out.setdefault(info.path, (item.alias or info.path, info))
+            out.setdefault(info.path, (item.alias or iotdb_path(info.path), info))
     return list(out.values())
 
 
@@ -431,7 +431,7 @@ def _column(value: object, data_type: TSDataType) -> tuple[np.ndarray, np.ndarra
 
 def select_aggregate(ctx: Context, s: Select) -> Outcome:
     specs = _aggregate_specs(ctx, s, s.from_paths)
-    headers, types, cells = _aggregate_row(ctx, s, specs, lambda info: info.path)
+    headers, types, cells = _aggregate_row(ctx, s, specs, lambda info: iotdb_path(info.path))
     columns = [_column(v, t) for v, t in zip(cells, types, strict=True)]
     index = _order_and_page(s, 1)
     return rows(

@@ -26,6 +26,8 @@ MAX_DELETIONS = 65536
 def _record(event: DeletionEvent) -> bytes:
     o = event.origin
     row = [event.seq, event.pattern, event.start, event.end, o.generated_by_pipe, o.cluster_id]
+    if o.lineage:
+        row.append(list(o.lineage))
     return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
 
 
@@ -45,8 +47,10 @@ class DeletionLog:
         out: list[DeletionEvent] = []
         for line in raw.split(b"\n"):
             try:
-                seq, pattern, start, end, pipe, cluster = json.loads(line)
-                out.append(DeletionEvent(seq, pattern, start, end, Origin(bool(pipe), cluster)))
+                seq, pattern, start, end, pipe, cluster, *rest = json.loads(line)
+                lineage = tuple(rest[0]) if rest else ()
+                origin = Origin(bool(pipe), cluster, lineage)
+                out.append(DeletionEvent(seq, pattern, start, end, origin))
             except (ValueError, TypeError):
                 continue  # a torn last line: that deletion was not acknowledged
         self.lines = len(out)

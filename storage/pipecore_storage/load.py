@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,8 +32,9 @@ from .mods import MIN_TIME, Deletion, append_mods, read_mods
 from .origin import Origin
 from .paths import join_path, split_path
 from .resource import SealedFile, tsfile_name
-from .schema import Schema
+from .schema import SUPPORTED_ENCODINGS, Schema
 from .tsfile import TsFileReader, TsFileWriter
+from .types import TSEncoding
 
 if TYPE_CHECKING:
     from .store import Store
@@ -51,7 +53,13 @@ class _Plan:
 
 
 def load_tsfile(
-    store: Store, path: Path, origin: Origin, *, on_success: str = "none", verify: bool = True
+    store: Store,
+    path: Path,
+    origin: Origin,
+    *,
+    on_success: str = "none",
+    verify: bool = True,
+    encodings: Mapping[str, str] | None = None,
 ) -> SealedFile:
     if on_success not in ("none", "delete"):
         raise ValueError(f"on_success must be 'none' or 'delete', not {on_success!r}")
@@ -59,7 +67,7 @@ def load_tsfile(
         raise CorruptFileError(path, None, "no such file")
     plan = _inspect(path, verify)
     with store._lock:
-        by_db = _plan_schema(store, plan)
+        by_db = _plan_schema(store, plan, encodings or {})
         need_flush = _overlaps_memtables(store, plan)
     if need_flush:
         store.flush()
@@ -128,7 +136,29 @@ def _decode_all(reader, device) -> tuple[int, int, int]:
     return lo, hi, n
 
 
-def _plan_schema(store: Store, plan: _Plan) -> dict[str, list[str]]:
+def _hinted(device: str, schemas: list, encodings: Mapping[str, str]) -> list:
+    """The file's schemas with the encodings the sender declared (`encodings`: series path ->
+    encoding name) where the file had to be written with another one (BOOLEAN RLE is
+    written PLAIN, ...): a series the load creates gets the declared encoding."""
+    if not encodings:
+        return schemas
+    out = []
+    for s in schemas:
+        name = encodings.get(f"{device}.{s.name}")
+        if name is not None:
+            try:
+                encoding = TSEncoding[name.upper()]
+            except KeyError:
+                encoding = s.encoding
+            if encoding in SUPPORTED_ENCODINGS.get(s.data_type, ()):
+                s = attrs.evolve(s, encoding=encoding)
+        out.append(s)
+    return out
+
+
+def _plan_schema(
+    store: Store, plan: _Plan, encodings: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
     """Check the file against the schema; group its devices by database. No change made."""
     scratch = Schema()
     scratch.databases = dict(store._schema.databases)
@@ -139,7 +169,8 @@ def _plan_schema(store: Store, plan: _Plan) -> dict[str, list[str]]:
         if entry is not None and entry.aligned != aligned:
             kind = "aligned" if entry.aligned else "not aligned"
             raise SchemaError(f"{device} is {kind} in the store but not in the file", device)
-        recs = scratch.plan_writes(device, schemas, aligned, store.config, keep_encoding=True)
+        hinted = _hinted(device, schemas, encodings or {})
+        recs = scratch.plan_writes(device, hinted, aligned, store.config, keep_encoding=True)
         for r in recs:
             _apply_scratch(scratch, r)
         records += recs

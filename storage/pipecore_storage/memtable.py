@@ -191,6 +191,7 @@ class MemTable:
     series: set[tuple[str, str]] = attrs.field(factory=set)
     all_from_pipe: bool = True
     clusters: set[str | None] = attrs.field(factory=set)
+    paths: set[tuple[str, ...]] = attrs.field(factory=set)
 
     @property
     def empty(self) -> bool:
@@ -231,12 +232,19 @@ class MemTable:
         self.max_seq = max(self.max_seq, seq)
         self.all_from_pipe = self.all_from_pipe and origin.generated_by_pipe
         self.clusters.add(origin.cluster_id)
+        self.paths.add(origin.path)
 
     def origin(self) -> Origin:
         """The origin a file sealed from this memtable records (see docs/store.md)."""
         if not self.all_from_pipe:
             return Origin()
-        return Origin(True, next(iter(self.clusters)) if len(self.clusters) == 1 else None)
+        cluster = next(iter(self.clusters)) if len(self.clusters) == 1 else None
+        # the clusters every write passed through (the file's data all visited them)
+        common = set.intersection(*(set(p) for p in self.paths)) if self.paths else set()
+        shared = tuple(c for c in next(iter(self.paths), ()) if c in common)
+        if cluster is not None and shared[-1:] == (cluster,):
+            shared = shared[:-1]
+        return Origin(True, cluster, shared)
 
     def avg_series_points(self) -> float:
         return self.points / len(self.series) if self.series else 0.0

@@ -101,6 +101,29 @@ def join_path(nodes: Sequence[str]) -> str:
     return ".".join(_quote(n) for n in nodes)
 
 
+_IOTDB_NAME = re.compile(r"[0-9A-Za-z_\u2E80-\u9FFF]+")
+_REAL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _iotdb_quote(node: str) -> str:
+    """A node as IoTDB writes it: back-quoted unless it is an unquoted identifier (letters,
+    digits, ``_`` and CJK characters, and not a number)."""
+    if _IOTDB_NAME.fullmatch(node) and not _REAL_NUMBER.fullmatch(node):
+        return node
+    return "`" + node.replace("`", "``") + "`"
+
+
+@lru_cache(maxsize=65536)
+def iotdb_path(path: str) -> str:
+    """`path` as IoTDB shows it (SHOW TIMESERIES, SHOW DEVICES, SELECT headers): every node
+    that is not a plain identifier back-quoted, e.g. ``root.sg.`1(TS)`.s``."""
+    try:
+        nodes = split_path(path, allow_wildcards=True)
+    except SchemaError:
+        return path
+    return ".".join(_iotdb_quote(n) if n not in ("*", "**") else n for n in nodes)
+
+
 def validate_device(device: str) -> list[str]:
     """Nodes of a device path (``root`` plus at least one node, no wildcards)."""
     return list(canonical_device(device)[1])

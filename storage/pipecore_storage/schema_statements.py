@@ -11,7 +11,7 @@ from typing import Any
 
 from .config import StoreConfig
 from .errors import SchemaError
-from .paths import join_path, parse_pattern, split_path, validate_device
+from .paths import iotdb_path, join_path, parse_pattern, split_path, validate_device
 from .query import ResultTable
 from .schema import Schema, check_series_schema, series_record
 from .series_meta import SeriesMeta, check_alias, meta_record, meta_text
@@ -151,7 +151,7 @@ def show_databases(schema: Schema, pattern: str, config: StoreConfig) -> ResultT
 def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
     rows = [
         (
-            s.path,
+            iotdb_path(s.path),  # back-quoted as IoTDB shows it
             s.meta.alias,
             s.database,
             s.schema.data_type.name,
@@ -170,7 +170,7 @@ def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
 
 def show_devices(schema: Schema, pattern: str) -> ResultTable:
     rows = [
-        (d.device, "true" if d.aligned else "false", None)
+        (iotdb_path(d.device), "true" if d.aligned else "false", None)
         for d in schema.iter_devices(parse_pattern(pattern))
     ]
     return ResultTable(list(DEVICE_COLUMNS), rows)

@@ -47,6 +47,7 @@ from .origin import CLIENT, Origin
 from .paths import canonical_device, join_path, parse_pattern, split_path
 from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
 from .resource import SealedFile
+from .rows import rows_tablet
 from .schema import Schema, SchemaLog, SeriesInfo
 from .series_meta import SeriesMeta
 from .stats import StoreStats, store_stats
@@ -490,6 +491,29 @@ class Store:
             )
         return self._insert(tablets, origin)  # built here: no copy needed
 
+    def insert_rows(
+        self,
+        device: str,
+        timestamps: Sequence[int],
+        rows: Sequence[Mapping[str, object]],
+        *,
+        data_types: Mapping[str, object] | None = None,
+        aligned: bool = False,
+        origin: Origin = CLIENT,
+    ) -> int:
+        """Write rows of one device as ONE write (one sequence number, one listener event),
+        as IoTDB writes a multi-row INSERT: see `rows.rows_tablet` for typing, order and
+        rows sharing a timestamp. Returns the write's sequence number."""
+        self._check_open()
+        device = canonical_device(device)[0]
+        with self._lock:
+            entry = self._schema.devices.get(device)
+            known = {m: s.data_type for m, s in entry.measurements.items()} if entry else {}
+        tablet = rows_tablet(device, timestamps, rows, known, self.config, data_types, aligned)
+        if tablet is None:
+            return self._seq
+        return self._insert([tablet], origin)[0]
+
     def _apply_insert(self, tablet: Tablet, seq: int, origin: Origin) -> None:
         entry = self._schema.devices[tablet.device]
         boundary = self._last_flushed.get(tablet.device)
@@ -610,6 +634,18 @@ class Store:
             g.wait()
         return gen.sealed if gen is not None else []
 
+    def flush_async(self) -> bool:
+        """Start sealing every memtable now without waiting for it (a pipe source that hands
+        on sealed files asks for this rather than waiting for an unrelated flush); True when
+        there was something to seal. The seals are published to subscribers as usual."""
+        self._check_open()
+        with self._lock:
+            gen = self._switch_locked()
+        if gen is None:
+            return False
+        self._flusher.kick()
+        return True
+
     # ------------------------------------------------------------------ LOAD
     def load_tsfile(
         self,
@@ -618,15 +654,20 @@ class Store:
         *,
         on_success: str = "none",
         verify: bool = True,
+        encodings: Mapping[str, str] | None = None,
     ) -> SealedFile:
         """LOAD a TsFile (format v3 or v4): validate, create missing schema, add atomically.
 
         `on_success` = "delete" removes the source file after a successful load (IoTDB's
         ``onSuccess=delete``). A file that fails validation raises CorruptFileError /
-        UnsupportedFormatError / SchemaError and nothing is loaded.
+        UnsupportedFormatError / SchemaError and nothing is loaded. `encodings` (series path ->
+        encoding name): what a series the load creates is declared with, where the file's
+        chunks had to use another encoding (a pipe sender's BOOLEAN RLE is written PLAIN).
         """
         self._check_open()
-        return _load.load_tsfile(self, Path(path), origin, on_success=on_success, verify=verify)
+        return _load.load_tsfile(
+            self, Path(path), origin, on_success=on_success, verify=verify, encodings=encodings
+        )
 
     # ------------------------------------------------------------------ queries
     def query(

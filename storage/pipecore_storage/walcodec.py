@@ -104,7 +104,19 @@ class _Reader:
 
 
 def _origin_flags(origin: Origin) -> int:
-    return 2 if origin.generated_by_pipe else 0
+    return (2 if origin.generated_by_pipe else 0) | (4 if origin.lineage else 0)
+
+
+def _lineage(origin: Origin) -> list[bytes]:
+    """The lineage after the cluster id (only when flag 4 says so: older WALs have none)."""
+    return [_str(",".join(origin.lineage))] if origin.lineage else []
+
+
+def _read_origin(r: _Reader, flags: int, cluster: str | None) -> Origin:
+    lineage: tuple[str, ...] = ()
+    if flags & 4:
+        lineage = tuple((r.text() or "").split(","))
+    return Origin(bool(flags & 2), cluster, lineage)
 
 
 # ---------------------------------------------------------------------- insert
@@ -114,6 +126,7 @@ def encode_insert(tablet: Tablet, origin: Origin) -> bytes:
     parts: list[bytes | memoryview] = [
         _HEAD.pack(KIND_INSERT, flags, rows, len(tablet.schemas)),
         _str(origin.cluster_id),
+        *_lineage(origin),
         _str(tablet.device),
     ]
     for s in tablet.schemas:
@@ -141,6 +154,7 @@ def _encode_values(data_type: TSDataType, col: np.ndarray) -> list[bytes | memor
 def _decode_insert(r: _Reader) -> InsertEntry:
     _kind, flags, rows, ncols = r.unpack(_HEAD)
     cluster = r.text()
+    origin = _read_origin(r, flags, cluster)
     device = r.name()
     schemas = []
     for _ in range(ncols):
@@ -162,7 +176,6 @@ def _decode_insert(r: _Reader) -> InsertEntry:
             masks.append(None)
         columns.append(_decode_values(r, s.data_type, rows))
     tablet = Tablet(device, schemas, times, columns, masks, bool(flags & 1))
-    origin = Origin(bool(flags & 2), cluster)
     return InsertEntry(tablet, origin)
 
 
@@ -192,6 +205,7 @@ def encode_delete(pattern: str, start: int, end: int, origin: Origin) -> bytes:
             _U8.pack(KIND_DELETE),
             _U8.pack(_origin_flags(origin)),
             _str(origin.cluster_id),
+            *_lineage(origin),
             _str(pattern),
             _RANGE.pack(start, end),
         ]
@@ -213,9 +227,10 @@ def decode_entry(body: bytes | memoryview) -> InsertEntry | DeleteEntry | Delete
             r.take(1)
             (flags,) = r.unpack(_U8)
             cluster = r.text()
+            origin = _read_origin(r, flags, cluster)
             pattern = r.text()
             start, end = r.unpack(_RANGE)
-            entry = DeleteEntry(pattern or "", start, end, Origin(bool(flags & 2), cluster))
+            entry = DeleteEntry(pattern or "", start, end, origin)
         elif kind == KIND_DELETE_DATABASE:
             r.take(1)
             entry = DeleteDatabaseEntry(r.text() or "")

@@ -143,7 +143,10 @@ class PipeStateMachine(RuleBasedStateMachine):
             except PipeNotFoundError:
                 return
         self.node.alter_pipe(name, sink={"sink.counter": counter})
-        self.model[name].counter = counter
+        pipe = self.model[name]
+        pipe.counter = counter
+        if pipe.by_error:  # IoTDB: only a pipe its user stopped stays stopped after ALTER
+            pipe.state, pipe.by_error, pipe.exceptions = "RUNNING", False, 0
 
     @rule()
     def restart_the_process(self) -> None:

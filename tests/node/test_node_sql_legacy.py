@@ -109,8 +109,15 @@ def test_legacy_pipe_is_translated_created_stopped_and_started(nodes) -> None:
     )
     (row,) = _rows(sender, "SHOW PIPE p")
     assert row["State"] == "STOPPED"
-    assert row["PipeSource"] == "{source=iotdb-source, source.start-time=1648569600000}"
-    assert row["PipeSink"] == f"{{sink=iotdb-thrift-sink, sink.ip={host}, sink.port={port}}}"
+    # the sync tool's view (seed 001): role, remote = the PIPESINK, the pipe's attributes
+    assert row["PipeSource"] == (
+        "{DataStartTimestamp=1648569600000, SyncDelOp=false, remote=my_iotdb, role=sender}"
+    )
+    assert row["ExceptionMessage"] == "NORMAL"
+    assert row["PipeSink"] == (
+        f"{{sink=iotdb-thrift-sink, sink.exception.others.retry-max-times=5, sink.ip={host}, "
+        f"sink.port={port}}}"
+    )
     with pytest.raises(StatementError, match=r"PIPE \[p\] is STOP, please retry after drop it\."):
         sender.execute("CREATE PIPE p TO my_iotdb")
     with pytest.raises(
@@ -138,7 +145,7 @@ def test_legacy_pipe_errors(nodes) -> None:
     assert sender.execute("SHOW PIPES").rows == ()
     sender.execute("CREATE PIPE p2 TO demo WITH SyncDelOp=true")
     (row,) = _rows(sender, "SHOW PIPES")
-    assert row["PipeSource"] == "{source=iotdb-source, source.inclusion=data}"
+    assert row["PipeSource"] == "{DataStartTimestamp=0, SyncDelOp=true, remote=demo, role=sender}"
 
 
 def test_pipesinks_and_their_pipes_survive_a_restart(tmp_path: Path, nodes) -> None:

@@ -199,8 +199,9 @@ def test_create_and_drop_pipeplugin(node: Node, tmp_path) -> None:
     rows = {r["PluginName"]: r for r in _show(node, "SHOW PIPEPLUGINS")}
     assert rows["MYSINK"]["PluginType"] == "External"
     assert rows["MYSINK"]["PluginJar"].endswith("my_sink.py")
-    with pytest.raises(StatementError, match="the same name PipePlugin has been created"):
+    with pytest.raises(StatementError, match="the same name PipePlugin has been created") as e:
         node.execute(f"CREATE PIPEPLUGIN mysink AS 'my_sink:MySink' USING URI '{plugin}'")
+    assert e.value.status_code == 1600
     node.execute(f"CREATE PIPEPLUGIN IF NOT EXISTS mysink AS 'my_sink:MySink' USING URI '{plugin}'")
     node.execute(
         "CREATE PIPE p WITH SOURCE ('source'='do-nothing-source') WITH SINK ('sink'='mysink')"
@@ -210,10 +211,23 @@ def test_create_and_drop_pipeplugin(node: Node, tmp_path) -> None:
     node.execute("DROP PIPE p")
     node.execute("DROP PIPEPLUGIN mysink")
     node.execute("DROP PIPEPLUGIN IF EXISTS mysink")
-    with pytest.raises(StatementError, match="this PipePlugin has not been created"):
+    # IoTDB's codes and texts (IoTDBPipeSyntaxIT.testPipePluginValidation)
+    with pytest.raises(StatementError) as caught:
         node.execute("DROP PIPEPLUGIN mysink")
-    with pytest.raises(StatementError, match="built-in PipePlugin"):
+    assert caught.value.iotdb_message() == (
+        "1601: Failed to drop pipe plugin MYSINK. Failures: MYSINK does not exist."
+    )
+    with pytest.raises(StatementError, match="built-in PipePlugin") as caught:
         node.execute("DROP PIPEPLUGIN `do-nothing-sink`")
+    assert caught.value.status_code == 1601
+    with pytest.raises(StatementError) as caught:
+        node.execute("CREATE PIPEPLUGIN t AS 'a.T' USING URI 'file:.*'")
+    assert caught.value.iotdb_message() == "701: URI is not hierarchical"
+    with pytest.raises(StatementError) as caught:
+        node.execute(f"CREATE PIPEPLUGIN TestP AS 'a.T' USING URI '{tmp_path.as_uri()}/P.jar'")
+    assert caught.value.iotdb_message() == (
+        "1603: Failed to get executable for PipePlugin TestP, please check the URI."
+    )
 
 
 def test_a_plugin_that_failed_to_load_is_listed_with_its_error(tmp_path) -> None:
@@ -238,3 +252,24 @@ def test_pipes_survive_a_restart_and_show_again(tmp_path) -> None:
     with Node.open(tmp_path / "n") as node:
         (row,) = _show(node)
         assert (row["ID"], row["State"], row["CreationTime"]) == ("keep", "STOPPED", created)
+
+
+def test_untrusted_plugin_uri_has_iotdb_answer() -> None:
+    """With ``trusted_uri_pattern`` in the node's configuration (issue 12 adds the key), an
+    URI outside it gets IoTDB's 701 text."""
+    from pipecore.sql.plugin_status import check_plugin_uri
+    from pipecore.sql.statements import CreatePipePlugin
+
+    class _Config:
+        def as_dict(self) -> dict[str, str]:
+            return {"trusted_uri_pattern": "file:.*"}
+
+    from pipecore.sql import parse_statement
+
+    s = parse_statement("create pipePlugin TestProcessor as 'a.TestProcessor' USING URI 'xxx'")
+    assert isinstance(s, CreatePipePlugin)
+    with pytest.raises(StatementError) as caught:
+        check_plugin_uri(s, _Config())
+    assert caught.value.iotdb_message() == (
+        "701: Untrusted uri xxx, current trusted_uri_pattern is file:.*"
+    )

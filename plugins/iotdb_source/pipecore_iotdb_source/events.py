@@ -78,9 +78,24 @@ def apply_deletions(tablet: Tablet, deletions: tuple[Deletion, ...]) -> Tablet |
                 tablet.aligned,
             )
             empty_rows = _all_null(tablet)
+            tablet = _without_empty_columns(tablet)  # a series all deleted is not sent
     if empty_rows is not None:
         tablet = tablet.take(~empty_rows)
-    return tablet if tablet.row_count else None
+    return tablet if tablet.row_count and tablet.schemas else None
+
+
+def _without_empty_columns(tablet: Tablet) -> Tablet:
+    keep = [i for i, m in enumerate(tablet.null_masks) if m is None or not bool(m.all())]
+    if len(keep) == len(tablet.schemas):
+        return tablet
+    return Tablet(
+        tablet.device,
+        [tablet.schemas[i] for i in keep],
+        tablet.timestamps,
+        [tablet.columns[i] for i in keep],
+        [tablet.null_masks[i] for i in keep],
+        tablet.aligned,
+    )
 
 
 def _all_null(tablet: Tablet) -> np.ndarray | None:

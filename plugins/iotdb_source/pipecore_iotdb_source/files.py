@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipecore import TabletInsertionEvent
+from pipecore_storage.paths import split_path
 from pipecore_storage.resource import SealedFile
 
 from .events import SourceTsFileInsertionEvent
@@ -44,6 +45,8 @@ def needs_split(
     """Whether sending `f` whole would send more than asked (or resurrect deleted points)."""
     if f.mods and not mods_enabled:
         return True  # a sink sending the file without its .mods would undo the deletions
+    if f.mods and _series_wholly_deleted(f):
+        return True  # sent whole, the receiver would create a series with no point
     if "time" not in loose and any(a < start or b > end for a, b in f.device_times.values()):
         return True
     return (
@@ -51,6 +54,17 @@ def needs_split(
         and not pattern.is_root
         and not all(pattern.covers_device(device) for device in f.device_times)
     )
+
+
+def _series_wholly_deleted(f: SealedFile) -> bool:
+    """Whether a deletion may remove every point a series has in the file: one whose time
+    range covers a device's whole range and whose pattern may match a series of it."""
+    for d in f.mods:
+        pattern = d.compiled
+        for device, (a, b) in f.device_times.items():
+            if d.start <= a and d.end >= b and pattern.may_match_device(split_path(device)):
+                return True
+    return False
 
 
 def file_event(f: SealedFile, pinned: Path, mods_enabled: bool) -> SourceTsFileInsertionEvent:

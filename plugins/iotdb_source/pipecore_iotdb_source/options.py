@@ -75,6 +75,7 @@ class SourceOptions:
     include_insert: bool = True
     include_delete: bool = False
     mods_enabled: bool = False
+    snapshot: bool = False  # mode=query/snapshot: history only, the pipe drops itself after
 
 
 # ---------------------------------------------------------------------- helpers
@@ -263,7 +264,8 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
             )
         history_start, history_end = start, end
         history = True  # IoTDB 1.3.1+: either key turns history extraction on
-    if _extraction_mode(parameters) in _SNAPSHOT_MODES:
+    snapshot = _extraction_mode(parameters) in _SNAPSHOT_MODES
+    if snapshot:
         realtime = False
     return SourceOptions(
         pattern=pattern,
@@ -280,4 +282,5 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
         include_insert=insert,
         include_delete=delete,
         mods_enabled=_bool(parameters, "mods.enable", False) or delete,
+        snapshot=snapshot,
     )

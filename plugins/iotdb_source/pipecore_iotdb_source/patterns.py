@@ -20,7 +20,7 @@ import numpy as np
 
 from pipecore import PipeParameterNotValidError, PipeParameters
 from pipecore_storage.errors import SchemaError
-from pipecore_storage.paths import PathPattern, parse_pattern, split_path
+from pipecore_storage.paths import PathPattern, join_path, parse_pattern, split_path
 from pipecore_storage.tablet import Tablet
 
 __all__ = [
@@ -68,10 +68,12 @@ class SeriesPattern:
 
 
 class PrefixPattern(SeriesPattern):
-    """IoTDB's legacy prefix pattern (string prefix of ``device.measurement``)."""
+    """IoTDB's legacy prefix pattern (string prefix of ``device.measurement``). Back-quoted
+    nodes (``root.sg.`1(TS)```) are compared in the store's path form, so the pattern takes
+    what the same path given as ``path`` takes."""
 
     def __init__(self, text: str, key: str | None = None) -> None:
-        self.text, self.key = text, key
+        self.text, self.key = _store_form(text), key
         self.is_root = text in ("root", "root.")
         self.allows_deletions = self.is_root
 
@@ -83,6 +85,17 @@ class PrefixPattern(SeriesPattern):
 
     def matches(self, device: str, measurement: str) -> bool:
         return device.startswith(self.text) or f"{device}.{measurement}".startswith(self.text)
+
+
+def _store_form(text: str) -> str:
+    """A prefix written with IoTDB's back-quotes, in the store's path text (which quotes only
+    nodes holding ``.``, `` ` `` or ``*``); as written when it is not whole nodes."""
+    if "`" not in text:
+        return text
+    try:
+        return join_path(split_path(text))
+    except SchemaError:
+        return text
 
 
 class IoTDBPattern(SeriesPattern):

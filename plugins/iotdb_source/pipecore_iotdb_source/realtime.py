@@ -22,6 +22,16 @@ The model (sequence numbers are the store's, one per write, seal and deletion):
   least a second of files) and what it dropped has been sealed and sent as files (at most
   half a queue of dropped inserts left to replay as tablets; IoTDB likewise keeps a TsFile
   epoch on files until that file is sealed).
+* **Bounded delay** (hybrid): in file mode, inserts dropped here wait in a memtable for a
+  seal. They never wait for an unrelated flush: once the pipe has caught up and an insert
+  has waited `SEAL_DELAY` seconds, the source asks the store to seal its memtables now
+  (`Store.flush_async`), and the sealed files go out. So realtime data reaches the sink at
+  most `SEAL_DELAY` after the sink has taken what was queued before it. ``batch`` waits for
+  the store's own seals (FLUSH, memtable thresholds, ``seq_memtable_flush_interval_in_ms``)
+  as IoTDB's file mode does.
+* What waits is counted (`remaining_events` / `remaining_bytes`, SHOW PIPES'
+  RemainingEventCount): events queued in the subscription or held here, and inserts dropped
+  in file mode that no file sent yet covers (they are still in a memtable).
 * A replay (the start of every subscription) is handed on deletions first, then files, then
   inserts: the files and memtable already hold the state *after* those deletions, so this
   order leaves the receiver exact.
@@ -39,6 +49,7 @@ from typing import Any
 import attrs
 
 from pipecore import PipeRuntimeFacts
+from pipecore_storage.errors import PipecoreError
 from pipecore_storage.listeners import (
     DeletionEvent,
     GapEvent,
@@ -59,6 +70,11 @@ MIN_FILE_MODE_SECONDS = 1.0
 #: hybrid: how long the pipe must lag before tablets give way to files
 LAG_SECONDS = 0.2
 _MIN_BACKLOG = 16
+#: hybrid, file mode: how long a dropped insert may wait in a memtable (once the pipe has
+#: caught up) before the source has the store seal it
+SEAL_DELAY = 1.0
+#: inserts dropped within this many seconds of each other are counted in one entry
+_COALESCE_SECONDS = 0.05
 
 
 @attrs.frozen
@@ -104,7 +120,12 @@ class Realtime:
         self._queue_max = _MIN_BACKLOG  # learnt from the pipe's facts
         self._lagging_since: float | None = None
         self._queue_filled = False
-        self._dropped: deque[int] = deque()  # hybrid: inserts dropped and not yet covered
+        # file mode: inserts dropped and not yet covered, as [last seq, events, bytes, since]
+        self._waiting: deque[list[Any]] = deque()
+        self._waiting_events = 0
+        self._waiting_bytes = 0
+        self._seal_asked = float("-inf")
+        self.forced_seals = 0  # seals asked of the store (for tests)
 
     # ------------------------------------------------------------------ subscription
     def open(self) -> None:
@@ -123,6 +144,7 @@ class Realtime:
         self.sub = self.store.subscribe(self.name, replay_from=self.covered, on_event=self.wakeup)
         self.sub_start = self.sub.start_seq
         self.held.clear()
+        self._clear_waiting()  # the replay from R brings back what still waits
         deletions, files, inserts = [], [], []
         while True:
             event = self.sub.get_nowait()
@@ -137,6 +159,8 @@ class Realtime:
                 files.append(event)
             elif not self.file_mode:
                 inserts.append(event)
+            else:
+                self._wait(event)
         self.held.extend(deletions)
         self.held.extend(files)
         self.held.extend(inserts)
@@ -166,7 +190,7 @@ class Realtime:
         # file mode the inserts dropped until a sealed file covers them are still to go
         pending = getattr(sub, "pending_events", None)
         queued = pending if pending is not None else len(sub) + (1 if sub.lagging else 0)
-        count = len(self.held) + queued + len(self._dropped)
+        count = len(self.held) + queued + self._waiting_events
         if self.file_mode or queued > len(sub):
             # behind: everything the store wrote after what was handed on is still to go
             # (in file mode inserts leave as sealed files, not as queued events)
@@ -204,7 +228,7 @@ class Realtime:
 
     def remaining_bytes(self) -> int:
         sub = self.sub
-        return 0 if sub is None else sub.nbytes
+        return (0 if sub is None else sub.nbytes) + self._waiting_bytes
 
     def _handle(self, event: Any) -> RealtimeItem | None:
         if isinstance(event, InsertEvent):
@@ -223,8 +247,7 @@ class Realtime:
         if not self.file_mode and self.kind == "hybrid" and self._behind():
             self._enter_file_mode()
         if self.file_mode:
-            if self.kind == "hybrid":
-                self._dropped.append(event.seq)
+            self._wait(event)
             return None
         self.covered = max(self.covered, event.seq + 1)
         if not self.options.include_insert:
@@ -260,6 +283,48 @@ class Realtime:
         if event.origin.generated_by_pipe and not self.options.forwarding:
             return None
         return RealtimeItem("deletion", event)
+
+    # ------------------------------------------------------------------ waiting inserts
+    def _wait(self, event: InsertEvent) -> None:
+        """An insert dropped in file mode: it waits in a memtable for a seal."""
+        now = self.clock()
+        last = self._waiting[-1] if self._waiting else None
+        if last is not None and now - last[3] <= _COALESCE_SECONDS:
+            last[0] = max(last[0], event.seq)
+            last[1] += 1
+            last[2] += event.nbytes
+        else:
+            self._waiting.append([event.seq, 1, event.nbytes, now])
+        self._waiting_events += 1
+        self._waiting_bytes += event.nbytes
+
+    def _covered_waiting(self) -> None:
+        """Forget the waiting inserts below R (a file sent covers them)."""
+        while self._waiting and self._waiting[0][0] < self.covered:
+            _, events, nbytes, _ = self._waiting.popleft()
+            self._waiting_events -= events
+            self._waiting_bytes -= nbytes
+
+    def _clear_waiting(self) -> None:
+        self._waiting.clear()
+        self._waiting_events = self._waiting_bytes = 0
+
+    def _seal_if_waiting(self) -> None:
+        """Hybrid, file mode, the pipe caught up: inserts that waited `SEAL_DELAY` in a
+        memtable are sealed now instead of waiting for an unrelated flush."""
+        if not self._waiting:
+            return
+        now = self.clock()
+        if now - self._waiting[0][3] < SEAL_DELAY or now - self._seal_asked < SEAL_DELAY:
+            return
+        if not self._caught_up():
+            return
+        self._seal_asked = now
+        try:
+            if self.store.flush_async():
+                self.forced_seals += 1
+        except PipecoreError:
+            return  # the store is closing: the pipe stops with it
 
     # ------------------------------------------------------------------ modes
     def _enter_file_mode(self) -> None:
@@ -308,14 +373,16 @@ class Realtime:
         if settled and below > self.covered:
             self.covered = below
             self.emitted = {p: m for p, m in self.emitted.items() if m >= below}
-            while self._dropped and self._dropped[0] < below:
-                self._dropped.popleft()
+            self._covered_waiting()
+        if self.kind != "hybrid":
+            return
         if (
-            self.kind == "hybrid"
-            and len(self._dropped) <= self._queue_max // 2
+            self._waiting_events <= self._queue_max // 2
             and self.clock() - self.file_mode_since >= MIN_FILE_MODE_SECONDS
             and self._caught_up()
         ):
             self.file_mode = False
-            self._dropped.clear()
+            self._clear_waiting()  # replayed from R as tablets
             self._subscribe()
+        elif settled:
+            self._seal_if_waiting()

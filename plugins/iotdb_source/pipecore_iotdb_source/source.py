@@ -102,6 +102,8 @@ class IoTDBSource(Extractor):
         self._last_progress: tuple[int, float] = (-1, time.monotonic())
         self.backlog: BacklogGuard | None = None  # sink.backlog.max-bytes (pipecore.backlog)
         self._held_replacements: list[tuple[Event, Path]] = []
+        self._committed = 0
+        self._finished = False
 
     # ------------------------------------------------------------------ hooks
     def extractor_validate(self, validator: PipeParameterValidator) -> None:
@@ -174,6 +176,7 @@ class IoTDBSource(Extractor):
                 self._pending = self._history_events(self.history.popleft())
                 continue
             if self.realtime is None:
+                self._maybe_finished()
                 return None
             item = self.realtime.poll()
             if item is None:
@@ -198,6 +201,20 @@ class IoTDBSource(Extractor):
         done = last is not None and last.commit_id is not None and last.commit_id <= commit_id
         if done and not self._has_input():
             self._oldest_ms = None
+        self._committed = max(self._committed, commit_id)
+        self._maybe_finished()
+
+    def _maybe_finished(self) -> None:
+        """A snapshot (``mode=query``) source whose history went out and was committed tells
+        the runtime it is finished: the pipe drops itself, as IoTDB's does."""
+        if self._finished or not self.options.snapshot or self._has_input():
+            return
+        last = self._last_supplied
+        if last is not None and (last.commit_id is None or last.commit_id > self._committed):
+            return
+        self._finished = True
+        log.info("pipe %s: snapshot sent", self.configuration.pipe_name)
+        self.configuration.finished()
 
     def extractor_remaining_events(self) -> int | None:
         count = len(self.history) + (1 if self._pending is not None else 0)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipecore import ReceiverContext, RpcServices, hookimpl
 
-from .access import IpWhiteList
+from .access import IpWhiteList, LiveIpWhiteList
 from .async_sink import IoTDBThriftAsyncSink
 from .budget import MemoryBudget
 from .client import ClientSet, ClientSettings, HandshakeInfo, SinkClient, thrift_transport_factory
@@ -101,7 +101,8 @@ def receiver_settings(receivers: ReceiverContext) -> ReceiverSettings:
         cluster_id=receivers.cluster_id,
         base_dir=base,
         timestamp_precision=getattr(config, "timestamp_precision", "ms"),
-        white_list=IpWhiteList(config.ip_white_list),
+        # read per connection: LOAD CONFIGURATION reaches the next handshake
+        white_list=LiveIpWhiteList(lambda: receivers.config.ip_white_list),
         users=users,
         registry=receivers,
         fsync=section.pipe_file_receiver_fsync_enabled,

@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from pipecore import ConfigError
 
-__all__ = ["IpWhiteList"]
+__all__ = ["IpWhiteList", "LiveIpWhiteList"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -37,6 +38,33 @@ class IpWhiteList:
 
     def __str__(self) -> str:
         return self.text or "(empty: no sender is allowed)"
+
+
+class LiveIpWhiteList(IpWhiteList):
+    """A node's ``ip_white_list`` as its configuration says *now*: `read()` returns the
+    current text (after LOAD CONFIGURATION, the new one), so the next connection of every
+    receiver sharing it (thrift, TLS, air gap) is checked against the new list."""
+
+    def __init__(self, read: Callable[[], str]) -> None:
+        self._read = read
+        super().__init__(read())
+
+    def _current(self) -> None:
+        text = self._read()
+        if text != self.text:
+            try:
+                networks = tuple(_parse_networks(text))
+            except ConfigError:
+                return  # the node refused such a configuration; keep the last good list
+            self.text, self.networks = text, networks
+
+    def allows(self, address: str) -> bool:
+        self._current()
+        return super().allows(address)
+
+    def __str__(self) -> str:
+        self._current()
+        return super().__str__()
 
 
 def _parse_networks(text: str) -> list[Network]:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from pipecore import (
+    DeletionEvent,
     Event,
     HeartbeatEvent,
     PipeConnectionError,
@@ -37,7 +38,7 @@ from pipecore import (
 from .batching import Footprint, PendingBatch, footprint_of_tablet, overlaps
 from .client import ClientSet, SinkClient
 from .errors import SinkClosedError
-from .sink import ThriftSinkBase
+from .sink import ThriftSinkBase, lineage_of
 
 __all__ = ["IoTDBThriftAsyncSink"]
 
@@ -168,9 +169,12 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
             self._scheduler.submit(unit)
             return unit.future
         with self._lock:
+            lineage = lineage_of(event)
+            if self._batch is not None and self._batch.lineage != lineage:
+                self._submit_batch()  # one lineage per batch
             batch = self._batch
             if batch is None:
-                batch = self._batch = PendingBatch()
+                batch = self._batch = PendingBatch(lineage)
                 self._lock.notify_all()
             batch.add(tablet)
             if batch.size_bytes >= self.options.batch_size_bytes:
@@ -199,6 +203,17 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 if batch is not None and batch.due(self.options.batch_max_delay):
                     self._submit_batch()
             return None
+        if isinstance(event, DeletionEvent):
+            self._ensure_started()
+            with self._lock:
+                self._submit_batch()
+            unit = _Unit(  # no footprint: ordered after and before every other unit
+                lambda client: self.send_deletion_now(event, client),
+                None,
+                lambda: f"a deletion of {event.path_pattern}",
+            )
+            self._scheduler.submit(unit)
+            return unit.future
         return super().connector_transfer_event(event)
 
     def connector_close(self) -> None:

@@ -44,7 +44,8 @@ def overlaps(a: Footprint, b: Footprint) -> bool:
 class PendingBatch:
     """A batch being filled: its body builder, its events' common future, when it began."""
 
-    def __init__(self) -> None:
+    def __init__(self, lineage: tuple[str, ...] = ()) -> None:
+        self.lineage = lineage  # every tablet of a batch has the same (protocol/lineage.py)
         self.builder = TabletBatchBuilder()
         self.future: Future[None] = Future()
         self.started = time.monotonic()

@@ -35,6 +35,7 @@ from pipecore.rpc.thrift import encode_pipe_transfer_call, status_from_thrift
 
 from .errors import ReceiverRefusedError
 from .protocol import (
+    LINEAGE_REQUEST_TYPE,
     BodyReader,
     BodyWriter,
     HandshakeParams,
@@ -45,6 +46,7 @@ from .protocol import (
     PipeTransferRequest,
     compress_request,
     encode_handshake_v1,
+    encode_lineage,
     split_into_slices,
 )
 from .ratelimit import RateLimiter
@@ -283,15 +285,22 @@ class SinkClient:
             self._failed(str(exc))
             raise PipeConnectionError(f"receiver {self.endpoint}: {exc}") from exc
 
-    def send(self, type_: int, body: bytes | list[Any]) -> PipeTransferResponse:
+    def send(
+        self, type_: int, body: bytes | list[Any], lineage: tuple[str, ...] = ()
+    ) -> PipeTransferResponse:
         """Send one request (compressed / sliced / paced as configured); the receiver's answer.
 
         `body` may be a list of buffers (sent without joining when nothing transforms it).
+        `lineage`: the clusters the request's data came through; a pipecore receiver is told
+        (protocol/lineage.py), an IoTDB one is not.
         Raises `PipeConnectionError` on any transport failure (the client is then dead).
         """
         if not self.alive:
             raise PipeConnectionError(f"receiver {self.endpoint} is not connected")
         s = self.settings
+        if lineage and self.info is not None and self.info.is_pipecore:
+            joined = body if isinstance(body, bytes) else b"".join(bytes(p) for p in body)
+            type_, body = LINEAGE_REQUEST_TYPE, encode_lineage(lineage, type_, joined)
         if s.compressors:
             joined = body if isinstance(body, bytes) else b"".join(bytes(p) for p in body)
             request = compress_request(

@@ -8,11 +8,12 @@ deletions carried in a ``.mods`` whose offsets cover the whole rewritten file.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -22,6 +23,7 @@ from pipecore_storage.mods import MAX_TIME, Deletion, read_mods
 from pipecore_storage.tsfile import TsFileReader, TsFileWriter
 
 from .client import SinkClient
+from .encodings import ENCODINGS_PARAM
 from .errors import ReceiverStatusError
 from .protocol import (
     PipeProtocolError,
@@ -141,14 +143,22 @@ def send_tsfile(
     policy: StatusPolicy,
     prepared: PreparedFile,
     piece_size: int,
+    lineage: tuple[str, ...] = (),
     on_piece: Callable[[int], None] | None = None,
+    encodings: Mapping[str, str] | None = None,
 ) -> PipeTransferResponse:
     """Send the file's pieces and seal over `client`; the seal's answer (a success, or a
     status the rules gave up on). Raises `PipeConnectionError` when the connection breaks —
     the caller starts the file again on a new connection (the receiver's folder is per
     connection)."""
-    with_mods = prepared.mods is not None and client.info is not None and client.info.version == 2
-    files = [prepared.mods, prepared.tsfile] if with_mods else [prepared.tsfile]
+    v2 = client.info is not None and client.info.version == 2
+    hint = bool(encodings) and v2 and client.info is not None and client.info.is_pipecore
+    with_mods = (prepared.mods is not None and v2) or hint  # seal type 9 (with params)
+    files = (
+        [p for p in (prepared.mods, prepared.tsfile) if p is not None]
+        if with_mods
+        else [prepared.tsfile]
+    )
     if prepared.mods is not None and not with_mods:
         log.warning(
             "receiver %s took only handshake v1: %s is sent without its deletions (.mods)",
@@ -172,7 +182,9 @@ def send_tsfile(
     if with_mods:
         seal_type, body = (
             PipeRequestType.TRANSFER_TS_FILE_SEAL_WITH_MOD,
-            encode_file_seal_v2(names, lengths, {}),
+            encode_file_seal_v2(
+                names, lengths, {ENCODINGS_PARAM: json.dumps(dict(encodings or {}))} if hint else {}
+            ),
         )
     else:
         seal_type, body = (
@@ -181,7 +193,9 @@ def send_tsfile(
         )
     endpoint = str(client.endpoint)
     return policy.deliver(
-        lambda: client.send(seal_type, body), lambda: f"seal of {prepared.tsfile.name}", endpoint
+        lambda: client.send(seal_type, body, lineage),
+        lambda: f"seal of {prepared.tsfile.name}",
+        endpoint,
     )
 
 

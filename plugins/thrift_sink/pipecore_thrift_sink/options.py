@@ -135,6 +135,7 @@ class SinkOptions:
     conflict_retry_max_seconds: float = 60.0
     conflict_record_ignored: bool = True
     others_retry_max_seconds: float = -1.0
+    others_retry_max_times: int = -1  # the sync tool's max_number_of_sync_file_retry
     others_record_ignored: bool = True
     convert_on_type_mismatch: bool = True
     load_tsfile_strategy: str = "sync"
@@ -175,7 +176,8 @@ class SinkOptions:
         zstd = p.get_int_or_default(keys("compressor.zstd.level"), 3)
         if not -131072 <= zstd <= 22:
             raise PipeParameterNotValidError(
-                f"Invalid value {zstd} of sink.compressor.zstd.level: expected -131072..22",
+                # IoTDB's text (IoTDBConnector.validate), which its IT checks for
+                f"Zstd compression level should be in the range [-131072, 22], but got {zstd}.",
                 key="sink.compressor.zstd.level",
                 expected="-131072..22",
             )
@@ -208,6 +210,9 @@ class SinkOptions:
             ),
             others_record_ignored=p.get_boolean_or_default(
                 keys("exception.others.record-ignored-data"), True
+            ),
+            others_retry_max_times=p.get_int_or_default(
+                keys("exception.others.retry-max-times"), -1
             ),
             convert_on_type_mismatch=p.get_boolean_or_default(
                 keys("exception.data.convert-on-type-mismatch"), True

@@ -50,29 +50,35 @@ from .budget import MemoryBudget
 from .client import encode_receiver_marker
 from .config import thrift_settings
 from .convert import convert_tablet, read_tsfile_tablets
+from .encodings import encodings_hint
 from .loader import AsyncLoader
 from .options import DEFAULT_PASSWORD, DEFAULT_USER
 from .protocol import (
+    DELETE_DATA,
+    LINEAGE_REQUEST_TYPE,
     HandshakeParams,
+    LineageRequest,
     PipeProtocolError,
     PipeRequestType,
     SliceAssembler,
     SliceOutOfOrderError,
     check_precision,
     declared_decompressed_size,
+    decode_delete_node,
     decode_file_piece,
     decode_file_seal_v1,
     decode_file_seal_v2,
     decode_handshake_v1,
     decode_insert_node,
+    decode_lineage,
     decode_slice,
     decode_tablet_batch,
     decode_tablet_raw,
     decompress_request,
     insert_node_to_tablets,
+    plan_type,
 )
 from .receiver_files import FileReceiver, SealError
-from .receiver_plan import plan_node
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
@@ -245,6 +251,10 @@ class IoTDBDataNodeReceiver:
             if depth >= _MAX_NESTING:
                 raise PipeProtocolError("requests nested too deeply", "compressed")
             return self._decompressed(body, depth)
+        if type_ == LINEAGE_REQUEST_TYPE:
+            if depth >= _MAX_NESTING:
+                raise PipeProtocolError("requests nested too deeply", "lineage")
+            return self._with_lineage(decode_lineage(body), depth)
         if type_ in _UNSUPPORTED:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
@@ -290,6 +300,28 @@ class IoTDBDataNodeReceiver:
             return self._transfer(inner.version, inner.type, inner.body, depth + 1)
         finally:
             self.settings.memory.release(need)
+
+    def _with_lineage(self, req: LineageRequest, depth: int) -> PipeTransferResponse:
+        """A request whose data already passed through `req.lineage`: written with that
+        lineage (and the sender), or acknowledged unwritten when this node is in it — the
+        data came round a ring or mesh back to a node that has it (docs/source.md)."""
+        if self.origin is None:
+            return _status(
+                TSStatusCode.PIPE_CONFIG_RECEIVER_HANDSHAKE_NEEDED,
+                "Handshake needed: send a handshake (type 51 or 1) on this connection first.",
+            )
+        if self.settings.cluster_id in req.lineage:
+            log.debug("receiver %s: type %d came back round: not written", self.remote, req.type)
+            return PipeTransferResponse(Status.ok())
+        plain = self.origin
+        if plain.generated_by_pipe:
+            self.origin = Origin.pipe(plain.cluster_id, req.lineage)
+        else:  # the sender asked markAsPipeRequest=false: its writes count as a client's
+            self.origin = Origin(False, None, req.lineage)
+        try:
+            return self._transfer(req.version, req.type, req.body, depth + 1)
+        finally:
+            self.origin = plain
 
     def _slice(self, body: bytes, depth: int) -> PipeTransferResponse:
         piece = decode_slice(body)
@@ -448,6 +480,39 @@ class IoTDBDataNodeReceiver:
         )
         return PipeTransferResponse(Status.ok())
 
+    def _plan_node(self, body: bytes) -> PipeTransferResponse:
+        """A DeleteDataNode (type 100): the sender's deletion, applied here with the sender's
+        origin (so that a pipe from this node does not send it back unless forwarding)."""
+        kind = plan_type(body)
+        if kind != DELETE_DATA:
+            return _status(
+                TSStatusCode.PIPE_TYPE_ERROR,
+                f"Unknown PipeRequestType {int(_T.TRANSFER_SCHEMA_PLAN)} with plan node type "
+                f"{kind}: schema synchronisation is not supported by this pipecore receiver "
+                "(only data deletions are executed from plan nodes).",
+            )
+        node = decode_delete_node(body)
+        assert self.origin is not None
+        store = self.settings.store
+        try:
+            for path in node.patterns:
+                store.delete(path, node.start, node.end, origin=self.origin)
+        except SchemaError as exc:
+            return _status(TSStatusCode.PIPE_TRANSFER_EXECUTE_STATEMENT_ERROR, str(exc))
+        except StoreClosedError as exc:
+            return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
+        self._record(databases=self._deleted_databases(node.patterns))
+        return PipeTransferResponse(Status.ok())
+
+    def _deleted_databases(self, paths: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for path in paths:
+            try:
+                out.update(s.database for s in self.settings.store.list_series(path))
+            except (SchemaError, ValueError):
+                continue
+        return out
+
     # ------------------------------------------------------------------ files
     def _piece(self, body: bytes, single_file: bool) -> PipeTransferResponse:
         assert self.files is not None
@@ -478,7 +543,7 @@ class IoTDBDataNodeReceiver:
         key = (seal.file_names[-1] if seal.file_names else "", sum(seal.file_lengths))
         try:
             tsfile, mods = self._retried(key) or files.seal_v2(seal)
-            resp = self._load(tsfile, mods)
+            resp = self._load(tsfile, mods, encodings_hint(seal.params_dict))
             self._keep_if_unavailable(resp, key, tsfile, mods)
             return resp
         except SealError as exc:
@@ -506,7 +571,9 @@ class IoTDBDataNodeReceiver:
         if resp.status.code == TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION:
             self._unloaded = (key, tsfile, mods) if tsfile.exists() else None
 
-    def _load(self, tsfile: Path, mods: Path | None) -> PipeTransferResponse:
+    def _load(
+        self, tsfile: Path, mods: Path | None, encodings: dict[str, str] | None = None
+    ) -> PipeTransferResponse:
         store = self.settings.store
         assert self.origin is not None
         loader = self.settings.loader
@@ -524,7 +591,9 @@ class IoTDBDataNodeReceiver:
             refused = self._authorize_file(tsfile)
             if refused is not None:
                 return refused
-            loaded = store.load_tsfile(tsfile, self.origin, verify=self.validate_tsfile)
+            loaded = store.load_tsfile(
+                tsfile, self.origin, verify=self.validate_tsfile, encodings=encodings
+            )
         except SchemaError as exc:
             if not self.convert_on_type_mismatch:
                 return _conflict(exc)
@@ -697,6 +766,6 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_PIECE_WITH_MOD: lambda r, b: r._piece(b, False),
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
-    _T.TRANSFER_SCHEMA_PLAN: plan_node,  # realtime deletions (receiver_plan)
+    _T.TRANSFER_SCHEMA_PLAN: IoTDBDataNodeReceiver._plan_node,  # realtime deletions
     DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
 }

@@ -42,15 +42,22 @@ from pipecore import (
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
 from .config import ThriftSinkSection, thrift_settings
+from .encodings import declared_encodings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
 from .options import SinkOptions, keys
-from .protocol import HandshakeParams, PipeRequestType, encode_tablet_raw
+from .protocol import (
+    DeleteDataNode,
+    HandshakeParams,
+    PipeRequestType,
+    encode_delete_node,
+    encode_tablet_raw,
+)
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 from .verify import request_digests
 
-__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "refuse_ssl_options"]
+__all__ = ["IoTDBThriftSyncSink", "ThriftSinkBase", "lineage_of", "refuse_ssl_options"]
 
 log = logging.getLogger("pipecore.thrift_sink")
 
@@ -69,6 +76,13 @@ _SSL_KEYS = (
     "ssl.key-store-path",
     "ssl.key-store-pwd",
 )
+
+
+def lineage_of(event: Event) -> tuple[str, ...]:
+    """The clusters the event's data came through (its origin's path; empty for local
+    writes): told to a pipecore receiver so that rings of pipes never loop."""
+    origin = getattr(event, "origin", None)
+    return tuple(getattr(origin, "path", ()) or ())
 
 
 def refuse_ssl_options(parameters: PipeParameters) -> None:
@@ -174,13 +188,20 @@ class ThriftSinkBase(Connector):
             self.clients.connect()
 
     def connector_transfer_event(self, event: Event) -> Future[None] | None:
-        if isinstance(event, DeletionEvent):
-            log.warning(
-                "pipe %s: iotdb-thrift-sink does not transfer deletions (%s); skipped",
-                self._pipe,
-                event.path_pattern,
-            )
         return None
+
+    def send_deletion_now(self, event: DeletionEvent, client: SinkClient) -> None:
+        """A deletion as IoTDB 1.3 sends one: a DeleteDataNode in a plan-node request
+        (type 100)."""
+        body = encode_delete_node(
+            DeleteDataNode((event.path_pattern,), event.start_time, event.end_time)
+        )
+        lineage = lineage_of(event)
+        self.policy.deliver(
+            lambda: client.send(PipeRequestType.TRANSFER_SCHEMA_PLAN, body, lineage),
+            lambda: f"a deletion of {event.path_pattern}",
+            str(client.endpoint),
+        )
 
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:
@@ -201,8 +222,9 @@ class ThriftSinkBase(Connector):
 
     def send_tablet_now(self, event: TabletInsertionEvent, client: SinkClient) -> None:
         body = encode_tablet_raw(event.tablet)
+        lineage = lineage_of(event)
         self.policy.deliver(
-            lambda: client.send(PipeRequestType.TRANSFER_TABLET_RAW, body),
+            lambda: client.send(PipeRequestType.TRANSFER_TABLET_RAW, body, lineage),
             lambda: f"a tablet of {event.tablet.device} ({event.tablet.row_count} rows)",
             str(client.endpoint),
         )
@@ -210,7 +232,7 @@ class ThriftSinkBase(Connector):
     def send_batch_now(self, batch: PendingBatch, client: SinkClient) -> None:
         body = batch.builder.body()
         self.policy.deliver(
-            lambda: client.send(PipeRequestType.TRANSFER_TABLET_BATCH, body),
+            lambda: client.send(PipeRequestType.TRANSFER_TABLET_BATCH, body, batch.lineage),
             batch.describe,
             str(client.endpoint),
         )
@@ -242,6 +264,10 @@ class ThriftSinkBase(Connector):
                 self.file_policy(),
                 prepared,
                 self.settings.pipe_sink_read_file_buffer_size,
+                lineage_of(event),
+                encodings=declared_encodings(
+                    getattr(self.configuration, "store", None), dict(event.device_time_index)
+                ),
             )
         finally:
             prepared.cleanup()
@@ -279,10 +305,13 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
                 self.with_failover(lambda client: self.send_tablet_now(event, client))
             return None
         with self._lock:
+            lineage = lineage_of(event)
+            if self._batch is not None and self._batch.lineage != lineage:
+                self._seal()  # one lineage per batch
             self._send_sealed()  # an earlier batch first; raises while it cannot go
             batch = self._batch
             if batch is None:
-                batch = self._batch = PendingBatch()
+                batch = self._batch = PendingBatch(lineage)
                 self._start_flusher()
                 self._wakeup.notify()
             batch.add(event.tablet)
@@ -308,6 +337,12 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
     def connector_transfer_event(self, event: Event) -> Future[None] | None:
         if isinstance(event, HeartbeatEvent):
             self._flush_if_due(raise_errors=False)
+            return None
+        if isinstance(event, DeletionEvent):
+            with self._lock:  # after every insert batched before it
+                self._seal()
+                self._send_sealed()
+                self.with_failover(lambda client: self.send_deletion_now(event, client))
             return None
         return super().connector_transfer_event(event)
 

@@ -9,7 +9,9 @@
 * 1811 (handshake needed): a connection error — reconnect, handshake, retry.
 * 803 (no privileges) with ``skipif=no-privileges``: dropped.
 * anything else: retried until ``exception.others.retry-max-time-seconds`` (-1: forever),
-  then dropped.
+  then dropped; with ``exception.others.retry-max-times`` N >= 0 (pipecore's; what a sync-tool
+  pipe gets from ``max_number_of_sync_file_retry``) the request is tried N more times, then
+  the pipe stops with the error (SHOW PIPES: ERROR).
 * with ``quarantine.max-tries`` > 0, "dropped" raises `ReceiverStatusError` instead: the
   runtime retries the event and then puts it in the pipe's quarantine (pipecore.quarantine).
 
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from pipecore import OutageReport, PipeConnectionError
+from pipecore import OutageReport, PipeConnectionError, PipeError
 from pipecore.rpc import PipeTransferResponse, TSStatusCode
 
 from .errors import ReceiverStatusError, SinkClosedError
@@ -100,6 +102,12 @@ class StatusPolicy:
                 limit = o.conflict_retry_max_seconds
             else:
                 limit = o.others_retry_max_seconds
+            if code not in _CONFLICTS and 0 <= o.others_retry_max_times <= attempt:
+                raise PipeError(
+                    f"receiver {endpoint} answered {status} for {what()} "
+                    f"{attempt + 1} times; gave up after {attempt} retries "
+                    "(max_number_of_sync_file_retry)"
+                )
             if 0 <= limit <= elapsed:
                 record = (
                     o.conflict_record_ignored if code in _CONFLICTS else o.others_record_ignored
