@@ -57,7 +57,7 @@ def _refuse(statement: Statement, message: str, subject: str | None = None) -> E
 
 
 def _store_table(table: Any, columns: tuple[str, ...], offset: int = 0, limit: int | None = None):
-    """A store `ResultTable` re-shaped to IoTDB's `columns` (missing ones from _DEFAULTS)."""
+    """A store `StoreRows` re-shaped to IoTDB's `columns` (missing ones from _DEFAULTS)."""
     index = {name: i for i, name in enumerate(table.columns)}
     shaped = [
         tuple(row[index[c]] if c in index else _DEFAULTS.get(c) for c in columns)

@@ -31,7 +31,7 @@ from .mods import MIN_TIME, Deletion, append_mods, read_mods
 from .origin import Origin
 from .paths import join_path, split_path
 from .resource import SealedFile, tsfile_name
-from .schema import Schema
+from .schema import SchemaRegistry
 from .tsfile import TsFileReader, TsFileWriter
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _decode_all(reader, device) -> tuple[int, int, int]:
 
 def _plan_schema(store: Store, plan: _Plan) -> dict[str, list[str]]:
     """Check the file against the schema; group its devices by database. No change made."""
-    scratch = Schema()
+    scratch = SchemaRegistry()
     scratch.databases = dict(store._schema.databases)
     scratch.devices = {d: e for d, e in store._schema.devices.items()}
     records: list[dict] = []
@@ -151,7 +151,7 @@ def _plan_schema(store: Store, plan: _Plan) -> dict[str, list[str]]:
     return by_db
 
 
-def _apply_scratch(scratch: Schema, record: dict) -> None:
+def _apply_scratch(scratch: SchemaRegistry, record: dict) -> None:
     if record["op"] == "create_series":
         entry = scratch.devices.get(record["device"])
         if entry is not None:  # do not mutate the live schema's entry

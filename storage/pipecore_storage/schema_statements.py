@@ -1,7 +1,7 @@
-"""Schema statements of the store: the checks of CREATE TIMESERIES and the SHOW results.
+"""SchemaRegistry statements of the store: the checks of CREATE TIMESERIES and the SHOW results.
 
-Functions here work on a `Schema` under the store's lock and return the schema-log records
-to write (creation) or a `ResultTable` (SHOW), so `Store` only adds locking and logging.
+Functions here work on a `SchemaRegistry` under the store's lock and return the schema-log records
+to write (creation) or a `StoreRows` (SHOW), so `Store` only adds locking and logging.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 from .config import StoreConfig
 from .errors import SchemaError
 from .paths import join_path, parse_pattern, split_path, validate_device
-from .query import ResultTable
-from .schema import Schema, check_series_schema, series_record
+from .query import StoreRows
+from .schema import SchemaRegistry, check_series_schema, series_record
 from .tablet import MeasurementSchema
 
 __all__ = [
@@ -70,7 +70,7 @@ def series_schemas(device: str, specs: Sequence[SeriesSpec], config: StoreConfig
 
 
 def plan_create_series(
-    schema: Schema,
+    schema: SchemaRegistry,
     config: StoreConfig,
     device: str,
     specs: Sequence[SeriesSpec],
@@ -108,14 +108,14 @@ def split_series_path(path: str) -> tuple[str, str]:
     return join_path(nodes[:-1]), nodes[-1]
 
 
-def show_databases(schema: Schema, pattern: str, config: StoreConfig) -> ResultTable:
+def show_databases(schema: SchemaRegistry, pattern: str, config: StoreConfig) -> StoreRows:
     p = parse_pattern(pattern)
     names = sorted(n for n, nodes in schema.databases.items() if p.matches(nodes))
     rows = [(n, 1, 1, config.time_partition_interval) for n in names]
-    return ResultTable(list(DATABASE_COLUMNS), rows)
+    return StoreRows(list(DATABASE_COLUMNS), rows)
 
 
-def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
+def show_timeseries(schema: SchemaRegistry, pattern: str) -> StoreRows:
     rows = [
         (
             s.path,
@@ -132,12 +132,12 @@ def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
         )
         for s in schema.iter_series(parse_pattern(pattern))
     ]
-    return ResultTable(list(TIMESERIES_COLUMNS), rows)
+    return StoreRows(list(TIMESERIES_COLUMNS), rows)
 
 
-def show_devices(schema: Schema, pattern: str) -> ResultTable:
+def show_devices(schema: SchemaRegistry, pattern: str) -> StoreRows:
     rows = [
         (d.device, "true" if d.aligned else "false", None)
         for d in schema.iter_devices(parse_pattern(pattern))
     ]
-    return ResultTable(list(DEVICE_COLUMNS), rows)
+    return StoreRows(list(DEVICE_COLUMNS), rows)
