@@ -1,13 +1,14 @@
-"""SchemaRegistry statements of the store: the checks of CREATE TIMESERIES and the SHOW results.
+"""Schema statements of the store: the checks of CREATE TIMESERIES and the SHOW results.
 
-Functions here work on a `SchemaRegistry` under the store's lock and return the schema-log records
-to write (creation) or a `StoreRows` (SHOW), so `Store` only adds locking and logging.
+Functions here work on a `SchemaRegistry` under the store's lock and return the schema-log
+records to write (creation) or a `StoreRows` of named rows (SHOW), so `Store` only adds locking
+and logging. The rows are data with field names; the SQL layer decides the headings IoTDB prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import StoreConfig
 from .errors import SchemaError
@@ -17,9 +18,9 @@ from .schema import SchemaRegistry, check_series_schema, series_record
 from .tablet import MeasurementSchema
 
 __all__ = [
-    "DATABASE_COLUMNS",
-    "DEVICE_COLUMNS",
-    "TIMESERIES_COLUMNS",
+    "DatabaseRow",
+    "DeviceRow",
+    "SeriesRow",
     "SeriesSpec",
     "plan_create_series",
     "show_databases",
@@ -27,26 +28,40 @@ __all__ = [
     "show_timeseries",
 ]
 
-DATABASE_COLUMNS = [
-    "Database",
-    "SchemaReplicationFactor",
-    "DataReplicationFactor",
-    "TimePartitionInterval",
-]
-TIMESERIES_COLUMNS = [
-    "Timeseries",
-    "Alias",
-    "Database",
-    "DataType",
-    "Encoding",
-    "Compression",
-    "Tags",
-    "Attributes",
-    "Deadband",
-    "DeadbandParameters",
-    "ViewType",
-]
-DEVICE_COLUMNS = ["Device", "IsAligned", "Template"]
+
+class DatabaseRow(NamedTuple):
+    """One database of SHOW DATABASES (the SQL layer gives it IoTDB's headings)."""
+
+    database: str
+    schema_replication_factor: int
+    data_replication_factor: int
+    time_partition_interval: int
+
+
+class SeriesRow(NamedTuple):
+    """One series of SHOW TIMESERIES: what IoTDB 1.3 shows (alias, tags, attributes and
+    deadband are None here, the view type ``BASE``)."""
+
+    timeseries: str
+    alias: str | None
+    database: str
+    data_type: str
+    encoding: str
+    compression: str
+    tags: str | None
+    attributes: str | None
+    deadband: str | None
+    deadband_parameters: str | None
+    view_type: str
+
+
+class DeviceRow(NamedTuple):
+    """One device of SHOW DEVICES: aligned is ``"true"``/``"false"``, template None."""
+
+    device: str
+    aligned: str
+    template: str | None
+
 
 SeriesSpec = tuple[str, object, object, object, Mapping[str, str] | None]
 """(measurement, data type, encoding or None, compressor or None, props or None)."""
@@ -111,13 +126,13 @@ def split_series_path(path: str) -> tuple[str, str]:
 def show_databases(schema: SchemaRegistry, pattern: str, config: StoreConfig) -> StoreRows:
     p = parse_pattern(pattern)
     names = sorted(n for n, nodes in schema.databases.items() if p.matches(nodes))
-    rows = [(n, 1, 1, config.time_partition_interval) for n in names]
-    return StoreRows(list(DATABASE_COLUMNS), rows)
+    rows = [DatabaseRow(n, 1, 1, config.time_partition_interval) for n in names]
+    return StoreRows(list(DatabaseRow._fields), rows)
 
 
 def show_timeseries(schema: SchemaRegistry, pattern: str) -> StoreRows:
     rows = [
-        (
+        SeriesRow(
             s.path,
             None,
             s.database,
@@ -132,12 +147,12 @@ def show_timeseries(schema: SchemaRegistry, pattern: str) -> StoreRows:
         )
         for s in schema.iter_series(parse_pattern(pattern))
     ]
-    return StoreRows(list(TIMESERIES_COLUMNS), rows)
+    return StoreRows(list(SeriesRow._fields), rows)
 
 
 def show_devices(schema: SchemaRegistry, pattern: str) -> StoreRows:
     rows = [
-        (d.device, "true" if d.aligned else "false", None)
+        DeviceRow(d.device, "true" if d.aligned else "false", None)
         for d in schema.iter_devices(parse_pattern(pattern))
     ]
-    return StoreRows(list(DEVICE_COLUMNS), rows)
+    return StoreRows(list(DeviceRow._fields), rows)

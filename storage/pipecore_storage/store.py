@@ -308,18 +308,18 @@ class Store:
             return list(self._schema.iter_series(parse_pattern(pattern)))
 
     def show_databases(self, pattern: str = "root.**") -> StoreRows:
-        """SHOW DATABASES: Database, SchemaReplicationFactor, DataReplicationFactor,
-        TimePartitionInterval (1, 1 and `time_partition_interval` here)."""
+        """SHOW DATABASES' data: `DatabaseRow`s (database, schema and data replication factor,
+        time partition interval: 1, 1 and `time_partition_interval` here)."""
         with self._lock:
             return _schema_statements.show_databases(self._schema, pattern, self.config)
 
     def show_timeseries(self, pattern: str = "root.**") -> StoreRows:
-        """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, Attributes, Deadband... None)."""
+        """SHOW TIMESERIES' data: `SeriesRow`s, IoTDB 1.3's fields (alias, tags... None)."""
         with self._lock:
             return _schema_statements.show_timeseries(self._schema, pattern)
 
     def show_devices(self, pattern: str = "root.**") -> StoreRows:
-        """SHOW DEVICES: Device, IsAligned ("true"/"false"), Template (None)."""
+        """SHOW DEVICES' data: `DeviceRow`s (device, aligned "true"/"false", template None)."""
         with self._lock:
             return _schema_statements.show_devices(self._schema, pattern)
 
