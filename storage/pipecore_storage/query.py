@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATES",
+    "COMPARISONS",
     "AggregateSpec",
     "And",
     "Compare",
@@ -153,7 +154,8 @@ class ValueFilter:
         return Not(self)
 
 
-_OPS = {
+#: the comparison operators of a value filter and of SQL's WHERE (the SQL layer uses this table)
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "=": np.equal,
     "==": np.equal,
     "!=": np.not_equal,
@@ -169,8 +171,8 @@ class Compare(ValueFilter):
     """``path <op> value`` with op one of = == != <> < <= > >=."""
 
     def __init__(self, path: str, op: str, value: Any) -> None:
-        if op not in _OPS:
-            raise ValueError(f"unknown comparison {op!r}; one of {', '.join(_OPS)}")
+        if op not in COMPARISONS:
+            raise ValueError(f"unknown comparison {op!r}; one of {', '.join(COMPARISONS)}")
         self.path, self.op, self.value = path, op, value
         self.paths = (path,)
 
@@ -182,7 +184,7 @@ class Compare(ValueFilter):
         result = np.zeros(n, np.bool_)
         if known.any():
             try:
-                result[known] = _OPS[self.op](values[known], self.value)
+                result[known] = COMPARISONS[self.op](values[known], self.value)
             except TypeError as exc:
                 raise SchemaError(
                     f"cannot compare {self.path} with {self.value!r}: {exc}", self.path
