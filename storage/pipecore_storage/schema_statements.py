@@ -126,12 +126,12 @@ def split_series_path(path: str) -> tuple[str, str]:
 def show_databases(schema: SchemaRegistry, pattern: str, config: StoreConfig) -> StoreRows:
     p = parse_pattern(pattern)
     names = sorted(n for n, nodes in schema.databases.items() if p.matches(nodes))
-    rows = [DatabaseRow(n, 1, 1, config.time_partition_interval) for n in names]
+    rows: list[tuple] = [DatabaseRow(n, 1, 1, config.time_partition_interval) for n in names]
     return StoreRows(list(DatabaseRow._fields), rows)
 
 
 def show_timeseries(schema: SchemaRegistry, pattern: str) -> StoreRows:
-    rows = [
+    rows: list[tuple] = [
         SeriesRow(
             s.path,
             None,
@@ -151,7 +151,7 @@ def show_timeseries(schema: SchemaRegistry, pattern: str) -> StoreRows:
 
 
 def show_devices(schema: SchemaRegistry, pattern: str) -> StoreRows:
-    rows = [
+    rows: list[tuple] = [
         DeviceRow(d.device, "true" if d.aligned else "false", None)
         for d in schema.iter_devices(parse_pattern(pattern))
     ]
