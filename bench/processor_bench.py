@@ -25,11 +25,8 @@ processor alone).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -140,53 +137,6 @@ _CLASSES = {
 }
 
 
-class CountingProxy:
-    """A TCP proxy on 127.0.0.1 in front of `target_port` that counts the bytes it forwards,
-    each direction."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.up = self.down = 0  # sender → receiver, receiver → sender
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def reset(self) -> tuple[int, int]:
-        with self._lock:
-            counts, self.up, self.down = (self.up, self.down), 0, 0
-        return counts
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            for src, dst, up in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(target=self._copy, args=(src, dst, up), daemon=True).start()
-
-    def _copy(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
-        try:
-            while data := src.recv(1 << 16):
-                dst.sendall(data)
-                with self._lock:
-                    if up:
-                        self.up += len(data)
-                    else:
-                        self.down += len(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self._listener.close()
-
-
 def _kept(
     processor: str, params: dict[str, str], series: list[tuple[np.ndarray, np.ndarray]], rows: int
 ) -> int:
@@ -197,8 +147,10 @@ def _kept(
 
 
 def wire(points: int, rows: int) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = Path(__file__).resolve().parent
+    sys.path[:0] = [str(here), str(here.parent / "tests")]
     from sync_bench import FAST, Receiver
+    from tcp_proxy import TcpProxy
 
     half = points // 2
     series = [(t[:half], v[:half]) for t, v in signals(half).values()]
@@ -211,7 +163,7 @@ def wire(points: int, rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         receiver = Receiver(root)
-        proxy = CountingProxy(receiver.port)
+        proxy = TcpProxy(receiver.port)  # counts the bytes each way
         baseline: dict[str, int] = {}
         try:
             for case, (name, (processor, params)) in enumerate(WIRE.items()):

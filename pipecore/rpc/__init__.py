@@ -2,6 +2,8 @@
 
 * `RpcServer` — the node's threaded server on ``dn_rpc_port``; it hands ``pipeTransfer`` to
   the `PipeReceiver` a plugin registers and session calls to a `SessionHandler`.
+* `Listener` — a TCP listener's lifecycle (bind, accept thread, connection threads, limit,
+  stop), shared by `RpcServer` and the air-gap receiver.
 * `RpcClient` / `PipeTransferClient` — synchronous clients (the sinks use the latter).
 * `Status`, `TSStatusCode`, `Endpoint`, `PipeTransferResponse` — values without Thrift types.
 * `pipecore.rpc.thrift` — the one facade over the generated code (structs for handlers).
@@ -19,6 +21,7 @@ from .errors import (
     RpcTimeoutError,
 )
 from .framing import DEFAULT_MAX_FRAME_SIZE
+from .listener import Listener, ListenerConnection
 from .server import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RPC_PORT,
@@ -37,6 +40,8 @@ __all__ = [
     "ConnectionContext",
     "Endpoint",
     "FrameError",
+    "Listener",
+    "ListenerConnection",
     "PipeReceiver",
     "PipeReceiverFactory",
     "PipeTransferClient",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import selectors
 import socket
 import ssl
 import threading
@@ -34,6 +33,7 @@ from pipecore_storage.status import PipeTransferResponse, Status, TSStatusCode
 
 from .errors import RpcConnectionError, RpcError, RpcProtocolError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, write_frame
+from .listener import Listener, peer_address
 from .session import SessionHandler
 from .thrift import (
     TApplicationException,
@@ -98,12 +98,6 @@ class PipeReceiver(Protocol):
 
 PipeReceiverFactory = Callable[[ConnectionContext], PipeReceiver]
 SessionHandlerFactory = Callable[[ConnectionContext], SessionHandler]
-
-
-def _peer(address: Any) -> tuple[str, int]:
-    if isinstance(address, tuple) and len(address) >= 2:
-        return (str(address[0]), int(address[1]))
-    return (str(address), 0)
 
 
 class _Connection:
@@ -318,13 +312,7 @@ class RpcServer:
         self.backlog = backlog
         self.pipe_receiver_factory: PipeReceiverFactory | None = None
         self.session_handler_factory: SessionHandlerFactory | None = None
-        self.stopping = False
-        self._listener: socket.socket | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._connections: set[_Connection] = set()
-        self._lock = threading.Lock()
+        self._listener: Listener[_Connection] | None = None  # made by `start`
         self._ids = itertools.count(1)
 
     # ------------------------------------------------------------ registration
@@ -348,65 +336,45 @@ class RpcServer:
         """The bound ``(host, port)`` (the real port when 0 was asked for)."""
         if self._listener is None:
             return (self.host, self.port)
-        return _peer(self._listener.getsockname())
+        return self._listener.address
 
     @property
     def running(self) -> bool:
-        return self._accept_thread is not None and self._accept_thread.is_alive()
+        return self._listener is not None and self._listener.running
+
+    @property
+    def stopping(self) -> bool:
+        return self._listener is not None and self._listener.stopping
 
     def start(self) -> RpcServer:
-        if self._listener is not None:
+        if self._listener is not None and self._listener.started:
             raise RpcError("the RPC server is already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((self.host, self.port))
-            listener.listen(self.backlog)
-        except OSError as exc:
-            listener.close()
-            raise RpcConnectionError(
-                f"cannot listen on {self.host}:{self.port} (dn_rpc_port): {exc.strerror or exc}"
-            ) from exc
-        listener.setblocking(False)
-        self._listener = listener
-        self._wake_r, self._wake_w = socket.socketpair()
-        self.stopping = False
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"pipecore-rpc-accept-{self.address[1]}", daemon=True
+        listener = Listener(
+            self.host,
+            self.port,
+            connect=self._connect,
+            refused=self._refused,
+            make_room=self._make_room,
+            label="RPC server",
+            port_key="dn_rpc_port",
+            thread_name="pipecore-rpc-accept",
+            log=log,
+            max_connections=self.max_connections,
+            idle_timeout=self.idle_timeout,
+            backlog=self.backlog,
         )
-        self._accept_thread.start()
-        log.info("RPC server listening on %s:%d", *self.address)
+        listener.start()
+        self._listener = listener
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, close every connection (handlers are closed), join all threads."""
-        if self._listener is None:
+        if self._listener is None or not self._listener.started:
             return
-        self.stopping = True
-        deadline = time.monotonic() + timeout
-        assert self._wake_w is not None
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        if self._accept_thread is not None:
-            self._accept_thread.join(max(0.0, deadline - time.monotonic()))
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            conn.abort()
-        for conn in connections:
-            conn.thread.join(max(0.0, deadline - time.monotonic()))
-            if conn.thread.is_alive():
-                log.warning(
-                    "connection %s did not finish within %.1fs of stop",
-                    conn.context.remote,
-                    timeout,
-                )
-        self._listener = None
-        self._accept_thread = None
+        for conn in self._listener.stop(timeout):
+            log.warning(
+                "connection %s did not finish within %.1fs of stop", conn.context.remote, timeout
+            )
         log.info("RPC server stopped")
 
     def __enter__(self) -> RpcServer:
@@ -417,67 +385,40 @@ class RpcServer:
 
     def connections(self) -> list[ConnectionContext]:
         """The contexts of the connections open now."""
-        with self._lock:
-            return [c.context for c in self._connections]
+        if self._listener is None:
+            return []
+        return [c.context for c in self._listener.connections()]
 
-    # ------------------------------------------------------------ accepting
-    def _accept_loop(self) -> None:
-        assert self._listener is not None and self._wake_r is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._listener, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
-            while not self.stopping:
-                for key, _ in sel.select():
-                    if key.fileobj is self._listener and not self.stopping:
-                        self._accept_one()
-
-    def _accept_one(self) -> None:
-        assert self._listener is not None
-        try:
-            sock, address = self._listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            log.warning("accept failed: %s", exc)
-            return
-        sock.setblocking(True)
-        sock.settimeout(self.idle_timeout)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    # ------------------------------------------------------------ connections
+    def _connect(self, sock: socket.socket, address: tuple[str, int]) -> _Connection:
         context = ConnectionContext(
             connection_id=next(self._ids),
-            remote_address=_peer(address),
-            local_address=_peer(sock.getsockname()),
+            remote_address=address,
+            local_address=peer_address(sock.getsockname()),
         )
-        with self._lock:
-            if len(self._connections) >= self.max_connections:
-                self._evict_idle_locked()
-            if len(self._connections) >= self.max_connections:
-                log.warning(
-                    "refusing connection from %s: %d connections are open "
-                    "(rpc_max_concurrent_client_num)",
-                    context.remote,
-                    len(self._connections),
-                )
-                sock.close()
-                return
-            conn = _Connection(self, sock, context)
-            self._connections.add(conn)
-        conn.thread.start()
+        return _Connection(self, sock, context)
+
+    def _refused(self, address: tuple[str, int], open_count: int) -> None:
+        log.warning(
+            "refusing connection from %s:%d: %d connections are open "
+            "(rpc_max_concurrent_client_num)",
+            *address,
+            open_count,
+        )
 
     evict_idle_after = 1.0
 
-    def _evict_idle_locked(self) -> None:
-        """Close the connection idle the longest (at least `evict_idle_after` seconds) and
-        forget it, making room for a new one. Called under the lock, at the limit."""
+    def _make_room(self, connections: list[_Connection]) -> _Connection | None:
+        """The connection idle the longest (at least `evict_idle_after` seconds), closed to
+        make room for a new one; None when every connection is busy or recently active.
+        Called by the listener, under its lock, at the limit."""
         now = time.monotonic()
-        idle = [c for c in self._connections if not c.busy]
+        idle = [c for c in connections if not c.busy]
         if not idle:
-            return
+            return None
         victim = min(idle, key=lambda c: c.last_active)
         if now - victim.last_active < self.evict_idle_after:
-            return
+            return None
         log.warning(
             "closing connection from %s, idle for %.0f s, to make room "
             "(rpc_max_concurrent_client_num=%d)",
@@ -485,9 +426,8 @@ class RpcServer:
             now - victim.last_active,
             self.max_connections,
         )
-        victim.abort()
-        self._connections.discard(victim)
+        return victim
 
     def _forget(self, conn: _Connection) -> None:
-        with self._lock:
-            self._connections.discard(conn)
+        if self._listener is not None:
+            self._listener.forget(conn)

@@ -569,8 +569,11 @@ _RESTART_KEYS = frozenset(
 
 def _restart_keys(config: Config) -> frozenset[str]:
     """Keys a running node cannot change: the node section (address, port, TLS, time
-    precision), the store's keys, the plugin directory, the worker pool, the air-gap port."""
+    precision), the store's keys, the plugin directory, the worker pool, the air-gap port, and
+    the keys a section marks with ``metadata={"restart": True}`` (read once by `serve`)."""
     keys = set(_RESTART_KEYS) | set(attrs.asdict(config.node))
+    for section in config.sections.values():
+        keys |= {f.name for f in attrs.fields(type(section)) if f.metadata.get("restart")}
     return frozenset(keys | {f.name for f in attrs.fields(StoreSection)})
 
 

@@ -63,11 +63,35 @@ def _refuse(statement: Statement, message: str, subject: str | None = None) -> E
     return semantic(statement, message, subject)
 
 
+#: IoTDB's heading -> the field of the store's SHOW rows (`pipecore_storage.schema_statements`:
+#: DatabaseRow, SeriesRow, DeviceRow); the store returns data, the SQL layer names the columns
+_STORE_FIELD = {
+    "Database": "database",
+    "SchemaReplicationFactor": "schema_replication_factor",
+    "DataReplicationFactor": "data_replication_factor",
+    "TimePartitionInterval": "time_partition_interval",
+    "Timeseries": "timeseries",
+    "Alias": "alias",
+    "DataType": "data_type",
+    "Encoding": "encoding",
+    "Compression": "compression",
+    "Tags": "tags",
+    "Attributes": "attributes",
+    "Deadband": "deadband",
+    "DeadbandParameters": "deadband_parameters",
+    "ViewType": "view_type",
+    "Device": "device",
+    "IsAligned": "aligned",
+    "Template": "template",
+}
+
+
 def _store_table(table: Any, columns: tuple[str, ...], offset: int = 0, limit: int | None = None):
-    """A store `ResultTable` re-shaped to IoTDB's `columns` (missing ones from _DEFAULTS)."""
+    """A store `StoreRows` under IoTDB's headings `columns` (missing ones from _DEFAULTS)."""
     index = {name: i for i, name in enumerate(table.columns)}
+    fields = [index.get(_STORE_FIELD.get(c, ""), -1) for c in columns]
     shaped = [
-        tuple(row[index[c]] if c in index else _DEFAULTS.get(c) for c in columns)
+        tuple(row[i] if i >= 0 else _DEFAULTS.get(c) for i, c in zip(fields, columns, strict=True))
         for row in table.rows
     ]
     stop = None if limit is None else offset + limit

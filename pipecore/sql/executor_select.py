@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from pipecore_storage.paths import iotdb_path, split_path
+from pipecore_storage.query import COMPARISONS
 from pipecore_storage.types import TSDataType
 
 from .dataset import DataSet, cell_value
@@ -47,16 +48,6 @@ from .statements import AggregateCall, ResultColumn, Select, SelectLast, Stateme
 
 __all__ = ["HANDLERS"]
 
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "=": np.equal,
-    "==": np.equal,
-    "!=": np.not_equal,
-    "<>": np.not_equal,
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-}
 _AGGREGATE_TYPES = {
     "COUNT": TSDataType.INT64,
     "SUM": TSDataType.DOUBLE,
@@ -238,7 +229,7 @@ class _Evaluator:
         if known.any():
             x = a[known] if isinstance(a, np.ndarray) else a
             y = b[known] if isinstance(b, np.ndarray) else b
-            result[known] = np.broadcast_to(_COMPARE[op](x, y), (int(known.sum()),))
+            result[known] = np.broadcast_to(COMPARISONS[op](x, y), (int(known.sum()),))
         return result, known
 
 

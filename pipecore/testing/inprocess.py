@@ -17,8 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pipecore_storage.listeners import DeletionEvent as StoreDeletion
-from pipecore_storage.listeners import InsertEvent
+from pipecore_storage.listeners import InsertEvent, StoreDeletion
 from pipecore_storage.origin import Origin
 
 from ..errors import PipeConnectionError

@@ -14,15 +14,15 @@ from .errors import (
     UnsupportedFormatError,
 )
 from .listeners import (
-    DeletionEvent,
     Event,
     GapEvent,
     InsertEvent,
+    StoreDeletion,
     Subscription,
     TsFileSealedEvent,
 )
 from .origin import CLIENT, Origin
-from .query import AggregateSpec, And, Compare, Not, Or, QueryResult, ResultTable, ValueFilter
+from .query import AggregateSpec, And, Compare, Not, Or, QueryResult, StoreRows, ValueFilter
 from .resource import SealedFile
 from .schema import SeriesInfo
 from .store import Store
@@ -37,7 +37,6 @@ __all__ = [
     "CompressionType",
     "Compressor",
     "CorruptFileError",
-    "DeletionEvent",
     "Event",
     "GapEvent",
     "InsertEvent",
@@ -48,7 +47,6 @@ __all__ = [
     "PinError",
     "PipecoreError",
     "QueryResult",
-    "ResultTable",
     "SchemaError",
     "SealedFile",
     "SeriesInfo",
@@ -56,6 +54,8 @@ __all__ = [
     "StoreClosedError",
     "StoreConfig",
     "StoreConfigError",
+    "StoreDeletion",
+    "StoreRows",
     "Subscription",
     "TSDataType",
     "TSEncoding",

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from .fsutil import atomic_write, write_all
-from .listeners import DeletionEvent
+from .listeners import StoreDeletion
 from .origin import Origin
 
 __all__ = ["MAX_DELETIONS", "DeletionLog"]
@@ -23,7 +23,7 @@ __all__ = ["MAX_DELETIONS", "DeletionLog"]
 MAX_DELETIONS = 65536
 
 
-def _record(event: DeletionEvent) -> bytes:
+def _record(event: StoreDeletion) -> bytes:
     o = event.origin
     row = [event.seq, event.pattern, event.start, event.end, o.generated_by_pipe, o.cluster_id]
     if o.lineage:
@@ -39,18 +39,18 @@ class DeletionLog:
         self.sync = sync
         self.lines = 0
 
-    def load(self) -> list[DeletionEvent]:
+    def load(self) -> list[StoreDeletion]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return []
-        out: list[DeletionEvent] = []
+        out: list[StoreDeletion] = []
         for line in raw.split(b"\n"):
             try:
                 seq, pattern, start, end, pipe, cluster, *rest = json.loads(line)
                 lineage = tuple(rest[0]) if rest else ()
                 origin = Origin(bool(pipe), cluster, lineage)
-                out.append(DeletionEvent(seq, pattern, start, end, origin))
+                out.append(StoreDeletion(seq, pattern, start, end, origin))
             except (ValueError, TypeError):
                 continue  # a torn last line: that deletion was not acknowledged
         self.lines = len(out)
@@ -59,7 +59,7 @@ class DeletionLog:
             self.rewrite(out)
         return out
 
-    def append(self, event: DeletionEvent) -> None:
+    def append(self, event: StoreDeletion) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             size = os.fstat(fd).st_size
@@ -74,6 +74,6 @@ class DeletionLog:
             os.close(fd)
         self.lines += 1
 
-    def rewrite(self, events: list[DeletionEvent]) -> None:
+    def rewrite(self, events: list[StoreDeletion]) -> None:
         atomic_write(self.path, b"".join(_record(e) for e in events), sync=self.sync)
         self.lines = len(events)

@@ -2,7 +2,7 @@
 
 A `Subscription` receives, in sequence-number order, an event for every applied insert
 (`InsertEvent`: the tablet and its origin), every sealed or loaded TsFile
-(`TsFileSealedEvent`) and every deletion (`DeletionEvent`). Publishing never blocks a writer:
+(`TsFileSealedEvent`) and every deletion (`StoreDeletion`). Publishing never blocks a writer:
 each subscription has a bounded queue (events and bytes); when it is full, new events are
 dropped and the subscription remembers the range of sequence numbers it lost. The consumer
 then receives a `GapEvent(first_seq, last_seq)` before the next event it does get (or as soon
@@ -24,10 +24,10 @@ from .resource import SealedFile
 from .tablet import Tablet
 
 __all__ = [
-    "DeletionEvent",
     "Event",
     "GapEvent",
     "InsertEvent",
+    "StoreDeletion",
     "Subscription",
     "TsFileSealedEvent",
     "replay_events",
@@ -73,7 +73,7 @@ class TsFileSealedEvent:
 
 
 @attrs.frozen
-class DeletionEvent:
+class StoreDeletion:
     """Points of series matching `pattern` with start <= time <= end were deleted."""
 
     seq: int
@@ -104,7 +104,7 @@ class GapEvent:
         return 0
 
 
-Event = Union[InsertEvent, TsFileSealedEvent, DeletionEvent, GapEvent]  # noqa: UP007
+Event = Union[InsertEvent, TsFileSealedEvent, StoreDeletion, GapEvent]  # noqa: UP007
 
 
 class Subscription:

@@ -32,7 +32,7 @@ from .mods import MIN_TIME, Deletion, append_mods, read_mods
 from .origin import Origin
 from .paths import join_path, split_path
 from .resource import SealedFile, tsfile_name
-from .schema import SUPPORTED_ENCODINGS, Schema
+from .schema import SUPPORTED_ENCODINGS, SchemaRegistry
 from .tsfile import TsFileReader, TsFileWriter
 from .types import TSEncoding
 
@@ -160,7 +160,7 @@ def _plan_schema(
     store: Store, plan: _Plan, encodings: Mapping[str, str] | None = None
 ) -> dict[str, list[str]]:
     """Check the file against the schema; group its devices by database. No change made."""
-    scratch = Schema()
+    scratch = SchemaRegistry()
     scratch.databases = dict(store._schema.databases)
     scratch.devices = {d: e for d, e in store._schema.devices.items()}
     records: list[dict] = []
@@ -184,7 +184,7 @@ def _plan_schema(
     return by_db
 
 
-def _apply_scratch(scratch: Schema, record: dict) -> None:
+def _apply_scratch(scratch: SchemaRegistry, record: dict) -> None:
     if record["op"] == "create_series":
         entry = scratch.devices.get(record["device"])
         if entry is not None:  # do not mutate the live schema's entry

@@ -5,7 +5,7 @@ Result shapes (what the SQL layer prints):
 * `QueryResult` — ``columns`` (series paths), ``data_types``, ``timestamps`` (int64, sorted,
   unique), ``values[i]`` (numpy, the series' dtype) and ``null_masks[i]`` (bool, True = no value
   at that time); ``rows()`` gives ``(time, v1, v2, ...)`` tuples with None for nulls.
-* `ResultTable` — ``columns`` (names) and ``rows`` (tuples): SHOW results, aggregates, LAST.
+* `StoreRows` — ``columns`` (names) and ``rows`` (tuples): SHOW results, aggregates, LAST.
 
 A series' points come from every sealed file that holds its device in the time range (oldest
 version first) and then the memtables; for equal timestamps the newest write wins, and a
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from .memtable import DeviceData, MemChunk, lww_merge, series_of
 from .mods import MAX_TIME, MIN_TIME, Deletion, mask_deleted
 from .paths import parse_pattern, split_path
 from .resource import SealedFile
-from .schema import Schema, SeriesInfo
+from .schema import SchemaRegistry, SeriesInfo
 from .tsfile import TsFileReader
 from .types import TSDataType
 
@@ -38,13 +38,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATES",
+    "COMPARISONS",
     "AggregateSpec",
     "And",
     "Compare",
     "Not",
     "Or",
     "QueryResult",
-    "ResultTable",
+    "StoreRows",
     "ValueFilter",
 ]
 
@@ -64,7 +65,7 @@ _NUMERIC_ONLY = {"sum", "avg", "min_value", "max_value"}
 
 # ---------------------------------------------------------------------- results
 @attrs.frozen
-class ResultTable:
+class StoreRows:
     """A small result: column names and rows of Python values."""
 
     columns: list[str]
@@ -105,8 +106,8 @@ class QueryResult:
         ]
         return list(zip(self.timestamps.tolist(), *cols, strict=True))
 
-    def to_table(self) -> ResultTable:
-        return ResultTable(["Time", *self.columns], self.rows())
+    def to_table(self) -> StoreRows:
+        return StoreRows(["Time", *self.columns], self.rows())
 
     def take(self, index: np.ndarray) -> QueryResult:
         return QueryResult(
@@ -153,7 +154,8 @@ class ValueFilter:
         return Not(self)
 
 
-_OPS = {
+#: the comparison operators of a value filter and of SQL's WHERE (the SQL layer uses this table)
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "=": np.equal,
     "==": np.equal,
     "!=": np.not_equal,
@@ -169,8 +171,8 @@ class Compare(ValueFilter):
     """``path <op> value`` with op one of = == != <> < <= > >=."""
 
     def __init__(self, path: str, op: str, value: Any) -> None:
-        if op not in _OPS:
-            raise ValueError(f"unknown comparison {op!r}; one of {', '.join(_OPS)}")
+        if op not in COMPARISONS:
+            raise ValueError(f"unknown comparison {op!r}; one of {', '.join(COMPARISONS)}")
         self.path, self.op, self.value = path, op, value
         self.paths = (path,)
 
@@ -182,7 +184,7 @@ class Compare(ValueFilter):
         result = np.zeros(n, np.bool_)
         if known.any():
             try:
-                result[known] = _OPS[self.op](values[known], self.value)
+                result[known] = COMPARISONS[self.op](values[known], self.value)
             except TypeError as exc:
                 raise SchemaError(
                     f"cannot compare {self.path} with {self.value!r}: {exc}", self.path
@@ -291,7 +293,7 @@ def _close(reader: Any) -> None:
         close()
 
 
-def resolve_series(schema: Schema, paths: str | Sequence[str]) -> list[SeriesInfo]:
+def resolve_series(schema: SchemaRegistry, paths: str | Sequence[str]) -> list[SeriesInfo]:
     """Series named by full paths or patterns, in the given order, each once."""
     if isinstance(paths, str):
         paths = [paths]
@@ -441,7 +443,7 @@ def _apply_filter(result, selected, all_series, points, value_filter) -> QueryRe
 
 
 # ---------------------------------------------------------------------- aggregates
-def run_aggregate(store, specs, start, end) -> ResultTable:
+def run_aggregate(store, specs, start, end) -> StoreRows:
     lo, hi = _bounds(start, end)
     items = [s if isinstance(s, AggregateSpec) else AggregateSpec(*s) for s in specs]
     with store._lock:  # one schema state for the expansion and the snapshot
@@ -463,7 +465,7 @@ def run_aggregate(store, specs, start, end) -> ResultTable:
         for s in series:
             columns.append(f"{item.function}({s.path})")
             row.append(partials[s.path].result(item.function))
-    return ResultTable(columns, [tuple(row)])
+    return StoreRows(columns, [tuple(row)])
 
 
 @attrs.define
@@ -587,7 +589,7 @@ def _file_stats(store, f: SealedFile, s: SeriesInfo) -> Any:
 
 
 # ---------------------------------------------------------------------- LAST
-def run_last(store, paths, start) -> ResultTable:
+def run_last(store, paths, start) -> StoreRows:
     lo = MIN_TIME if start is None else int(start)
     snap = store._snapshot(paths, lo, MAX_TIME)
     partials = _aggregate_series(store, snap, lo, MAX_TIME)
@@ -596,4 +598,4 @@ def run_last(store, paths, start) -> ResultTable:
         p = partials[s.path]
         if p.last is not None:
             rows.append((p.last[0], s.path, p.last[1], s.data_type.name))
-    return ResultTable(["Time", "Timeseries", "Value", "DataType"], rows)
+    return StoreRows(["Time", "Timeseries", "Value", "DataType"], rows)

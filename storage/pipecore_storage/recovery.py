@@ -26,7 +26,7 @@ import attrs
 
 from .errors import CorruptFileError, StoreClosedError
 from .fsutil import atomic_write
-from .listeners import DeletionEvent
+from .listeners import StoreDeletion
 from .mods import MAX_TIME, MIN_TIME
 from .origin import CLIENT
 from .paths import split_path
@@ -235,6 +235,6 @@ def _replay(store: Store, seq: int, entry, report: RecoveryReport) -> None:
         stale = [d for d in store._last_flushed if split_path(d)[: len(prefix)] == prefix]
         for name in stale:
             del store._last_flushed[name]
-        deleted = DeletionEvent(seq, f"{entry.database}.**", MIN_TIME, MAX_TIME, CLIENT)
+        deleted = StoreDeletion(seq, f"{entry.database}.**", MIN_TIME, MAX_TIME, CLIENT)
         store._record_deletion(deleted, replay=True)
     report.replayed_entries += 1

@@ -26,7 +26,7 @@ from .tablet import MeasurementSchema
 from .tsfile import compression
 from .types import TSDataType, TSEncoding
 
-__all__ = ["SUPPORTED_ENCODINGS", "DeviceSchema", "Schema", "SchemaLog", "SeriesInfo"]
+__all__ = ["SUPPORTED_ENCODINGS", "DeviceSchema", "SchemaLog", "SchemaRegistry", "SeriesInfo"]
 
 _INTS = frozenset(
     {
@@ -135,7 +135,7 @@ def check_series_schema(path: str, schema: MeasurementSchema, format_version: in
         raise SchemaError(f"{path}: compressor {schema.compression.name} is not supported", path)
 
 
-class Schema:
+class SchemaRegistry:
     """The in-memory schema. Not thread-safe: the store calls it under its lock."""
 
     def __init__(self) -> None:
@@ -365,7 +365,7 @@ class SchemaLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
 
-    def load(self, schema: Schema) -> None:
+    def load(self, schema: SchemaRegistry) -> None:
         """Apply every record to `schema`; cut a torn or corrupt tail (bytes in `dropped`)."""
         self.dropped = 0
         if not self.path.exists():
@@ -405,7 +405,7 @@ class SchemaLog:
             raise
         self.count += len(records)
 
-    def rewrite(self, schema: Schema) -> None:
+    def rewrite(self, schema: SchemaRegistry) -> None:
         """Replace the log by the records of the live schema (atomically)."""
         tmp = self.path.with_suffix(".tmp")
         records = list(schema.records())

@@ -1,26 +1,27 @@
 """Schema statements of the store: the checks of CREATE TIMESERIES and the SHOW results.
 
-Functions here work on a `Schema` under the store's lock and return the schema-log records
-to write (creation) or a `ResultTable` (SHOW), so `Store` only adds locking and logging.
+Functions here work on a `SchemaRegistry` under the store's lock and return the schema-log
+records to write (creation) or a `StoreRows` of named rows (SHOW), so `Store` only adds locking
+and logging. The rows are data with field names; the SQL layer decides the headings IoTDB prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import StoreConfig
 from .errors import SchemaError
 from .paths import iotdb_path, join_path, parse_pattern, split_path, validate_device
-from .query import ResultTable
-from .schema import Schema, check_series_schema, series_record
+from .query import StoreRows
+from .schema import SchemaRegistry, check_series_schema, series_record
 from .series_meta import SeriesMeta, check_alias, meta_record, meta_text
 from .tablet import MeasurementSchema
 
 __all__ = [
-    "DATABASE_COLUMNS",
-    "DEVICE_COLUMNS",
-    "TIMESERIES_COLUMNS",
+    "DatabaseRow",
+    "DeviceRow",
+    "SeriesRow",
     "SeriesSpec",
     "plan_create_series",
     "plan_series_meta",
@@ -29,26 +30,40 @@ __all__ = [
     "show_timeseries",
 ]
 
-DATABASE_COLUMNS = [
-    "Database",
-    "SchemaReplicationFactor",
-    "DataReplicationFactor",
-    "TimePartitionInterval",
-]
-TIMESERIES_COLUMNS = [
-    "Timeseries",
-    "Alias",
-    "Database",
-    "DataType",
-    "Encoding",
-    "Compression",
-    "Tags",
-    "Attributes",
-    "Deadband",
-    "DeadbandParameters",
-    "ViewType",
-]
-DEVICE_COLUMNS = ["Device", "IsAligned", "Template"]
+
+class DatabaseRow(NamedTuple):
+    """One database of SHOW DATABASES (the SQL layer gives it IoTDB's headings)."""
+
+    database: str
+    schema_replication_factor: int
+    data_replication_factor: int
+    time_partition_interval: int
+
+
+class SeriesRow(NamedTuple):
+    """One series of SHOW TIMESERIES: what IoTDB 1.3 shows (deadband is None here, the view
+    type ``BASE``)."""
+
+    timeseries: str
+    alias: str | None
+    database: str
+    data_type: str
+    encoding: str
+    compression: str
+    tags: str | None
+    attributes: str | None
+    deadband: str | None
+    deadband_parameters: str | None
+    view_type: str
+
+
+class DeviceRow(NamedTuple):
+    """One device of SHOW DEVICES: aligned is ``"true"``/``"false"``, template None."""
+
+    device: str
+    aligned: str
+    template: str | None
+
 
 SeriesSpec = tuple[str, object, object, object, Mapping[str, str] | None]
 """(measurement, data type, encoding or None, compressor or None, props or None)."""
@@ -72,7 +87,7 @@ def series_schemas(device: str, specs: Sequence[SeriesSpec], config: StoreConfig
 
 
 def plan_create_series(
-    schema: Schema,
+    schema: SchemaRegistry,
     config: StoreConfig,
     device: str,
     specs: Sequence[SeriesSpec],
@@ -123,7 +138,7 @@ def _meta_records(device: str, entry: Any, names: list[str], metas) -> list[dict
     return records
 
 
-def plan_series_meta(schema: Schema, path: str, meta: SeriesMeta) -> list[dict]:
+def plan_series_meta(schema: SchemaRegistry, path: str, meta: SeriesMeta) -> list[dict]:
     """The record that gives the series at `path` (its name or alias) the metadata `meta`."""
     info = schema.resolve(path)
     if info is None:
@@ -141,16 +156,16 @@ def split_series_path(path: str) -> tuple[str, str]:
     return join_path(nodes[:-1]), nodes[-1]
 
 
-def show_databases(schema: Schema, pattern: str, config: StoreConfig) -> ResultTable:
+def show_databases(schema: SchemaRegistry, pattern: str, config: StoreConfig) -> StoreRows:
     p = parse_pattern(pattern)
     names = sorted(n for n, nodes in schema.databases.items() if p.matches(nodes))
-    rows = [(n, 1, 1, config.time_partition_interval) for n in names]
-    return ResultTable(list(DATABASE_COLUMNS), rows)
+    rows: list[tuple] = [DatabaseRow(n, 1, 1, config.time_partition_interval) for n in names]
+    return StoreRows(list(DatabaseRow._fields), rows)
 
 
-def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
-    rows = [
-        (
+def show_timeseries(schema: SchemaRegistry, pattern: str) -> StoreRows:
+    rows: list[tuple] = [
+        SeriesRow(
             iotdb_path(s.path),  # back-quoted as IoTDB shows it
             s.meta.alias,
             s.database,
@@ -165,12 +180,12 @@ def show_timeseries(schema: Schema, pattern: str) -> ResultTable:
         )
         for s in schema.iter_series(parse_pattern(pattern))
     ]
-    return ResultTable(list(TIMESERIES_COLUMNS), rows)
+    return StoreRows(list(SeriesRow._fields), rows)
 
 
-def show_devices(schema: Schema, pattern: str) -> ResultTable:
-    rows = [
-        (iotdb_path(d.device), "true" if d.aligned else "false", None)
+def show_devices(schema: SchemaRegistry, pattern: str) -> StoreRows:
+    rows: list[tuple] = [
+        DeviceRow(iotdb_path(d.device), "true" if d.aligned else "false", None)
         for d in schema.iter_devices(parse_pattern(pattern))
     ]
-    return ResultTable(list(DEVICE_COLUMNS), rows)
+    return StoreRows(list(DeviceRow._fields), rows)

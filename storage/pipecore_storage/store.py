@@ -34,10 +34,10 @@ from .deletions import MAX_DELETIONS, DeletionLog
 from .errors import SchemaError, StoreClosedError
 from .files import FileSet, PinError, StoreLayout, pin_file, pinned_files, unpin_all, unpin_file
 from .listeners import (
-    DeletionEvent,
     Event,
     InsertEvent,
     Publisher,
+    StoreDeletion,
     Subscription,
     replay_events,
 )
@@ -45,10 +45,10 @@ from .memtable import MemTable
 from .mods import MAX_TIME, MIN_TIME, Deletion, append_mods, read_tsfile_tablets
 from .origin import CLIENT, Origin
 from .paths import canonical_device, join_path, parse_pattern, split_path
-from .query import AggregateSpec, QueryResult, ResultTable, ValueFilter
+from .query import AggregateSpec, QueryResult, StoreRows, ValueFilter
 from .resource import SealedFile
 from .rows import rows_tablet
-from .schema import Schema, SchemaLog, SeriesInfo
+from .schema import SchemaLog, SchemaRegistry, SeriesInfo
 from .series_meta import SeriesMeta
 from .stats import StoreStats, store_stats
 from .tablet import Tablet
@@ -73,14 +73,14 @@ class Store:
         self._lock = threading.RLock()
         self._maintenance = threading.RLock()
         self._closed = False
-        self._schema = Schema()
+        self._schema = SchemaRegistry()
         self._schema_log = SchemaLog(self.layout.schema_log)
         self._files = FileSet()
         self._seq = -1
         self._working: dict[tuple[str, bool], MemTable] = {}
         self._flushing: list[_flush.Generation] = []
         self._last_flushed: dict[str, int] = {}
-        self._deletions: list[DeletionEvent] = []  # the history, for replay (see deletions)
+        self._deletions: list[StoreDeletion] = []  # the history, for replay (see deletions)
         self._deletion_log = DeletionLog(
             self.layout.system / "deletions.log", sync=config.wal_mode != "DISABLE"
         )
@@ -230,7 +230,7 @@ class Store:
         prefix = split_path(name)
         for device in [d for d in self._last_flushed if split_path(d)[: len(prefix)] == prefix]:
             del self._last_flushed[device]
-        event = DeletionEvent(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
+        event = StoreDeletion(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
         self._record_deletion(event, replay=False)
         self._publisher.publish(event)
         return files
@@ -359,19 +359,19 @@ class Store:
         with self._lock:
             return list(self._schema.iter_series(parse_pattern(pattern)))
 
-    def show_databases(self, pattern: str = "root.**") -> ResultTable:
-        """SHOW DATABASES: Database, SchemaReplicationFactor, DataReplicationFactor,
-        TimePartitionInterval (1, 1 and `time_partition_interval` here)."""
+    def show_databases(self, pattern: str = "root.**") -> StoreRows:
+        """SHOW DATABASES' data: `DatabaseRow`s (database, schema and data replication factor,
+        time partition interval: 1, 1 and `time_partition_interval` here)."""
         with self._lock:
             return _schema_statements.show_databases(self._schema, pattern, self.config)
 
-    def show_timeseries(self, pattern: str = "root.**") -> ResultTable:
-        """SHOW TIMESERIES: IoTDB 1.3's columns (Alias, Tags, Attributes, Deadband... None)."""
+    def show_timeseries(self, pattern: str = "root.**") -> StoreRows:
+        """SHOW TIMESERIES' data: `SeriesRow`s, IoTDB 1.3's fields (alias, tags... None)."""
         with self._lock:
             return _schema_statements.show_timeseries(self._schema, pattern)
 
-    def show_devices(self, pattern: str = "root.**") -> ResultTable:
-        """SHOW DEVICES: Device, IsAligned ("true"/"false"), Template (None)."""
+    def show_devices(self, pattern: str = "root.**") -> StoreRows:
+        """SHOW DEVICES' data: `DeviceRow`s (device, aligned "true"/"false", template None)."""
         with self._lock:
             return _schema_statements.show_devices(self._schema, pattern)
 
@@ -432,7 +432,7 @@ class Store:
             self._flusher.kick()
         return seqs
 
-    def _plan(self, tablet: Tablet, scratch: Schema | None) -> list[dict]:
+    def _plan(self, tablet: Tablet, scratch: SchemaRegistry | None) -> list[dict]:
         schema = scratch or self._schema
         return schema.plan_writes(tablet.device, tablet.schemas, tablet.aligned, self.config)
 
@@ -599,12 +599,12 @@ class Store:
             f.mods = (*f.mods, d)
             if first_mods:
                 f.write_side_files(sync=False)
-        event = DeletionEvent(seq, pattern_text, start, end, origin)
+        event = StoreDeletion(seq, pattern_text, start, end, origin)
         self._record_deletion(event, replay)
         if not replay:
             self._publisher.publish(event)
 
-    def _record_deletion(self, event: DeletionEvent, replay: bool) -> None:
+    def _record_deletion(self, event: StoreDeletion, replay: bool) -> None:
         """Add a deletion to the history pipes replay from (durable; see `deletions`)."""
         history = self._deletions
         if replay and history and event.seq <= history[-1].seq:
@@ -693,13 +693,13 @@ class Store:
         specs: Sequence[AggregateSpec | tuple[str, str]],
         start: int | None = None,
         end: int | None = None,
-    ) -> ResultTable:
+    ) -> StoreRows:
         """Aggregates, e.g. ``[("count", "root.sg.**"), ("avg", "root.sg.d1.s1")]``: one row,
         one column per (function, series), named like IoTDB (``count(root.sg.d1.s1)``)."""
         self._check_open()
         return _query.run_aggregate(self, specs, start, end)
 
-    def last(self, paths: str | Sequence[str], start: int | None = None) -> ResultTable:
+    def last(self, paths: str | Sequence[str], start: int | None = None) -> StoreRows:
         """SELECT LAST: columns Time, Timeseries, Value, DataType; one row per series."""
         self._check_open()
         return _query.run_last(self, paths, start)
@@ -833,8 +833,8 @@ def _prepare_tablet(tablet: Tablet) -> Tablet:
     )
 
 
-def _copy_schema(schema: Schema) -> Schema:
-    copy = Schema()
+def _copy_schema(schema: SchemaRegistry) -> SchemaRegistry:
+    copy = SchemaRegistry()
     copy.databases = dict(schema.databases)
     copy.devices = {
         d: attrs.evolve(e, measurements=dict(e.measurements), meta=dict(e.meta))

@@ -1,5 +1,6 @@
 """Helpers of the air-gap and SSL tests: receivers of each transport (thrift, TLS, air gap)
-over one store, sinks opened as pipe stages, and TCP proxies that break air-gap frames.
+over one store and sinks opened as pipe stages (the TCP proxies that break air-gap frames are
+in `tcp_proxy`).
 
 The thrift tests' helpers (``tests/thrift``) are reused: this module puts that folder on
 ``sys.path``.
@@ -7,13 +8,10 @@ The thrift tests' helpers (``tests/thrift``) are reused: this module puts that f
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import random
 import socket
 import ssl
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,9 +44,7 @@ from pipecore_thrift_sink import (  # noqa: E402
 __all__ = [
     "RECEIVER_CLUSTER",
     "SENDER_CLUSTER",
-    "FrameBreakingProxy",
     "LinkReceiver",
-    "SilentProxy",
     "free_port",
     "open_sink",
 ]
@@ -161,171 +157,6 @@ class LinkReceiver:
             self.server.stop()
         if not self.store.closed:
             self.store.close()
-
-
-# ---------------------------------------------------------------------------- proxies
-class _Proxy:
-    """A TCP proxy on 127.0.0.1 in front of `target_port`; subclasses decide what happens to
-    the bytes of each connection (`upstream` = sender → receiver)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.connections = 0
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self.port = self._listener.getsockname()[1]
-        self.lock = threading.Lock()
-        self._closed = False
-        self._socks: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self.lock:
-                self.connections += 1
-                number = self.connections
-                self._socks += [client, upstream]
-            state = self.new_connection(number)
-            for src, dst, up in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(
-                    target=self._pump, args=(src, dst, up, state, (client, upstream)), daemon=True
-                ).start()
-
-    def new_connection(self, number: int) -> dict[str, Any]:
-        return {}
-
-    def forward(self, data: bytes, upstream: bool, state: dict[str, Any]) -> tuple[bytes, bool]:
-        """The bytes to pass on, and whether to cut the connection after them."""
-        return data, False
-
-    def _pump(self, src, dst, upstream, state, pair) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                with self.lock:
-                    out, cut = self.forward(data, upstream, state)
-                if out:
-                    dst.sendall(out)
-                if cut:
-                    break
-        except OSError:
-            pass
-        finally:
-            for s in pair:
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                s.close()
-
-    def close(self) -> None:
-        self._closed = True
-        self._listener.close()
-        with self.lock:
-            socks = list(self._socks)
-        for s in socks:
-            with contextlib.suppress(OSError):
-                s.close()
-
-
-class FrameBreakingProxy(_Proxy):
-    """Breaks the sender's byte stream, at most once per connection, at a random byte past
-    the first `skip` bytes: ``flip`` XORs one byte (a CRC mismatch for the receiver),
-    ``truncate`` passes the bytes before it and cuts the connection (a frame cut short),
-    ``cut`` cuts it right there. `faults` is how many are left to do; `done` counts each
-    kind done."""
-
-    KINDS = ("flip", "truncate", "cut")
-
-    def __init__(
-        self,
-        target_port: int,
-        faults: int,
-        kinds: tuple[str, ...] = KINDS,
-        seed: int = 11,
-        skip: int = 0,
-        span: int = 60_000,
-    ) -> None:
-        self.rng = random.Random(seed)
-        self.faults = faults
-        self.kinds = kinds
-        self.skip = skip
-        self.span = span
-        self.done = dict.fromkeys(self.KINDS, 0)
-        super().__init__(target_port)
-
-    def new_connection(self, number: int) -> dict[str, Any]:
-        with self.lock:
-            if self.faults <= 0:
-                return {"at": None}
-            self.faults -= 1
-            return {
-                "at": self.skip + self.rng.randrange(self.span),
-                "kind": self.rng.choice(self.kinds),
-                "seen": 0,
-            }
-
-    def forward(self, data: bytes, upstream: bool, state: dict[str, Any]) -> tuple[bytes, bool]:
-        at = state.get("at")
-        if not upstream or at is None:
-            return data, False
-        start = state["seen"]
-        state["seen"] += len(data)
-        if not start <= at < start + len(data):
-            return data, False
-        state["at"] = None
-        i = at - start
-        kind = state["kind"]
-        self.done[kind] += 1
-        if kind == "flip":
-            out = bytearray(data)
-            out[i] ^= 1 << self.rng.randrange(8)
-            return bytes(out), False
-        if kind == "truncate":
-            return data[:i], True
-        return b"", True
-
-
-class SilentProxy(_Proxy):
-    """Passes everything, except that on the first connection the receiver's answer to the
-    request number `swallow` (1 = the first) is dropped and nothing is answered any more —
-    a receiver that stays silent. `silenced` tells whether that happened."""
-
-    def __init__(self, target_port: int, swallow: int = 2) -> None:
-        self.swallow = swallow
-        self.silenced = threading.Event()
-        super().__init__(target_port)
-
-    def new_connection(self, number: int) -> dict[str, Any]:
-        return {"replies": 0, "silent": number == 1}
-
-    def forward(self, data: bytes, upstream: bool, state: dict[str, Any]) -> tuple[bytes, bool]:
-        if upstream or not state["silent"]:
-            return data, False
-        out = bytearray()
-        for byte in data:
-            state["replies"] += 1
-            if state["replies"] >= self.swallow:
-                self.silenced.set()
-                break
-            out.append(byte)
-        return bytes(out), False
 
 
 def wait_until(condition: Any, timeout: float = 30.0, what: str = "") -> Any:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gap_helpers import FrameBreakingProxy, wait_until
+from gap_helpers import wait_until
+from tcp_proxy import FrameBreakingProxy
 
 from pipecore import Node
 from pipecore_air_gap_sink import air_gap_receiver_for

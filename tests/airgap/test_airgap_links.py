@@ -117,7 +117,7 @@ def test_connections_cut_at_random_points_lose_nothing(link, tmp_path):
     random number of bytes (2–20 KB): files in 4 KB pieces and a stream of tablets end up on
     the receiver exactly as on the sender."""
     from gap_helpers import wait_until
-    from thrift_processes import CuttingProxy
+    from tcp_proxy import CuttingProxy
 
     from pipecore import Node
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from gap_helpers import SENDER_CLUSTER, LinkReceiver, SilentProxy, _Proxy
+from gap_helpers import SENDER_CLUSTER, LinkReceiver
+from tcp_proxy import RecordingProxy, SilentProxy
 from thrift_helpers import assert_same_points, double_tablet
 
 from pipecore import Config, PipeConnectionError, PipeParameterNotValidError, PipeParameters
@@ -181,19 +182,8 @@ def test_a_reply_that_is_no_air_gap_byte_is_a_connection_error(sinks):
 
 
 # ------------------------------------------------------------------ framing
-class _Recording(_Proxy):
-    def __init__(self, port: int) -> None:
-        self.sent = bytearray()
-        super().__init__(port)
-
-    def forward(self, data, upstream, state):
-        if upstream:
-            self.sent += data
-        return data, False
-
-
 def test_e_language_frames_reach_the_receiver(sinks, gap):
-    proxy = _Recording(gap.port)
+    proxy = RecordingProxy(gap.port)
     try:
         sink = sinks(SINK, {"sink.node-urls": proxy.url, "air-gap.e-language.enable": "true"})
         tablet = double_tablet("root.el.d1", 0, 30)

@@ -46,3 +46,19 @@ def test_ip_white_list_and_air_gap_keys_reach_running_receivers(tmp_path: Path) 
             assert refused.code == 1802
         (gap,) = [s for s in node._services if isinstance(s, AirGapReceiver)]
         assert gap.max_payload == 8192
+
+
+def test_the_receiver_piece_folder_is_reported_as_needing_a_restart(tmp_path: Path) -> None:
+    # dn_pipe_receiver_file_dirs is read once, when the node serves: LOAD CONFIGURATION must not
+    # call it applied, and the running receiver keeps its folder
+    config = tmp_path / "pipecore.toml"
+    config.write_text('dn_pipe_receiver_file_dirs = "pieces-a"\n')
+    with Node.open(tmp_path / "n", config) as node:
+        node.serve("127.0.0.1", 0)
+        config.write_text('dn_pipe_receiver_file_dirs = "pieces-b"\n')
+        message = node.execute("LOAD CONFIGURATION").render()
+        assert "Take effect at the next start: dn_pipe_receiver_file_dirs" in message
+        assert "Applied: dn_pipe_receiver_file_dirs" not in message
+        assert node.config.as_dict()["dn_pipe_receiver_file_dirs"] == "pieces-a"
+        assert (tmp_path / "n" / "pieces-a").is_dir()
+        assert not (tmp_path / "n" / "pieces-b").exists()

@@ -63,46 +63,46 @@ def test_subscription_nbytes_counts_live_events_only(tmp_path):
 
 
 def test_replay_keeps_deletions_after_their_generation_is_sealed_and_after_reopen(tmp_path):
-    from pipecore_storage.listeners import DeletionEvent
+    from pipecore_storage.listeners import StoreDeletion
 
     with Store.open(tmp_path / "s") as store:
         store.insert_tablet(_tablet("root.a.d", [1, 2, 3]))
         d1 = store.delete("root.a.d.v", 1, 1)
         store.flush()  # the WAL entry of the deletion is gone after this checkpoint
         d2 = store.delete_database("root.a")
-        kept = [e for e in store.replay(d1) if isinstance(e, DeletionEvent)]
+        kept = [e for e in store.replay(d1) if isinstance(e, StoreDeletion)]
         assert [(e.seq, e.pattern) for e in kept] == [(d1, "root.a.d.v"), (d1 + 2, "root.a.**")]
         assert d2 == ["root.a"]
     with Store.open(tmp_path / "s") as store:
-        again = [e for e in store.replay(0) if isinstance(e, DeletionEvent)]
+        again = [e for e in store.replay(0) if isinstance(e, StoreDeletion)]
         assert [(e.seq, e.pattern, e.start, e.end) for e in again] == [
             (d1, "root.a.d.v", 1, 1),
             (d1 + 2, "root.a.**", -(2**63), 2**63 - 1),
         ]
-        assert [e.seq for e in store.replay(d1 + 1) if isinstance(e, DeletionEvent)] == [d1 + 2]
+        assert [e.seq for e in store.replay(d1 + 1) if isinstance(e, StoreDeletion)] == [d1 + 2]
 
 
 def test_deletion_history_after_a_crash_has_each_deletion_once(tmp_path):
-    from pipecore_storage.listeners import DeletionEvent
+    from pipecore_storage.listeners import StoreDeletion
 
     store = Store.open(tmp_path / "s", {"wal_mode": "SYNC"})
     store.insert_tablet(_tablet("root.a.d", [1, 2, 3]))
     seq = store.delete("root.a.d.v", 2, 2, origin=Origin.pipe("c1"))
     store._abandon()  # what kill -9 leaves: the WAL still holds the deletion
     with Store.open(tmp_path / "s") as store:
-        found = [e for e in store.replay(0) if isinstance(e, DeletionEvent)]
+        found = [e for e in store.replay(0) if isinstance(e, StoreDeletion)]
         assert [(e.seq, e.origin) for e in found] == [(seq, Origin.pipe("c1"))]
         assert store.recovery_report.replayed_entries == 2
 
 
 def test_deletion_history_is_bounded(tmp_path, monkeypatch):
     from pipecore_storage import store as store_module
-    from pipecore_storage.listeners import DeletionEvent
+    from pipecore_storage.listeners import StoreDeletion
 
     monkeypatch.setattr(store_module, "MAX_DELETIONS", 5)
     with Store.open(tmp_path / "s", {"wal_mode": "DISABLE"}) as store:
         store.insert_tablet(_tablet("root.a.d", [1]))
         seqs = [store.delete("root.a.d.v", t, t) for t in range(12)]
-        kept = [e.seq for e in store.replay(0) if isinstance(e, DeletionEvent)]
+        kept = [e.seq for e in store.replay(0) if isinstance(e, StoreDeletion)]
         assert kept == seqs[-5:]
         assert store._deletion_log.lines <= 10  # rewritten when twice the bound

@@ -11,9 +11,9 @@ import pytest
 from pipecore_storage import MeasurementSchema, Origin, Tablet
 from pipecore_storage.files import PinError
 from pipecore_storage.listeners import (
-    DeletionEvent,
     GapEvent,
     InsertEvent,
+    StoreDeletion,
     TsFileSealedEvent,
 )
 
@@ -31,7 +31,7 @@ def test_events_arrive_in_order_with_their_sequence_numbers(open_store):
     (f,) = s.flush()
     d = s.delete("root.sg.d.v", 0, 1)
     events = sub.drain()
-    assert [type(e) for e in events] == [InsertEvent, InsertEvent, TsFileSealedEvent, DeletionEvent]
+    assert [type(e) for e in events] == [InsertEvent, InsertEvent, TsFileSealedEvent, StoreDeletion]
     seqs = [e.seq for e in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == 4
     assert (events[0].seq, events[1].seq, events[3].seq) == (a, b, d)
@@ -102,13 +102,13 @@ def test_resume_after_restart_replays_from_a_sequence_number(open_store):
     s = open_store()
     sub = s.subscribe("resume", replay_from=mid)
     events = sub.drain()
-    assert [type(e).__name__ for e in events] == ["InsertEvent", "DeletionEvent", "InsertEvent"]
+    assert [type(e).__name__ for e in events] == ["InsertEvent", "StoreDeletion", "InsertEvent"]
     assert events[0].seq == mid and events[0].tablet.timestamps.tolist() == [2]
     from_start = s.subscribe("from-start", replay_from=0).drain()
     assert [type(e).__name__ for e in from_start] == [
         "TsFileSealedEvent",
         "InsertEvent",
-        "DeletionEvent",
+        "StoreDeletion",
         "InsertEvent",
     ]
     later = s.insert_tablet(_tablet("root.sg.d", [4]))

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from thrift_processes import CuttingProxy, Serve, start_all, wait_for
+from tcp_proxy import CuttingProxy
+from thrift_processes import Serve, start_all, wait_for
 
 from pipecore.cli.remote import ServerError
 

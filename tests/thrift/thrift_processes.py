@@ -1,11 +1,10 @@
-"""Real `pipecore serve` processes for the end-to-end tests, and a TCP proxy that cuts
-connections."""
+"""Real `pipecore serve` processes for the end-to-end tests (the TCP proxy that cuts
+connections is `tcp_proxy.CuttingProxy`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import socket
 import ssl
@@ -19,7 +18,7 @@ from typing import Any
 
 from pipecore.cli.remote import RemoteSession, ServerError
 
-__all__ = ["CuttingProxy", "Serve", "free_port", "start_all", "wait_for"]
+__all__ = ["Serve", "free_port", "start_all", "wait_for"]
 
 #: Fast timings for tests: progress saved every 100 ms, quick retries and heartbeats.
 FAST_CONFIG = {
@@ -196,87 +195,6 @@ class Serve:
 
     def log(self) -> str:
         return "".join(self.output)
-
-
-class CuttingProxy:
-    """A TCP proxy on 127.0.0.1 in front of `target_port` that, while `cutting`, closes each
-    connection after a random number of bytes (both directions), `cuts` times in all."""
-
-    def __init__(
-        self, target_port: int, seed: int = 7, min_bytes: int = 200, max_bytes: int = 400_000
-    ):
-        self.target_port = target_port
-        self.rng = random.Random(seed)
-        self.min_bytes, self.max_bytes = min_bytes, max_bytes
-        self.cutting = True
-        self.cuts = 0
-        self.connections = 0
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self.port = self._listener.getsockname()[1]
-        self._closed = False
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                self.connections += 1
-                budget = self.rng.randint(self.min_bytes, self.max_bytes) if self.cutting else None
-            state = {"left": budget, "done": False}
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(
-                    target=self._pipe, args=(a, b, client, upstream, state), daemon=True
-                ).start()
-
-    def _pipe(self, src, dst, client, upstream, state) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                with self._lock:
-                    left = state["left"]
-                    if left is not None and self.cutting:
-                        if len(data) >= left:
-                            data = data[: max(0, left)]
-                            state["left"] = 0
-                        else:
-                            state["left"] = left - len(data)
-                if data:
-                    dst.sendall(data)
-                with self._lock:
-                    if state["left"] == 0 and not state["done"]:
-                        state["done"] = True
-                        self.cuts += 1
-                        break
-        except OSError:
-            pass
-        finally:
-            for s in (client, upstream):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                s.close()
-
-    def close(self) -> None:
-        self._closed = True
-        self._listener.close()
 
 
 def start_all(*nodes: Serve) -> tuple[Serve, ...]:

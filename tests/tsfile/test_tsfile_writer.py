@@ -13,9 +13,9 @@ from pipecore_storage.tsfile import (
     DataPoint,
     FloatDataPoint,
     IntDataPoint,
-    Schema,
     TsFileConfig,
     TsFileReader,
+    TsFileSchema,
     TsFileWriter,
     TSRecord,
 )
@@ -152,7 +152,7 @@ def test_writing_to_a_closed_writer_fails(tmp_path: Path) -> None:
 
 def test_records_with_absent_values_templates_and_schema(tmp_path: Path) -> None:
     path = tmp_path / "a.tsfile"
-    schema = Schema()
+    schema = TsFileSchema()
     schema.register_measurement(MeasurementSchema("temp", T.FLOAT, E.GORILLA))
     schema.register_timeseries("root.sg.d1", MeasurementSchema("status", T.BOOLEAN))
     with TsFileWriter(path, schema=schema) as w:

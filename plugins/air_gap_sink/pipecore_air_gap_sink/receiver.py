@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from pipecore import config_section
-from pipecore.rpc import TSStatusCode
+from pipecore.rpc import Listener, TSStatusCode
 from pipecore_thrift_sink import IoTDBDataNodeReceiver, ReceiverSettings
 from pipecore_thrift_sink.protocol import (
     AIR_GAP_FAIL,
@@ -176,10 +176,7 @@ class AirGapReceiver:
         self.apply(section or AirGapSection())
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
-        self.stopping = False
-        self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._connections: set[_Connection] = set()
+        self._listener: Listener[_Connection] | None = None  # made by `start`
         self._lock = threading.Lock()
         #: frames refused (length or CRC; answered FAIL, connection closed), frames cut short
         #: by the end of their connection, requests answered
@@ -198,51 +195,36 @@ class AirGapReceiver:
     def address(self) -> tuple[str, int]:
         if self._listener is None:
             return (self.host, self.port)
-        host, port = self._listener.getsockname()[:2]
-        return (str(host), int(port))
+        return self._listener.address
+
+    @property
+    def stopping(self) -> bool:
+        return self._listener is not None and self._listener.stopping
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> AirGapReceiver:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((self.host, self.port))
-            listener.listen(128)
-        except OSError as exc:
-            listener.close()
-            raise OSError(
-                f"cannot listen on {self.host}:{self.port} (pipe_air_gap_receiver_port): "
-                f"{exc.strerror or exc}"
-            ) from exc
-        listener.settimeout(0.5)  # the accept loop looks at `stopping` this often
-        self._listener = listener
-        self.stopping = False
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"pipecore-air-gap-accept-{self.address[1]}", daemon=True
+        """Listen (`pipecore.rpc.Listener`: the RPC server's lifecycle); an `OSError` naming
+        ``pipe_air_gap_receiver_port`` when the port cannot be bound."""
+        listener = Listener(
+            self.host,
+            self.port,
+            connect=lambda sock, address: _Connection(self, sock, address),
+            refused=self._refused,
+            label="air-gap receiver",
+            port_key="pipe_air_gap_receiver_port",
+            thread_name="pipecore-air-gap-accept",
+            log=log,
+            max_connections=self.max_connections,
+            idle_timeout=self.idle_timeout,
         )
-        self._accept_thread.start()
-        log.info("air-gap receiver listening on %s:%d", *self.address)
+        listener.start()
+        self._listener = listener
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        listener = self._listener
-        if listener is None:
+        if self._listener is None or not self._listener.started:
             return
-        self.stopping = True
-        with contextlib.suppress(OSError):
-            listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        deadline = time.monotonic() + timeout
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout)
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            conn.abort()
-        for conn in connections:
-            conn.thread.join(max(0.0, deadline - time.monotonic()))
-        self._listener = None
+        self._listener.stop(timeout)
         log.info("air-gap receiver stopped")
 
     def __enter__(self) -> AirGapReceiver:
@@ -252,41 +234,15 @@ class AirGapReceiver:
         self.stop()
 
     def connections(self) -> int:
-        with self._lock:
-            return len(self._connections)
+        return 0 if self._listener is None else len(self._listener.connections())
 
     # ------------------------------------------------------------------ connections
-    def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
-        while not self.stopping:
-            try:
-                sock, address = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                if self.stopping:
-                    return
-                continue
-            self._admit(sock, (str(address[0]), int(address[1])))
-
-    def _admit(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        sock.settimeout(self.idle_timeout)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        with self._lock:
-            if self.stopping or len(self._connections) >= self.max_connections:
-                log.warning("air-gap receiver: refusing %s: too many connections", address)
-                sock.close()
-                return
-            conn = _Connection(self, sock, address)
-            self._connections.add(conn)
-        conn.thread.start()
+    def _refused(self, address: tuple[str, int], open_count: int) -> None:
+        log.warning("air-gap receiver: refusing %s: too many connections", address)
 
     def forget(self, conn: _Connection) -> None:
-        with self._lock:
-            self._connections.discard(conn)
+        if self._listener is not None:
+            self._listener.forget(conn)
 
     def count(self, what: str) -> None:
         with self._lock:

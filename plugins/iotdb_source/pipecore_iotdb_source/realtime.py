@@ -51,9 +51,9 @@ import attrs
 from pipecore import PipeRuntimeFacts
 from pipecore_storage.errors import PipecoreError
 from pipecore_storage.listeners import (
-    DeletionEvent,
     GapEvent,
     InsertEvent,
+    StoreDeletion,
     TsFileSealedEvent,
 )
 from pipecore_storage.resource import SealedFile
@@ -80,7 +80,7 @@ _COALESCE_SECONDS = 0.05
 @attrs.frozen
 class RealtimeItem:
     """Something to hand on: ``kind`` is "tablet" (`payload` an `InsertEvent`), "file" (a
-    `SealedFile`) or "deletion" (a store `DeletionEvent`)."""
+    `SealedFile`) or "deletion" (a store `StoreDeletion`)."""
 
     kind: str
     payload: Any
@@ -153,7 +153,7 @@ class Realtime:
             if isinstance(event, GapEvent) or event.seq >= self.sub_start:
                 inserts.append(event)  # the first live event: after the replay
                 break
-            if isinstance(event, DeletionEvent):
+            if isinstance(event, StoreDeletion):
                 deletions.append(event)
             elif isinstance(event, TsFileSealedEvent):
                 files.append(event)
@@ -235,7 +235,7 @@ class Realtime:
             return self._insert(event)
         if isinstance(event, TsFileSealedEvent):
             return self._sealed(event)
-        if isinstance(event, DeletionEvent):
+        if isinstance(event, StoreDeletion):
             return self._deletion(event)
         if isinstance(event, GapEvent):
             if self.kind == "hybrid":
@@ -274,7 +274,7 @@ class Realtime:
         self.emitted[str(f.path)] = f.max_seq
         return RealtimeItem("file", f)
 
-    def _deletion(self, event: DeletionEvent) -> RealtimeItem | None:
+    def _deletion(self, event: StoreDeletion) -> RealtimeItem | None:
         if not self.file_mode and event.seq >= self.sub_start:
             self.covered = max(self.covered, event.seq + 1)
         if event.seq <= self.last_deletion or not self.options.include_delete:

@@ -38,6 +38,7 @@ from pipecore import (
 from .batching import Footprint, PendingBatch, footprint_of_tablet, overlaps
 from .client import ClientSet, SinkClient
 from .errors import SinkClosedError
+from .flusher import BatchFlusher
 from .sink import ThriftSinkBase, lineage_of
 
 __all__ = ["IoTDBThriftAsyncSink"]
@@ -150,7 +151,7 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
         self._scheduler = _Scheduler()
         self._workers: list[threading.Thread] = []
         self._worker_clients: list[ClientSet] = []
-        self._flusher: threading.Thread | None = None
+        self._flusher: BatchFlusher | None = None
         pipe = getattr(configuration.node_config, "pipe", None)
         self._retry_locally = (
             pipe.pipe_sink_retry_locally_for_connection_error if pipe is not None else True
@@ -235,9 +236,11 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
             clients.close()
         self.close_clients()
         me = threading.current_thread()
-        for thread in [*self._workers, self._flusher]:
-            if thread is not None and thread is not me:
+        for thread in self._workers:
+            if thread is not me:
                 thread.join(5.0)
+        if self._flusher is not None:
+            self._flusher.join(5.0)
 
     # ------------------------------------------------------------------ machinery
     def _submit_batch(self) -> None:
@@ -283,28 +286,28 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 self._workers.append(thread)
                 thread.start()
             if self.options.batch_enable and self.options.batch_max_delay is not None:
-                self._flusher = threading.Thread(
-                    target=self._flush_loop, name=f"pipecore-batch-{self._pipe}", daemon=True
+                self._flusher = BatchFlusher(
+                    f"pipecore-batch-{self._pipe}",
+                    self._lock,
+                    self._next_due,
+                    self._flush_due,
+                    lambda: self.closed,
                 )
                 self._flusher.start()
 
-    def _flush_loop(self) -> None:
-        delay = self.options.batch_max_delay
-        assert delay is not None
-        with self._lock:
-            while not self.closed:
-                batch = self._batch
-                if batch is None:
-                    self._lock.wait()
-                    continue
-                left = batch.started + delay - time.monotonic()
-                if left > 0:
-                    self._lock.wait(left)
-                    continue
-                try:
-                    self._submit_batch()
-                except SinkClosedError:
-                    return
+    def _next_due(self) -> float | None:
+        """When the open batch's delay has passed (caller holds `_lock`)."""
+        if self._batch is None or self.options.batch_max_delay is None:
+            return None
+        return self._batch.started + self.options.batch_max_delay
+
+    def _flush_due(self) -> bool:
+        """The flusher's turn: hand the due batch to the workers; False once the sink closed."""
+        try:
+            self._submit_batch()
+        except SinkClosedError:
+            return False
+        return True
 
     def _work(self, clients: ClientSet) -> None:
         while True:

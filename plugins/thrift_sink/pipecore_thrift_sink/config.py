@@ -24,8 +24,10 @@ def _positive(inst: object, attribute: attrs.Attribute, value: int) -> None:
         raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
-def _doc(text: str) -> dict[str, Any]:
-    return {"doc": text, "aliases": ()}
+def _doc(text: str, *, restart: bool = False) -> dict[str, Any]:
+    """Field metadata: the key's help text; `restart`: ``LOAD CONFIGURATION`` reports a change
+    as waiting for the next start (the key is read once, when the node serves)."""
+    return {"doc": text, "aliases": (), "restart": restart}
 
 
 @config_section("thrift_sink")
@@ -52,7 +54,10 @@ class ThriftSinkSection:
     )
     dn_pipe_receiver_file_dirs: str = attrs.field(
         default="system/pipe/receiver",
-        metadata=_doc("where receivers keep file pieces (relative to the data directory)"),
+        metadata=_doc(
+            "where receivers keep file pieces (relative to the data directory; read at serve)",
+            restart=True,
+        ),
     )
     pipe_file_receiver_fsync_enabled: bool = attrs.field(
         default=True, metadata=_doc("fsync a received TsFile before loading it")

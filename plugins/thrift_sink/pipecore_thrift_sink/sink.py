@@ -45,6 +45,7 @@ from .config import ThriftSinkSection, thrift_settings
 from .encodings import declared_encodings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
+from .flusher import BatchFlusher
 from .options import SinkOptions, keys
 from .protocol import (
     DeleteDataNode,
@@ -294,7 +295,7 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
         self._wakeup = threading.Condition(self._lock)
         self._batch: PendingBatch | None = None
         self._sealed: deque[PendingBatch] = deque()
-        self._flusher: threading.Thread | None = None
+        self._flusher: BatchFlusher | None = None
         self._retry_at = 0.0
         self._failures = 0
 
@@ -386,7 +387,7 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
             self.close_clients()
             if got:
                 self._lock.release()
-        if self._flusher is not None and self._flusher is not threading.current_thread():
+        if self._flusher is not None:
             self._flusher.join(5.0)
         if self._lock.acquire(timeout=5.0):  # the aborted request has let go by now
             try:
@@ -455,24 +456,20 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
 
     def _start_flusher(self) -> None:
         if self._flusher is None and self.options.batch_max_delay is not None:
-            self._flusher = threading.Thread(
-                target=self._flush_loop, name=f"pipecore-batch-{self._pipe}", daemon=True
+            self._flusher = BatchFlusher(
+                f"pipecore-batch-{self._pipe}",
+                self._wakeup,
+                self._next_due,
+                lambda: self._flush_if_due(raise_errors=False),
+                lambda: self.closed,
             )
             self._flusher.start()
 
-    def _flush_loop(self) -> None:
-        delay = self.options.batch_max_delay
-        assert delay is not None
-        with self._lock:
-            while not self.closed:
-                now = time.monotonic()
-                if self._sealed:
-                    wake = self._retry_at  # a held batch: retry when its back-off ends
-                elif self._batch is not None:
-                    wake = self._batch.started + delay
-                else:
-                    wake = now + 3600.0
-                if wake > now:
-                    self._wakeup.wait(wake - now)
-                    continue
-                self._flush_if_due(raise_errors=False)
+    def _next_due(self) -> float:
+        """When the flusher should act: a held batch when its back-off ends, the open batch
+        when its delay has passed (caller holds `_lock`)."""
+        if self._sealed:
+            return self._retry_at
+        if self._batch is not None and self.options.batch_max_delay is not None:
+            return self._batch.started + self.options.batch_max_delay
+        return time.monotonic() + 3600.0  # nothing batched: a new batch notifies `_wakeup`

@@ -31,9 +31,9 @@ from .schema import (
     FloatDataPoint,
     IntDataPoint,
     LongDataPoint,
-    Schema,
     StringDataPoint,
     TsFileConfig,
+    TsFileSchema,
     TSRecord,
 )
 from .sequence import Chunk, ChunkGroup, Page, scan_chunk_groups
@@ -59,7 +59,6 @@ __all__ = [
     "QueryDataSet",
     "QueryExpression",
     "RowRecord",
-    "Schema",
     "SeriesNotFoundError",
     "SingleSeriesExpression",
     "Statistics",
@@ -68,6 +67,7 @@ __all__ = [
     "TimeFilter",
     "TsFileConfig",
     "TsFileReader",
+    "TsFileSchema",
     "TsFileWriter",
     "UnsupportedChunkError",
     "ValueFilter",

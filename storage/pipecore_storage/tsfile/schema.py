@@ -1,4 +1,4 @@
-"""Writer configuration and the seed's schema/record types: TsFileConfig, Schema, TSRecord."""
+"""Writer configuration and the seed's schema/record types: TsFileConfig, TsFileSchema, TSRecord."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ __all__ = [
     "FloatDataPoint",
     "IntDataPoint",
     "LongDataPoint",
-    "Schema",
     "StringDataPoint",
     "TSRecord",
     "TsFileConfig",
+    "TsFileSchema",
 ]
 
 
@@ -128,8 +128,8 @@ class _DeviceSchema:
     measurements: dict[str, MeasurementSchema] = attrs.field(factory=dict)
 
 
-class Schema:
-    """Measurement schemas, per device and as templates for any device (the seed's Schema).
+class TsFileSchema:
+    """Measurement schemas, per device and as templates for any device (the seed's `Schema`).
 
     ``register_measurement(schema)`` adds a template: any device may write that measurement.
     ``register_timeseries(device, schema)`` / ``register_aligned_timeseries(device, [...])``

@@ -32,7 +32,7 @@ from .pages import (
     encode_series_chunk,
     written_schema,
 )
-from .schema import Schema, TsFileConfig, TSRecord, _check_same
+from .schema import TsFileConfig, TsFileSchema, TSRecord, _check_same
 
 __all__ = ["TsFileWriter"]
 
@@ -90,7 +90,7 @@ class TsFileWriter:
     def __init__(
         self,
         path: str | os.PathLike[str],
-        schema: Schema | None = None,
+        schema: TsFileSchema | None = None,
         config: TsFileConfig | None = None,
         format_version: int = VERSION_V4,
     ) -> None:
@@ -107,7 +107,7 @@ class TsFileWriter:
         self.path = os.fspath(path)
         self.config = config or TsFileConfig()
         self.version = version
-        self._schema = schema or Schema()
+        self._schema = schema or TsFileSchema()
         self._devices: dict[str, _Device] = {}
         self._buffered = 0
         self._cutter = PageCutter(self.config)
@@ -127,7 +127,7 @@ class TsFileWriter:
         schemas = list(schemas)
         if not schemas:
             raise SchemaError(f"no measurements given for aligned device {device}", device)
-        Schema()._register(device, schemas, aligned=True)  # validates names as a group
+        TsFileSchema()._register(device, schemas, aligned=True)  # validates names as a group
         for ms in schemas:
             self._register(device, ms, aligned=True)
 
