@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipecore.sql.client import RemoteSession
+from pipecore.cli.remote import RemoteSession
 
 SIZES = (1, 100, 10_000)
 

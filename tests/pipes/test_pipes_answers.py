@@ -8,7 +8,7 @@ import time
 import pytest
 from thrift_processes import Serve
 
-from pipecore.sql.client import ServerError
+from pipecore.cli.remote import ServerError
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 

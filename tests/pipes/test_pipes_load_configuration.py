@@ -7,7 +7,7 @@ import pytest
 from ssl_helpers import KEY_PWD, TRUST_PWD, Pki
 from thrift_processes import Serve, free_port, start_all
 
-from pipecore.sql.client import ServerError
+from pipecore.cli.remote import ServerError
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
