@@ -26,7 +26,7 @@ class IntSchema:
 
 
 def throttle(i: int) -> int:
-    time.sleep(0.004)
+    time.sleep(0.006)
     return i
 
 
@@ -36,6 +36,9 @@ def main() -> None:
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "20")
     config.set_string("restart-strategy.fixed-delay.delay", "500 ms")
+    # small bundles: the Python operators hand on their output often, so writes are spread out
+    config.set_string("python.fn-execution.bundle.size", "50")
+    config.set_string("python.fn-execution.bundle.time", "100")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_python_executable(sys.executable)
     env.set_parallelism(1)
