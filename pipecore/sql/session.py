@@ -24,7 +24,6 @@ import attrs
 from ..parameters import mask_secrets
 from ..rpc import SessionHandler
 from ..rpc import thrift as t
-from ..rpc.querydataset import encode_query_data_set
 from ..rpc.tsblock import encode_tsblock
 from .client import zone_id
 from .dataset import DataSet
@@ -147,18 +146,16 @@ class SqlSessionHandler(SessionHandler):
     def executeUpdateStatementV2(self, req: Any) -> Any:
         return self._execute(req)
 
-    # The calls without V2 are those of IoTDB's clients before 1.0: they read the rows from the
-    # columnar queryDataSet (see pipecore/rpc/querydataset.py), sent besides the TsBlocks.
     def executeStatement(self, req: Any) -> Any:
-        return self._execute(req, legacy=True)
+        return self._execute(req)
 
     def executeQueryStatement(self, req: Any) -> Any:
-        return self._execute(req, legacy=True)
+        return self._execute(req)
 
     def executeUpdateStatement(self, req: Any) -> Any:
         return self._execute(req)
 
-    def _execute(self, req: Any, legacy: bool = False) -> Any:
+    def _execute(self, req: Any) -> Any:
         refused = self._check(req.sessionId)
         if refused is not None:
             return t.TSExecuteStatementResp(status=refused)
@@ -173,7 +170,7 @@ class SqlSessionHandler(SessionHandler):
         query_id = next(self._query_ids)
         data = outcome.data
         blocks, more = self._page(query_id, data, 0, req.fetchSize)
-        resp = t.TSExecuteStatementResp(
+        return t.TSExecuteStatementResp(
             status=_status(SUCCESS, SUCCESS_MESSAGE),
             queryId=query_id,
             columns=list(data.columns),
@@ -181,32 +178,6 @@ class SqlSessionHandler(SessionHandler):
             ignoreTimeStamp=not data.has_time,
             queryResult=blocks,
             moreData=more,
-        )
-        if legacy:
-            resp.queryDataSet = self._legacy_page(data, 0, req.fetchSize)
-        return resp
-
-    @staticmethod
-    def _legacy_page(data: DataSet, start: int, fetch_size: int | None) -> Any:
-        size = fetch_size if fetch_size and fetch_size > 0 else DEFAULT_FETCH_SIZE
-        part = data.slice(start, min(len(data), start + size))
-        times = part.timestamps if data.has_time else None
-        return encode_query_data_set(times, part.data_types, part.values, part.null_masks)
-
-    def fetchResults(self, req: Any) -> Any:
-        """fetchResultsV2 for IoTDB's clients before 1.0: the rows as a queryDataSet."""
-        refused = self._check(req.sessionId)
-        if refused is not None:
-            return t.TSFetchResultsResp(status=refused, hasResultSet=False)
-        with self._lock:
-            cursor = self._cursors.get(req.queryId)
-        if cursor is None:
-            return t.TSFetchResultsResp(status=_status(SUCCESS), hasResultSet=False, isAlign=True)
-        data, start = cursor.data, cursor.position
-        page = self._legacy_page(data, start, req.fetchSize)
-        self._page(req.queryId, data, start, req.fetchSize)  # moves or drops the cursor
-        return t.TSFetchResultsResp(
-            status=_status(SUCCESS), hasResultSet=True, isAlign=True, queryDataSet=page
         )
 
     def _page(self, query_id: int, data: DataSet, start: int, fetch_size: int | None):
