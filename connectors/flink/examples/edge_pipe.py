@@ -15,10 +15,9 @@ import argparse
 import sys
 
 from iotdb.Session import Session
+from pipecore_flink import IoTDBSink, IoTDBSinkOptions, TimeseriesOption
 from pyflink.common import Types
 from pyflink.datastream import StreamExecutionEnvironment
-
-from pipecore_flink import IoTDBSink, IoTDBSinkOptions, TimeseriesOption
 
 
 def create_pipe(host: str, edge_port: int, center_port: int) -> None:

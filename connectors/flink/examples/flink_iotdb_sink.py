@@ -9,11 +9,8 @@ points, one millisecond apart, so the job ends. Run against ``pipecore serve`` (
 from __future__ import annotations
 
 import argparse
-import sys
 import random
-
-from pyflink.common import Types
-from pyflink.datastream import StreamExecutionEnvironment
+import sys
 
 from pipecore_flink import (
     DefaultIoTSerializationSchema,
@@ -21,6 +18,8 @@ from pipecore_flink import (
     IoTDBSinkOptions,
     TimeseriesOption,
 )
+from pyflink.common import Types
+from pyflink.datastream import StreamExecutionEnvironment
 
 
 def sensor_records(n: int, start: int = 1_700_000_000_000) -> list[dict[str, str]]:

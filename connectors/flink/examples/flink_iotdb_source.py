@@ -11,10 +11,9 @@ import sys
 
 from iotdb.Session import Session
 from iotdb.utils.IoTDBConstants import Compressor, TSDataType, TSEncoding
+from pipecore_flink import IoTDBSource, IoTDBSourceOptions
 from pyflink.common import Types
 from pyflink.datastream import StreamExecutionEnvironment
-
-from pipecore_flink import IoTDBSource, IoTDBSourceOptions
 
 ROOT_SG1_D1_S1 = "root.sg1.d1.s1"
 ROOT_SG1_D1 = "root.sg1.d1"
@@ -62,8 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         args.host, args.port, "root", "root", f"select s1 from {ROOT_SG1_D1} align by device"
     )
     source = IoTDBSource(options, convert)
-    source.attach(env, parallelism=args.parallelism, output_type=Types.STRING(),
-                  name="sensor-source").print()  # fmt: skip
+    source.attach(
+        env, parallelism=args.parallelism, output_type=Types.STRING(), name="sensor-source"
+    ).print()
     env.execute()
 
 

@@ -22,7 +22,7 @@ def enum_name(value: Any) -> str:
 
 @dataclass(frozen=True)
 class TimeseriesOption:
-    """One time series the sink registers before it writes (``IoTDBSinkOptions.TimeseriesOption``)."""
+    """A time series the sink registers before it writes (``IoTDBSinkOptions.TimeseriesOption``)."""
 
     path: str
     data_type: Any = "DOUBLE"

@@ -51,7 +51,7 @@ class IoTSerializationSchema(Protocol):
     def serialize(self, record: Any) -> Event | None: ...
 
 
-SerializationSchema = Union[IoTSerializationSchema, Callable[[Any], Union[Event, None]]]
+SerializationSchema = Union[IoTSerializationSchema, Callable[[Any], Union[Event, None]]]  # noqa: UP007
 
 
 def _items(value: Any) -> list:
@@ -75,15 +75,16 @@ class DefaultIoTSerializationSchema:
         types = [enum_name(t) for t in _items(record["types"])]
         raw = _items(record["values"])
         values = []
-        for kind, value in zip(types, raw):
+        for kind, value in zip(types, raw, strict=True):
             if isinstance(value, str) and kind not in ("TEXT", "STRING", "DATE"):
                 parse = _PARSE.get(kind)
                 if parse is None:
                     raise ValueError(f"unknown IoTDB data type {kind!r} in {record!r}")
                 value = parse(value)
             values.append(value)
-        return Event(str(device), int(record["timestamp"]), tuple(measurements), tuple(types),
-                     tuple(values))  # fmt: skip
+        return Event(
+            str(device), int(record["timestamp"]), tuple(measurements), tuple(types), tuple(values)
+        )
 
     __call__ = serialize
 

@@ -7,27 +7,30 @@ client and emits ``convert(row_record)`` per row.
 
 Splits partition the query's rows, so each row is read exactly once at any parallelism:
 
-* ``split_by="device"`` (the default for ALIGN BY DEVICE queries): one split per device that the FROM clause's paths
-  match (``SHOW DEVICES``), each the query with its FROM clause narrowed to that device;
-* ``split_by="time"`` (the default otherwise, where a row holds several devices): ``splits`` half-open time ranges covering all of time (the first and
-  last ranges are open-ended), cut evenly between the query's first and last timestamps,
-  each the query with ``time >= a AND time < b`` added to its WHERE clause.
+* ``split_by="device"`` (the default for ALIGN BY DEVICE queries): one split per device
+  that the FROM clause's paths match (``SHOW DEVICES``), each the query with its FROM clause
+  narrowed to that device;
+* ``split_by="time"`` (the default otherwise, where a row holds several devices): ``splits``
+  half-open time ranges covering all of time (the first and last ranges are open-ended), cut
+  evenly between the query's first and last timestamps, each the query with
+  ``time >= a AND time < b`` added to its WHERE clause.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from .options import IoTDBSourceOptions
 
-_CLAUSE_END = r"(?=\s+(?:where|group\s+by|order\s+by|fill|limit|slimit|offset|soffset|align\s+by|having)\b|\s*$)"
+_CLAUSES = r"group\s+by|order\s+by|fill|limit|slimit|offset|soffset|align\s+by|having"
+_CLAUSE_END = r"(?=\s+(?:where|" + _CLAUSES + r")\b|\s*$)"
 _FROM = re.compile(r"\bfrom\s+(?P<paths>.+?)" + _CLAUSE_END, re.IGNORECASE | re.DOTALL)
-_WHERE = re.compile(r"\bwhere\s+(?P<cond>.+?)" + _CLAUSE_END.replace("where|", ""),
-                    re.IGNORECASE | re.DOTALL)  # fmt: skip
-_TAIL = re.compile(r"\s+(?:group\s+by|order\s+by|fill|limit|slimit|offset|soffset|align\s+by|having)\b",
-                   re.IGNORECASE)  # fmt: skip
+_WHERE = re.compile(
+    r"\bwhere\s+(?P<cond>.+?)" + _CLAUSE_END.replace("where|", ""), re.IGNORECASE | re.DOTALL
+)
 
 
 def _open(options: IoTDBSourceOptions) -> Any:
@@ -56,18 +59,19 @@ def add_time_range(sql: str, lower: int | None, upper: int | None) -> str:
     cond = " and ".join(parts)
     where = _WHERE.search(sql)
     if where:
-        return f"{sql[: where.start('cond')]}({where.group('cond')}) and {cond}{sql[where.end('cond'):]}"
+        head, tail = sql[: where.start("cond")], sql[where.end("cond") :]
+        return f"{head}({where.group('cond')}) and {cond}{tail}"
     frm = _FROM.search(sql)
     if frm is None:
         raise ValueError(f"a source query reads FROM some path: {sql!r}")
-    return f"{sql[: frm.end()]} where {cond}{sql[frm.end():]}"
+    return f"{sql[: frm.end()]} where {cond}{sql[frm.end() :]}"
 
 
 def with_from(sql: str, paths: str) -> str:
     frm = _FROM.search(sql)
     if frm is None:
         raise ValueError(f"a source query reads FROM some path: {sql!r}")
-    return f"{sql[: frm.start('paths')]}{paths}{sql[frm.end('paths'):]}"
+    return f"{sql[: frm.start('paths')]}{paths}{sql[frm.end('paths') :]}"
 
 
 class IoTDBSource:
@@ -130,11 +134,16 @@ class IoTDBSource:
         lo, hi = min(bounds), max(bounds) + 1
         cuts = sorted({lo + (hi - lo) * i // self.splits for i in range(1, self.splits)})
         edges: list[int | None] = [None, *cuts, None]
-        return [add_time_range(sql, a, b) for a, b in zip(edges, edges[1:])]
+        return [add_time_range(sql, a, b) for a, b in itertools.pairwise(edges)]
 
     # ---------------------------------------------------------------- the job
-    def attach(self, env: Any, parallelism: int | None = None, output_type: Any = None,
-               name: str = "iotdb-source") -> Any:  # fmt: skip
+    def attach(
+        self,
+        env: Any,
+        parallelism: int | None = None,
+        output_type: Any = None,
+        name: str = "iotdb-source",
+    ) -> Any:
         """A ``DataStream`` of ``convert(row)`` for each row of the query."""
         from pyflink.common import Types
 
@@ -150,9 +159,11 @@ class IoTDBSource:
                 session.close()
 
         splits = env.from_collection(queries, type_info=Types.STRING()).name(f"{name}-splits")
-        stream = splits.rebalance().flat_map(
-            read, output_type=output_type or Types.PICKLED_BYTE_ARRAY()
-        ).name(name)
+        stream = (
+            splits.rebalance()
+            .flat_map(read, output_type=output_type or Types.PICKLED_BYTE_ARRAY())
+            .name(name)
+        )
         if parallelism is not None:
             stream = stream.set_parallelism(parallelism)
         return stream

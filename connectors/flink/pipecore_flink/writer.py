@@ -130,7 +130,9 @@ class Writer:
                     any_null = True
             if kind in _NUMPY:
                 fill = False if kind == "BOOLEAN" else 0
-                columns.append(np.array([fill if v is None else v for v in raw], dtype=_NUMPY[kind]))
+                columns.append(
+                    np.array([fill if v is None else v for v in raw], dtype=_NUMPY[kind])
+                )
             else:
                 columns.append(np.array(["" if v is None else str(v) for v in raw], dtype=object))
             bitmaps.append(bitmap)

@@ -49,8 +49,18 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.log = data_dir.with_suffix(".log")
-        cmd = [sys.executable, "-m", "pipecore.cli", "serve", "--data-dir", str(data_dir),
-               "--rpc-port", str(self.port), "--rpc-address", "127.0.0.1"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipecore.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--rpc-port",
+            str(self.port),
+            "--rpc-address",
+            "127.0.0.1",
+        ]
         self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -79,8 +89,10 @@ class Server:
                 rows = []
                 while data.has_next():
                     rec = data.next()
-                    fields = [f.get_object_value(f.get_data_type()) if f.get_data_type() else None
-                              for f in rec.get_fields()]  # fmt: skip
+                    fields = [
+                        f.get_object_value(f.get_data_type()) if f.get_data_type() else None
+                        for f in rec.get_fields()
+                    ]
                     rows.append([rec.get_timestamp(), *fields])
                 return rows
         finally:
@@ -117,7 +129,9 @@ def run_job(script: Path, *args: object, timeout: float = 240) -> subprocess.Com
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"{script.name} did not finish within {timeout} s: {exc.stdout}") from exc
+        raise AssertionError(
+            f"{script.name} did not finish within {timeout} s: {exc.stdout}"
+        ) from exc
 
 
 def job_failed(done: subprocess.CompletedProcess) -> str:

@@ -22,8 +22,17 @@ def test_seed_sink_example_writes_every_record(server: Server) -> None:
     """Seed 004's FlinkIoTDBSink in Python: the listed series is registered with its encoding
     and compressor, every record lands with its value, batching across two writers."""
     n = 300
-    done = run_job(EXAMPLES / "flink_iotdb_sink.py", "--port", server.port, "--records", n,
-                   "--batch-size", 10, "--parallelism", 2)  # fmt: skip
+    done = run_job(
+        EXAMPLES / "flink_iotdb_sink.py",
+        "--port",
+        server.port,
+        "--records",
+        n,
+        "--batch-size",
+        10,
+        "--parallelism",
+        2,
+    )
     assert done.returncode == 0, job_failed(done)
     sys.path.insert(0, str(EXAMPLES))
     try:
@@ -63,11 +72,16 @@ def test_sigkilled_worker_loses_no_record(server: Server) -> None:
     # PyFlink runs a local job's Python code inside the client process ("loopback" mode);
     # "process" mode gives it worker processes of its own, as on a TaskManager
     marker = f"{os.getpid()}-{time.monotonic_ns()}"
-    env = {**os.environ, "PYTHONPATH": str(JOBS), "_python_worker_execution_mode": "process",
-           "PIPECORE_FLINK_KILL_TEST": marker}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(JOBS),
+        "_python_worker_execution_mode": "process",
+        "PIPECORE_FLINK_KILL_TEST": marker,
+    }
     cmd = [sys.executable, str(JOBS / "kill_job.py"), str(server.port), str(n), str(batch)]
-    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           env=env)  # fmt: skip
+    job = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     killed: set[int] = set()
     try:
         deadline = time.monotonic() + 180
@@ -81,8 +95,10 @@ def test_sigkilled_worker_loses_no_record(server: Server) -> None:
             time.sleep(0.3)
         if not killed:
             job.kill()
-            raise AssertionError(f"no worker to kill under {job.pid} ({written} rows):\n"
-                                 f"{job.communicate()[0][-3000:]}")  # fmt: skip
+            raise AssertionError(
+                f"no worker to kill under {job.pid} ({written} rows):\n"
+                f"{job.communicate()[0][-3000:]}"
+            )
         assert _count_kill_rows(server) < n * 3 // 4, "the job was nearly done: kill too late"
         for pid in killed:
             os.kill(pid, signal.SIGKILL)
@@ -118,8 +134,11 @@ def _write_source_data(server: Server) -> None:
         for k in range(3):
             times = sorted(rnd.sample(range(10_000), 150))
             values = [[t * 10 + k, None if t % 7 == 0 else f"x{t}"] for t in times]
-            session.insert_tablet(Tablet(f"root.src.d{k}", ["a", "b"],
-                                         [TSDataType.INT64, TSDataType.TEXT], values, times))  # fmt: skip
+            session.insert_tablet(
+                Tablet(
+                    f"root.src.d{k}", ["a", "b"], [TSDataType.INT64, TSDataType.TEXT], values, times
+                )
+            )
     finally:
         session.close()
 
@@ -172,8 +191,15 @@ def test_flink_into_edge_node_piped_to_center(edge_and_center) -> None:
     node (the example in examples/edge_pipe.py)."""
     edge, center = edge_and_center
     n = 400
-    done = run_job(EXAMPLES / "edge_pipe.py", "--edge-port", edge.port, "--center-port",
-                   center.port, "--records", n)  # fmt: skip
+    done = run_job(
+        EXAMPLES / "edge_pipe.py",
+        "--edge-port",
+        edge.port,
+        "--center-port",
+        center.port,
+        "--records",
+        n,
+    )
     assert done.returncode == 0, job_failed(done)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

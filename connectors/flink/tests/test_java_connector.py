@@ -28,10 +28,23 @@ VERSION = re.search(r"<connector\.version>([^<]+)<", POM.read_text()).group(1)  
 # Flink 1.11 reflects into the JDK's classes (closure cleaning, Kryo): Java 17 has to open them
 JAVA_OPENS = [
     f"--add-opens=java.base/{package}=ALL-UNNAMED"
-    for package in ("java.lang", "java.lang.reflect", "java.util", "java.util.concurrent",
-                    "java.util.concurrent.atomic", "java.io", "java.nio", "java.net",
-                    "java.math", "java.text", "java.time", "java.security", "sun.nio.ch",
-                    "sun.security.util", "sun.security.provider")  # fmt: skip
+    for package in (
+        "java.lang",
+        "java.lang.reflect",
+        "java.util",
+        "java.util.concurrent",
+        "java.util.concurrent.atomic",
+        "java.io",
+        "java.nio",
+        "java.net",
+        "java.math",
+        "java.text",
+        "java.time",
+        "java.security",
+        "sun.nio.ch",
+        "sun.security.util",
+        "sun.security.provider",
+    )
 ]
 
 
@@ -51,21 +64,44 @@ def build_examples(classes: Path) -> str:
         jars.mkdir(parents=True, exist_ok=True)
         try:
             mvn = subprocess.run(
-                ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={jars}"],
-                capture_output=True, text=True, timeout=900,
-            )  # fmt: skip
+                [
+                    "mvn",
+                    "-q",
+                    "-B",
+                    "-f",
+                    str(POM),
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={jars}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
         except subprocess.TimeoutExpired:
             unavailable("mvn did not resolve the Flink connector's jars within 15 minutes")
         if mvn.returncode != 0:
-            unavailable(f"mvn could not resolve org.apache.iotdb:flink-iotdb-connector:{VERSION}"
-                        f" from Maven Central: {(mvn.stdout + mvn.stderr)[-1500:]}")  # fmt: skip
+            unavailable(
+                f"mvn could not resolve org.apache.iotdb:flink-iotdb-connector:{VERSION}"
+                f" from Maven Central: {(mvn.stdout + mvn.stderr)[-1500:]}"
+            )
         done.write_text(VERSION)
     sources = sorted(str(p) for p in (JAVA_DIR / "src").rglob("*.java"))
     javac = subprocess.run(
-        ["javac", "-nowarn", "-encoding", "UTF-8", "-cp", f"{jars}/*", "-d", str(classes), *sources],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            "javac",
+            "-nowarn",
+            "-encoding",
+            "UTF-8",
+            "-cp",
+            f"{jars}/*",
+            "-d",
+            str(classes),
+            *sources,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # a compile error is this repository's bug: it fails, it never skips
     assert javac.returncode == 0, javac.stdout + javac.stderr
     return f"{classes}{os.pathsep}{jars}/*"
@@ -73,7 +109,9 @@ def build_examples(classes: Path) -> str:
 
 def run_example(classpath: str, main: str, *args: object) -> subprocess.CompletedProcess:
     cmd = ["java", *JAVA_OPENS, "-cp", classpath, f"org.apache.iotdb.flink.{main}", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    # a PyFlink process sets FLINK_CONF_DIR and the like: Flink 1.11 must not read PyFlink's
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLINK_", "_PYFLINK"))}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +135,9 @@ def test_seed_java_examples_against_pipecore(java_classpath: str, tmp_path: Path
 
         source = run_example(java_classpath, "FlinkIoTDBSource", server.port)
         assert source.returncode == 0, (source.stdout + source.stderr)[-4000:]
-        read = [line.split("\t")[1:] for line in source.stdout.splitlines()
-                if line.startswith("ROW\t")]  # fmt: skip
+        read = [
+            line.split("\t")[1:] for line in source.stdout.splitlines() if line.startswith("ROW\t")
+        ]
         # RowRecord.toString of ALIGN BY DEVICE: time, device, s1
         assert Counter(tuple(r) for r in read) == Counter(
             (str(t), "root.sg1.d1", "1") for t in range(100)

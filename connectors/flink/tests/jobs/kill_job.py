@@ -12,10 +12,9 @@ from __future__ import annotations
 import sys
 import time
 
+from pipecore_flink import Event, IoTDBSink, IoTDBSinkOptions, TimeseriesOption
 from pyflink.common import Configuration, Types
 from pyflink.datastream import StreamExecutionEnvironment
-
-from pipecore_flink import Event, IoTDBSink, IoTDBSinkOptions, TimeseriesOption
 
 
 class IntSchema:
@@ -46,8 +45,9 @@ def main() -> None:
     options = IoTDBSinkOptions(
         port=port,
         storage_group="root.kill",
-        timeseries_option_list=[TimeseriesOption(f"root.kill.d{k}.v", "INT64", "RLE", "SNAPPY")
-                                for k in range(2)],  # fmt: skip
+        timeseries_option_list=[
+            TimeseriesOption(f"root.kill.d{k}.v", "INT64", "RLE", "SNAPPY") for k in range(2)
+        ],
     )
     numbers = env.from_collection(list(range(records)), type_info=Types.LONG())
     slow = numbers.map(throttle, output_type=Types.LONG()).name("throttle")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import sys
 
+from pipecore_flink import IoTDBSource, IoTDBSourceOptions
 from pyflink.common import Types
 from pyflink.datastream import StreamExecutionEnvironment
-
-from pipecore_flink import IoTDBSource, IoTDBSourceOptions
 
 RUNS = [
     # (name, sql, split_by, splits, parallelism)
@@ -31,8 +30,9 @@ def main() -> None:
     with open(out, "w") as f:
         for name, sql, split_by, splits, parallelism in RUNS:
             options = IoTDBSourceOptions(port=port, sql=sql)
-            source = IoTDBSource(options, lambda row: str(row), split_by=split_by,
-                                 splits=splits or 4)  # fmt: skip
+            source = IoTDBSource(
+                options, lambda row: str(row), split_by=split_by, splits=splits or 4
+            )
             stream = source.attach(env, parallelism=parallelism, output_type=Types.STRING())
             with stream.execute_and_collect(f"source-{name}") as rows:
                 for row in rows:

@@ -4,7 +4,8 @@
  * the server's port and the number of records come from the command line, and SensorSource
  * stops after that many records (one millisecond apart, no sleep) so the job ends.
  *
- * usage: FlinkIoTDBSink <port> <records> [batchSize] [parallelism]
+ * usage: FlinkIoTDBSink <port> <records> [batchSize] [parallelism] [storageGroup]
+ * (storageGroup defaults to the seed's root.sg; the device is <storageGroup>.d1)
  */
 package org.apache.iotdb.flink;
 
@@ -28,6 +29,7 @@ public class FlinkIoTDBSink {
     long records = Long.parseLong(args[1]);
     int batchSize = args.length > 2 ? Integer.parseInt(args[2]) : 10;
     int parallelism = args.length > 3 ? Integer.parseInt(args[3]) : 1;
+    String storageGroup = args.length > 4 ? args[4] : "root.sg";
     // run the flink job on local mini cluster
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(parallelism);
@@ -37,14 +39,14 @@ public class FlinkIoTDBSink {
     options.setPort(port);
     options.setUser("root");
     options.setPassword("root");
-    options.setStorageGroup("root.sg");
+    options.setStorageGroup(storageGroup);
 
     // If the server enables auto_create_schema, then we do not need to register all timeseries
     // here.
     options.setTimeseriesOptionList(
         Lists.newArrayList(
             new IoTDBSinkOptions.TimeseriesOption(
-                "root.sg.d1.s1", TSDataType.DOUBLE, TSEncoding.GORILLA, CompressionType.SNAPPY)));
+                storageGroup + ".d1.s1", TSDataType.DOUBLE, TSEncoding.GORILLA, CompressionType.SNAPPY)));
 
     IoTSerializationSchema serializationSchema = new DefaultIoTSerializationSchema();
     IoTDBSink ioTDBSink =
@@ -55,7 +57,7 @@ public class FlinkIoTDBSink {
             .withSessionPoolSize(3);
 
     long started = System.nanoTime();
-    env.addSource(new SensorSource(records))
+    env.addSource(new SensorSource(records, storageGroup + ".d1"))
         .name("sensor-source")
         .setParallelism(1)
         .addSink(ioTDBSink)
@@ -67,11 +69,13 @@ public class FlinkIoTDBSink {
 
   private static class SensorSource implements SourceFunction<Map<String, String>> {
     final long records;
+    final String device;
     volatile boolean running = true;
     Random random = new SecureRandom();
 
-    SensorSource(long records) {
+    SensorSource(long records, String device) {
       this.records = records;
+      this.device = device;
     }
 
     @Override
@@ -79,7 +83,7 @@ public class FlinkIoTDBSink {
       long start = 1_700_000_000_000L;
       for (long i = 0; running && i < records; i++) {
         Map<String, String> tuple = new HashMap();
-        tuple.put("device", "root.sg.d1");
+        tuple.put("device", device);
         tuple.put("timestamp", String.valueOf(start + i));
         tuple.put("measurements", "s1");
         tuple.put("types", "DOUBLE");
