@@ -94,7 +94,7 @@ def as_serializer(schema: SerializationSchema | None) -> Callable[[Any], Event |
         return DefaultIoTSerializationSchema().serialize
     serialize = getattr(schema, "serialize", None)
     if callable(serialize):
-        return serialize  # type: ignore[no-any-return]
+        return serialize
     if callable(schema):
         return schema
     raise TypeError(f"a serialization schema has serialize(record) or is callable: {schema!r}")
