@@ -99,10 +99,16 @@ def python_job(env, port: int, sg: str, n: int, parallelism: int, batch: int) ->
     return time.perf_counter() - started
 
 
-def java_job(classpath: str, port: int, sg: str, n: int, parallelism: int, batch: int) -> float:
+def java_job(
+    classpath: str, port: int, sg: str, n: int, parallelism: int, batch: int
+) -> float | None:
     from test_java_connector import run_example
 
     done = run_example(classpath, "FlinkIoTDBSink", port, n, batch, parallelism, sg)
+    if done.returncode != 0 and "has already been created as database" in done.stdout + done.stderr:
+        # each parallel instance of the 0.12.1 sink creates the storage group in open() and
+        # accepts only IoTDB 0.12's code 300 for "exists": the second instance fails on 501
+        return None
     if done.returncode != 0:
         raise SystemExit(f"java connector failed: {(done.stdout + done.stderr)[-3000:]}")
     m = re.search(r"^SECONDS\t([0-9.]+)", done.stdout, re.M)
@@ -119,7 +125,7 @@ def main() -> None:
 
     from pyflink.datastream import StreamExecutionEnvironment
 
-    results = []
+    results: list[tuple] = []
     with tempfile.TemporaryDirectory(prefix="flink-bench-") as tmp:
         proc, port = _serve(Path(tmp) / "node")
         try:
@@ -140,7 +146,14 @@ def main() -> None:
                     for side in ("python", "java"):
                         if side == "java" and classpath is None:
                             continue
-                        times = []
+                        if side == "java" and parallelism > 1:
+                            # each parallel instance of the 0.12.1 sink creates the storage group
+                            # in open() and takes only IoTDB 0.12's code 300 for "exists": all
+                            # but one fail on the 501 of IoTDB >= 1.0 (and pipecore)
+                            results.append((side, parallelism, batch, n, None, None, None))
+                            print(f"java   p={parallelism} batch={batch:5}  cannot run (501)")
+                            continue
+                        times: list[float | None] = []
                         for rows in (1, n):
                             k += 1
                             sg = f"root.b{k}"
@@ -152,6 +165,14 @@ def main() -> None:
                                 )
                             landed = _count(port, f"{sg}.d1")
                             assert landed == rows, f"{side} {sg}: {landed} of {rows} rows landed"
+                        if None in times:
+                            results.append((side, parallelism, batch, n, None, None, None))
+                            print(
+                                f"{side:6} p={parallelism} batch={batch:5}  fails (storage group"
+                                " created by each instance: 501 for the second)",
+                                flush=True,
+                            )
+                            continue
                         empty, full = times
                         results.append(
                             (
@@ -176,6 +197,9 @@ def main() -> None:
     print("\n| sink | parallelism | batch size | rows | job s | rows/s | net rows/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for side, p, b, n, full, rate, net in results:
+        if full is None:
+            print(f"| {side} | {p} | {b} | {n} | fails at open (see docs/flink.md) | | |")
+            continue
         name = (
             "pipecore-flink IoTDBSink (PyFlink)"
             if side == "python"
