@@ -74,6 +74,11 @@ class DefaultIoTSerializationSchema:
         measurements = _items(record["measurements"])
         types = [enum_name(t) for t in _items(record["types"])]
         raw = _items(record["values"])
+        if not len(measurements) == len(types) == len(raw):
+            raise ValueError(
+                f"record of {device}: {len(measurements)} measurements, {len(types)} types "
+                f"and {len(raw)} values"
+            )
         values = []
         for kind, value in zip(types, raw, strict=True):
             if isinstance(value, str) and kind not in ("TEXT", "STRING", "DATE"):
