@@ -63,12 +63,13 @@ def _python_workers(marker: str) -> set[int]:
     return found
 
 
-def test_sigkilled_worker_loses_no_record(server: Server) -> None:
-    """Checkpointing on; the Python workers are SIGKILLed while the job runs; Flink restarts
-    the job from its last checkpoint and, with the sink's buffer in keyed state, every record
-    arrives (idempotent rewrites make duplicates invisible)."""
+def test_sigkilled_worker_loses_no_record(server: Server, tmp_path: Path) -> None:
+    """Checkpointing on; after a checkpoint completed, the Python workers are SIGKILLed; Flink
+    restarts the job from its last checkpoint and, with the sink's buffer in keyed state, every
+    record arrives (idempotent rewrites make duplicates invisible)."""
     require_java()
-    n, batch = 2500, 50
+    n, batch = 3000, 50
+    checkpoints = tmp_path / "checkpoints"
     # PyFlink runs a local job's Python code inside the client process ("loopback" mode);
     # "process" mode gives it worker processes of its own, as on a TaskManager
     marker = f"{os.getpid()}-{time.monotonic_ns()}"
@@ -78,7 +79,14 @@ def test_sigkilled_worker_loses_no_record(server: Server) -> None:
         "_python_worker_execution_mode": "process",
         "PIPECORE_FLINK_KILL_TEST": marker,
     }
-    cmd = [sys.executable, str(JOBS / "kill_job.py"), str(server.port), str(n), str(batch)]
+    cmd = [
+        sys.executable,
+        str(JOBS / "kill_job.py"),
+        str(server.port),
+        str(n),
+        str(batch),
+        str(checkpoints),
+    ]
     job = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
@@ -88,7 +96,9 @@ def test_sigkilled_worker_loses_no_record(server: Server) -> None:
         written = 0
         while time.monotonic() < deadline and job.poll() is None:
             written = _count_kill_rows(server)
-            if written >= n // 10:
+            # kill once rows are arriving and a checkpoint has completed (the restart then
+            # resumes from it rather than from the start)
+            if written >= n // 10 and any(checkpoints.glob("*/chk-*/_metadata")):
                 killed = _python_workers(marker)
                 if killed:
                     break

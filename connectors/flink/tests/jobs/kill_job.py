@@ -1,7 +1,7 @@
 """A slow bounded job for the kill test: N integers, throttled, into IoTDBSink with a custom
 serialization schema, checkpointing every 500 ms and a fixed-delay restart strategy.
 
-    python kill_job.py <port> <records> <batch size>
+    python kill_job.py <port> <records> <batch size> <checkpoint directory>
 
 Record i becomes root.kill.d{i % 2}.v = i at time i (INT64), so the rows at the server tell
 exactly which records arrived.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from pipecore_flink import Event, IoTDBSink, IoTDBSinkOptions, TimeseriesOption
 from pyflink.common import Configuration, Types
@@ -25,13 +26,15 @@ class IntSchema:
 
 
 def throttle(i: int) -> int:
-    time.sleep(0.006)
+    time.sleep(0.008)
     return i
 
 
 def main() -> None:
     port, records, batch = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     config = Configuration()
+    # completed checkpoints appear as <dir>/<job id>/chk-<n>/_metadata: the test waits for one
+    config.set_string("execution.checkpointing.dir", Path(sys.argv[4]).resolve().as_uri())
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "20")
     config.set_string("restart-strategy.fixed-delay.delay", "500 ms")
