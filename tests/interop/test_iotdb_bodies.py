@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from java_env import REPO, cache_root, iotdb_lib, iotdb_versions, require_java
 
+from pipecore_storage.tablet import Tablet
 from pipecore_thrift_sink.protocol import (
     decode_tablet_batch_v2,
     decode_tablet_raw_v2,
@@ -51,7 +52,7 @@ def bodies(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return out
 
 
-def _check(tablet, device: str, aligned: bool) -> None:  # type: ignore[no-untyped-def]
+def _check(tablet: Tablet, device: str, aligned: bool) -> None:
     assert (tablet.device, tablet.measurements, tablet.aligned) == (
         device,
         ["i", "d", "t", "b"],

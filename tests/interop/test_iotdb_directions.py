@@ -20,7 +20,7 @@ from interop_data import (
     insert_statements,
     select_points,
 )
-from iotdb_server import IoTDBServer, free_ports
+from iotdb_server import IoTDBServer
 from pipecore_node import PipecoreNode
 from test_iotdb_pipes import _data, settle
 
@@ -30,13 +30,7 @@ _names = itertools.count()
 
 @pytest.fixture
 def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    gap_port = free_ports(1)[0]
-    node = PipecoreNode(
-        tmp_path,
-        "pipecore",
-        {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": gap_port},
-    ).start()
-    node.air_gap_port = gap_port  # type: ignore[attr-defined]
+    node = PipecoreNode(tmp_path, "pipecore").start()
     yield node
     node.stop()
 
