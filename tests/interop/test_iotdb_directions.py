@@ -7,9 +7,12 @@ pipecore -> IoTDB -> pipecore. After the pipe settles, SELECT on both sides is i
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from interop_data import (
@@ -218,3 +221,60 @@ def test_cascade_pipecore_iotdb_pipecore(
         settle(lambda: want, lambda: select_points(last.query, f"{db}.**"), timeout=90)
     finally:
         last.stop()
+
+
+# ---------------------------------------------------------------------- TLS
+
+
+def test_iotdb_ssl_sink_into_a_tls_pipecore(
+    iotdb: IoTDBServer, database: str, tmp_path: Path
+) -> None:
+    """`iotdb-thrift-ssl-sink` with a JKS trust store made by keytool, into a pipecore node
+    whose RPC port is TLS (`enable_thrift_ssl`, PKCS#12 key store); both sides read back over
+    the official client (pipecore's with `use_ssl`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ssl"))
+    from ssl_helpers import KEY_PWD, Pki
+
+    pki = Pki(tmp_path / "pki")
+    trust = tmp_path / "trust.jks"
+    subprocess.run(
+        ["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", str(pki.ca_pem),
+         "-keystore", str(trust), "-storepass", "trust-pw", "-storetype", "JKS"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    node = TlsPipecoreNode(
+        tmp_path,
+        "pipecore-tls",
+        {"enable_thrift_ssl": True, "key_store_path": str(pki.key_p12()), "key_store_pwd": KEY_PWD},
+        client_context=pki.client_context(),
+    )
+    node.ca_certs = str(pki.ca_pem)
+    node.start()
+    try:
+        db = database
+        _iotdb_history(iotdb, db)
+        iotdb.execute(
+            f"create pipe p{next(_names)} with source ('source.path'='{db}.**') "
+            f"with sink ('sink'='iotdb-thrift-ssl-sink', 'sink.node-urls'='{node.url}', "
+            f"'ssl.trust-store-path'='{trust}', 'ssl.trust-store-pwd'='trust-pw')"
+        )
+        truth = _both(iotdb, node, f"{db}.**")
+        assert len(truth) == 20
+    finally:
+        node.stop()
+
+
+class TlsPipecoreNode(PipecoreNode):
+    ca_certs = ""
+    _official: Any
+
+    def official(self) -> Any:
+        from iotdb.Session import Session
+
+        if self._official is None:
+            session = Session(
+                "127.0.0.1", self.port, "root", "root", use_ssl=True, ca_certs=self.ca_certs
+            )
+            session.open(False)
+            self._official = session
+        return self._official
