@@ -160,23 +160,20 @@ def _pipecore_to_iotdb(
     )
 
 
-@pytest.mark.xfail(
-    reason="pipecore writes tsfile 1.x Tablet bodies (types 3 and 6); IoTDB 2.0.1 reads a "
-    "column-category byte after each schema (Tablet.deserialize) and fails (NPE)",
-    strict=True,
-)
+@pytest.mark.parametrize("batch", ["false", "true"])
 def test_pipecore_to_iotdb_realtime_tablets(
-    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode, batch: str
 ) -> None:
-    _pipecore_to_iotdb(
-        iotdb, pipecore, database, ", 'sink.tsfile.format-version'='4'", realtime=True
-    )
+    """IoTDB 2.x reads tsfile 2.x tablets only: the sink finds it out after the handshake
+    (an empty type-11 probe) and sends types 11/13; `auto` picks format 4 for the history."""
+    _pipecore_to_iotdb(iotdb, pipecore, database, f", 'sink.batch.enable'='{batch}'", realtime=True)
 
 
+@pytest.mark.parametrize("version", ["auto", "4"])
 def test_pipecore_to_iotdb_history_files(
-    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode, version: str
 ) -> None:
-    """Sealed TsFiles, format v4 (IoTDB 2.x's types need it; `auto` picks v3 for any IoTDB)."""
+    """Sealed TsFiles, format v4 (IoTDB 2.x's types need it; `auto` picks v4 for IoTDB 2.x)."""
     _pipecore_to_iotdb(
-        iotdb, pipecore, database, ", 'sink.tsfile.format-version'='4'", realtime=False
+        iotdb, pipecore, database, f", 'sink.tsfile.format-version'='{version}'", realtime=False
     )

@@ -64,19 +64,21 @@ from pipecore_thrift_sink.protocol import (
 # ---------------------------------------------------------------- types and statuses
 
 
-def test_request_type_values_are_iotdb_13s():
+def test_request_type_values_are_iotdb_13s_and_20s():
     expected = {
         0: "HANDSHAKE_CONFIGNODE_V1", 1: "HANDSHAKE_DATANODE_V1", 2: "TRANSFER_TABLET_INSERT_NODE",
         3: "TRANSFER_TABLET_RAW", 4: "TRANSFER_TS_FILE_PIECE", 5: "TRANSFER_TS_FILE_SEAL",
         6: "TRANSFER_TABLET_BATCH", 7: "TRANSFER_TABLET_BINARY",
         8: "TRANSFER_TS_FILE_PIECE_WITH_MOD", 9: "TRANSFER_TS_FILE_SEAL_WITH_MOD",
+        10: "TRANSFER_TABLET_INSERT_NODE_V2", 11: "TRANSFER_TABLET_RAW_V2",
+        12: "TRANSFER_TABLET_BINARY_V2", 13: "TRANSFER_TABLET_BATCH_V2",  # IoTDB 2.0.1's
         50: "HANDSHAKE_CONFIGNODE_V2", 51: "HANDSHAKE_DATANODE_V2", 100: "TRANSFER_SCHEMA_PLAN",
         101: "TRANSFER_SCHEMA_SNAPSHOT_PIECE", 102: "TRANSFER_SCHEMA_SNAPSHOT_SEAL",
         200: "TRANSFER_CONFIG_PLAN", 201: "TRANSFER_CONFIG_SNAPSHOT_PIECE",
         202: "TRANSFER_CONFIG_SNAPSHOT_SEAL", 300: "TRANSFER_COMPRESSED", 400: "TRANSFER_SLICE",
     }  # fmt: skip
     assert {t.value: t.name for t in PipeRequestType} == expected
-    assert PipeRequestType.name_of(11) == "UNKNOWN(11)"
+    assert PipeRequestType.name_of(14) == "UNKNOWN(14)"
 
 
 def test_status_codes_of_the_pipe_protocol():

@@ -47,7 +47,9 @@ from .protocol import (
     compress_request,
     encode_handshake_v1,
     encode_lineage,
+    probe_body,
     split_into_slices,
+    to_iotdb2_request,
 )
 from .ratelimit import RateLimiter
 
@@ -69,6 +71,7 @@ log = logging.getLogger("pipecore.thrift_sink")
 #: sends a body there): the TsFile format versions it loads.
 PIPECORE_MARKER_KEY = "pipecore.tsfile-format-versions"
 PIPECORE_MARKER_VERSIONS = "3,4"
+_V1_TABLETS = (PipeRequestType.TRANSFER_TABLET_RAW, PipeRequestType.TRANSFER_TABLET_BATCH)
 _RETRY_DEAD_AFTER = (1.0, 60.0)  # a dead endpoint is tried again after 1 s, doubling to 60 s
 
 
@@ -149,14 +152,25 @@ thrift_transport = thrift_transport_factory()
 @attrs.frozen
 class HandshakeInfo:
     """What the handshake established: `version` 2 (type 51 accepted) or 1; `tsfile_versions`
-    the receiver loads (from pipecore's marker; {3} for an IoTDB)."""
+    the receiver loads (from pipecore's marker; {3} for an IoTDB 1.x); `tablet_v2` whether the
+    receiver is an IoTDB 2.x (it took an empty type-11 probe after the handshake): it then
+    reads tsfile 2.x tablets only, and TsFiles of format 4."""
 
     version: int
     tsfile_versions: frozenset[int]
+    tablet_v2: bool = False
 
     @property
     def is_pipecore(self) -> bool:
-        return 4 in self.tsfile_versions
+        return 4 in self.tsfile_versions and not self.tablet_v2
+
+    @property
+    def auto_tsfile_version(self) -> int | None:
+        """``sink.tsfile.format-version=auto``: None (as the file is) for pipecore, 4 for
+        IoTDB 2.x, 3 for IoTDB 1.x."""
+        if self.tablet_v2:
+            return 4
+        return None if self.is_pipecore else 3
 
 
 @attrs.frozen
@@ -233,12 +247,19 @@ class SinkClient:
             self._failed(str(resp.status))
             raise ReceiverRefusedError(str(self.endpoint), resp.status)
         versions = decode_receiver_marker(resp.body) if version == 2 else frozenset({3})
+        tablet_v2 = version == 2 and 4 not in versions and self._probe_v2()
         assert self.transport is not None
         self.transport.set_timeout(s.timeout)
-        self.info = HandshakeInfo(version, versions)
+        self.info = HandshakeInfo(version, versions | {4} if tablet_v2 else versions, tablet_v2)
         self.failures = 0
         self.last_error = None
         return self.info
+
+    def _probe_v2(self) -> bool:
+        """Whether the (non-pipecore) receiver takes IoTDB 2.x's type 11: an empty tablet."""
+        resp = self._raw(PipeRequestType.TRANSFER_TABLET_RAW_V2, probe_body())
+        log.debug("receiver %s: IoTDB 2.x probe answered %s", self.endpoint, resp.status)
+        return resp.status.is_success
 
     def _failed(self, reason: str) -> None:
         self.drop()
@@ -298,6 +319,9 @@ class SinkClient:
         if not self.alive:
             raise PipeConnectionError(f"receiver {self.endpoint} is not connected")
         s = self.settings
+        if self.info is not None and self.info.tablet_v2 and type_ in _V1_TABLETS:
+            joined = body if isinstance(body, bytes) else b"".join(bytes(p) for p in body)
+            type_, body = to_iotdb2_request(type_, joined)
         if lineage and self.info is not None and self.info.is_pipecore:
             joined = body if isinstance(body, bytes) else b"".join(bytes(p) for p in body)
             type_, body = LINEAGE_REQUEST_TYPE, encode_lineage(lineage, type_, joined)

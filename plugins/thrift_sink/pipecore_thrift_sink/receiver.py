@@ -70,10 +70,13 @@ from .protocol import (
     decode_file_seal_v2,
     decode_handshake_v1,
     decode_insert_node,
+    decode_insert_node_v2,
     decode_lineage,
     decode_slice,
     decode_tablet_batch,
+    decode_tablet_batch_v2,
     decode_tablet_raw,
+    decode_tablet_raw_v2,
     decompress_request,
     insert_node_to_tablets,
     plan_type,
@@ -92,6 +95,7 @@ _UNSUPPORTED = {
     _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
     _T.HANDSHAKE_CONFIGNODE_V2: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_TABLET_BINARY: "WAL-entry tablets (type 7) are not supported; send type 2/3/6",
+    _T.TRANSFER_TABLET_BINARY_V2: "WAL-entry tablets (type 12) are not supported",
     _T.TRANSFER_SCHEMA_SNAPSHOT_PIECE: "schema synchronisation is not supported",
     _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL: "schema synchronisation is not supported",
     _T.TRANSFER_CONFIG_PLAN: "config-node requests need an IoTDB ConfigNode",
@@ -433,8 +437,14 @@ class IoTDBDataNodeReceiver:
     def _insert_node(self, body: bytes) -> PipeTransferResponse:
         return self._insert(insert_node_to_tablets(decode_insert_node(body)))
 
-    def _batch(self, body: bytes) -> PipeTransferResponse:
-        batch = decode_tablet_batch(body)
+    def _tablet_raw_v2(self, body: bytes) -> PipeTransferResponse:
+        return self._insert([decode_tablet_raw_v2(body)])
+
+    def _insert_node_v2(self, body: bytes) -> PipeTransferResponse:
+        return self._insert(insert_node_to_tablets(decode_insert_node_v2(body)))
+
+    def _batch(self, body: bytes, v2: bool = False) -> PipeTransferResponse:
+        batch = decode_tablet_batch_v2(body) if v2 else decode_tablet_batch(body)
         if batch.binary_items:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
@@ -755,6 +765,9 @@ _APPLYING = frozenset(
         _T.TRANSFER_TABLET_RAW,
         _T.TRANSFER_TABLET_INSERT_NODE,
         _T.TRANSFER_TABLET_BATCH,
+        _T.TRANSFER_TABLET_RAW_V2,
+        _T.TRANSFER_TABLET_INSERT_NODE_V2,
+        _T.TRANSFER_TABLET_BATCH_V2,
         _T.TRANSFER_SCHEMA_PLAN,
     }
 )
@@ -762,6 +775,9 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TABLET_RAW: IoTDBDataNodeReceiver._tablet_raw,
     _T.TRANSFER_TABLET_INSERT_NODE: IoTDBDataNodeReceiver._insert_node,
     _T.TRANSFER_TABLET_BATCH: IoTDBDataNodeReceiver._batch,
+    _T.TRANSFER_TABLET_RAW_V2: IoTDBDataNodeReceiver._tablet_raw_v2,
+    _T.TRANSFER_TABLET_INSERT_NODE_V2: IoTDBDataNodeReceiver._insert_node_v2,
+    _T.TRANSFER_TABLET_BATCH_V2: lambda r, b: r._batch(b, v2=True),
     _T.TRANSFER_TS_FILE_PIECE: lambda r, b: r._piece(b, True),
     _T.TRANSFER_TS_FILE_PIECE_WITH_MOD: lambda r, b: r._piece(b, False),
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,

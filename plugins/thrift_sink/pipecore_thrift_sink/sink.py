@@ -244,7 +244,7 @@ class ThriftSinkBase(Connector):
         if choice != "auto":
             return int(choice)
         info = client.info
-        return None if info is not None and info.is_pipecore else 3
+        return info.auto_tsfile_version if info is not None else 3
 
     def file_policy(self) -> StatusPolicy:
         """The status rules for a TsFile's pieces and seal (the air-gap sink: a FAIL sends

@@ -91,6 +91,16 @@ from .slice import (
     split_into_slices,
 )
 from .tablet import decode_tablet_raw, encode_tablet_raw
+from .tablet_v2 import (
+    TabletBatchV2,
+    decode_insert_node_v2,
+    decode_tablet_batch_v2,
+    decode_tablet_raw_v2,
+    encode_tablet_batch_v2,
+    encode_tablet_raw_v2,
+    probe_body,
+    to_iotdb2_request,
+)
 
 __all__ = [
     "AIR_GAP_FAIL",
@@ -129,6 +139,7 @@ __all__ = [
     "TSStatusCode",
     "TabletBatch",
     "TabletBatchBuilder",
+    "TabletBatchV2",
     "TsFilePiece",
     "TsFileSealV1",
     "TsFileSealV2",
@@ -146,11 +157,14 @@ __all__ = [
     "decode_handshake_v1",
     "decode_handshake_v2",
     "decode_insert_node",
+    "decode_insert_node_v2",
     "decode_lineage",
     "decode_piece_reply_body",
     "decode_slice",
     "decode_tablet_batch",
+    "decode_tablet_batch_v2",
     "decode_tablet_raw",
+    "decode_tablet_raw_v2",
     "decompress_request",
     "encode_air_gap_frame",
     "encode_delete_node",
@@ -164,13 +178,17 @@ __all__ = [
     "encode_piece_reply_body",
     "encode_slice",
     "encode_tablet_batch",
+    "encode_tablet_batch_v2",
     "encode_tablet_raw",
+    "encode_tablet_raw_v2",
     "infer_raw_string",
     "insert_node_to_tablets",
     "parse_compressors",
     "plan_type",
     "prior_status",
+    "probe_body",
     "read_air_gap_frame",
     "rows_to_tablets",
     "split_into_slices",
+    "to_iotdb2_request",
 ]

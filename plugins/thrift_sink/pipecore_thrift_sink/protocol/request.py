@@ -30,7 +30,11 @@ class PipeRequestVersion(enum.IntEnum):
 
 
 class PipeRequestType(enum.IntEnum):
-    """`PipeRequestType` of IoTDB 1.3 (the i16 `type` of a `TPipeTransferReq`)."""
+    """`PipeRequestType` of IoTDB 1.3 and 2.x (the i16 `type` of a `TPipeTransferReq`).
+
+    Types 10–13 are IoTDB 2.x's: the 1.3 bodies with tsfile 2.x tablets and a database name
+    (null for the tree model) after each item; a 2.x sender sends only those for data.
+    """
 
     HANDSHAKE_CONFIGNODE_V1 = 0
     HANDSHAKE_DATANODE_V1 = 1
@@ -42,6 +46,10 @@ class PipeRequestType(enum.IntEnum):
     TRANSFER_TABLET_BINARY = 7
     TRANSFER_TS_FILE_PIECE_WITH_MOD = 8
     TRANSFER_TS_FILE_SEAL_WITH_MOD = 9
+    TRANSFER_TABLET_INSERT_NODE_V2 = 10
+    TRANSFER_TABLET_RAW_V2 = 11
+    TRANSFER_TABLET_BINARY_V2 = 12
+    TRANSFER_TABLET_BATCH_V2 = 13
     HANDSHAKE_CONFIGNODE_V2 = 50
     HANDSHAKE_DATANODE_V2 = 51
     TRANSFER_SCHEMA_PLAN = 100

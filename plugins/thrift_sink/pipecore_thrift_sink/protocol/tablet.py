@@ -4,6 +4,10 @@ Layout (tsfile 1.0/1.1 ``Tablet.serialize``): device String, i32 rowSize, schema
 (flag, i32 count, per schema flag + MeasurementSchema), times (flag, rowSize × i64), bitmaps
 (flag, per column flag + i32 size + Binary bytes, LSB-first, set bit = null), values (flag,
 per column flag + rowSize values). A type-3 body adds one isAligned byte.
+
+tsfile 2.x (IoTDB 2.x) writes one more byte after each schema: its column category
+(`Tablet.ColumnCategory` ordinal: TAG 0, FIELD 1, ATTRIBUTE 2; a tree-model tablet has FIELD
+everywhere). `write_tablet`/`read_tablet` take ``categories=True`` for that layout.
 """
 
 from __future__ import annotations
@@ -218,8 +222,12 @@ def placeholder_column(data_type: TSDataType, rows: int) -> np.ndarray:
 # ---------------------------------------------------------------- tablets
 
 
-def write_tablet(w: BodyWriter, tablet: Tablet) -> None:
-    """`Tablet.serialize` of tsfile 1.x (without the isAligned byte of a type-3 body)."""
+COLUMN_CATEGORY_FIELD = 1
+
+
+def write_tablet(w: BodyWriter, tablet: Tablet, categories: bool = False) -> None:
+    """`Tablet.serialize` of tsfile 1.x (without the isAligned byte of a type-3 body); of
+    tsfile 2.x with `categories` (a FIELD category byte after each schema)."""
     rows = tablet.row_count
     w.string(tablet.device)
     w.i32(rows)
@@ -228,6 +236,8 @@ def write_tablet(w: BodyWriter, tablet: Tablet) -> None:
     for schema in tablet.schemas:
         w.bool(True)
         write_measurement_schema(w, schema)
+        if categories:
+            w.byte(COLUMN_CATEGORY_FIELD)
     w.bool(True)
     w.raw(tablet.timestamps.astype(">i8").tobytes())
     if any(m is not None for m in tablet.null_masks):
@@ -250,14 +260,18 @@ def write_tablet(w: BodyWriter, tablet: Tablet) -> None:
             w.raw(column_bytes(schema.data_type, column))
 
 
-def read_tablet(r: BodyReader, field: str = "tablet", aligned: bool = False) -> Tablet:
-    """Read one `Tablet.serialize` at the reader's position."""
+def read_tablet(
+    r: BodyReader, field: str = "tablet", aligned: bool = False, categories: bool = False
+) -> Tablet:
+    """Read one `Tablet.serialize` at the reader's position (tsfile 2.x's with `categories`).
+
+    A 2.x tablet whose columns are not all FIELDs is a table-model tablet: refused."""
     start = r.base + r.pos
     device = r.required_string(f"{field}.deviceId")
     rows = r.i32(f"{field}.rowSize")
     if rows < 0:
         raise r.error(f"{field}.rowSize", f"negative row count {rows}", r.pos - 4)
-    schemas = _read_schemas(r, field)
+    schemas = _read_schemas(r, field, categories)
     if r.bool(f"{field}.times"):
         times = r.array(">i8", rows, f"{field}.times").astype(np.int64)
     elif rows:
@@ -285,7 +299,7 @@ def read_tablet(r: BodyReader, field: str = "tablet", aligned: bool = False) -> 
         raise PipeProtocolError(str(exc), field, start) from None
 
 
-def _read_schemas(r: BodyReader, field: str) -> list[MeasurementSchema]:
+def _read_schemas(r: BodyReader, field: str, categories: bool) -> list[MeasurementSchema]:
     if not r.bool(f"{field}.schemas"):
         return []
     n = r.count(f"{field}.schemaCount")
@@ -294,6 +308,16 @@ def _read_schemas(r: BodyReader, field: str) -> list[MeasurementSchema]:
         if not r.bool(f"{field}.schemas[{i}]"):
             raise r.error(f"{field}.schemas[{i}]", "a column without a measurement schema")
         schemas.append(read_measurement_schema(r, f"{field}.schemas[{i}]"))
+        if categories:
+            at = r.pos
+            category = r.byte(f"{field}.columnCategories[{i}]")
+            if category != COLUMN_CATEGORY_FIELD:
+                raise r.error(
+                    f"{field}.columnCategories[{i}]",
+                    f"column category {category} (TAG 0 / ATTRIBUTE 2): table-model tablets "
+                    "are not supported, only tree-model ones (FIELD 1)",
+                    at,
+                )
     return schemas
 
 
