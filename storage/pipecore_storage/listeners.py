@@ -2,7 +2,9 @@
 
 A `Subscription` receives, in sequence-number order, an event for every applied insert
 (`InsertEvent`: the tablet and its origin), every sealed or loaded TsFile
-(`TsFileSealedEvent`) and every deletion (`StoreDeletion`). Publishing never blocks a writer:
+(`TsFileSealedEvent`), every deletion (`StoreDeletion`) and every schema change
+(`StoreSchemaChange`: the schema-log records, published before the write that needed them).
+Publishing never blocks a writer:
 each subscription has a bounded queue (events and bytes); when it is full, new events are
 dropped and the subscription remembers the range of sequence numbers it lost. The consumer
 then receives a `GapEvent(first_seq, last_seq)` before the next event it does get (or as soon
@@ -28,6 +30,7 @@ __all__ = [
     "GapEvent",
     "InsertEvent",
     "StoreDeletion",
+    "StoreSchemaChange",
     "Subscription",
     "TsFileSealedEvent",
     "replay_events",
@@ -88,6 +91,23 @@ class StoreDeletion:
 
 
 @attrs.frozen
+class StoreSchemaChange:
+    """The schema changed: `records` are the schema log's records of the change (the
+    `SchemaRegistry.apply` form: ``create_database``, ``delete_database``, ``create_series``,
+    ``delete_series``, ``series_meta``). `seq` is the store's last sequence number when it
+    happened (a schema change takes none of its own). Never dropped by a full queue: the
+    data sent after it may need it."""
+
+    seq: int
+    records: tuple[dict, ...]
+    origin: Origin
+
+    @property
+    def nbytes(self) -> int:
+        return 0
+
+
+@attrs.frozen
 class GapEvent:
     """Events with sequence numbers `first_seq`..`last_seq` were dropped: the queue was full."""
 
@@ -104,7 +124,7 @@ class GapEvent:
         return 0
 
 
-Event = Union[InsertEvent, TsFileSealedEvent, StoreDeletion, GapEvent]  # noqa: UP007
+Event = Union[InsertEvent, TsFileSealedEvent, StoreDeletion, StoreSchemaChange, GapEvent]  # noqa: UP007
 
 
 class Subscription:
@@ -144,7 +164,9 @@ class Subscription:
                 self._queue.append((GapEvent(self._gap[0], self._gap[1], self._gap_events), 0))
                 self._gap = None
                 self._gap_events = 0
-            if self._gap is None and self._has_room(size):
+            if isinstance(event, StoreSchemaChange):  # never lost (it holds no data)
+                self._queue.append((event, 0))
+            elif self._gap is None and self._has_room(size):
                 self._queue.append((event, size))
                 self._bytes += size
             else:

@@ -38,6 +38,7 @@ from .listeners import (
     InsertEvent,
     Publisher,
     StoreDeletion,
+    StoreSchemaChange,
     Subscription,
     replay_events,
 )
@@ -342,6 +343,15 @@ class Store:
         self._schema_log.append(records)
         for r in records:
             self._schema.apply(r)
+        if self._publisher.active and records:
+            self._publisher.publish(StoreSchemaChange(self._seq, tuple(records), CLIENT))
+
+    def schema_records(self) -> list[dict]:
+        """The records that rebuild the current schema (databases, series, their metadata):
+        a consistent snapshot for a pipe's schema history."""
+        self._check_open()
+        with self._lock:
+            return list(self._schema.records())
 
     def series(self, path: str) -> SeriesInfo | None:
         """The series at a full path, or None."""

@@ -78,7 +78,9 @@ from .protocol import (
     insert_node_to_tablets,
     plan_type,
 )
+from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
 from .receiver_files import FileReceiver, SealError
+from .receiver_schema import apply_schema_records
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
@@ -504,6 +506,15 @@ class IoTDBDataNodeReceiver:
         self._record(databases=self._deleted_databases(node.patterns))
         return PipeTransferResponse(Status.ok())
 
+    def _schema_plan(self, body: bytes) -> PipeTransferResponse:
+        """pipecore's schema request (29002): the sender's schema-log records, applied
+        idempotently (`receiver_schema`)."""
+        plan = decode_schema_plan(body)
+        status = apply_schema_records(self.settings.store, plan.records)
+        if not status.is_success:
+            log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
+        return PipeTransferResponse(status)
+
     def _deleted_databases(self, paths: Sequence[str]) -> set[str]:
         out: set[str] = set()
         for path in paths:
@@ -756,6 +767,7 @@ _APPLYING = frozenset(
         _T.TRANSFER_TABLET_INSERT_NODE,
         _T.TRANSFER_TABLET_BATCH,
         _T.TRANSFER_SCHEMA_PLAN,
+        SCHEMA_REQUEST_TYPE,
     }
 )
 _HANDLERS: dict[int, Any] = {
@@ -768,4 +780,5 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
     _T.TRANSFER_SCHEMA_PLAN: IoTDBDataNodeReceiver._plan_node,  # realtime deletions
     DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
+    SCHEMA_REQUEST_TYPE: IoTDBDataNodeReceiver._schema_plan,  # pipecore's schema transfer
 }

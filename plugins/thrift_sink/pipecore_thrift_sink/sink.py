@@ -34,6 +34,7 @@ from pipecore import (
     PipeParameters,
     PipeParameterValidator,
     RuntimeConfiguration,
+    SchemaEvent,
     TabletInsertionEvent,
     TsFileInsertionEvent,
     WindowDigests,
@@ -54,6 +55,7 @@ from .protocol import (
     encode_delete_node,
     encode_tablet_raw,
 )
+from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, SchemaPlan, encode_schema_plan
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 from .verify import request_digests
@@ -204,6 +206,17 @@ class ThriftSinkBase(Connector):
             str(client.endpoint),
         )
 
+    def send_schema_now(self, event: SchemaEvent, client: SinkClient) -> None:
+        """Schema changes (or the starting snapshot) in pipecore's schema request (29002,
+        `protocol.schema_plan`)."""
+        body = encode_schema_plan(SchemaPlan(tuple(event.records), event.snapshot))
+        lineage = lineage_of(event)
+        self.policy.deliver(
+            lambda: client.send(SCHEMA_REQUEST_TYPE, body, lineage),
+            lambda: f"{len(event.records)} schema change(s)",
+            str(client.endpoint),
+        )
+
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:
         return self.clients.pick()
@@ -344,6 +357,12 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
                 self._seal()
                 self._send_sealed()
                 self.with_failover(lambda client: self.send_deletion_now(event, client))
+            return None
+        if isinstance(event, SchemaEvent):
+            with self._lock:  # after every insert batched before it
+                self._seal()
+                self._send_sealed()
+                self.with_failover(lambda client: self.send_schema_now(event, client))
             return None
         return super().connector_transfer_event(event)
 
