@@ -3,7 +3,8 @@
 A `Subscription` receives, in sequence-number order, an event for every applied insert
 (`InsertEvent`: the tablet and its origin), every sealed or loaded TsFile
 (`TsFileSealedEvent`), every deletion (`StoreDeletion`) and every schema change
-(`StoreSchemaChange`: the schema-log records, published before the write that needed them).
+(`StoreSchemaChange`: the schema-log records, published before the write that needed them;
+only to a subscription made with ``schema=True``).
 Publishing never blocks a writer:
 each subscription has a bounded queue (events and bytes); when it is full, new events are
 dropped and the subscription remembers the range of sequence numbers it lost. The consumer
@@ -138,8 +139,10 @@ class Subscription:
         start_seq: int,
         on_close=None,
         on_event: Callable[[], None] | None = None,
+        schema: bool = False,
     ) -> None:
         self.name = name
+        self.schema = schema  # receives StoreSchemaChange events too
         self.on_event = on_event  # called (writer's thread, no lock held) after each offer
         self.capacity_events = capacity_events
         self.capacity_bytes = capacity_bytes
@@ -157,6 +160,8 @@ class Subscription:
     def offer(self, event: Event) -> None:
         """Queue `event` or, when full, record it as lost. Never blocks on the consumer."""
         size = event.nbytes
+        if isinstance(event, StoreSchemaChange) and not self.schema:
+            return
         with self._cv:
             if self._closed:
                 return

@@ -739,12 +739,16 @@ class Store:
         *,
         replay_from: int | None = None,
         on_event: Callable[[], None] | None = None,
+        schema: bool = False,
     ) -> Subscription:
         """A subscription to every event with a sequence number after `last_seq`.
 
         `on_event`, when given, is called after each live event is queued (on the writer's
         thread, with no store lock held): a consumer that polls uses it to wake up at once
         instead of on its next poll. It must be quick and must not block.
+
+        With `schema`, the subscription also receives a `StoreSchemaChange` for every schema
+        change (never dropped by a full queue).
 
         With `replay_from`, the queue first holds (atomically, nothing missed in between)
         what the store still has from that sequence number on: `TsFileSealedEvent`s for sealed
@@ -754,7 +758,9 @@ class Store:
         cap_e = capacity_events or self.config.pipe_subscription_capacity_events
         cap_b = capacity_bytes or self.config.pipe_subscription_capacity_bytes
         with self._lock:
-            sub = Subscription(name, cap_e, cap_b, self._seq + 1, self._publisher.remove, on_event)
+            sub = Subscription(
+                name, cap_e, cap_b, self._seq + 1, self._publisher.remove, on_event, schema
+            )
             if replay_from is not None:
                 sub.prefill(self._replay_locked(replay_from, with_files=True))
             self._publisher.add(sub)

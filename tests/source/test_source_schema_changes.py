@@ -21,7 +21,7 @@ def _tablet(device: str, times: list[int]) -> Tablet:
 
 def test_schema_change_comes_before_the_insert_that_needed_it(tmp_path):
     with Store.open(tmp_path / "s") as store:
-        sub = store.subscribe("p")
+        sub = store.subscribe("p", schema=True)
         store.insert_tablet(_tablet("root.a.d", [1]))
         store.insert_tablet(_tablet("root.a.d", [2]))  # no new schema: no change event
         events = sub.drain()
@@ -33,7 +33,7 @@ def test_schema_change_comes_before_the_insert_that_needed_it(tmp_path):
 def test_every_statement_publishes_its_records(tmp_path):
     with Store.open(tmp_path / "s") as store:
         store.create_database("root.x")
-        sub = store.subscribe("p")
+        sub = store.subscribe("p", schema=True)
         store.create_timeseries("root.x.d.s", "FLOAT", "GORILLA", alias="t", tags={"u": "c"})
         store.delete_timeseries("root.x.d.s")
         store.delete_database("root.x")
@@ -44,11 +44,18 @@ def test_every_statement_publishes_its_records(tmp_path):
 
 def test_schema_changes_are_never_dropped_by_a_full_queue(tmp_path):
     with Store.open(tmp_path / "s") as store:
-        sub = store.subscribe("p", capacity_events=1)
+        sub = store.subscribe("p", capacity_events=1, schema=True)
         for i in range(5):
             store.create_timeseries(f"root.q.d.s{i}", "INT32")
         assert sub.dropped_events == 0
         assert len([e for e in sub.drain() if isinstance(e, StoreSchemaChange)]) == 5
+
+
+def test_only_a_subscription_that_asks_gets_schema_changes(tmp_path):
+    with Store.open(tmp_path / "s") as store:
+        data_only = store.subscribe("d")
+        store.insert_tablet(_tablet("root.a.d", [1]))
+        assert [type(e) for e in data_only.drain()] == [InsertEvent]
 
 
 def test_snapshot_rebuilds_the_schema(tmp_path):

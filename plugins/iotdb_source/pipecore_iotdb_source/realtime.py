@@ -142,7 +142,12 @@ class Realtime:
         if self.sub is not None:
             self.sub.close()
             self.resubscriptions += 1
-        self.sub = self.store.subscribe(self.name, replay_from=self.covered, on_event=self.wakeup)
+        self.sub = self.store.subscribe(
+            self.name,
+            replay_from=self.covered,
+            on_event=self.wakeup,
+            schema=self.options.include_schema,
+        )
         self.sub_start = self.sub.start_seq
         self.held.clear()
         self._clear_waiting()  # the replay from R brings back what still waits
