@@ -78,6 +78,7 @@ from .protocol import (
     insert_node_to_tablets,
     plan_type,
 )
+from .protocol.schema_node import CREATE_TIME_SERIES, decode_create_timeseries
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
 from .receiver_files import FileReceiver, SealError
 from .receiver_schema import apply_schema_records
@@ -486,12 +487,15 @@ class IoTDBDataNodeReceiver:
         """A DeleteDataNode (type 100): the sender's deletion, applied here with the sender's
         origin (so that a pipe from this node does not send it back unless forwarding)."""
         kind = plan_type(body)
+        if kind == CREATE_TIME_SERIES:
+            return self._schema_records(decode_create_timeseries(body))
         if kind != DELETE_DATA:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
                 f"Unknown PipeRequestType {int(_T.TRANSFER_SCHEMA_PLAN)} with plan node type "
-                f"{kind}: schema synchronisation is not supported by this pipecore receiver "
-                "(only data deletions are executed from plan nodes).",
+                f"{kind}: this pipecore receiver executes DeleteDataNode (44) and "
+                "CreateTimeSeriesNode (19) plan nodes only (other schema changes come in "
+                "pipecore's schema request, 29002).",
             )
         node = decode_delete_node(body)
         assert self.origin is not None
@@ -509,8 +513,10 @@ class IoTDBDataNodeReceiver:
     def _schema_plan(self, body: bytes) -> PipeTransferResponse:
         """pipecore's schema request (29002): the sender's schema-log records, applied
         idempotently (`receiver_schema`)."""
-        plan = decode_schema_plan(body)
-        status = apply_schema_records(self.settings.store, plan.records)
+        return self._schema_records(decode_schema_plan(body).records)
+
+    def _schema_records(self, records: Sequence[dict]) -> PipeTransferResponse:
+        status = apply_schema_records(self.settings.store, records)
         if not status.is_success:
             log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
         return PipeTransferResponse(status)

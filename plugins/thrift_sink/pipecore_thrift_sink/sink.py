@@ -55,7 +55,7 @@ from .protocol import (
     encode_delete_node,
     encode_tablet_raw,
 )
-from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, SchemaPlan, encode_schema_plan
+from .protocol.schema_plan import schema_requests
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 from .verify import request_digests
@@ -207,15 +207,16 @@ class ThriftSinkBase(Connector):
         )
 
     def send_schema_now(self, event: SchemaEvent, client: SinkClient) -> None:
-        """Schema changes (or the starting snapshot) in pipecore's schema request (29002,
-        `protocol.schema_plan`)."""
-        body = encode_schema_plan(SchemaPlan(tuple(event.records), event.snapshot))
+        """Schema changes (or the starting snapshot), in order: a non-aligned series' creation
+        as IoTDB's CreateTimeSeriesNode (type 100, `protocol.schema_node`), the rest in
+        pipecore's schema request (29002, `protocol.schema_plan`)."""
         lineage = lineage_of(event)
-        self.policy.deliver(
-            lambda: client.send(SCHEMA_REQUEST_TYPE, body, lineage),
-            lambda: f"{len(event.records)} schema change(s)",
-            str(client.endpoint),
-        )
+        for type_, body, count in schema_requests(event.records, event.snapshot):
+            self.policy.deliver(
+                lambda type_=type_, body=body: client.send(type_, body, lineage),
+                lambda count=count: f"{count} schema change(s)",
+                str(client.endpoint),
+            )
 
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:

@@ -14,17 +14,30 @@ each record in `pipecore_storage.schema`'s form: ``{"op": "create_database", "na
 "type", "encoding", "compression", "aligned", "props": [[k, v], …]}``, ``{"op":
 "delete_series", "device", "measurement"}``, ``{"op": "series_meta", "device", "measurement",
 "alias", "tags", "attributes"}``. An IoTDB receiver answers 1801 (unknown request type).
+
+The creation of a non-aligned series goes as IoTDB's own CreateTimeSeriesNode instead
+(`schema_node`), so that an IoTDB 1.3 receiver and a pipecore one read it alike;
+`schema_requests` cuts a record list into those requests, in order.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 
 import attrs
 
 from .errors import PipeProtocolError
+from .request import PipeRequestType
+from .schema_node import encode_create_timeseries
 
-__all__ = ["SCHEMA_REQUEST_TYPE", "SchemaPlan", "decode_schema_plan", "encode_schema_plan"]
+__all__ = [
+    "SCHEMA_REQUEST_TYPE",
+    "SchemaPlan",
+    "decode_schema_plan",
+    "encode_schema_plan",
+    "schema_requests",
+]
 
 SCHEMA_REQUEST_TYPE = 29002
 _OPS = frozenset(
@@ -67,3 +80,37 @@ def decode_schema_plan(body: bytes) -> SchemaPlan:
         if missing:
             raise PipeProtocolError(f"schema record {op} without {', '.join(missing)}", "records")
     return SchemaPlan(tuple(value["records"]), bool(value.get("snapshot", False)))
+
+
+def schema_requests(
+    records: Sequence[dict], snapshot: bool = False
+) -> Iterator[tuple[int, bytes, int]]:
+    """(request type, body, records carried) for `records`, in their order."""
+    run: list[dict] = []
+    i = 0
+    while i < len(records):
+        record = records[i]
+        if record["op"] == "create_series" and not record.get("aligned"):
+            meta = None
+            nxt = records[i + 1] if i + 1 < len(records) else None
+            if (
+                nxt is not None
+                and nxt["op"] == "series_meta"
+                and (nxt["device"], nxt["measurement"]) == (record["device"], record["measurement"])
+            ):
+                meta = nxt
+            if run:
+                yield (
+                    SCHEMA_REQUEST_TYPE,
+                    encode_schema_plan(SchemaPlan(tuple(run), snapshot)),
+                    len(run),
+                )
+                run = []
+            body = encode_create_timeseries(record, meta)
+            yield int(PipeRequestType.TRANSFER_SCHEMA_PLAN), body, 1 if meta is None else 2
+            i += 1 if meta is None else 2
+            continue
+        run.append(record)
+        i += 1
+    if run:
+        yield SCHEMA_REQUEST_TYPE, encode_schema_plan(SchemaPlan(tuple(run), snapshot)), len(run)
