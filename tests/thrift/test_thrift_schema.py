@@ -41,7 +41,8 @@ def name(prefix: str, sink: str) -> str:
 
 def pipe(node: Serve, to: Serve, sink: str, inclusion: str, pattern: str) -> None:
     node.sql(
-        f"CREATE PIPE p WITH SOURCE ('source.inclusion'='{inclusion}', 'source.path'='{pattern}.**')"
+        f"CREATE PIPE p WITH SOURCE ('source.inclusion'='{inclusion}', "
+        f"'source.path'='{pattern}.**')"
         f" WITH SINK ('sink'='{sink}', 'sink.node-urls'='{to.url}')"
     )
     [row] = [r for r in node.rows("SHOW PIPES") if r[0] == "p"]

@@ -212,11 +212,16 @@ class ThriftSinkBase(Connector):
         pipecore's schema request (29002, `protocol.schema_plan`)."""
         lineage = lineage_of(event)
         for type_, body, count in schema_requests(event.records, event.snapshot):
-            self.policy.deliver(
-                lambda type_=type_, body=body: client.send(type_, body, lineage),
-                lambda count=count: f"{count} schema change(s)",
-                str(client.endpoint),
-            )
+            self._deliver_schema(client, type_, body, count, lineage)
+
+    def _deliver_schema(
+        self, client: SinkClient, type_: int, body: bytes, count: int, lineage: tuple[str, ...]
+    ) -> None:
+        self.policy.deliver(
+            lambda: client.send(type_, body, lineage),
+            lambda: f"{count} schema change(s)",
+            str(client.endpoint),
+        )
 
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:
