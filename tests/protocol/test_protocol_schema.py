@@ -110,3 +110,19 @@ def test_records_are_cut_into_requests_in_order():
     ]
     assert decode_create_timeseries(requests[1][1]) == [CREATE, META]
     assert decode_schema_plan(requests[2][1]).records == (aligned,)
+
+
+def test_a_snapshot_s_metadata_travels_with_its_series():
+    """A snapshot lists every series, then the metadata: each series' creation still carries
+    its alias, tags and attributes (what IoTDB's node holds); a change in between does not."""
+    other = dict(CREATE, measurement="s2")
+    other_meta = dict(META, measurement="s2", alias="t2")
+    records = [CREATE, other, META, {"op": "delete_series", "device": "root.sg.d1",
+               "measurement": "s2"}, other_meta]  # fmt: skip
+    requests = list(schema_requests(records))
+    assert decode_create_timeseries(requests[0][1]) == [CREATE, META]
+    assert decode_create_timeseries(requests[1][1]) == [other]
+    assert [r["op"] for r in decode_schema_plan(requests[2][1]).records] == [
+        "delete_series",
+        "series_meta",
+    ]

@@ -52,10 +52,11 @@ from .protocol import (
     DeleteDataNode,
     HandshakeParams,
     PipeRequestType,
+    TSStatusCode,
     encode_delete_node,
     encode_tablet_raw,
 )
-from .protocol.schema_plan import schema_requests
+from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, schema_requests
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 from .verify import request_digests
@@ -209,7 +210,9 @@ class ThriftSinkBase(Connector):
     def send_schema_now(self, event: SchemaEvent, client: SinkClient) -> None:
         """Schema changes (or the starting snapshot), in order: a non-aligned series' creation
         as IoTDB's CreateTimeSeriesNode (type 100, `protocol.schema_node`), the rest in
-        pipecore's schema request (29002, `protocol.schema_plan`)."""
+        pipecore's schema request (29002, `protocol.schema_plan`). A receiver that does not
+        know 29002 (an IoTDB: 1801) gets the series creations only; the rest is skipped with
+        a warning (IoTDB creates the databases its series need)."""
         lineage = lineage_of(event)
         for type_, body, count in schema_requests(event.records, event.snapshot):
             self._deliver_schema(client, type_, body, count, lineage)
@@ -217,11 +220,22 @@ class ThriftSinkBase(Connector):
     def _deliver_schema(
         self, client: SinkClient, type_: int, body: bytes, count: int, lineage: tuple[str, ...]
     ) -> None:
-        self.policy.deliver(
+        own = type_ == SCHEMA_REQUEST_TYPE
+        resp = self.policy.deliver(
             lambda: client.send(type_, body, lineage),
             lambda: f"{count} schema change(s)",
             str(client.endpoint),
+            handle=(TSStatusCode.PIPE_TYPE_ERROR,) if own else (),
         )
+        if own and resp.status.code == TSStatusCode.PIPE_TYPE_ERROR:
+            log.warning(
+                "receiver %s does not take pipecore's schema request (%s): %d schema change(s) "
+                "skipped (databases, aligned series, deletions, alias/tag changes); series "
+                "creations still go as IoTDB's CreateTimeSeriesNode",
+                client.endpoint,
+                resp.status,
+                count,
+            )
 
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:

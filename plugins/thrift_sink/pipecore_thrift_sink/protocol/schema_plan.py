@@ -85,32 +85,36 @@ def decode_schema_plan(body: bytes) -> SchemaPlan:
 def schema_requests(
     records: Sequence[dict], snapshot: bool = False
 ) -> Iterator[tuple[int, bytes, int]]:
-    """(request type, body, records carried) for `records`, in their order."""
-    run: list[dict] = []
-    i = 0
-    while i < len(records):
-        record = records[i]
+    """(request type, body, records carried) for `records`, in their order. A non-aligned
+    series' ``create_series`` takes along the ``series_meta`` of the same series that follows
+    it in `records` (a snapshot lists the metadata after all the series), unless something
+    else touches that series in between."""
+    merged: dict[int, dict] = {}  # index of a create_series -> its series_meta
+    absorbed: set[int] = set()
+    open_creates: dict[tuple[str, str], int] = {}
+    for i, record in enumerate(records):
+        key = (record.get("device"), record.get("measurement"))
         if record["op"] == "create_series" and not record.get("aligned"):
-            meta = None
-            nxt = records[i + 1] if i + 1 < len(records) else None
-            if (
-                nxt is not None
-                and nxt["op"] == "series_meta"
-                and (nxt["device"], nxt["measurement"]) == (record["device"], record["measurement"])
-            ):
-                meta = nxt
+            open_creates[key] = i  # type: ignore[index]
+        elif record["op"] == "series_meta" and key in open_creates:
+            j = open_creates.pop(key)  # type: ignore[arg-type]
+            merged[j] = record
+            absorbed.add(i)
+        elif key in open_creates:
+            open_creates.pop(key)  # type: ignore[arg-type]
+    run: list[dict] = []
+    for i, record in enumerate(records):
+        if i in absorbed:
+            continue
+        if record["op"] == "create_series" and not record.get("aligned"):
             if run:
-                yield (
-                    SCHEMA_REQUEST_TYPE,
-                    encode_schema_plan(SchemaPlan(tuple(run), snapshot)),
-                    len(run),
-                )
+                body = encode_schema_plan(SchemaPlan(tuple(run), snapshot))
+                yield SCHEMA_REQUEST_TYPE, body, len(run)
                 run = []
+            meta = merged.get(i)
             body = encode_create_timeseries(record, meta)
             yield int(PipeRequestType.TRANSFER_SCHEMA_PLAN), body, 1 if meta is None else 2
-            i += 1 if meta is None else 2
             continue
         run.append(record)
-        i += 1
     if run:
         yield SCHEMA_REQUEST_TYPE, encode_schema_plan(SchemaPlan(tuple(run), snapshot)), len(run)
