@@ -1,8 +1,8 @@
 """IoTDB's ``CreateTimeSeriesNode`` (plan node type 19, CREATE_TIME_SERIES) in a
 ``TRANSFER_SCHEMA_PLAN`` request (type 100) — how IoTDB 1.3's DataNode sends a realtime
 ``CREATE TIMESERIES`` of a non-aligned series. Layout read from IoTDB's
-CreateTimeSeriesNode.serializeAttributes and PlanNode.serialize (not yet checked against bytes a
-real IoTDB sends)::
+CreateTimeSeriesNode.serializeAttributes and PlanNode.serialize; a real IoTDB 2.0.1 receiver
+executes what `encode_create_timeseries` writes (tests/interop/test_iotdb_schema.py)::
 
     i16  planNodeType            19 = CREATE_TIME_SERIES
     istr fullPath                (i32 length + UTF-8; the series' full path)
