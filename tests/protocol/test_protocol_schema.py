@@ -3,8 +3,10 @@ pipecore's schema request (29002), and how a record list is cut into them."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipecore_thrift_sink.protocol.errors import PipeProtocolError
@@ -126,3 +128,28 @@ def test_a_snapshot_s_metadata_travels_with_its_series():
         "delete_series",
         "series_meta",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.binary(max_size=120),
+    decode=st.sampled_from([decode_create_timeseries, decode_schema_plan]),
+)
+def test_random_bytes_are_protocol_errors_or_records(data, decode):
+    with contextlib.suppress(PipeProtocolError):
+        decode(data)
+
+
+@given(st.data())
+def test_mutated_nodes_fail_cleanly_or_decode_to_records(data):
+    body = bytearray(encode_create_timeseries(CREATE, META))
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(body) - 1))
+        body[i] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(body)))
+    try:
+        records = decode_create_timeseries(bytes(body[:cut]))
+    except PipeProtocolError:
+        return
+    assert records[0]["op"] == "create_series"
+    assert decode_create_timeseries(encode_create_timeseries(*records)) == records
