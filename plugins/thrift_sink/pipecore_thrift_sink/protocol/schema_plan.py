@@ -91,17 +91,16 @@ def schema_requests(
     else touches that series in between."""
     merged: dict[int, dict] = {}  # index of a create_series -> its series_meta
     absorbed: set[int] = set()
-    open_creates: dict[tuple[str, str], int] = {}
+    open_creates: dict[tuple[object, object], int] = {}
     for i, record in enumerate(records):
         key = (record.get("device"), record.get("measurement"))
         if record["op"] == "create_series" and not record.get("aligned"):
-            open_creates[key] = i  # type: ignore[index]
+            open_creates[key] = i
         elif record["op"] == "series_meta" and key in open_creates:
-            j = open_creates.pop(key)  # type: ignore[arg-type]
-            merged[j] = record
+            merged[open_creates.pop(key)] = record
             absorbed.add(i)
         elif key in open_creates:
-            open_creates.pop(key)  # type: ignore[arg-type]
+            open_creates.pop(key)
     run: list[dict] = []
     for i, record in enumerate(records):
         if i in absorbed:
