@@ -81,7 +81,7 @@ from .protocol import (
 from .protocol.schema_node import CREATE_TIME_SERIES, decode_create_timeseries
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
 from .receiver_files import FileReceiver, SealError
-from .receiver_schema import apply_schema_records
+from .receiver_schema import apply_schema_records, record_series
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
@@ -516,6 +516,9 @@ class IoTDBDataNodeReceiver:
         return self._schema_records(decode_schema_plan(body).records)
 
     def _schema_records(self, records: Sequence[dict]) -> PipeTransferResponse:
+        refused = self._authorize_schema(records)
+        if refused is not None:
+            return refused
         status = apply_schema_records(self.settings.store, records)
         if not status.is_success:
             log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
@@ -664,6 +667,26 @@ class IoTDBDataNodeReceiver:
             return None
         log.warning(
             "receiver %s: %s may not write: %s", self.receiver_id, self.username, refused.message
+        )
+        return PipeTransferResponse(refused)
+
+    def _authorize_schema(self, records: Sequence[dict]) -> PipeTransferResponse | None:
+        """A schema change needs WRITE_SCHEMA on what it changes (a database: on its
+        ``.**``); else 803 NO_PERMISSION."""
+        users = self.settings.users
+        if users is None or self.username is None or self.username == "root":
+            return None
+        from pipecore import Authority
+
+        paths = [f"{r['name']}.**" if "name" in r else record_series(r) for r in records]
+        refused = Authority(users).check(self.username, "WRITE_SCHEMA", paths)
+        if refused is None:
+            return None
+        log.warning(
+            "receiver %s: %s may not change the schema: %s",
+            self.receiver_id,
+            self.username,
+            refused.message,
         )
         return PipeTransferResponse(refused)
 
