@@ -121,7 +121,7 @@ def test_schema_changes_need_write_schema(receiver, client):  # noqa: F811
             "encoding": "RLE",
             "compression": "LZ4",
             "aligned": False,
-        }  # fmt: skip
+        }
     )
     code, message, _ = client.transfer(1, SCHEMA_REQUEST_TYPE, database)
     assert code == 803 and "WRITE_SCHEMA" in message
