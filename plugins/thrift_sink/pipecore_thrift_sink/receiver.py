@@ -519,7 +519,8 @@ class IoTDBDataNodeReceiver:
         refused = self._authorize_schema(records)
         if refused is not None:
             return refused
-        status = apply_schema_records(self.settings.store, records)
+        assert self.origin is not None
+        status = apply_schema_records(self.settings.store, records, self.origin)
         if not status.is_success:
             log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
         return PipeTransferResponse(status)

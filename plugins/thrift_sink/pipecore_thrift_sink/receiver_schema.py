@@ -16,6 +16,7 @@ from typing import Any
 
 from pipecore.rpc import Status, TSStatusCode
 from pipecore_storage.errors import SchemaError, StoreClosedError
+from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.paths import join_path
 from pipecore_storage.series_meta import meta_from_record
 
@@ -26,11 +27,12 @@ def record_series(record: dict) -> str:
     return f"{record['device']}.{join_path([record['measurement']])}"
 
 
-def apply_schema_records(store: Any, records: Sequence[dict]) -> Status:
-    """Apply `records` in order; the status of the first one that cannot be applied."""
+def apply_schema_records(store: Any, records: Sequence[dict], origin: Origin = CLIENT) -> Status:
+    """Apply `records` in order, as changes of `origin` (the sender's); the status of the
+    first one that cannot be applied."""
     for record in records:
         try:
-            conflict = _apply(store, record)
+            conflict = _apply(store, record, origin)
         except StoreClosedError as exc:
             return Status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
         except (SchemaError, ValueError) as exc:
@@ -43,25 +45,28 @@ def apply_schema_records(store: Any, records: Sequence[dict]) -> Status:
     return Status.ok()
 
 
-def _apply(store: Any, record: dict) -> str | None:
+def _apply(store: Any, record: dict, origin: Origin) -> str | None:
     op = record["op"]
     if op == "create_database":
         if record["name"] not in _database_names(store):
-            store.create_database(record["name"])
+            store.create_database(record["name"], origin=origin)
         return None
     if op == "delete_database":
         if record["name"] in _database_names(store):
-            store.delete_database(record["name"])
+            store.delete_database(record["name"], origin=origin)
         return None
     path = record_series(record)
     if op == "delete_series":
         if store.series(path) is not None:
-            store.delete_timeseries(path)
+            store.delete_timeseries(path, origin=origin)
         return None
     if op == "series_meta":
-        if store.series(path) is None:
+        info = store.series(path)
+        if info is None:
             return f"metadata of {path}: the series does not exist on the receiver"
-        store.set_series_meta(path, meta_from_record(record))
+        meta = meta_from_record(record)
+        if info.meta != meta:
+            store.set_series_meta(path, meta, origin=origin)
         return None
     # create_series
     aligned = bool(record["aligned"])
@@ -80,7 +85,7 @@ def _apply(store: Any, record: dict) -> str | None:
         return f"device {record['device']} exists and is {_kind(device_aligned)}"
     props = {str(k): str(v) for k, v in record.get("props", [])} or None
     spec = (record["measurement"], record["type"], record["encoding"], record["compression"], props)
-    store.create_series_groups([(record["device"], [spec], aligned, None)])
+    store.create_series_groups([(record["device"], [spec], aligned, None)], origin=origin)
     return None
 
 
