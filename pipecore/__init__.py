@@ -44,6 +44,7 @@ from .events import (
     EventCollector,
     HeartbeatEvent,
     PathPattern,
+    SchemaEvent,
     TabletInsertionEvent,
     TsFileInsertionEvent,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "Replacement",
     "RpcServices",
     "RuntimeConfiguration",
+    "SchemaEvent",
     "ServingNode",
     "SourceBacklog",
     "StageContext",

@@ -4,6 +4,8 @@
 * `TsFileInsertionEvent` — a sealed TsFile (pinned for the pipe) with its device → time index;
   turns into tablet events filtered by pattern and time range.
 * `DeletionEvent` — a deletion of a path pattern over a time range.
+* `SchemaEvent` — schema changes (or a snapshot of the schema) as schema-log records; sinks
+  that do not know it skip it (the `Connector` default).
 * `HeartbeatEvent` — injected by the runtime every
   ``pipe_subtask_executor_cron_heartbeat_event_interval_seconds``; reaches the sink's
   ``connector_heartbeat``.
@@ -34,6 +36,7 @@ __all__ = [
     "Event",
     "EventCollector",
     "HeartbeatEvent",
+    "SchemaEvent",
     "TabletInsertionEvent",
     "TsFileInsertionEvent",
     "matches_pattern",
@@ -203,6 +206,17 @@ class DeletionEvent(Event):
     path_pattern: str
     start_time: int = MIN_TIME
     end_time: int = MAX_TIME
+
+
+@attrs.define(eq=False, slots=True)
+class SchemaEvent(Event):
+    """Schema changes, in the store's schema-log record form (``{"op": "create_database",
+    "name": …}``, ``create_series``, ``delete_series``, ``delete_database``,
+    ``series_meta``; see `pipecore_storage.schema`). `snapshot` is True for the schema a
+    pipe found when it started (history), False for a change as it happened (realtime)."""
+
+    records: tuple[dict, ...] = ()
+    snapshot: bool = False
 
 
 @attrs.define(eq=False, slots=True)

@@ -116,8 +116,11 @@ def show_databases(ctx: Context, s: ShowDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
     index = {name: i for i, name in enumerate(table.columns)}
     columns = SHOW_DATABASES_COLUMNS + (_DATABASE_DETAILS_COLUMNS if s.details else ())
+    fields = [index.get(_STORE_FIELD.get(c, c), -1) for c in columns]
     shaped = [
-        tuple(row[index[c]] if c in index else _DEFAULTS.get(c, 1) for c in columns)
+        tuple(
+            row[i] if i >= 0 else _DEFAULTS.get(c, 1) for i, c in zip(fields, columns, strict=True)
+        )
         for row in table.rows
     ]
     # IoTDB's types: replication factors and region group numbers INT32, partitions INT64

@@ -18,6 +18,7 @@ from .listeners import (
     GapEvent,
     InsertEvent,
     StoreDeletion,
+    StoreSchemaChange,
     Subscription,
     TsFileSealedEvent,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "StoreConfigError",
     "StoreDeletion",
     "StoreRows",
+    "StoreSchemaChange",
     "Subscription",
     "TSDataType",
     "TSEncoding",

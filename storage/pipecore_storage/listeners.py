@@ -2,7 +2,10 @@
 
 A `Subscription` receives, in sequence-number order, an event for every applied insert
 (`InsertEvent`: the tablet and its origin), every sealed or loaded TsFile
-(`TsFileSealedEvent`) and every deletion (`StoreDeletion`). Publishing never blocks a writer:
+(`TsFileSealedEvent`), every deletion (`StoreDeletion`) and every schema change
+(`StoreSchemaChange`: the schema-log records, published before the write that needed them;
+only to a subscription made with ``schema=True``).
+Publishing never blocks a writer:
 each subscription has a bounded queue (events and bytes); when it is full, new events are
 dropped and the subscription remembers the range of sequence numbers it lost. The consumer
 then receives a `GapEvent(first_seq, last_seq)` before the next event it does get (or as soon
@@ -28,6 +31,7 @@ __all__ = [
     "GapEvent",
     "InsertEvent",
     "StoreDeletion",
+    "StoreSchemaChange",
     "Subscription",
     "TsFileSealedEvent",
     "replay_events",
@@ -88,6 +92,23 @@ class StoreDeletion:
 
 
 @attrs.frozen
+class StoreSchemaChange:
+    """The schema changed: `records` are the schema log's records of the change (the
+    `SchemaRegistry.apply` form: ``create_database``, ``delete_database``, ``create_series``,
+    ``delete_series``, ``series_meta``). `seq` is the store's last sequence number when it
+    happened (a schema change takes none of its own). Never dropped by a full queue: the
+    data sent after it may need it."""
+
+    seq: int
+    records: tuple[dict, ...]
+    origin: Origin
+
+    @property
+    def nbytes(self) -> int:
+        return 0
+
+
+@attrs.frozen
 class GapEvent:
     """Events with sequence numbers `first_seq`..`last_seq` were dropped: the queue was full."""
 
@@ -104,7 +125,7 @@ class GapEvent:
         return 0
 
 
-Event = Union[InsertEvent, TsFileSealedEvent, StoreDeletion, GapEvent]  # noqa: UP007
+Event = Union[InsertEvent, TsFileSealedEvent, StoreDeletion, StoreSchemaChange, GapEvent]  # noqa: UP007
 
 
 class Subscription:
@@ -118,8 +139,10 @@ class Subscription:
         start_seq: int,
         on_close=None,
         on_event: Callable[[], None] | None = None,
+        schema: bool = False,
     ) -> None:
         self.name = name
+        self.schema = schema  # receives StoreSchemaChange events too
         self.on_event = on_event  # called (writer's thread, no lock held) after each offer
         self.capacity_events = capacity_events
         self.capacity_bytes = capacity_bytes
@@ -137,6 +160,8 @@ class Subscription:
     def offer(self, event: Event) -> None:
         """Queue `event` or, when full, record it as lost. Never blocks on the consumer."""
         size = event.nbytes
+        if isinstance(event, StoreSchemaChange) and not self.schema:
+            return
         with self._cv:
             if self._closed:
                 return
@@ -144,7 +169,9 @@ class Subscription:
                 self._queue.append((GapEvent(self._gap[0], self._gap[1], self._gap_events), 0))
                 self._gap = None
                 self._gap_events = 0
-            if self._gap is None and self._has_room(size):
+            if isinstance(event, StoreSchemaChange):  # never lost (it holds no data)
+                self._queue.append((event, 0))
+            elif self._gap is None and self._has_room(size):
                 self._queue.append((event, size))
                 self._bytes += size
             else:

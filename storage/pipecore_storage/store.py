@@ -38,6 +38,7 @@ from .listeners import (
     InsertEvent,
     Publisher,
     StoreDeletion,
+    StoreSchemaChange,
     Subscription,
     replay_events,
 )
@@ -187,14 +188,16 @@ class Store:
         return self._seq
 
     # ------------------------------------------------------------------ schema
-    def create_database(self, database: str) -> None:
-        """CREATE DATABASE; SchemaError if it exists or overlaps an existing database."""
+    def create_database(self, database: str, *, origin: Origin = CLIENT) -> None:
+        """CREATE DATABASE; SchemaError if it exists or overlaps an existing database.
+        `origin` (here and in the other schema calls): who asked — a pipe receiver passes the
+        sender's, so that a pipe from this node can leave the change out (forwarding)."""
         self._check_open()
         with self._lock:
             nodes = self._schema.check_new_database(database)
-            self._log_schema([{"op": "create_database", "name": join_path(nodes)}])
+            self._log_schema([{"op": "create_database", "name": join_path(nodes)}], origin)
 
-    def delete_database(self, database: str) -> list[str]:
+    def delete_database(self, database: str, *, origin: Origin = CLIENT) -> list[str]:
         """DELETE DATABASE (a name or a pattern such as ``root.**``): drop schema and data.
 
         Returns the deleted databases; SchemaError if nothing matches.
@@ -208,15 +211,15 @@ class Store:
                     raise SchemaError(f"database {database} does not exist", database)
                 gone = []
                 for name in names:
-                    gone += self._drop_database_locked(name)
+                    gone += self._drop_database_locked(name, origin)
             for f in gone:
                 self._readers.evict(f.path)
                 for p in f.side_paths():
                     p.unlink(missing_ok=True)
         return names
 
-    def _drop_database_locked(self, name: str) -> list[SealedFile]:
-        self._log_schema([{"op": "delete_database", "name": name}])
+    def _drop_database_locked(self, name: str, origin: Origin = CLIENT) -> list[SealedFile]:
+        self._log_schema([{"op": "delete_database", "name": name}], origin)
         seq = self._next_seq()
         body = encode_delete_database(name)
         self._wal.sync(self._wal.append([frame(seq, body)], seq))
@@ -230,7 +233,7 @@ class Store:
         prefix = split_path(name)
         for device in [d for d in self._last_flushed if split_path(d)[: len(prefix)] == prefix]:
             del self._last_flushed[device]
-        event = StoreDeletion(seq, f"{name}.**", MIN_TIME, MAX_TIME, CLIENT)
+        event = StoreDeletion(seq, f"{name}.**", MIN_TIME, MAX_TIME, origin)
         self._record_deletion(event, replay=False)
         self._publisher.publish(event)
         return files
@@ -285,6 +288,8 @@ class Store:
                 Sequence[SeriesMeta | None] | None,
             ]
         ],
+        *,
+        origin: Origin = CLIENT,
     ) -> list[SeriesInfo]:
         """Create the series of several devices at once — ``(device, specs, aligned, metas)``
         each — all or none (one schema-log append); their `SeriesInfo`s in order."""
@@ -301,20 +306,22 @@ class Store:
                     scratch.apply(r)
                 records += recs
                 names += [f"{canonical}.{join_path([spec[0]])}" for spec in specs]
-            self._log_schema(records)
+            self._log_schema(records, origin)
             out = [self._schema.resolve(name) for name in names]
         return [s for s in out if s is not None]
 
-    def set_series_meta(self, path: str, meta: SeriesMeta) -> SeriesInfo:
+    def set_series_meta(
+        self, path: str, meta: SeriesMeta, *, origin: Origin = CLIENT
+    ) -> SeriesInfo:
         """Replace the alias, tags and attributes of the series at `path` (name or alias)."""
         self._check_open()
         with self._lock:
             records = _schema_statements.plan_series_meta(self._schema, path, meta)
-            self._log_schema(records)
+            self._log_schema(records, origin)
             entry = self._schema.devices[records[0]["device"]]
             return entry.info(records[0]["measurement"])
 
-    def delete_timeseries(self, pattern: str) -> list[str]:
+    def delete_timeseries(self, pattern: str, *, origin: Origin = CLIENT) -> list[str]:
         """DELETE TIMESERIES: drop the matching series and all their data; their paths.
 
         SchemaError when nothing matches.
@@ -327,21 +334,30 @@ class Store:
                 if not series:
                     raise SchemaError(f"timeseries {pattern} does not exist", pattern)
                 seq = self._next_seq()
-                body = encode_delete(compiled.text, MIN_TIME, MAX_TIME, CLIENT)
+                body = encode_delete(compiled.text, MIN_TIME, MAX_TIME, origin)
                 position = self._wal.append([frame(seq, body)], seq)
-                self._apply_delete(compiled.text, MIN_TIME, MAX_TIME, seq, CLIENT, replay=False)
+                self._apply_delete(compiled.text, MIN_TIME, MAX_TIME, seq, origin, replay=False)
                 records = [
                     {"op": "delete_series", "device": s.device, "measurement": s.measurement}
                     for s in series
                 ]
-                self._log_schema(records)
+                self._log_schema(records, origin)
             self._wal.sync(position)
         return [s.path for s in series]
 
-    def _log_schema(self, records: list[dict]) -> None:
+    def _log_schema(self, records: list[dict], origin: Origin = CLIENT) -> None:
         self._schema_log.append(records)
         for r in records:
             self._schema.apply(r)
+        if self._publisher.active and records:
+            self._publisher.publish(StoreSchemaChange(self._seq, tuple(records), origin))
+
+    def schema_records(self) -> list[dict]:
+        """The records that rebuild the current schema (databases, series, their metadata):
+        a consistent snapshot for a pipe's schema history."""
+        self._check_open()
+        with self._lock:
+            return list(self._schema.records())
 
     def series(self, path: str) -> SeriesInfo | None:
         """The series at a full path, or None."""
@@ -408,7 +424,7 @@ class Store:
                         scratch.apply(r)
                     records += recs
             if records:
-                self._log_schema(records)
+                self._log_schema(records, origin)
             seqs = list(range(self._seq + 1, self._seq + 1 + len(prepared)))
             position = 0
             if bodies:
@@ -729,12 +745,16 @@ class Store:
         *,
         replay_from: int | None = None,
         on_event: Callable[[], None] | None = None,
+        schema: bool = False,
     ) -> Subscription:
         """A subscription to every event with a sequence number after `last_seq`.
 
         `on_event`, when given, is called after each live event is queued (on the writer's
         thread, with no store lock held): a consumer that polls uses it to wake up at once
         instead of on its next poll. It must be quick and must not block.
+
+        With `schema`, the subscription also receives a `StoreSchemaChange` for every schema
+        change (never dropped by a full queue).
 
         With `replay_from`, the queue first holds (atomically, nothing missed in between)
         what the store still has from that sequence number on: `TsFileSealedEvent`s for sealed
@@ -744,7 +764,9 @@ class Store:
         cap_e = capacity_events or self.config.pipe_subscription_capacity_events
         cap_b = capacity_bytes or self.config.pipe_subscription_capacity_bytes
         with self._lock:
-            sub = Subscription(name, cap_e, cap_b, self._seq + 1, self._publisher.remove, on_event)
+            sub = Subscription(
+                name, cap_e, cap_b, self._seq + 1, self._publisher.remove, on_event, schema
+            )
             if replay_from is not None:
                 sub.prefill(self._replay_locked(replay_from, with_files=True))
             self._publisher.add(sub)

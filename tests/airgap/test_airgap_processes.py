@@ -54,3 +54,48 @@ def test_seed_air_gap_example(tmp_path: Path):
     finally:
         a.stop()
         b.stop()
+
+
+def test_schema_over_the_air_gap(tmp_path: Path):
+    """Issue 16: with ``source.inclusion=all`` the schema crosses the gap too — an empty
+    database, a series without data with its alias, tags and encodings, an aligned device —
+    and a realtime DELETE TIMESERIES."""
+    gap_port = free_port()
+    b, a = start_all(
+        Serve(
+            tmp_path,
+            "B",
+            {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": gap_port},
+        ),
+        Serve(tmp_path, "A"),
+    )
+    try:
+        a.sql("CREATE DATABASE root.gs.empty")
+        a.sql("CREATE DATABASE root.gs.db")
+        a.sql(
+            "CREATE TIMESERIES root.gs.db.d.s(alias) WITH DATATYPE=INT32, ENCODING=ZIGZAG, "
+            "COMPRESSOR=GZIP TAGS(k=v)"
+        )
+        a.sql("CREATE ALIGNED TIMESERIES root.gs.db.al(x DOUBLE, y TEXT)")
+        a.sql(
+            "CREATE PIPE A2B WITH SOURCE ('source.inclusion'='all', 'source.path'='root.gs.**') "
+            "WITH SINK ('sink'='iotdb-air-gap-sink', "
+            f"'sink.node-urls'='127.0.0.1:{gap_port}')"
+        )
+
+        def schema(node: Serve) -> tuple:
+            return (
+                sorted(node.rows("SHOW TIMESERIES root.gs.**")),
+                sorted(node.rows("SHOW DEVICES root.gs.**")),
+                node.rows("COUNT DATABASES root.gs.**"),
+            )
+
+        want = schema(a)
+        assert len(want[0]) == 3 and want[2] == [("2",)]
+        wait_for(lambda: schema(b) == want, 60, "the schema on B", (a, b))
+        a.sql("DELETE TIMESERIES root.gs.db.d.s")
+        wait_for(lambda: len(schema(b)[0]) == 2, 60, "the deletion on B", (a, b))
+        assert schema(b) == schema(a)
+    finally:
+        a.stop()
+        b.stop()

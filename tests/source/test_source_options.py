@@ -137,15 +137,51 @@ def test_inclusion_and_exclusion():
     assert o.include_insert and not o.include_delete and not o.mods_enabled
     o = opts(inclusion="data.delete")
     assert not o.include_insert and o.include_delete
-    error = bad("inclusion", inclusion="schema")
-    assert "selects no data" in str(error)
-    bad("inclusion", inclusion="data", **{"inclusion.exclusion": "data"})
+    error = bad("inclusion", inclusion="data", **{"inclusion.exclusion": "data"})
+    assert "selects nothing" in str(error)
+    bad("inclusion", inclusion="schema", **{"inclusion.exclusion": "schema"})
 
 
-def test_schema_and_auth_inclusions_are_ignored_with_a_warning(caplog):
+@pytest.mark.parametrize(
+    ("inclusion", "parts"),
+    [
+        ("all", (True, True, True, True)),
+        ("data", (True, True, False, False)),
+        ("schema", (False, False, True, True)),
+        ("schema.database", (False, False, True, False)),
+        ("schema.timeseries", (False, False, False, True)),
+        ("schema.timeseries.ordinary, data.insert", (True, False, False, True)),
+    ],
+)
+def test_schema_inclusions(inclusion, parts):
+    o = opts(inclusion=inclusion)
+    assert (o.include_insert, o.include_delete, o.include_database, o.include_timeseries) == parts
+    assert o.include_schema == (parts[2] or parts[3])
+
+
+def test_schema_exclusion():
+    o = opts(inclusion="all", **{"inclusion.exclusion": "schema.database, data.delete"})
+    assert (o.include_insert, o.include_delete, o.include_database, o.include_timeseries) == (
+        True, False, False, True,
+    )  # fmt: skip
+    o = opts(inclusion="all", **{"inclusion.exclusion": "auth"})  # excluding what is not made
+    assert o.include_schema
+
+
+@pytest.mark.parametrize(
+    "inclusion",
+    ["auth", "auth.user", "schema.ttl", "schema.timeseries.template", "schema.timeseries.view"],
+)
+def test_parts_without_a_counterpart_are_refused_by_name(inclusion):
+    error = bad("inclusion", inclusion=f"data.insert, {inclusion}")
+    assert f"inclusion {inclusion!r} is not supported by pipecore" in str(error)
+
+
+def test_all_skips_what_has_no_counterpart_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
-        o = opts(inclusion="data.insert, schema.timeseries, auth")
-    assert o.include_insert and "schema and auth are not extracted" in caplog.text
+        o = opts(inclusion="all")
+    assert o.include_insert and o.include_schema
+    assert "schema.ttl" in caplog.text and "auth" in caplog.text
 
 
 def test_deletions_need_a_prefix_or_full_path():

@@ -98,3 +98,36 @@ def test_failed_handshakes_lock_the_address_out(receiver, client, caplog):  # no
     assert "failed login of user 'root' from 127.0.0.1" in caplog.text
     code, message, _ = handshake(client)  # the right password, refused unchecked
     assert code == 822 and "Too many failed logins" in message
+
+
+def test_schema_changes_need_write_schema(receiver, client):  # noqa: F811
+    """Issue 16: a schema request (29002) and a CreateTimeSeriesNode (100/19) from a user
+    without WRITE_SCHEMA on the path are refused with 803; with it they apply."""
+    from pipecore_thrift_sink.protocol.schema_node import encode_create_timeseries
+    from pipecore_thrift_sink.protocol.schema_plan import (
+        SCHEMA_REQUEST_TYPE,
+        SchemaPlan,
+        encode_schema_plan,
+    )
+
+    receiver.users.set_password("schemer", "pw12", create=True)
+    assert handshake(client, username="schemer", password="pw12").code == 200
+    database = encode_schema_plan(SchemaPlan(({"op": "create_database", "name": "root.w"},)))
+    series = encode_create_timeseries(
+        {
+            "device": "root.w.d",
+            "measurement": "s",
+            "type": "INT32",
+            "encoding": "RLE",
+            "compression": "LZ4",
+            "aligned": False,
+        }
+    )
+    code, message, _ = client.transfer(1, SCHEMA_REQUEST_TYPE, database)
+    assert code == 803 and "WRITE_SCHEMA" in message
+    assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, series).code == 803
+    assert receiver.store.list_series("root.**") == []
+    Authority(receiver.users).grant("USER", "schemer", ["WRITE_SCHEMA"], ["root.w.**"])
+    assert client.transfer(1, SCHEMA_REQUEST_TYPE, database).code == 200
+    assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, series).code == 200
+    assert [s.path for s in receiver.store.list_series("root.**")] == ["root.w.d.s"]

@@ -37,9 +37,19 @@ _LOOSE_VALUES = {"time": ("time",), "path": ("path",), "all": ("time", "path"), 
 _SNAPSHOT_MODES = ("query", "snapshot")
 _EXTRACTION_MODES = ("live", "subscribe", *_SNAPSHOT_MODES)
 
-# The inclusion tree (IoTDB's DataRegionListeningFilter / ConfigRegionListeningFilter).
+# The inclusion tree (IoTDB's DataRegionListeningFilter / ConfigRegionListeningFilter): the
+# leaves pipecore extracts; a token is accepted when it covers at least one of them.
 _DATA_PARTS = ("data.insert", "data.delete")
+_SCHEMA_PARTS = ("schema.database", "schema.timeseries.ordinary")
 _OTHER_ROOTS = ("schema", "auth")
+# IoTDB's parts pipecore has no counterpart for: refused when named, skipped under all/schema
+_UNSUPPORTED = {
+    "schema.timeseries.template": "schema templates are a session feature of pipecore, not "
+    "in its store",
+    "schema.timeseries.view": "pipecore has no views",
+    "schema.ttl": "pipecore's store has no TTL",
+    "auth": "users and privileges are not replicated by pipecore",
+}
 _TIME_HINT = "a long, a datetime such as 2023.08.23T08:00:00+00:00, or now"
 
 
@@ -58,7 +68,9 @@ class SourceOptions:
     * `forwarding` — forwarding-pipe-requests;
     * `history_loose` / `realtime_loose` — subsets of {"time", "path"} not honoured exactly
       for files (no splitting for them);
-    * `include_insert`, `include_delete`, `mods_enabled`.
+    * `include_insert`, `include_delete`, `mods_enabled`;
+    * `include_database`, `include_timeseries` — schema changes (history: a snapshot when
+      the pipe starts; realtime: each change as it happens).
     """
 
     pattern: SeriesPattern
@@ -76,6 +88,12 @@ class SourceOptions:
     include_delete: bool = False
     mods_enabled: bool = False
     snapshot: bool = False  # mode=query/snapshot: history only, the pipe drops itself after
+    include_database: bool = False  # schema.database
+    include_timeseries: bool = False  # schema.timeseries.ordinary
+
+    @property
+    def include_schema(self) -> bool:
+        return self.include_database or self.include_timeseries
 
 
 # ---------------------------------------------------------------------- helpers
@@ -154,7 +172,30 @@ def _range(parameters: PipeParameters, start_key: str, end_key: str) -> tuple[in
 
 
 # ---------------------------------------------------------------------- inclusion
-def _inclusion_tokens(parameters: PipeParameters, key: str, default: str) -> tuple[str, set[str]]:
+@attrs.frozen
+class Inclusion:
+    """What ``inclusion`` minus ``inclusion.exclusion`` selects of what pipecore extracts."""
+
+    insert: bool
+    delete: bool
+    database: bool  # schema.database: CREATE/DELETE DATABASE
+    timeseries: bool  # schema.timeseries.ordinary: CREATE/DELETE/ALTER TIMESERIES
+
+    @property
+    def schema(self) -> bool:
+        return self.database or self.timeseries
+
+
+def _unsupported(token: str) -> str | None:
+    for part, why in _UNSUPPORTED.items():
+        if token == part or token.startswith(part + "."):
+            return why
+    return None
+
+
+def _inclusion_tokens(
+    parameters: PipeParameters, key: str, default: str, strict: bool
+) -> tuple[str, set[str]]:
     found = _string(parameters, key)
     name, text = found if found is not None else (key, default)
     tokens = {t.strip().lower() for t in text.split(",") if t.strip()}
@@ -166,44 +207,61 @@ def _inclusion_tokens(parameters: PipeParameters, key: str, default: str) -> tup
             raise PipeParameterNotValidError(
                 f"Invalid value {text!r} of parameter {name}: unknown inclusion {token!r}",
                 key=name,
-                expected="all, data, data.insert, data.delete, schema…, auth…",
+                expected="all, data, data.insert, data.delete, schema, schema.database, "
+                "schema.timeseries, schema.timeseries.ordinary",
+            )
+        why = _unsupported(token) if strict else None
+        covered = any(_covers({token}, part) for part in _DATA_PARTS + _SCHEMA_PARTS)
+        if why is not None or (strict and not covered and token not in ("all", "data")):
+            raise PipeParameterNotValidError(
+                f"Invalid value {text!r} of parameter {name}: inclusion {token!r} is not "
+                f"supported by pipecore ({why or 'no counterpart in pipecore'})",
+                key=name,
+                expected="all, data, data.insert, data.delete, schema, schema.database, "
+                "schema.timeseries, schema.timeseries.ordinary",
             )
     return name, tokens
 
 
 def _covers(tokens: set[str], part: str) -> bool:
-    return any(t == "all" or part == t or part.startswith(t + ".") for t in tokens)
-
-
-def _data_inclusion(parameters: PipeParameters) -> tuple[bool, bool]:
-    """(insert, delete) after inclusion minus inclusion.exclusion. Schema and auth parts are
-    ignored with a warning: the receiver creates the schema from the data it gets."""
-    name, included = _inclusion_tokens(parameters, "inclusion", "data.insert")
-    _, excluded = _inclusion_tokens(parameters, "inclusion.exclusion", "")
-    insert, delete = (
-        _covers(included, part) and not _covers(excluded, part) for part in _DATA_PARTS
+    return any(
+        t == "all" or part == t or part.startswith(t + ".") or t.startswith(part + ".")
+        for t in tokens
     )
-    # what IoTDB's schema and config regions would extract
-    ignored = [
-        t
-        for t in included
-        if (t == "all" or t.split(".")[0] in _OTHER_ROOTS) and not _covers(excluded, t)
+
+
+def _inclusion(parameters: PipeParameters) -> Inclusion:
+    """The parts selected by inclusion minus inclusion.exclusion. ``all``, ``schema`` and
+    ``schema.timeseries`` skip (with a warning) what pipecore has no counterpart for."""
+    name, included = _inclusion_tokens(parameters, "inclusion", "data.insert", strict=True)
+    _, excluded = _inclusion_tokens(parameters, "inclusion.exclusion", "", strict=False)
+    insert, delete, database, timeseries = (
+        _covers(included, part) and not _covers(excluded, part)
+        for part in _DATA_PARTS + _SCHEMA_PARTS
+    )
+    skipped = [
+        part
+        for part in _UNSUPPORTED
+        if any(t == "all" or part.startswith(t + ".") for t in included)
+        and not _covers(excluded, part)
     ]
-    if ignored:
+    if skipped:
         log.warning(
-            "iotdb-source: %s=%s: schema and auth are not extracted (only data); the receiver "
-            "creates the schema from the data it receives",
+            "iotdb-source: %s=%s: %s not extracted (no counterpart in pipecore)",
             name,
             parameters.get(name, ""),
+            ", ".join(skipped),
         )
-    if not insert and not delete:
+    selected = Inclusion(insert, delete, database, timeseries)
+    if not (insert or delete or selected.schema):
         raise PipeParameterNotValidError(
-            f"{name}={parameters.get(name, '')!r} selects no data: iotdb-source extracts "
-            "data.insert and data.delete (schema and auth are not extracted)",
+            f"{name}={parameters.get(name, '')!r} minus the exclusion selects nothing "
+            "iotdb-source extracts (data.insert, data.delete, schema.database, "
+            "schema.timeseries.ordinary)",
             key=name,
-            expected="an inclusion covering data.insert or data.delete",
+            expected="an inclusion covering data or schema",
         )
-    return insert, delete
+    return selected
 
 
 # ---------------------------------------------------------------------- the whole
@@ -246,7 +304,8 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
             expected="history.enable or realtime.enable true",
         )
     mode = _realtime_mode(parameters)
-    insert, delete = _data_inclusion(parameters)
+    inclusion = _inclusion(parameters)
+    insert, delete = inclusion.insert, inclusion.delete
     if delete and not pattern.allows_deletions:
         raise PipeParameterNotValidError(
             f"The path pattern {pattern.text} is not valid for the source. Only prefix or full "
@@ -283,4 +342,6 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
         include_delete=delete,
         mods_enabled=_bool(parameters, "mods.enable", False) or delete,
         snapshot=snapshot,
+        include_database=inclusion.database,
+        include_timeseries=inclusion.timeseries,
     )

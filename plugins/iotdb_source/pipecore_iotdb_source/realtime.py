@@ -54,6 +54,7 @@ from pipecore_storage.listeners import (
     GapEvent,
     InsertEvent,
     StoreDeletion,
+    StoreSchemaChange,
     TsFileSealedEvent,
 )
 from pipecore_storage.resource import SealedFile
@@ -80,7 +81,7 @@ _COALESCE_SECONDS = 0.05
 @attrs.frozen
 class RealtimeItem:
     """Something to hand on: ``kind`` is "tablet" (`payload` an `InsertEvent`), "file" (a
-    `SealedFile`) or "deletion" (a store `StoreDeletion`)."""
+    `SealedFile`), "deletion" (a store `StoreDeletion`) or "schema" (a `StoreSchemaChange`)."""
 
     kind: str
     payload: Any
@@ -141,7 +142,12 @@ class Realtime:
         if self.sub is not None:
             self.sub.close()
             self.resubscriptions += 1
-        self.sub = self.store.subscribe(self.name, replay_from=self.covered, on_event=self.wakeup)
+        self.sub = self.store.subscribe(
+            self.name,
+            replay_from=self.covered,
+            on_event=self.wakeup,
+            schema=self.options.include_schema,
+        )
         self.sub_start = self.sub.start_seq
         self.held.clear()
         self._clear_waiting()  # the replay from R brings back what still waits
@@ -237,6 +243,12 @@ class Realtime:
             return self._sealed(event)
         if isinstance(event, StoreDeletion):
             return self._deletion(event)
+        if isinstance(event, StoreSchemaChange):  # takes no sequence number of its own
+            if not self.options.include_schema:
+                return None
+            if event.origin.generated_by_pipe and not self.options.forwarding:
+                return None
+            return RealtimeItem("schema", event)
         if isinstance(event, GapEvent):
             if self.kind == "hybrid":
                 self._enter_file_mode()

@@ -43,6 +43,7 @@ from pipecore import (
     PipeScope,
     Replacement,
     RuntimeConfiguration,
+    SchemaEvent,
     SourceBacklog,
     TabletInsertionEvent,
     parse_backlog,
@@ -57,6 +58,7 @@ from .files import file_event, needs_split, split_events, takes_file
 from .options import SourceOptions, parse_options
 from .patterns import filter_tablet
 from .realtime import Realtime, RealtimeItem
+from .schema import schema_records
 from .scope import scope_of
 
 __all__ = ["IoTDBSource", "SourceLag"]
@@ -151,6 +153,12 @@ class IoTDBSource(Extractor):
                 wakeup=lambda: self.configuration.wakeup(),
             )
             self.realtime.open()
+        if self.options.include_schema and self.options.history_enabled:
+            # after subscribing: a change meanwhile comes again in realtime (applied
+            # idempotently by a receiver) rather than not at all
+            records = schema_records(self.store.schema_records(), self.options)
+            if records:
+                self._pending = iter([SchemaEvent(records=records, snapshot=True)])
         self._take_history(resumed=progress is not None, covered=covered)
         self._start_backlog(covered)
         log.info(
@@ -420,6 +428,11 @@ class IoTDBSource(Extractor):
             return iter([TabletInsertionEvent(tablet, origin=ev.origin, progress=self._progress())])
         if item.kind == "deletion":
             return self._deletion_events(item.payload)
+        if item.kind == "schema":
+            records = schema_records(item.payload.records, opts)
+            if not records:
+                return iter(())
+            return iter([SchemaEvent(records=records, origin=item.payload.origin)])
         return self._realtime_file(item.payload)
 
     def _realtime_file(self, f: SealedFile) -> Iterator[Event]:

@@ -31,6 +31,7 @@ from pipecore import (
     PipeError,
     PipeParameters,
     RuntimeConfiguration,
+    SchemaEvent,
     TabletInsertionEvent,
     TsFileInsertionEvent,
 )
@@ -212,6 +213,17 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
                 lambda client: self.send_deletion_now(event, client),
                 None,
                 lambda: f"a deletion of {event.path_pattern}",
+            )
+            self._scheduler.submit(unit)
+            return unit.future
+        if isinstance(event, SchemaEvent):
+            self._ensure_started()
+            with self._lock:
+                self._submit_batch()
+            unit = _Unit(  # no footprint: ordered after and before every other unit
+                lambda client: self.send_schema_now(event, client),
+                None,
+                lambda: f"{len(event.records)} schema change(s)",
             )
             self._scheduler.submit(unit)
             return unit.future

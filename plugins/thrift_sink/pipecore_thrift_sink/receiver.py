@@ -81,7 +81,10 @@ from .protocol import (
     insert_node_to_tablets,
     plan_type,
 )
+from .protocol.schema_node import CREATE_TIME_SERIES, decode_create_timeseries
+from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
 from .receiver_files import FileReceiver, SealError
+from .receiver_schema import apply_schema_records, record_series
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
@@ -494,12 +497,15 @@ class IoTDBDataNodeReceiver:
         """A DeleteDataNode (type 100): the sender's deletion, applied here with the sender's
         origin (so that a pipe from this node does not send it back unless forwarding)."""
         kind = plan_type(body)
+        if kind == CREATE_TIME_SERIES:
+            return self._schema_records(decode_create_timeseries(body))
         if kind != DELETE_DATA:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
                 f"Unknown PipeRequestType {int(_T.TRANSFER_SCHEMA_PLAN)} with plan node type "
-                f"{kind}: schema synchronisation is not supported by this pipecore receiver "
-                "(only data deletions are executed from plan nodes).",
+                f"{kind}: this pipecore receiver executes DeleteDataNode (44) and "
+                "CreateTimeSeriesNode (19) plan nodes only (other schema changes come in "
+                "pipecore's schema request, 29002).",
             )
         node = decode_delete_node(body)
         assert self.origin is not None
@@ -513,6 +519,21 @@ class IoTDBDataNodeReceiver:
             return _status(TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc))
         self._record(databases=self._deleted_databases(node.patterns))
         return PipeTransferResponse(Status.ok())
+
+    def _schema_plan(self, body: bytes) -> PipeTransferResponse:
+        """pipecore's schema request (29002): the sender's schema-log records, applied
+        idempotently (`receiver_schema`)."""
+        return self._schema_records(decode_schema_plan(body).records)
+
+    def _schema_records(self, records: Sequence[dict]) -> PipeTransferResponse:
+        refused = self._authorize_schema(records)
+        if refused is not None:
+            return refused
+        assert self.origin is not None
+        status = apply_schema_records(self.settings.store, records, self.origin)
+        if not status.is_success:
+            log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
+        return PipeTransferResponse(status)
 
     def _deleted_databases(self, paths: Sequence[str]) -> set[str]:
         out: set[str] = set()
@@ -660,6 +681,26 @@ class IoTDBDataNodeReceiver:
         )
         return PipeTransferResponse(refused)
 
+    def _authorize_schema(self, records: Sequence[dict]) -> PipeTransferResponse | None:
+        """A schema change needs WRITE_SCHEMA on what it changes (a database: on its
+        ``.**``); else 803 NO_PERMISSION."""
+        users = self.settings.users
+        if users is None or self.username is None or self.username == "root":
+            return None
+        from pipecore import Authority
+
+        paths = [f"{r['name']}.**" if "name" in r else record_series(r) for r in records]
+        refused = Authority(users).check(self.username, "WRITE_SCHEMA", paths)
+        if refused is None:
+            return None
+        log.warning(
+            "receiver %s: %s may not change the schema: %s",
+            self.receiver_id,
+            self.username,
+            refused.message,
+        )
+        return PipeTransferResponse(refused)
+
     def _authorize_file(self, tsfile: Path) -> PipeTransferResponse | None:
         if self.settings.users is None or self.username in (None, "root"):
             return None
@@ -769,6 +810,7 @@ _APPLYING = frozenset(
         _T.TRANSFER_TABLET_INSERT_NODE_V2,
         _T.TRANSFER_TABLET_BATCH_V2,
         _T.TRANSFER_SCHEMA_PLAN,
+        SCHEMA_REQUEST_TYPE,
     }
 )
 _HANDLERS: dict[int, Any] = {
@@ -784,4 +826,5 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
     _T.TRANSFER_SCHEMA_PLAN: IoTDBDataNodeReceiver._plan_node,  # realtime deletions
     DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
+    SCHEMA_REQUEST_TYPE: IoTDBDataNodeReceiver._schema_plan,  # pipecore's schema transfer
 }

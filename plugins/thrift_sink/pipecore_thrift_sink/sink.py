@@ -34,6 +34,7 @@ from pipecore import (
     PipeParameters,
     PipeParameterValidator,
     RuntimeConfiguration,
+    SchemaEvent,
     TabletInsertionEvent,
     TsFileInsertionEvent,
     WindowDigests,
@@ -51,9 +52,11 @@ from .protocol import (
     DeleteDataNode,
     HandshakeParams,
     PipeRequestType,
+    TSStatusCode,
     encode_delete_node,
     encode_tablet_raw,
 )
+from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, schema_requests
 from .ratelimit import RateLimiter
 from .status import StatusPolicy
 from .verify import request_digests
@@ -204,6 +207,36 @@ class ThriftSinkBase(Connector):
             str(client.endpoint),
         )
 
+    def send_schema_now(self, event: SchemaEvent, client: SinkClient) -> None:
+        """Schema changes (or the starting snapshot), in order: a non-aligned series' creation
+        as IoTDB's CreateTimeSeriesNode (type 100, `protocol.schema_node`), the rest in
+        pipecore's schema request (29002, `protocol.schema_plan`). A receiver that does not
+        know 29002 (an IoTDB: 1801) gets the series creations only; the rest is skipped with
+        a warning (IoTDB creates the databases its series need)."""
+        lineage = lineage_of(event)
+        for type_, body, count in schema_requests(event.records, event.snapshot):
+            self._deliver_schema(client, type_, body, count, lineage)
+
+    def _deliver_schema(
+        self, client: SinkClient, type_: int, body: bytes, count: int, lineage: tuple[str, ...]
+    ) -> None:
+        own = type_ == SCHEMA_REQUEST_TYPE
+        resp = self.policy.deliver(
+            lambda: client.send(type_, body, lineage),
+            lambda: f"{count} schema change(s)",
+            str(client.endpoint),
+            handle=(TSStatusCode.PIPE_TYPE_ERROR,) if own else (),
+        )
+        if own and resp.status.code == TSStatusCode.PIPE_TYPE_ERROR:
+            log.warning(
+                "receiver %s does not take pipecore's schema request (%s): %d schema change(s) "
+                "skipped (databases, aligned series, deletions, alias/tag changes); series "
+                "creations still go as IoTDB's CreateTimeSeriesNode",
+                client.endpoint,
+                resp.status,
+                count,
+            )
+
     # ------------------------------------------------------------------ helpers
     def pick(self) -> SinkClient:
         return self.clients.pick()
@@ -344,6 +377,12 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
                 self._seal()
                 self._send_sealed()
                 self.with_failover(lambda client: self.send_deletion_now(event, client))
+            return None
+        if isinstance(event, SchemaEvent):
+            with self._lock:  # after every insert batched before it
+                self._seal()
+                self._send_sealed()
+                self.with_failover(lambda client: self.send_schema_now(event, client))
             return None
         return super().connector_transfer_event(event)
 
