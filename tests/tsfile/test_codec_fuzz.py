@@ -17,6 +17,7 @@ from pipecore_storage.tsfile.compression import decompress
 from pipecore_storage.tsfile.encoding import (
     decode,
     decode_times,
+    encodable,
     encode,
     encode_times,
     read_uvar,
@@ -27,9 +28,10 @@ from pipecore_storage.types import TSDataType as T
 from pipecore_storage.types import TSEncoding as E
 
 TYPES = [t for t in T if t not in (T.VECTOR, T.UNKNOWN)]
-READ_ONLY = {E.CHIMP, E.SPRINTZ, E.RLBE}
-OURS = [(t, e) for t in TYPES for e in E if readable(t, e) and e not in READ_ONLY]
-THEIRS = [(t, e) for t in TYPES for e in READ_ONLY if readable(t, e)]
+# streams we write ourselves, and those we only read (CHIMP, SPRINTZ, RLBE, IoTDB 2.x's ZIGZAG
+# for DATE/TIMESTAMP): the codec module says which
+OURS = [(t, e) for t in TYPES for e in E if readable(t, e) and encodable(t, e)]
+THEIRS = [(t, e) for t in TYPES for e in E if readable(t, e) and not encodable(t, e)]
 
 
 def _samples(data_type: T) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ layer.
 """
 
 from .bitpack import bit_length, gather_bits, pack_fixed, padded, scatter_bits, unpack_fixed
-from .codec import decode, decode_times, encode, encode_times, readable, writable
+from .codec import decode, decode_times, encodable, encode, encode_times, readable, writable
 from .errors import EncodingError, UnencodableValuesError
 from .varint import (
     decode_varints,
@@ -27,6 +27,7 @@ __all__ = [
     "decode",
     "decode_times",
     "decode_varints",
+    "encodable",
     "encode",
     "encode_times",
     "encode_varints",

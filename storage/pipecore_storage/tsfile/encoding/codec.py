@@ -183,6 +183,12 @@ def writable(data_type: TSDataType, encoding: TSEncoding) -> bool:
     return (TSDataType(data_type), TSEncoding(encoding)) in _WRITABLE
 
 
+def encodable(data_type: TSDataType, encoding: TSEncoding) -> bool:
+    """Whether `encode` can write `data_type` values with `encoding` (some pairs are read only:
+    CHIMP, SPRINTZ, RLBE, and IoTDB 2.x's ZIGZAG for DATE/TIMESTAMP)."""
+    return (TSDataType(data_type), TSEncoding(encoding)) in _ENCODERS
+
+
 def readable(data_type: TSDataType, encoding: TSEncoding) -> bool:
     """Whether `decode` can read `data_type` values written with `encoding`."""
     return (TSDataType(data_type), TSEncoding(encoding)) in _DECODERS
