@@ -126,6 +126,10 @@ def data_type_of(code: int, field: str, offset: int) -> TSDataType:
     return dt
 
 
+#: what a null DATE slot holds on the wire (YYYYMMDD; IoTDB refuses 0)
+NULL_DATE = 19700101
+
+
 # ---------------------------------------------------------------- bitmaps
 
 
@@ -256,6 +260,10 @@ def write_tablet(w: BodyWriter, tablet: Tablet, categories: bool = False) -> Non
         w.bool(True)
         if schema.data_type.is_binary:
             _write_text_column(w, schema.data_type, column, mask)
+        elif schema.data_type is TSDataType.DATE and mask is not None and mask.any():
+            # IoTDB's Tablet.deserialize checks every DATE slot, null or not: a null slot
+            # holds a valid date (1970-01-01), never 0 ("Invalid date format")
+            w.raw(column_bytes(schema.data_type, np.where(mask, NULL_DATE, column)))
         else:
             w.raw(column_bytes(schema.data_type, column))
 
