@@ -95,6 +95,8 @@ def check_plugin_uri(node: Any, uri: str) -> None:
             f"plugin URI {uri!r} is not trusted: it does not match trusted_uri_pattern",
             source=uri,
         )
+    if "\x00" in uri:
+        raise PluginLoadError(f"plugin URI {uri!r} holds a NUL byte: it names no file", source=uri)
     path = _local_path(uri)
     if path is None:
         return  # external.install refuses it with its own message

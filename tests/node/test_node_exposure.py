@@ -112,3 +112,12 @@ def test_load_never_reads_the_nodes_own_files(tmp_path):
         assert "outside the directories" in _load_answer(node, own)
         assert "outside the directories" in _load_answer(node, tmp_path / "node")
         assert own.exists()
+
+
+def test_a_plugin_uri_with_a_nul_byte_is_refused_not_an_internal_error(tmp_path) -> None:
+    """Found by the SQL fuzz test: the path check raised ValueError (an internal error)."""
+    with Node.open(tmp_path / "node") as node:
+        with pytest.raises(SqlError) as info:
+            node.execute("CREATE PIPEPLUGIN x AS 'a.B' USING URI 'file:///tmp/a\x00b'")
+        assert not getattr(info.value, "internal", False)
+        assert "NUL byte" in str(info.value)

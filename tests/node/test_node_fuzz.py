@@ -68,8 +68,8 @@ def _reaches_outside(node: Node, statement: object) -> bool:
     target = getattr(statement, "path", None) if isinstance(statement, LoadTsFile) else None
     if isinstance(statement, CreatePipePlugin):
         target = statement.uri
-    if not isinstance(target, str):
-        return False
+    if not isinstance(target, str) or "\x00" in target:
+        return False  # a path with a NUL byte names no file: run it (the node must refuse it)
     resolved = (Path.cwd() / target).resolve() if target else Path.cwd()
     return not resolved.is_relative_to(node.data_dir.parent)
 

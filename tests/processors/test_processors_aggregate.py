@@ -120,7 +120,14 @@ def test_windows_and_statistics_follow_the_rule(
     assert sorted(got) == [w for w, _ in want]
     for start, members in want:
         expected = ref_stats(members)
+        m2 = sum(x * x for x in members) / len(members)
+        # skew and kurt divide by a power of the variance m2 - m1²: where that cancels to
+        # rounding noise (|var| <= 1e-12·m2, e.g. [0.01, 0.0] summed in another order) its
+        # sign, and so nan / ±inf, depends on the order of the sums — not compared there
+        noisy = abs(expected["var"]) <= 1e-12 * m2
         for name, value in expected.items():
+            if noisy and name in ("skew", "kurt"):
+                continue
             assert got[start][name] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), name
 
 
