@@ -127,8 +127,9 @@ _guards: dict[tuple[int, str], BacklogGuard] = {}
 
 def check_writes(store: Any) -> None:
     """Raise `BacklogFullError` when a blocking pipe of `store` is over its cap."""
-    with _lock:
-        blocked = [g for (sid, _), g in _guards.items() if sid == id(store) and g.blocked]
+    # the guard's thread looks every TICK_SECONDS; a file sealed since its last look (a FLUSH
+    # between two writes) is measured now, so a write never slips past a full backlog
+    blocked = [g for g in blocked_guards(store) if g.refresh()]
     if blocked:
         g = blocked[0]
         raise BacklogFullError(
@@ -136,6 +137,12 @@ def check_writes(store: Any) -> None:
             f"sink.backlog.max-bytes={g.options.max_bytes}, overflow-policy=block); "
             "retry when the pipe's receiver has caught up"
         )
+
+
+def blocked_guards(store: Any) -> list[BacklogGuard]:
+    """The running guards of `store` whose policy is ``block``."""
+    with _lock:
+        return [g for (sid, _), g in _guards.items() if sid == id(store) and g.policy_blocks]
 
 
 def backlog_note(store: Any, pipe: str) -> str | None:
@@ -214,6 +221,10 @@ class Replacement:
 
 
 # ---------------------------------------------------------------------- the guard
+def _signature(sealed: list[SealedFile]) -> tuple[int, str]:
+    return (len(sealed), sealed[-1].path.name if sealed else "")
+
+
 class BacklogGuard:
     """The backlog cap of one running pipe (see the module docstring).
 
@@ -248,6 +259,7 @@ class BacklogGuard:
         self.replacements: list[Replacement] = []
         self.handed: set[str] = set()  # replacements the sink holds
         self.blocked = False
+        self._files_seen: tuple[int, str] | None = None  # the sealed files at the last check
         self.size = 0
         self.counts = {
             "dropped_files": 0,
@@ -346,6 +358,17 @@ class BacklogGuard:
         return "; ".join(parts) or None
 
     # ------------------------------------------------------------------ the check
+    @property
+    def policy_blocks(self) -> bool:
+        return self.options.policy == BLOCK
+
+    def refresh(self) -> bool:
+        """Whether writes are refused, measured again first when the store's sealed files
+        changed since the last check."""
+        if self._files_seen != _signature(self.store.sealed_files()):
+            self.tick()
+        return self.blocked
+
     def measure(self) -> int:
         total = 0
         for root in (self.store.layout.pipe_folder(self.pipe), self.folder):
@@ -361,7 +384,9 @@ class BacklogGuard:
         """Pin what the pipe owes, measure, and apply the policy."""
         with self._lock:
             owed = {}
-            for f in self.store.sealed_files():
+            sealed = self.store.sealed_files()
+            self._files_seen = _signature(sealed)
+            for f in sealed:
                 name = f.path.name
                 if f.max_seq < self.acked or name in self.sent or name in self.skipped:
                     continue

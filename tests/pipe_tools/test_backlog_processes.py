@@ -165,7 +165,6 @@ def test_downsample_replaces_the_oldest_files_by_a_point_a_second(nodes):
     assert np.isin(thin * 1000, times).all()
 
 
-@pytest.mark.flaky(reruns=2)  # timing under a loaded CI machine: see the session note
 def test_block_refuses_writes_with_606_and_loses_nothing(nodes):
     sender, receiver = nodes
     sender.sql(

@@ -4,7 +4,8 @@
 * `RecordingSink` (``recording-sink``) — records every point it receives under the name
   given by ``sink.name``; with ``sink.file`` it appends each tablet to a file (JSON lines)
   *before* returning, so what it acknowledged survives a SIGKILL; ``sink.delay-ms`` slows
-  every transfer down.
+  every transfer down; with ``sink.gate`` every file transfer waits until the test opens the
+  gate of that name (`gate`).
 * `StoreWriterSink` (``store-writer-sink``) — writes what it receives into another node's
   store the way a pipe receiver does: tablets with ``Origin.pipe(sender cluster id)``, files
   loaded with that origin.
@@ -38,6 +39,7 @@ Point = tuple[str, int, Any]
 
 RECORDS: dict[str, Recording] = {}
 TARGETS: dict[str, Store] = {}
+GATES: dict[str, threading.Event] = {}
 _LOCK = threading.Lock()
 
 
@@ -53,6 +55,7 @@ class Recording:
         self.mods: dict[str, str | None] = {}  # file name -> the .mods sent with it
         self.transfers = 0
         self.received_points = 0
+        self.at_gate = 0  # file transfers that reached the gate (sink.gate)
 
     def add_tablet(self, tablet: Tablet) -> None:
         for key, value in tablet_points(tablet):
@@ -66,6 +69,12 @@ class Recording:
 def recording(name: str) -> Recording:
     with _LOCK:
         return RECORDS.setdefault(name, Recording())
+
+
+def gate(name: str) -> threading.Event:
+    """The gate ``sink.gate=name`` file transfers wait on (closed until the test sets it)."""
+    with _LOCK:
+        return GATES.setdefault(name, threading.Event())
 
 
 def tablet_points(tablet: Tablet) -> Iterable[tuple[tuple[str, int], Any]]:
@@ -114,6 +123,8 @@ class RecordingSink(Connector):
         super().connector_customize(parameters, configuration)
         self.record = recording(_param(self, "name", configuration.pipe_name))
         self.delay = float(_param(self, "delay-ms", "0")) / 1000.0
+        name = _param(self, "gate")
+        self.gate = gate(name) if name else None
         path = _param(self, "file")
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if path else None
 
@@ -146,6 +157,10 @@ class RecordingSink(Connector):
     def connector_transfer_tsfile(self, event: TsFileInsertionEvent) -> None:
         if self.delay:
             time.sleep(self.delay)
+        if self.gate is not None:
+            self.record.at_gate += 1
+            if not self.gate.wait(60):
+                raise TimeoutError("the test never opened the gate")
         self.record.file_events += 1  # counted first: once the points show, so do these
         self.record.transfers += 1
         mods = getattr(event, "mods_path", None)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from source_helpers import (
+    gate,
     int_tablet,
     open_node,
     recording,
@@ -371,7 +372,6 @@ def test_a_file_only_a_pin_holds_is_sent_after_a_restart(tmp_path):
         node.close()
 
 
-@pytest.mark.flaky(reruns=2)  # timing under a loaded CI machine: see the session note
 def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_path):
     node = open_node(tmp_path / "n", pipe_sink_pending_queue_max_events=1)
     try:
@@ -380,13 +380,19 @@ def test_a_file_sent_whole_carries_the_mods_recorded_after_it_was_pinned(tmp_pat
             _write(store, f"root.db{k}.d1", 0, 100)
             store.flush()
         source = {"mods.enable": "true", "realtime.enable": "false"}
-        node.create_pipe("mods2", source, {}, {**SINK, "name": "mods2", "delay-ms": "1000"})
+        sink = {**SINK, "name": "mods2", "gate": "mods2"}
+        node.create_pipe("mods2", source, {}, sink)
         rec = recording("mods2")
+        # the sink holds the first file at its gate, the queue the second: nothing sent yet
         wait_until(lambda: len(store.pinned("mods2")) >= 3, what="all three pinned")
-        assert rec.file_events < 2  # the third is not taken yet (one transfer a second)
+        wait_until(lambda: rec.at_gate == 1, what="the first file at the sink's gate")
+        assert rec.file_events == 0
         store.delete("root.db2.d1.s1", 0, 9)  # creates that file's .mods after the pin
-        wait_until(lambda: rec.file_events == 3, what="three files sent whole")
-        assert rec.point_set() == store_points(store)  # the deletion applied
+        gate("mods2").set()
+        # the deletion applied (points are taken after a file is counted: wait for both)
+        want = store_points(store)
+        wait_until(lambda: rec.point_set() == want, what="every point but the deleted ones")
+        assert rec.file_events == 3  # three files sent whole
         (third,) = [f for f in store.sealed_files() if f.database == "root.db2"]
         assert "DELETION,root.db2.d1.s1," in (rec.mods[third.path.name] or "")
     finally:

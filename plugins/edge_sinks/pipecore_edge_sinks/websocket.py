@@ -94,6 +94,7 @@ class WebSocketServer:
             return
         started.set_result(None)
         self._loop.run_forever()
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
 
     async def _listen(self) -> Any:
@@ -107,6 +108,12 @@ class WebSocketServer:
             await self._server.wait_closed()
             for channel in self.channels.values():
                 _cancel_all(channel)
+            # every task (pumps, closing handshakes) ends on this loop before it stops: none
+            # is left to be destroyed pending, no transport to be collected unclosed
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
