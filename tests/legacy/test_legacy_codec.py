@@ -83,3 +83,31 @@ def test_round_trip(data: TsFilePipeData | DeletionPipeData) -> None:
 def test_malformed_pipe_data_is_refused(body: bytes, match: str) -> None:
     with pytest.raises(PipeProtocolError, match=match):
         decode_pipe_data(body)
+
+
+def test_the_sync_calls_are_byte_identical_to_iotdbs_generated_client() -> None:
+    """handshake (argument id -1), sendFile and sendPipeData as pipecore encodes them are the
+    bytes IoTDB's generated Python client (apache-iotdb, pure-Python binary protocol) writes."""
+    from iotdb.thrift.rpc import IClientRPCService as official
+    from iotdb.thrift.rpc import ttypes
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+    from thrift.transport.TTransport import TMemoryBuffer
+
+    from pipecore.rpc import thrift as facade
+
+    def theirs(send: str, *args: object) -> bytes:
+        out = TMemoryBuffer()
+        getattr(official.Client(TBinaryProtocol(out)), send)(*args)
+        return out.getvalue()
+
+    info = ("my_pipe", 1648569600000, "1.1", "root.vehicle")
+    assert facade.encode_call("handshake", info=facade.TSyncIdentityInfo(*info)) == theirs(
+        "send_handshake", ttypes.TSyncIdentityInfo(*info)
+    )
+    assert b"root.vehicle" in theirs("send_handshake", ttypes.TSyncIdentityInfo(*info))
+    meta = ("1-1-0-0.tsfile", 4096)
+    assert facade.encode_call(
+        "sendFile", metaInfo=facade.TSyncTransportMetaInfo(*meta), buff=b"piece"
+    ) == theirs("send_sendFile", ttypes.TSyncTransportMetaInfo(*meta), b"piece")
+    body = encode_pipe_data(TsFilePipeData(3, "1-1-0-0.tsfile"))
+    assert facade.encode_call("sendPipeData", buff=body) == theirs("send_sendPipeData", body)
