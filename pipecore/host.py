@@ -157,6 +157,15 @@ class RpcServices(Protocol):
         self, factory: Callable[[Any], Any], *, replace: bool = False
     ) -> None: ...
 
+    @property
+    def legacy_sync_factory(self) -> Callable[[Any], Any] | None: ...
+
+    def register_legacy_sync_handler(
+        self, factory: Callable[[Any], Any], *, replace: bool = False
+    ) -> None:
+        """The sync tool's calls (IoTDB 1.0/1.1: handshake, sendPipeData, sendFile)."""
+        ...
+
 
 class ServingNode(Protocol):
     """What the node hooks may read of the serving node."""

@@ -4,7 +4,7 @@
  * Written for pipecore. Every struct, field id, field type and requiredness below is the same
  * as in IoTDB 1.3's `client.thrift` / `common.thrift` (the fact source), so that IoTDB's own
  * clients and pipe senders talk to a pipecore node unchanged, and pipecore's sinks talk to a
- * real IoTDB DataNode. What is left out (the legacy sync calls, subscription, fetchMetadata,
+ * real IoTDB DataNode. What is left out (subscription, fetchMetadata,
  * executeGroupByQueryIntervalQuery, ...) is answered by IoTDB's
  * servers but not used by the pipe protocol nor by IoTDB's tree-model Session clients; a call
  * pipecore does not declare here is answered with a TApplicationException UNKNOWN_METHOD.
@@ -460,6 +460,21 @@ struct TPipeTransferResp {
   2: optional binary body
 }
 
+// ---------------------------------------------------------------- client.thrift: the 1.0/1.1 sync tool
+
+// The sender and receiver need to check some info to confirm validity
+struct TSyncIdentityInfo {
+  1: required string pipeName
+  2: required i64 createTime
+  3: required string version
+  4: required string database
+}
+
+struct TSyncTransportMetaInfo {
+  1: required string fileName
+  2: required i64 startIndex
+}
+
 // ---------------------------------------------------------------- the service (subset)
 
 service IClientRPCService {
@@ -528,4 +543,10 @@ service IClientRPCService {
   TPipeTransferResp pipeTransfer(TPipeTransferReq req);
 
   TSStatus testConnectionEmptyRPC()
+
+  // the sync tool of IoTDB 1.0/1.1 (kept by 1.2+ for its iotdb-legacy-pipe-sink); handshake's
+  // argument has no field id, exactly as IoTDB declares it: it gets field id -1
+  TSStatus handshake(TSyncIdentityInfo info);
+  TSStatus sendPipeData(1:binary buff);
+  TSStatus sendFile(1:TSyncTransportMetaInfo metaInfo, 2:binary buff);
 }

@@ -48,6 +48,7 @@ from .thrift import (
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_RPC_PORT",
+    "LEGACY_SYNC_METHODS",
     "ConnectionContext",
     "PipeReceiver",
     "PipeReceiverFactory",
@@ -59,6 +60,8 @@ log = logging.getLogger("pipecore.rpc.server")
 
 DEFAULT_RPC_PORT = 6667  # dn_rpc_port
 DEFAULT_MAX_CONNECTIONS = 1000  # rpc_max_concurrent_client_num
+#: the calls of IoTDB 1.0/1.1's sync tool (client.thrift), served by `register_legacy_sync_handler`
+LEGACY_SYNC_METHODS = frozenset({"handshake", "sendPipeData", "sendFile"})
 
 
 @attrs.frozen
@@ -109,6 +112,7 @@ class _Connection:
         self.context = context
         self.receiver: PipeReceiver | None = None
         self.session: SessionHandler | None = None
+        self.legacy_sync: Any = None  # the sync tool's handler (LEGACY_SYNC_METHODS)
         self.last_active = time.monotonic()
         self.busy = False  # while a request is handled
         self.thread = threading.Thread(
@@ -180,7 +184,12 @@ class _Connection:
         return True
 
     def finish(self) -> None:
-        for name, handler in (("pipe receiver", self.receiver), ("session", self.session)):
+        handlers = (
+            ("pipe receiver", self.receiver),
+            ("session", self.session),
+            ("sync-tool receiver", self.legacy_sync),
+        )
+        for name, handler in handlers:
             if handler is None:
                 continue
             try:
@@ -200,6 +209,8 @@ class _Connection:
     def lookup(self, name: str) -> Callable[..., Any]:
         if name == "pipeTransfer":
             return self.pipe_transfer
+        if name in LEGACY_SYNC_METHODS:
+            return self.legacy_sync_method(name)
         if name == "testConnectionEmptyRPC":
             return lambda: TSStatus(code=int(TSStatusCode.SUCCESS_STATUS))
         return self.session_method(name)
@@ -227,6 +238,26 @@ class _Connection:
                 )
             )
         return TPipeTransferResp(status=status_to_thrift(resp.status), body=resp.body)
+
+    def legacy_sync_method(self, name: str) -> Callable[..., Any]:
+        """The sync tool's calls (IoTDB 1.0/1.1): the connection's `legacy_sync` handler
+        (made on first use by the registered factory) answers them; a node without one
+        answers UNSUPPORTED_OPERATION in a TSStatus."""
+        if self.legacy_sync is None:
+            factory = self.server.legacy_sync_factory
+            if factory is None:
+                return lambda *_: unsupported_result(name, "this node serves no sync-tool sender")
+            self.legacy_sync = factory(self.context)
+        method = getattr(self.legacy_sync, name)
+
+        def call(*args: Any) -> Any:
+            if any(a is None for a in args):
+                raise TApplicationException(
+                    TApplicationException.PROTOCOL_ERROR, f"{name}: the request is missing"
+                )
+            return method(*args)
+
+        return call
 
     def session_method(self, name: str) -> Callable[..., Any]:
         if self.session is None:
@@ -312,6 +343,7 @@ class RpcServer:
         self.backlog = backlog
         self.pipe_receiver_factory: PipeReceiverFactory | None = None
         self.session_handler_factory: SessionHandlerFactory | None = None
+        self.legacy_sync_factory: Callable[[ConnectionContext], Any] | None = None
         self._listener: Listener[_Connection] | None = None  # made by `start`
         self._ids = itertools.count(1)
 
@@ -329,6 +361,16 @@ class RpcServer:
         if self.session_handler_factory is not None and not replace:
             raise RpcError("a session handler is already registered with this RPC server")
         self.session_handler_factory = factory
+
+    def register_legacy_sync_handler(
+        self, factory: Callable[[ConnectionContext], Any], replace: bool = False
+    ) -> None:
+        """Serve the sync tool's calls (`LEGACY_SYNC_METHODS`: ``handshake``,
+        ``sendPipeData``, ``sendFile``) with ``factory(context)``, one handler per connection:
+        an object with those methods (IoTDB's arguments, a `TSStatus` back) and ``close()``."""
+        if self.legacy_sync_factory is not None and not replace:
+            raise RpcError("a sync-tool handler is already registered with this RPC server")
+        self.legacy_sync_factory = factory
 
     # ------------------------------------------------------------ lifecycle
     @property

@@ -79,6 +79,8 @@ from .gen.iotdb_rpc.ttypes import (
     TSStatus,
     TSTracingInfo,
     TSUnsetSchemaTemplateReq,
+    TSyncIdentityInfo,
+    TSyncTransportMetaInfo,
 )
 
 __all__ = [
@@ -135,6 +137,8 @@ __all__ = [
     "TSStatus",
     "TSTracingInfo",
     "TSUnsetSchemaTemplateReq",
+    "TSyncIdentityInfo",
+    "TSyncTransportMetaInfo",
     "decode_reply",
     "dispatch_message",
     "encode_call",

@@ -46,6 +46,7 @@ class ReceiverConnection:
     * `connected_at` — epoch ms; `databases` — databases the sender's data landed in.
     * `points`, `files` — what has been received and applied so far.
     * `last_error` — the last refused request's status and message (None when all is well).
+    * `pipe_name` — the sender's pipe, when its protocol names it (the sync tool's handshake).
     """
 
     id: int
@@ -57,6 +58,7 @@ class ReceiverConnection:
     points: int = 0
     files: int = 0
     last_error: str | None = None
+    pipe_name: str | None = None
 
 
 class ReceiverRegistry:

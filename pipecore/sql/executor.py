@@ -476,7 +476,7 @@ def _receiver_row(conn: ReceiverView, zone: ZoneLike) -> tuple[str, ...]:
         "files": conn.files,
     }
     return (
-        f"receiver-{conn.id}",
+        getattr(conn, "pipe_name", None) or f"receiver-{conn.id}",  # the sync tool names it
         format_creation_time(conn.connected_at, zone),
         "RUNNING",
         _braces(source),

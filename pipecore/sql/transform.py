@@ -313,9 +313,10 @@ class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin):
             )
         pairs = children[-1] if isinstance(children[-1], list) else []
         for key, _ in pairs:
-            if key.text.lower() not in ("ip", "port"):
+            if key.text.lower() not in ("ip", "port", "version"):  # version: pipecore's
                 raise self._semantic(
-                    f"unknown PIPESINK attribute '{key.text}'; an IoTDB PIPESINK takes ip and port",
+                    f"unknown PIPESINK attribute '{key.text}'; an IoTDB PIPESINK takes ip and "
+                    "port (and pipecore's version: the receiver's IoTDB version)",
                     key.line,
                     key.column,
                     subject=name,

@@ -65,6 +65,9 @@ def register_pipe_plugins(register: Callable[..., None]) -> None:
     register("sink", "iotdb-thrift-sink", IoTDBThriftAsyncSink)
     register("sink", "iotdb-thrift-async-sink", IoTDBThriftAsyncSink)
     register("sink", "iotdb-thrift-sync-sink", IoTDBThriftSyncSink)
+    from .legacy import IoTDBLegacyPipeSink  # the sync tool of IoTDB 1.0/1.1 (legacy/)
+
+    register("sink", "iotdb-legacy-pipe-sink", IoTDBLegacyPipeSink)
 
 
 @hookimpl
@@ -125,11 +128,17 @@ def node_receiver_settings(receivers: ReceiverContext) -> ReceiverSettings:
 @hookimpl(trylast=True)
 def register_rpc_services(server: RpcServices, receivers: ReceiverContext) -> None:
     """Serve ``pipeTransfer`` with `IoTDBDataNodeReceiver` — unless another plugin registered
-    a receiver already (this one runs last, so a node plugin can replace it)."""
-    if server.pipe_receiver_factory is not None:
-        return
+    a receiver already (this one runs last, so a node plugin can replace it); and the sync
+    tool's calls (IoTDB 1.0/1.1) with `legacy.LegacySyncReceiver`, sharing the settings."""
     if receivers.store is None:
         log.warning("node %s has no store: it receives no pipe data", receivers.data_dir)
+        return
+    if server.legacy_sync_factory is None:
+        from .legacy import LegacySyncReceiver
+
+        legacy = node_receiver_settings(receivers)
+        server.register_legacy_sync_handler(lambda context: LegacySyncReceiver(legacy, context))
+    if server.pipe_receiver_factory is not None:
         return
     settings = node_receiver_settings(receivers)
     server.register_pipe_receiver(

@@ -6086,6 +6086,176 @@ class TPipeTransferResp(object):
 
     def __ne__(self, other):
         return not (self == other)
+
+
+class TSyncIdentityInfo(object):
+    """
+    Attributes:
+     - pipeName
+     - createTime
+     - version
+     - database
+
+    """
+
+
+    def __init__(self, pipeName=None, createTime=None, version=None, database=None,):
+        self.pipeName = pipeName
+        self.createTime = createTime
+        self.version = version
+        self.database = database
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.STRING:
+                    self.pipeName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.I64:
+                    self.createTime = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.version = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.STRING:
+                    self.database = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSyncIdentityInfo')
+        if self.pipeName is not None:
+            oprot.writeFieldBegin('pipeName', TType.STRING, 1)
+            oprot.writeString(self.pipeName.encode('utf-8') if sys.version_info[0] == 2 else self.pipeName)
+            oprot.writeFieldEnd()
+        if self.createTime is not None:
+            oprot.writeFieldBegin('createTime', TType.I64, 2)
+            oprot.writeI64(self.createTime)
+            oprot.writeFieldEnd()
+        if self.version is not None:
+            oprot.writeFieldBegin('version', TType.STRING, 3)
+            oprot.writeString(self.version.encode('utf-8') if sys.version_info[0] == 2 else self.version)
+            oprot.writeFieldEnd()
+        if self.database is not None:
+            oprot.writeFieldBegin('database', TType.STRING, 4)
+            oprot.writeString(self.database.encode('utf-8') if sys.version_info[0] == 2 else self.database)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.pipeName is None:
+            raise TProtocolException(message='Required field pipeName is unset!')
+        if self.createTime is None:
+            raise TProtocolException(message='Required field createTime is unset!')
+        if self.version is None:
+            raise TProtocolException(message='Required field version is unset!')
+        if self.database is None:
+            raise TProtocolException(message='Required field database is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSyncTransportMetaInfo(object):
+    """
+    Attributes:
+     - fileName
+     - startIndex
+
+    """
+
+
+    def __init__(self, fileName=None, startIndex=None,):
+        self.fileName = fileName
+        self.startIndex = startIndex
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.STRING:
+                    self.fileName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.I64:
+                    self.startIndex = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSyncTransportMetaInfo')
+        if self.fileName is not None:
+            oprot.writeFieldBegin('fileName', TType.STRING, 1)
+            oprot.writeString(self.fileName.encode('utf-8') if sys.version_info[0] == 2 else self.fileName)
+            oprot.writeFieldEnd()
+        if self.startIndex is not None:
+            oprot.writeFieldBegin('startIndex', TType.I64, 2)
+            oprot.writeI64(self.startIndex)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.fileName is None:
+            raise TProtocolException(message='Required field fileName is unset!')
+        if self.startIndex is None:
+            raise TProtocolException(message='Required field startIndex is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
 all_structs.append(TEndPoint)
 TEndPoint.thrift_spec = (
     None,  # 0
@@ -6523,6 +6693,20 @@ TPipeTransferResp.thrift_spec = (
     None,  # 0
     (1, TType.STRUCT, 'status', [TSStatus, None], None, ),  # 1
     (2, TType.STRING, 'body', 'BINARY', None, ),  # 2
+)
+all_structs.append(TSyncIdentityInfo)
+TSyncIdentityInfo.thrift_spec = (
+    None,  # 0
+    (1, TType.STRING, 'pipeName', 'UTF8', None, ),  # 1
+    (2, TType.I64, 'createTime', None, None, ),  # 2
+    (3, TType.STRING, 'version', 'UTF8', None, ),  # 3
+    (4, TType.STRING, 'database', 'UTF8', None, ),  # 4
+)
+all_structs.append(TSyncTransportMetaInfo)
+TSyncTransportMetaInfo.thrift_spec = (
+    None,  # 0
+    (1, TType.STRING, 'fileName', 'UTF8', None, ),  # 1
+    (2, TType.I64, 'startIndex', None, None, ),  # 2
 )
 fix_spec(all_structs)
 del all_structs
