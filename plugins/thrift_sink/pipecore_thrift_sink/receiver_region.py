@@ -73,10 +73,10 @@ def _altered(path: str, meta: SeriesMeta, record: dict) -> SeriesMeta | str:
         for key, _ in changes:
             tags.pop(key, None)
             attributes.pop(key, None)
-    elif kind in ("ADD_TAGS", "ADD_ATTRIBUTES"):
+    elif kind in ("ADD_TAGS", "ADD_ATTRIBUTES"):  # IoTDB puts the new keys in the alter map
         target = tags if kind == "ADD_TAGS" else attributes
         what = "tag" if kind == "ADD_TAGS" else "attribute"
-        for key, value in record["tags"] if kind == "ADD_TAGS" else record["attributes"]:
+        for key, value in changes:
             if key in target:
                 return f"TimeSeries [{path}] already has the {what} [{key}]."
             target[key] = value
