@@ -130,6 +130,10 @@ def snapshot_records(
     """The records a schema-region snapshot asks to apply, and the devices it says use a
     template (the caller decides about those)."""
     snapshot = decode_mtree_snapshot(mtree, database)
+    wanted = {t.strip() for t in (types or "").split(",") if t.strip()}
+    templates = list(snapshot.template_devices) if not types or wanted & _TEMPLATE_TYPES else []
+    if types is not None and not wanted & _SERIES_TYPES:
+        return [], templates
     records = [dict(r) for r in snapshot.records]
     metas: dict[tuple[str, str], dict] = {}
     for record in records:
@@ -145,9 +149,6 @@ def snapshot_records(
             metas[key] = meta_record(key[0], key[1], SeriesMeta())
             records.append(metas[key])
         metas[key]["tags"], metas[key]["attributes"] = tags, attributes
-    wanted = {t.strip() for t in (types or "").split(",") if t.strip()}
-    if types is not None and not wanted & _SERIES_TYPES:
-        records = []
     matcher = parse_pattern(pattern) if pattern else None
     if matcher is not None:
         records = [
@@ -155,7 +156,6 @@ def snapshot_records(
         ]
     # series first, then their metadata (as a pipecore snapshot lists them)
     records.sort(key=lambda r: r["op"] != "create_series")
-    templates = list(snapshot.template_devices) if not types or wanted & _TEMPLATE_TYPES else []
     return records, templates
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping, Sequence
 
-from pipecore_storage.paths import join_path, split_path
+from pipecore_storage.paths import _iotdb_quote, join_path, split_path
 
 from .errors import PipeProtocolError
 from .io import BodyReader, BodyWriter
@@ -67,7 +67,7 @@ def encode_path_pattern_tree(paths: Sequence[str]) -> bytes:
     ends: set[tuple[str, ...]] = set()
     for path in paths:
         nodes = tuple(
-            n if "*" in n else join_path([n]) for n in split_path(path, allow_wildcards=True)
+            n if "*" in n else _iotdb_quote(n) for n in split_path(path, allow_wildcards=True)
         )
         ends.add(nodes)
         level = tree

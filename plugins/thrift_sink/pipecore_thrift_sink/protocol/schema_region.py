@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from pipecore_storage.paths import join_path, split_path
+from pipecore_storage.paths import _iotdb_quote, iotdb_path, join_path, split_path
 from pipecore_storage.types import CompressionType, TSDataType, TSEncoding
 
 from .errors import PipeProtocolError
@@ -117,7 +117,7 @@ def _read_labelled_map(r: BodyReader, field: str) -> list[list[str]] | None:
 
 
 def _nodes(path: str) -> list[str]:
-    return [n if "*" in n else join_path([n]) for n in split_path(path, allow_wildcards=True)]
+    return [n if "*" in n else _iotdb_quote(n) for n in split_path(path, allow_wildcards=True)]
 
 
 def write_partial_path(w: BodyWriter, path: str) -> None:
@@ -168,6 +168,16 @@ def _vstr(r: BodyReader, field: str) -> None:
         r.take(n, field)
 
 
+def _unquote(name: str) -> str:
+    """A measurement as IoTDB holds it (backquoted where needed) → the plain name."""
+    if not name.startswith("`"):
+        return name
+    try:
+        return split_path(f"root.{name}")[-1]
+    except ValueError:
+        raise PipeProtocolError(f"illegal measurement {name!r}", "measurement") from None
+
+
 def _split_series(path: str, field: str) -> tuple[str, str]:
     try:
         nodes = split_path(path)
@@ -208,10 +218,10 @@ def encode_create_aligned(
     device) and their ``series_meta`` records (None where a series has none)."""
     w = BodyWriter()
     w.i16(CREATE_ALIGNED_TIME_SERIES)
-    w.string(device)
+    w.string(iotdb_path(device))
     w.i32(len(creates))
     for c in creates:
-        w.string(join_path([c["measurement"]]))
+        w.string(_iotdb_quote(c["measurement"]))
     for c in creates:
         w.byte(int(TSDataType[c["type"]]))
     for c in creates:
@@ -250,7 +260,7 @@ def encode_alter_timeseries(
     """An AlterTimeSeriesNode (``ALTER TIMESERIES path <alter_type> …``)."""
     w = BodyWriter()
     w.i16(ALTER_TIME_SERIES)
-    w.string(path)
+    w.string(iotdb_path(path))
     w.byte(ALTER_TYPES.index(alter_type))
     w.byte(0 if alias is None else 1)
     if alias is not None:
@@ -270,6 +280,7 @@ def _group(r: BodyReader, device: str, aligned: bool) -> list[dict]:
 
 def _group_rest(r: BodyReader, device: str, aligned: bool, names: list[str]) -> list[dict]:
     """A MeasurementGroup after its names (CreateAlignedTimeSeriesNode has the same layout)."""
+    names = [_unquote(name) for name in names]
     n = len(names)
     types = [_enum(TSDataType, r.byte("dataType"), "dataType") for _ in range(n)]
     encodings = [_enum(TSEncoding, r.byte("encoding"), "encoding") for _ in range(n)]
