@@ -33,13 +33,17 @@ T = PipeRequestType
 
 
 def _create(device, name, type_, encoding, compression, aligned):
-    return {"op": "create_series", "device": device, "measurement": name, "type": type_,
-            "encoding": encoding, "compression": compression, "aligned": aligned, "props": []}  # fmt: skip
+    return {
+        "op": "create_series", "device": device, "measurement": name, "type": type_,
+        "encoding": encoding, "compression": compression, "aligned": aligned, "props": [],
+    }  # fmt: skip
 
 
 def _meta(device, name, alias=None, tags=(), attributes=()):
-    return {"op": "series_meta", "device": device, "measurement": name, "alias": alias,
-            "tags": [list(p) for p in tags], "attributes": [list(p) for p in attributes]}  # fmt: skip
+    return {
+        "op": "series_meta", "device": device, "measurement": name, "alias": alias,
+        "tags": [list(p) for p in tags], "attributes": [list(p) for p in attributes],
+    }  # fmt: skip
 
 
 def test_real_nodes_decode():
