@@ -113,8 +113,8 @@ def test_unknown_types_versions_and_garbage(receiver, client):
     assert (code, message) == (1801, "Unknown PipeRequestType 999.")
     for type_ in (T.TRANSFER_TABLET_BINARY, T.HANDSHAKE_CONFIGNODE_V2):
         assert client.transfer(1, type_, b"\x00").code == 1801
-    # a schema plan node other than DELETE_DATA (44) and CREATE_TIME_SERIES (19): refused
-    assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, b"\x00\x15").code == 1801  # ALTER (21)
+    # a plan node that is neither DELETE_DATA (44) nor a schema-region node: refused
+    assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, b"\x00\x49").code == 1801  # a view (73)
     assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, b"\x00\x13").code == 1107  # truncated
     assert client.transfer(2, T.TRANSFER_TABLET_RAW, b"").code == 1800
     code, message, _ = client.transfer(1, T.TRANSFER_TABLET_RAW, b"\x00\x01garbage")

@@ -81,10 +81,11 @@ from .protocol import (
     insert_node_to_tablets,
     plan_type,
 )
-from .protocol.schema_node import CREATE_TIME_SERIES, decode_create_timeseries
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
+from .protocol.schema_region import REGION_NODE_TYPES, decode_region_node
 from .receiver_files import FileReceiver, SealError
-from .receiver_schema import apply_schema_records, record_series
+from .receiver_region import apply_region_records, seal_schema_snapshot
+from .receiver_schema import record_series
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
@@ -99,8 +100,6 @@ _UNSUPPORTED = {
     _T.HANDSHAKE_CONFIGNODE_V2: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_TABLET_BINARY: "WAL-entry tablets (type 7) are not supported; send type 2/3/6",
     _T.TRANSFER_TABLET_BINARY_V2: "WAL-entry tablets (type 12) are not supported",
-    _T.TRANSFER_SCHEMA_SNAPSHOT_PIECE: "schema synchronisation is not supported",
-    _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL: "schema synchronisation is not supported",
     _T.TRANSFER_CONFIG_PLAN: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_CONFIG_SNAPSHOT_PIECE: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_CONFIG_SNAPSHOT_SEAL: "config-node requests need an IoTDB ConfigNode",
@@ -495,17 +494,17 @@ class IoTDBDataNodeReceiver:
 
     def _plan_node(self, body: bytes) -> PipeTransferResponse:
         """A DeleteDataNode (type 100): the sender's deletion, applied here with the sender's
-        origin (so that a pipe from this node does not send it back unless forwarding)."""
+        origin (so that a pipe from this node does not send it back unless forwarding); or a
+        schema-region node (`protocol.schema_region`)."""
         kind = plan_type(body)
-        if kind == CREATE_TIME_SERIES:
-            return self._schema_records(decode_create_timeseries(body))
+        if kind in REGION_NODE_TYPES:  # IoTDB's schema-region nodes (receiver_region)
+            return self._schema_records(decode_region_node(body))
         if kind != DELETE_DATA:
             return _status(
                 TSStatusCode.PIPE_TYPE_ERROR,
                 f"Unknown PipeRequestType {int(_T.TRANSFER_SCHEMA_PLAN)} with plan node type "
-                f"{kind}: this pipecore receiver executes DeleteDataNode (44) and "
-                "CreateTimeSeriesNode (19) plan nodes only (other schema changes come in "
-                "pipecore's schema request, 29002).",
+                f"{kind}: this pipecore receiver executes DeleteDataNode (44) and the "
+                "schema-region nodes 19, 21, 22, 39, 52, 53, 68, 69 and 72 only.",
             )
         node = decode_delete_node(body)
         assert self.origin is not None
@@ -526,11 +525,13 @@ class IoTDBDataNodeReceiver:
         return self._schema_records(decode_schema_plan(body).records)
 
     def _schema_records(self, records: Sequence[dict]) -> PipeTransferResponse:
-        refused = self._authorize_schema(records)
+        refused = self._authorize_schema(
+            [{"name": r["device"]} if r["op"] == "activate_template" else r for r in records]
+        )
         if refused is not None:
             return refused
         assert self.origin is not None
-        status = apply_schema_records(self.settings.store, records, self.origin)
+        status = apply_region_records(self.settings.store, records, self.origin)
         if not status.is_success:
             log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
         return PipeTransferResponse(status)
@@ -811,6 +812,7 @@ _APPLYING = frozenset(
         _T.TRANSFER_TABLET_BATCH_V2,
         _T.TRANSFER_SCHEMA_PLAN,
         SCHEMA_REQUEST_TYPE,
+        _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL,
     }
 )
 _HANDLERS: dict[int, Any] = {
@@ -827,4 +829,9 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_SCHEMA_PLAN: IoTDBDataNodeReceiver._plan_node,  # realtime deletions
     DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
     SCHEMA_REQUEST_TYPE: IoTDBDataNodeReceiver._schema_plan,  # pipecore's schema transfer
+    # IoTDB's schema-region snapshot (receiver_region)
+    _T.TRANSFER_SCHEMA_SNAPSHOT_PIECE: lambda r, b: r._piece(b, False),
+    _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL: lambda r, b: seal_schema_snapshot(
+        r.files, b, r.settings.store, r.origin, r.receiver_id
+    ),
 }

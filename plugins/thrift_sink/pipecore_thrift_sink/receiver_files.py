@@ -177,6 +177,27 @@ class FileReceiver:
                 _fsync_path(mods)
         return tsfile, mods
 
+    def seal_files(self, seal: TsFileSealV2) -> list[Path]:
+        """Check a seal of several files (a schema snapshot: ``[mtree, tlog]``); their paths,
+        in the seal's order. Raises `SealError` (1804)."""
+        names, lengths = seal.file_names, seal.file_lengths
+        if not names or len(names) != len(lengths):
+            raise SealError(_file_error(f"Failed to seal files {list(names)}: bad file list"))
+        self._check_final(names[-1], lengths[-1])
+        for name, length in zip(names[:-1], lengths[:-1], strict=True):
+            path = self.folder / name
+            size = path.stat().st_size if path.exists() else None
+            if size != length:
+                raise SealError(
+                    _file_error(
+                        f"Failed to seal file {name}, because the length of file is not "
+                        f"correct. The original file has length {length}, but receiver file "
+                        f"has length {size}."
+                    )
+                )
+        last = self._finish_writer()
+        return [self.folder / n for n in names[:-1]] + [last]
+
     def discard_current(self) -> None:
         """After a seal (any outcome): the file being written is closed and deleted."""
         self._close_writer(fsync=False)

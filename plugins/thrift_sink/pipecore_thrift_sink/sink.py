@@ -56,8 +56,10 @@ from .protocol import (
     encode_delete_node,
     encode_tablet_raw,
 )
+from .protocol.schema_iotdb import iotdb_schema_requests
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, schema_requests
 from .ratelimit import RateLimiter
+from .region_sink import config_handshake
 from .status import StatusPolicy
 from .verify import request_digests
 
@@ -214,6 +216,13 @@ class ThriftSinkBase(Connector):
         know 29002 (an IoTDB: 1801) gets the series creations only; the rest is skipped with
         a warning (IoTDB creates the databases its series need)."""
         lineage = lineage_of(event)
+        if client.info is not None and not client.info.is_pipecore:  # IoTDB's own layout
+            sent = self.__dict__.setdefault("_iotdb_sent_meta", {})
+            for type_, body, count in iotdb_schema_requests(event.records, event.snapshot, sent):
+                if type_ == PipeRequestType.TRANSFER_CONFIG_PLAN:
+                    config_handshake(client)
+                self._deliver_schema(client, type_, body, count, lineage)
+            return
         for type_, body, count in schema_requests(event.records, event.snapshot):
             self._deliver_schema(client, type_, body, count, lineage)
 
