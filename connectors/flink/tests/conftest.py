@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from pipecore.testing.serve import ServeProcess
 
 HERE = Path(__file__).parent
 JOBS = HERE / "jobs"
@@ -36,50 +36,8 @@ def require_java() -> None:
         unavailable("`java` is not on PATH (Flink's mini-cluster runs in a JVM)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``pipecore serve`` on 127.0.0.1 in a child process."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.log = data_dir.with_suffix(".log")
-        cmd = [
-            sys.executable,
-            "-m",
-            "pipecore.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--rpc-port",
-            str(self.port),
-            "--rpc-address",
-            "127.0.0.1",
-        ]
-        self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"pipecore serve exited: {self.log.read_text()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("pipecore serve did not listen within 60 s")
-
-    def session(self):
-        from iotdb.Session import Session
-
-        session = Session("127.0.0.1", self.port)
-        session.open(False)
-        return session
+class Server(ServeProcess):
+    """``pipecore serve`` on 127.0.0.1 in a child process, with reading helpers."""
 
     def query(self, sql: str) -> list[list]:
         """Rows of ``sql`` as [time, value, ...] with Python values."""
@@ -101,15 +59,6 @@ class Server:
     def count(self, path: str) -> int:
         rows = self.query(f"select count({path.rsplit('.', 1)[1]}) from {path.rsplit('.', 1)[0]}")
         return int(rows[0][1]) if rows else 0
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._out.close()
 
 
 @pytest.fixture(scope="module")
