@@ -86,10 +86,15 @@ def __getattr__(name: str) -> Any:
         from .server.node import Node
 
         return Node
+    if name == "LoopThread":  # asyncio is loaded only by the plugins that run a loop
+        from .loopthread import LoopThread
+
+        return LoopThread
     raise AttributeError(f"module 'pipecore' has no attribute {name!r}")
 
 
 if TYPE_CHECKING:
+    from .loopthread import LoopThread
     from .server.node import Node
 
 __all__ = [
@@ -108,6 +113,7 @@ __all__ = [
     "Extractor",
     "HeartbeatEvent",
     "LoginStatus",
+    "LoopThread",
     "MeasurementSchema",
     "Node",
     "NodeShared",

@@ -55,6 +55,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pipecore import (
     Connector,
+    LoopThread,
     PipeError,
     PipeParameters,
     PipeParameterValidator,
@@ -226,30 +227,11 @@ class OpcUaServer:
         self.endpoint = f"opc.tcp://{host}:{tcp_port}{ENDPOINT_PATH}"
         self._nodes: dict[str, Any] = {}  # node id string → asyncua Node (folders, variables)
         self._latest: dict[str, datetime] = {}  # variable → source time of the value held
-        self._loop = asyncio.new_event_loop()
         self._server: Any = None
         self._events: Any = None
         self._ns = 0
         self._lock: asyncio.Lock | None = None
-        started: Future[None] = Future()
-        self._thread = threading.Thread(
-            target=self._run, args=(started,), name=f"opc-ua-sink-{tcp_port}", daemon=True
-        )
-        self._thread.start()
-        started.result(60)
-
-    # ------------------------------------------------------------------ thread
-    def _run(self, started: Future[None]) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._start())
-        except BaseException as exc:
-            started.set_exception(exc)
-            self._loop.close()
-            return
-        started.set_result(None)
-        self._loop.run_forever()
-        self._loop.close()
+        self._loop = LoopThread(f"opc-ua-sink-{tcp_port}", self._start, timeout=60)
 
     async def _start(self) -> None:
         self._lock = asyncio.Lock()
@@ -292,17 +274,13 @@ class OpcUaServer:
         async def shutdown() -> None:
             await self._server.stop()
 
-        try:
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(30)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(30)
+        self._loop.stop(shutdown)
 
     # ------------------------------------------------------------------ from sinks
     def submit(self, tablet: Any) -> Future[None]:
         """Put `tablet` into the address space (or post its events); done when it is."""
         work = self._client_server if self.model == CLIENT_SERVER else self._pub_sub
-        return asyncio.run_coroutine_threadsafe(work(tablet), self._loop)
+        return self._loop.submit(work(tablet))
 
     # ------------------------------------------------------------------ client-server
     async def _folder(self, path: str, segment: str, parent: Any) -> Any:

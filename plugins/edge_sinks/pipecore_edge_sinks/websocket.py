@@ -30,6 +30,7 @@ from typing import Any
 
 from pipecore import (
     Connector,
+    LoopThread,
     PipeError,
     PipeParameters,
     PipeParameterValidator,
@@ -74,33 +75,13 @@ class WebSocketServer:
         self.users = 0
         self.channels: dict[str, _Channel] = {}
         self._next_id = 0
-        self._loop = asyncio.new_event_loop()
         self._server: Any = None
-        started: Future[None] = Future()
-        self._thread = threading.Thread(
-            target=self._run, args=(started,), name=f"websocket-sink-{port}", daemon=True
-        )
-        self._thread.start()
-        started.result(30)
+        self._loop = LoopThread(f"websocket-sink-{port}", self._listen)
 
-    # ------------------------------------------------------------------ thread
-    def _run(self, started: Future[None]) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._server = self._loop.run_until_complete(self._listen())
-        except BaseException as exc:
-            started.set_exception(exc)
-            self._loop.close()
-            return
-        started.set_result(None)
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-        self._loop.close()
-
-    async def _listen(self) -> Any:
+    async def _listen(self) -> None:
         from websockets.asyncio.server import serve
 
-        return await serve(self._handle, self.host, self.port, max_size=None)
+        self._server = await serve(self._handle, self.host, self.port, max_size=None)
 
     def stop(self) -> None:
         async def shutdown() -> None:
@@ -108,20 +89,12 @@ class WebSocketServer:
             await self._server.wait_closed()
             for channel in self.channels.values():
                 _cancel_all(channel)
-            # every task (pumps, closing handshakes) ends on this loop before it stops: none
-            # is left to be destroyed pending, no transport to be collected unclosed
-            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in others:
-                task.cancel()
-            await asyncio.gather(*others, return_exceptions=True)
 
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._loop.stop(shutdown, timeout=10)
 
     # ------------------------------------------------------------------ from sinks
     def register(self, pipe: str) -> None:
-        self._call(lambda: self.channels.setdefault(pipe, _Channel()))
+        self._loop.call(lambda: self.channels.setdefault(pipe, _Channel()))
 
     def unregister(self, pipe: str) -> None:
         def drop() -> None:
@@ -129,9 +102,9 @@ class WebSocketServer:
             if channel is not None:
                 _cancel_all(channel)
                 if channel.client is not None:
-                    self._loop.create_task(channel.client.close(1001, "pipe closed"))
+                    self._loop.loop.create_task(channel.client.close(1001, "pipe closed"))
 
-        self._call(drop)
+        self._loop.call(drop)
 
     def submit(self, pipe: str, tablet: Any) -> Future[None]:
         """Queue `tablet` for `pipe`'s client; the future completes on its ACK."""
@@ -148,14 +121,8 @@ class WebSocketServer:
             )
             channel.wake.set()
 
-        self._loop.call_soon_threadsafe(add)
+        self._loop.call_soon(add)
         return done
-
-    def _call(self, fn: Any) -> Any:
-        async def run() -> Any:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
     # ------------------------------------------------------------------ protocol
     async def _handle(self, ws: Any) -> None:
