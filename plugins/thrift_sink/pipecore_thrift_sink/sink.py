@@ -43,6 +43,7 @@ from pipecore import (
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
 from .config import ThriftSinkSection, thrift_settings
+from .config_sink import send_config_records, split_config_runs
 from .encodings import declared_encodings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
@@ -208,14 +209,19 @@ class ThriftSinkBase(Connector):
         )
 
     def send_schema_now(self, event: SchemaEvent, client: SinkClient) -> None:
-        """Schema changes (or the starting snapshot), in order: a non-aligned series' creation
+        """Schema changes (or the starting snapshot), in order: databases as IoTDB's config
+        plans (type 200, `config_sink`), a non-aligned series' creation
         as IoTDB's CreateTimeSeriesNode (type 100, `protocol.schema_node`), the rest in
         pipecore's schema request (29002, `protocol.schema_plan`). A receiver that does not
         know 29002 (an IoTDB: 1801) gets the series creations only; the rest is skipped with
         a warning (IoTDB creates the databases its series need)."""
         lineage = lineage_of(event)
-        for type_, body, count in schema_requests(event.records, event.snapshot):
-            self._deliver_schema(client, type_, body, count, lineage)
+        for config, run in split_config_runs(event.records):
+            # databases: IoTDB's config plans (type 200, config_sink.py)
+            if config and send_config_records(self, client, run, lineage):
+                continue
+            for type_, body, count in schema_requests(run, event.snapshot):
+                self._deliver_schema(client, type_, body, count, lineage)
 
     def _deliver_schema(
         self, client: SinkClient, type_: int, body: bytes, count: int, lineage: tuple[str, ...]
