@@ -42,6 +42,8 @@ Snapshot files (``fileType`` 4 SCHEMA: ``cluster_schema.bin`` + ``template_info.
     cluster_schema.bin  the database tree, children before their parent, ending with root:
                         u8 0 (internal) istr name, i32 templateId, i32 childCount
                         u8 1 (database) istr name, i32 templateId, TDatabaseSchema
+                        (a database's children — nodes with a template set below it — have
+                        no count: they are the subtrees without a database just before it)
     template_info.bin   i32 idGenerator, i32 n, n × template (as above)
     ttl_info.bin        i32 n, n × (istr path, i64 ttl)
 
@@ -553,6 +555,7 @@ class _MNode:
     template_id: int
     schema: DatabaseSchema | None  # None: an internal node
     children: tuple[_MNode, ...] = ()
+    has_database: bool = False  # a database at or below this node
 
 
 def parse_cluster_schema(data: bytes) -> tuple[list[DatabaseSchema], list[tuple[str, int]]]:
@@ -570,13 +573,20 @@ def parse_cluster_schema(data: bytes) -> tuple[list[DatabaseSchema], list[tuple[
                 raise PipeProtocolError(f"node {name} claims {n} children", "cluster_schema")
             children = tuple(stack[len(stack) - n :])
             del stack[len(stack) - n :]
-            stack.append(_MNode(name, tid, None, children))
+            has_db = any(c.has_database for c in children)
+            stack.append(_MNode(name, tid, None, children, has_db))
             if name == "root":
                 break
         elif kind == 1:
             name = r.required_string("database name")
             tid = r.i32("templateId")
-            stack.append(_MNode(name, tid, _read_database_schema(r)))
+            schema = _read_database_schema(r)
+            # its children (nodes below it with a template set) come just before it; like
+            # IoTDB's CNPhysicalPlanGenerator, every subtree on the stack without a database
+            below = []
+            while stack and not stack[-1].has_database:
+                below.append(stack.pop())
+            stack.append(_MNode(name, tid, schema, tuple(reversed(below)), True))
         else:
             raise PipeProtocolError(
                 f"config mtree node type {kind} is not a tree-model node (0, 1)", "cluster_schema"
