@@ -74,6 +74,7 @@ from .plugin import (
 )
 from .privileges import Authority, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
+from .schema_templates import TemplateError, TemplateMeasurement
 from .timeparse import parse_time_value
 
 __version__ = "0.1.0"
@@ -158,6 +159,8 @@ __all__ = [
     "TSDataType",
     "Tablet",
     "TabletInsertionEvent",
+    "TemplateError",
+    "TemplateMeasurement",
     "TsFileInsertionEvent",
     "UserCheck",
     "WindowDigests",

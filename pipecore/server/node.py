@@ -163,6 +163,7 @@ class Node:
             self._load_external_plugins()
             self.store = self._open_store()
             self.users = UserStore.for_data_dir(self.data_dir)
+            self.templates = SchemaTemplates.for_data_dir(self.data_dir)
             self.receivers = Receivers(
                 data_dir=self.data_dir,
                 cluster_id=self.cluster_id,
@@ -170,8 +171,8 @@ class Node:
                 users=self.users,
                 config=lambda: self.config,
                 address=lambda: self.address,
+                templates=self.templates,
             )
-            self.templates = SchemaTemplates.for_data_dir(self.data_dir)
             self.users.throttle.configure(
                 self.config.node.login_lock_threshold, self.config.node.login_lock_seconds
             )

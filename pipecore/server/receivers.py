@@ -127,9 +127,11 @@ class Receivers(ReceiverRegistry):
         users: UserStore,
         config: Callable[[], Config],
         address: Callable[[], tuple[str, int] | None] = lambda: None,
+        templates: Any = None,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
+        self.templates = templates  # the node's SchemaTemplates (config plans apply to them)
         self.cluster_id = cluster_id
         self.store = store
         self.users = users

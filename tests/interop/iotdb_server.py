@@ -141,13 +141,17 @@ class IoTDBServer:
             "trigger_lib_dir": h / "ext" / "trigger",
             "pipe_lib_dir": h / "ext" / "pipe",
             "sort_tmp_dir": h / "datanode" / "tmp",
-            # one database = one data region; schema regions on Ratis (IoTDB's default): IoTDB
-            # 2.0.1's schema-region pipe source refuses SimpleConsensus ("does not transferring
-            # events under simple consensus"), and a database + series costs ~0.3-1 s more
+            # one database = one data region; schema regions on Ratis (IoTDB's schema-region
+            # pipe source refuses SimpleConsensus: "IoTDBSchemaRegionExtractor does not
+            # transferring events under simple consensus") with 1 MiB buffers instead of
+            # 16–24 MiB, so that many databases fit the small direct-memory limit
             "default_data_region_group_num_per_database": 1,
             "schema_region_consensus_protocol_class": (
                 "org.apache.iotdb.consensus.ratis.RatisConsensus"
             ),
+            "schema_region_ratis_log_appender_buffer_size_max": 1 << 20,
+            "schema_region_ratis_log_segment_size_max_in_byte": 1 << 20,
+            "schema_region_ratis_grpc_flow_control_window": 1 << 20,
             # each data region's WAL node takes 2 direct buffers of wal_buffer_size (32 MiB by
             # default): 1 MiB keeps many databases within the small direct-memory limit
             "wal_buffer_size_in_byte": 1 << 20,

@@ -16,11 +16,12 @@ from pipecore_thrift_sink.protocol import (
     decode_file_seal_v2,
     encode_file_piece,
 )
-from pipecore_thrift_sink.protocol.schema_iotdb import (
-    decode_delete_timeseries_plan,
-    encode_delete_timeseries_plan,
-    iotdb_schema_requests,
+from pipecore_thrift_sink.protocol.config_plan import (
+    DeleteTimeSeries,
+    decode_config_plan,
+    encode_config_plan,
 )
+from pipecore_thrift_sink.protocol.schema_iotdb import iotdb_schema_requests
 from pipecore_thrift_sink.protocol.schema_region import (
     decode_region_node,
     encode_alter_timeseries,
@@ -187,9 +188,8 @@ def test_alter_node_round_trip():
 
 def test_delete_plan_round_trip():
     paths = ["root.db.d1.s1", "root.db.d1.s2", "root.db.`d-2`.s", "root.other.x.y"]
-    assert sorted(decode_delete_timeseries_plan(encode_delete_timeseries_plan(paths))) == sorted(
-        paths
-    )
+    plan = decode_config_plan(encode_config_plan(DeleteTimeSeries(tuple(paths))))
+    assert sorted(plan.patterns) == sorted(paths)
 
 
 def test_requests_for_an_iotdb_receiver():
@@ -213,5 +213,5 @@ def test_requests_for_an_iotdb_receiver():
     assert decode_region_node(out[3][1])[0]["alter_type"] == "DROP"
     assert decode_region_node(out[3][1])[0]["alter_map"] == [["k2", ""]]
     assert decode_region_node(out[4][1])[0]["tags"] == [["k", "w"]]
-    assert decode_delete_timeseries_plan(out[5][1]) == ["root.q.d.s"]
+    assert decode_config_plan(out[5][1]) == DeleteTimeSeries(("root.q.d.s",))
     assert (d, "s") not in sent

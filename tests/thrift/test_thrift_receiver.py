@@ -111,8 +111,10 @@ def test_unknown_types_versions_and_garbage(receiver, client):
     assert handshake(client).code == 200
     code, message, _ = client.transfer(1, 999, b"x")
     assert (code, message) == (1801, "Unknown PipeRequestType 999.")
-    for type_ in (T.TRANSFER_TABLET_BINARY, T.HANDSHAKE_CONFIGNODE_V2):
-        assert client.transfer(1, type_, b"\x00").code == 1801
+    assert client.transfer(1, T.TRANSFER_TABLET_BINARY, b"\x00").code == 1801
+    # a ConfigNode handshake (50) is served like 51: a malformed body is a malformed request
+    assert client.transfer(1, T.HANDSHAKE_CONFIGNODE_V2, b"\x00").code == 1107
+    assert handshake(client).code == 200  # (a failed handshake leaves no identity)
     # a plan node that is neither DELETE_DATA (44) nor a schema-region node: refused
     assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, b"\x00\x49").code == 1801  # a view (73)
     assert client.transfer(1, T.TRANSFER_SCHEMA_PLAN, b"\x00\x13").code == 1107  # truncated
@@ -279,6 +281,11 @@ def test_any_bytes_get_a_status_never_an_exception(receiver, type_, body):
         )
         resp = r.transfer(1, type_, body)
         assert isinstance(resp.status.code, int)
+        handshakes = {T.HANDSHAKE_DATANODE_V1, T.HANDSHAKE_CONFIGNODE_V1}
+        handshakes |= {T.HANDSHAKE_DATANODE_V2, T.HANDSHAKE_CONFIGNODE_V2}
+        if type_ in handshakes and not resp.status.is_success:  # a failed one leaves no identity
+            v1 = encode_handshake_v1("ms")
+            assert r.transfer(1, T.HANDSHAKE_DATANODE_V1, v1).status.is_success
         again = r.transfer(
             1, T.TRANSFER_TABLET_RAW, encode_tablet_raw(double_tablet("root.z.d", 0, 1))
         )

@@ -112,6 +112,7 @@ def receiver_settings(receivers: ReceiverContext) -> ReceiverSettings:
         max_decompressed_length=section.pipe_receiver_req_decompressed_max_length_in_bytes,
         memory=MemoryBudget(section.pipe_receiver_memory_budget_in_bytes),
         loader=loader,
+        templates=getattr(receivers, "templates", None),
     )
     receivers.on_reload(settings.apply)
     return settings

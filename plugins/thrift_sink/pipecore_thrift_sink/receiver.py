@@ -83,6 +83,7 @@ from .protocol import (
 )
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
 from .protocol.schema_region import REGION_NODE_TYPES, decode_region_node
+from .receiver_config import config_plan_request, config_snapshot_seal
 from .receiver_files import FileReceiver, SealError
 from .receiver_region import apply_region_records, seal_schema_snapshot
 from .receiver_schema import record_series
@@ -96,13 +97,8 @@ _MAX_NESTING = 4  # a compressed request inside a slice inside ...
 _PRE_AUTH_MAX_DECOMPRESSED = 64 << 10  # what a compressed handshake may declare
 _T = PipeRequestType
 _UNSUPPORTED = {
-    _T.HANDSHAKE_CONFIGNODE_V1: "config-node requests need an IoTDB ConfigNode",
-    _T.HANDSHAKE_CONFIGNODE_V2: "config-node requests need an IoTDB ConfigNode",
     _T.TRANSFER_TABLET_BINARY: "WAL-entry tablets (type 7) are not supported; send type 2/3/6",
     _T.TRANSFER_TABLET_BINARY_V2: "WAL-entry tablets (type 12) are not supported",
-    _T.TRANSFER_CONFIG_PLAN: "config-node requests need an IoTDB ConfigNode",
-    _T.TRANSFER_CONFIG_SNAPSHOT_PIECE: "config-node requests need an IoTDB ConfigNode",
-    _T.TRANSFER_CONFIG_SNAPSHOT_SEAL: "config-node requests need an IoTDB ConfigNode",
 }
 
 
@@ -133,6 +129,9 @@ class ReceiverSettings:
     #: bytes all connections together may hold decompressed or as slices being assembled
     memory: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(1 << 30))
     loader: AsyncLoader | None = None  # for senders asking load-tsfile-strategy=async
+    #: the node's schema templates (`pipecore.schema_templates.SchemaTemplates`), which IoTDB's
+    #: config plans (type 200) create, set and unset; None: template plans are refused
+    templates: Any = None
     ids: Any = attrs.field(factory=lambda: itertools.count(1), eq=False, repr=False)
     #: taken around decoding and applying data: requests of several connections take turns
     #: (Python threads gain nothing from running them at once; they only compete for the GIL)
@@ -248,9 +247,10 @@ class IoTDBDataNodeReceiver:
             )
 
     def _dispatch(self, type_: int, body: bytes, depth: int) -> PipeTransferResponse:
-        if type_ == _T.HANDSHAKE_DATANODE_V2:
+        # IoTDB's ConfigNode sink handshakes with 50 (0 after a 1801): same body, same checks
+        if type_ in (_T.HANDSHAKE_DATANODE_V2, _T.HANDSHAKE_CONFIGNODE_V2):
             return self._handshake(HandshakeParams.decode(body), 2)
-        if type_ == _T.HANDSHAKE_DATANODE_V1:
+        if type_ in (_T.HANDSHAKE_DATANODE_V1, _T.HANDSHAKE_CONFIGNODE_V1):
             precision = decode_handshake_v1(body)
             return self._handshake(HandshakeParams(precision, None), 1)
         if type_ == _T.TRANSFER_COMPRESSED:
@@ -813,6 +813,8 @@ _APPLYING = frozenset(
         _T.TRANSFER_SCHEMA_PLAN,
         SCHEMA_REQUEST_TYPE,
         _T.TRANSFER_SCHEMA_SNAPSHOT_SEAL,
+        _T.TRANSFER_CONFIG_PLAN,
+        _T.TRANSFER_CONFIG_SNAPSHOT_SEAL,
     }
 )
 _HANDLERS: dict[int, Any] = {
@@ -827,6 +829,10 @@ _HANDLERS: dict[int, Any] = {
     _T.TRANSFER_TS_FILE_SEAL: IoTDBDataNodeReceiver._seal_v1,
     _T.TRANSFER_TS_FILE_SEAL_WITH_MOD: IoTDBDataNodeReceiver._seal_v2,
     _T.TRANSFER_SCHEMA_PLAN: IoTDBDataNodeReceiver._plan_node,  # realtime deletions
+    # IoTDB's ConfigNode plans and config snapshot (receiver_config.py)
+    _T.TRANSFER_CONFIG_PLAN: config_plan_request,
+    _T.TRANSFER_CONFIG_SNAPSHOT_PIECE: lambda r, b: r._piece(b, False),
+    _T.TRANSFER_CONFIG_SNAPSHOT_SEAL: config_snapshot_seal,
     DIGEST_REQUEST_TYPE: answer_digests,  # pipecore's VERIFY PIPE (verify.py)
     SCHEMA_REQUEST_TYPE: IoTDBDataNodeReceiver._schema_plan,  # pipecore's schema transfer
     # IoTDB's schema-region snapshot (receiver_region)

@@ -43,6 +43,7 @@ from pipecore import (
 from .batching import PendingBatch
 from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
 from .config import ThriftSinkSection, thrift_settings
+from .config_sink import config_handshake, send_config_records, split_config_runs
 from .encodings import declared_encodings
 from .errors import ReceiverRefusedError, SinkClosedError
 from .files import prepare_tsfile, send_tsfile
@@ -59,7 +60,6 @@ from .protocol import (
 from .protocol.schema_iotdb import iotdb_schema_requests
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, schema_requests
 from .ratelimit import RateLimiter
-from .region_sink import config_handshake
 from .status import StatusPolicy
 from .verify import request_digests
 
@@ -210,21 +210,26 @@ class ThriftSinkBase(Connector):
         )
 
     def send_schema_now(self, event: SchemaEvent, client: SinkClient) -> None:
-        """Schema changes (or the starting snapshot), in order: a non-aligned series' creation
-        as IoTDB's CreateTimeSeriesNode (type 100, `protocol.schema_node`), the rest in
-        pipecore's schema request (29002, `protocol.schema_plan`). A receiver that does not
-        know 29002 (an IoTDB: 1801) gets the series creations only; the rest is skipped with
-        a warning (IoTDB creates the databases its series need)."""
+        """Schema changes (or the starting snapshot), in order: databases as IoTDB's config
+        plans (type 200, `config_sink`); to a real IoTDB the rest in IoTDB's own layout
+        (schema-region plan nodes in type 100, a series deletion as config plan 1702:
+        `protocol.schema_iotdb`); to pipecore in pipecore's schema request (29002,
+        `protocol.schema_plan`), which carries more."""
         lineage = lineage_of(event)
-        if client.info is not None and not client.info.is_pipecore:  # IoTDB's own layout
-            sent = self.__dict__.setdefault("_iotdb_sent_meta", {})
-            for type_, body, count in iotdb_schema_requests(event.records, event.snapshot, sent):
-                if type_ == PipeRequestType.TRANSFER_CONFIG_PLAN:
-                    config_handshake(client)
+        to_iotdb = client.info is not None and not client.info.is_pipecore
+        for config, run in split_config_runs(event.records):
+            # databases: IoTDB's config plans (type 200, config_sink.py)
+            if config and send_config_records(self, client, run, lineage):
+                continue
+            if to_iotdb:  # IoTDB's own schema-region layout (protocol/schema_iotdb.py)
+                sent = self.__dict__.setdefault("_iotdb_sent_meta", {})
+                for type_, body, count in iotdb_schema_requests(run, event.snapshot, sent):
+                    if type_ == PipeRequestType.TRANSFER_CONFIG_PLAN:
+                        config_handshake(client)
+                    self._deliver_schema(client, type_, body, count, lineage)
+                continue
+            for type_, body, count in schema_requests(run, event.snapshot):
                 self._deliver_schema(client, type_, body, count, lineage)
-            return
-        for type_, body, count in schema_requests(event.records, event.snapshot):
-            self._deliver_schema(client, type_, body, count, lineage)
 
     def _deliver_schema(
         self, client: SinkClient, type_: int, body: bytes, count: int, lineage: tuple[str, ...]

@@ -15,38 +15,29 @@ its own request (29002, `schema_plan`), which also carries databases.
 * ``delete_series``: ``PipeDeleteTimeSeriesPlan`` (ConfigPhysicalPlanType 1702) in a
   ``TRANSFER_CONFIG_PLAN`` request — IoTDB's DataNode receiver has no plan node for a series
   deletion; it hands config plans to its ConfigNode, which wants a ``HANDSHAKE_CONFIGNODE_V2``
-  (type 50, the type-51 body) on the connection first::
+  (type 50, the type-51 body) on the connection first (the plan's layout: `config_plan`).
 
-      i16 1702; i32 length; PathPatternTree
-      PathPatternTree node = istr name; i32 -1 (a pattern ends here) | -2; i32 childCount;
-                             children (pre-order, root first: "root")
-
-* databases (``create_database`` / ``delete_database``): left in pipecore's request (the
-  ConfigNode plans for them are another module's).
+* databases (``create_database`` / ``delete_database``): the sink sends them as ConfigNode
+  plans first (`config_sink`); what is left of them here goes in pipecore's request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping, Sequence
 
-from pipecore_storage.paths import _iotdb_quote, join_path, split_path
+from pipecore_storage.paths import join_path
 
-from .errors import PipeProtocolError
-from .io import BodyReader, BodyWriter
+from .config_plan import DeleteTimeSeries, encode_config_plan
 from .request import PipeRequestType
 from .schema_node import encode_create_timeseries
 from .schema_plan import SCHEMA_REQUEST_TYPE, SchemaPlan, encode_schema_plan
 from .schema_region import encode_alter_timeseries, encode_create_aligned
 
 __all__ = [
-    "PIPE_DELETE_TIMESERIES",
     "SentMeta",
-    "decode_delete_timeseries_plan",
-    "encode_delete_timeseries_plan",
     "iotdb_schema_requests",
 ]
 
-PIPE_DELETE_TIMESERIES = 1702
 _PLAN = int(PipeRequestType.TRANSFER_SCHEMA_PLAN)
 _CONFIG = int(PipeRequestType.TRANSFER_CONFIG_PLAN)
 
@@ -60,62 +51,6 @@ def _series(record: dict) -> str:
 
 def _key(record: dict) -> tuple[str, str]:
     return (record["device"], record["measurement"])
-
-
-def encode_path_pattern_tree(paths: Sequence[str]) -> bytes:
-    tree: dict = {}
-    ends: set[tuple[str, ...]] = set()
-    for path in paths:
-        nodes = tuple(
-            n if "*" in n else _iotdb_quote(n) for n in split_path(path, allow_wildcards=True)
-        )
-        ends.add(nodes)
-        level = tree
-        for node in nodes[1:]:
-            level = level.setdefault(node, {})
-    w = BodyWriter()
-
-    def emit(name: str, prefix: tuple[str, ...], children: dict) -> None:
-        w.string(name)
-        w.i32(-1 if prefix in ends else -2)
-        w.i32(len(children))
-        for child, grand in children.items():
-            emit(child, (*prefix, child), grand)
-
-    emit("root", ("root",), tree)
-    return w.getvalue()
-
-
-def encode_delete_timeseries_plan(paths: Sequence[str]) -> bytes:
-    """The ``PipeDeleteTimeSeriesPlan`` body of a ``TRANSFER_CONFIG_PLAN`` request."""
-    tree = encode_path_pattern_tree(paths)
-    w = BodyWriter()
-    w.i16(PIPE_DELETE_TIMESERIES)
-    w.binary(tree)
-    return w.getvalue()
-
-
-def decode_delete_timeseries_plan(body: bytes) -> list[str]:
-    """The series patterns of a ``PipeDeleteTimeSeriesPlan`` body (for the config-plan
-    receiver)."""
-    r = BodyReader(body)
-    kind = r.i16("planType")
-    if kind != PIPE_DELETE_TIMESERIES:
-        raise PipeProtocolError(f"config plan type {kind} is not PipeDeleteTimeSeries", "type")
-    tree = BodyReader(r.binary("patternTree"))
-    out: list[str] = []
-
-    def walk(prefix: list[str], depth: int) -> None:
-        if depth > 64:
-            raise PipeProtocolError("pattern tree too deep", "patternTree")
-        nodes = [*prefix, tree.required_string("node")]
-        if tree.i32("nodeType") == -1:
-            out.append(".".join(nodes))
-        for _ in range(tree.count("children", 12)):
-            walk(nodes, depth + 1)
-
-    walk([], 0)
-    return out
 
 
 def _pairs(value) -> list[list[str]]:
@@ -207,7 +142,8 @@ def iotdb_schema_requests(
                 j += 1
             for r in run:
                 sent.pop(_key(r), None)
-            yield _CONFIG, encode_delete_timeseries_plan([_series(r) for r in run]), len(run)
+            plan = DeleteTimeSeries(tuple(_series(r) for r in run))
+            yield _CONFIG, encode_config_plan(plan), len(run)
             i = j
         else:
             pending.append(record)
