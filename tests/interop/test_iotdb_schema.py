@@ -10,10 +10,11 @@
 * IoTDB → pipecore, schema region only: a pipe with ``source.inclusion`` =
   ``schema.timeseries.ordinary.create,schema.timeseries.ordinary.alter`` runs without a
   ConfigNode-side sink; it sends the schema-region snapshot (101/102: mtree + tag file) and
-  then the plan nodes. (``schema.timeseries.ordinary`` takes ``.drop`` too, a ConfigNode plan:
-  IoTDB then builds a ConfigNode sink whose type-50 handshake pipecore does not serve yet, and
-  CREATE PIPE fails with 1107 "Failed to create subtask".) IoTDB 2.0.1's schema-region source
-  needs Ratis schema regions (iotdb_server.py).
+  then the plan nodes. IoTDB 2.0.1's schema-region source needs Ratis schema regions
+  (iotdb_server.py).
+* IoTDB → pipecore, the whole schema (``source.inclusion``='schema'): IoTDB's ConfigNode sink
+  (handshake 50, databases, DELETE TIMESERIES as config plan 1702) and its schema-region sink
+  into one pipecore receiver (test_iotdb_config_schema.py has databases and templates).
 """
 
 from __future__ import annotations
@@ -197,3 +198,36 @@ def test_iotdb_region_schema_reaches_pipecore(
     want = _schema(iotdb.query, f"{db}.**")
     assert len(want[0]) == 7
     _settle(want, lambda: _schema(pipecore.query, f"{db}.**"), pipecore)
+
+
+def test_iotdb_whole_schema_reaches_pipecore(
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+) -> None:
+    """``source.inclusion``='schema': both of IoTDB's halves into one pipecore receiver — the
+    ConfigNode's (handshake 50, databases, DELETE TIMESERIES as config plan 1702) and the schema
+    region's (snapshot 101/102, plan nodes) — history, then realtime, including a deletion."""
+    db = database
+    iotdb.execute(
+        f"create database {db}",
+        f"create timeseries {db}.d1.s1(temperature) with datatype=FLOAT, encoding=GORILLA, "
+        "compressor=ZSTD tags(unit=c) attributes(owner=x)",
+        f"create aligned timeseries {db}.a1(x INT32 encoding=RLE, y TEXT)",
+    )
+    iotdb.execute(
+        f"create pipe s{next(_names)} with source ('source.path'='{db}.**', "
+        "'source.inclusion'='schema') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{pipecore.url}')",
+    )
+    _settle(_schema(iotdb.query, f"{db}.**"), lambda: _schema(pipecore.query, f"{db}.**"), pipecore)
+    iotdb.execute(
+        f"create timeseries {db}.d2.s(al) with datatype=TEXT, encoding=PLAIN tags(t=1)",
+        f"create timeseries {db}.d2.gone with datatype=INT64",
+        f"alter timeseries {db}.d1.s1 add tags floor=2",
+    )
+    _settle(_schema(iotdb.query, f"{db}.**"), lambda: _schema(pipecore.query, f"{db}.**"), pipecore)
+    iotdb.execute(f"delete timeseries {db}.d2.gone")
+    want = _schema(iotdb.query, f"{db}.**")
+    assert len(want[0]) == 4 and not [s for s in want[0] if s[0].endswith(".gone")]
+    _settle(want, lambda: _schema(pipecore.query, f"{db}.**"), pipecore)
+    columns, rows = pipecore.query(f"show databases {db}")
+    assert [r[0] for r in rows] == [db]
