@@ -186,3 +186,33 @@ def test_pipecore_to_iotdb_history_files(
     _pipecore_to_iotdb(
         iotdb, pipecore, database, f", 'sink.tsfile.format-version'='{version}'", realtime=False
     )
+
+
+def test_pipecore_deletions_into_iotdb(
+    iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
+) -> None:
+    """pipecore's realtime DELETEs reach IoTDB as DeleteDataNodes (MeasurementPath paths:
+    IoTDB 2.0.1 casts every path to one), a single series and a wildcard pattern."""
+    db = database
+    data = _data(db, 300)
+    pipecore.execute(f"create database {db}", *create_statements(data))
+    pipecore.execute(
+        f"create pipe p{next(_names)} with source ('source.path'='{db}.**', "
+        "'source.inclusion'='data') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
+    )
+    pipecore.execute(*insert_statements(data))
+    settle(
+        lambda: select_points(pipecore.query, f"{db}.**"),
+        lambda: select_points(iotdb.query, f"{db}.**"),
+    )
+    pipecore.execute(
+        f"delete from {db}.plain.s_int32 where time <= {data[0].timestamps[20]}",
+        f"delete from {db}.al.** where time >= {data[1].timestamps[250]}",
+    )
+    truth = settle(
+        lambda: select_points(pipecore.query, f"{db}.**"),
+        lambda: select_points(iotdb.query, f"{db}.**"),
+    )
+    assert len(truth[f"{db}.plain.s_int32"]) < len(expected(data)[f"{db}.plain.s_int32"])
+    assert max(t for t, _ in truth[f"{db}.al.s_double"]) < data[1].timestamps[250]
