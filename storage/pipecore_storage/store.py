@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from . import file_mods as _file_mods
 from . import flush as _flush
 from . import load as _load
 from . import query as _query
@@ -684,6 +685,17 @@ class Store:
         return _load.load_tsfile(
             self, Path(path), origin, on_success=on_success, verify=verify, encodings=encodings
         )
+
+    def record_file_deletions(
+        self,
+        path: str | os.PathLike[str],
+        deletions: Sequence[Deletion],
+        expect: Sequence[Deletion],
+    ) -> tuple[Deletion, ...] | None:
+        """Record `deletions` against the one sealed file at `path` (a pipe receiver given the
+        same TsFile again with newer mods); None, nothing changed, when the file is gone, its
+        mods are not `expect` any more or newer data overlaps it (see `file_mods`)."""
+        return _file_mods.record_file_deletions(self, Path(path), deletions, expect)
 
     # ------------------------------------------------------------------ queries
     def query(

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 CONFIG_NODE_MAIN = "org.apache.iotdb.confignode.service.ConfigNode"
 DATA_NODE_MAIN = "org.apache.iotdb.db.service.DataNode"
 CONFIG_FILE = "iotdb-system.properties"
@@ -73,11 +75,23 @@ class IoTDBStartError(RuntimeError):
     """A node did not come up: the message names the node, the command and its log's tail."""
 
 
+@attrs.frozen
+class ThriftTls:
+    """TLS on the DataNode's client RPC port (`enable_thrift_ssl`): its key store (JKS or
+    PKCS#12, the certificate chain and key, one password for both) and the CA certificate the
+    test's clients trust. The pipe receiver is on that port, so pipes into it need TLS too."""
+
+    key_store: Path
+    key_store_pwd: str
+    ca_certs: Path
+
+
 class IoTDBServer:
     """One ConfigNode and one DataNode of IoTDB `version` under `home`.
 
-    `properties` are extra iotdb-system.properties entries (e.g. enable_thrift_ssl). The
-    air-gap receiver is on (`air_gap_port`); MQTT and REST are off.
+    `properties` are extra iotdb-system.properties entries. The air-gap receiver is on
+    (`air_gap_port`); MQTT and REST are off. With `tls`, the client RPC port takes TLS only
+    (sessions here connect with `use_ssl`).
     """
 
     def __init__(
@@ -87,6 +101,7 @@ class IoTDBServer:
         home: Path,
         *,
         properties: dict[str, Any] | None = None,
+        tls: ThriftTls | None = None,
         cn_heap: str = "256m",
         dn_heap: str = "512m",
     ) -> None:
@@ -104,7 +119,17 @@ class IoTDBServer:
             self.dn_data_consensus_port,
             self.air_gap_port,
         ) = free_ports(8)
-        self.properties = {**self._base_properties(), **(properties or {})}
+        self.tls = tls
+        tls_properties = (
+            {
+                "enable_thrift_ssl": "true",
+                "key_store_path": tls.key_store,
+                "key_store_pwd": tls.key_store_pwd,
+            }
+            if tls is not None
+            else {}
+        )
+        self.properties = {**self._base_properties(), **tls_properties, **(properties or {})}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.startup_seconds: dict[str, float] = {}
         self._session: Any = None
@@ -238,14 +263,27 @@ class IoTDBServer:
             time.sleep(0.2)
         raise IoTDBStartError(f"{node} did not listen on {port}\n{self.log_tail(node)}")
 
-    def _wait_session(self, deadline: float) -> None:
+    def _client(self) -> Any:
+        """An official `iotdb.Session` for this node (not opened): TLS when the port is."""
         from iotdb.Session import Session
 
+        if self.tls is None:
+            return Session("127.0.0.1", self.rpc_port, "root", "root")
+        return Session(
+            "127.0.0.1",
+            self.rpc_port,
+            "root",
+            "root",
+            use_ssl=True,
+            ca_certs=str(self.tls.ca_certs),
+        )
+
+    def _wait_session(self, deadline: float) -> None:
         last: Exception | None = None
         while time.monotonic() < deadline:
             self._check_alive("confignode")
             self._check_alive("datanode")
-            session = Session("127.0.0.1", self.rpc_port, "root", "root")
+            session = self._client()
             try:
                 session.open(False)
                 # the DataNode answers queries once it has joined the cluster
@@ -300,17 +338,13 @@ class IoTDBServer:
 
     def session(self) -> Any:
         """A shared open `iotdb.Session` (reopened if it broke)."""
-        from iotdb.Session import Session
-
         if self._session is None:
-            self._session = Session("127.0.0.1", self.rpc_port, "root", "root")
+            self._session = self._client()
             self._session.open(False)
         return self._session
 
     def new_session(self) -> Any:
-        from iotdb.Session import Session
-
-        session = Session("127.0.0.1", self.rpc_port, "root", "root")
+        session = self._client()
         session.open(False)
         return session
 

@@ -22,6 +22,7 @@ after a crash changes nothing. `close()` deletes the connection's folder.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
@@ -87,6 +88,7 @@ from .receiver_config import config_plan_request, config_snapshot_seal
 from .receiver_files import FileReceiver, SealError
 from .receiver_region import apply_region_records, seal_schema_snapshot
 from .receiver_schema import record_series
+from .resent import ResentFiles, file_key
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
 __all__ = ["IoTDBDataNodeReceiver", "ReceiverSettings"]
@@ -136,6 +138,8 @@ class ReceiverSettings:
     #: taken around decoding and applying data: requests of several connections take turns
     #: (Python threads gain nothing from running them at once; they only compete for the GIL)
     apply_lock: Any = attrs.field(factory=threading.Lock, eq=False, repr=False)
+    #: the TsFiles loaded, by sender and name: a file sent again adds its deletions (resent.py)
+    resent: ResentFiles = attrs.field(factory=ResentFiles, eq=False, repr=False)
 
     def next_id(self) -> int:
         with _ID_LOCK:
@@ -619,13 +623,23 @@ class IoTDBDataNodeReceiver:
             self._record(files=1)
             return PipeTransferResponse(Status.ok())
         keep = False
+        resent = self.settings.resent
+        key = file_key(self.sender_cluster_id, tsfile)
         try:
-            refused = self._authorize_file(tsfile)
-            if refused is not None:
-                return refused
-            loaded = store.load_tsfile(
-                tsfile, self.origin, verify=self.validate_tsfile, encodings=encodings
-            )
+            with resent.exclusive(key) if key is not None else contextlib.nullcontext():
+                refused = self._authorize_file(tsfile)
+                if refused is not None:
+                    return refused
+                if key is not None and resent.merge(key, store, tsfile, mods):
+                    log.info("receiver %s: %s sent again: its deletions went to the copy "
+                             "loaded before", self.receiver_id, tsfile.name)  # fmt: skip
+                    self._record(files=1)
+                    return PipeTransferResponse(Status.ok())
+                loaded = store.load_tsfile(
+                    tsfile, self.origin, verify=self.validate_tsfile, encodings=encodings
+                )
+                if key is not None:
+                    resent.remember(key, loaded)
         except SchemaError as exc:
             if not self.convert_on_type_mismatch:
                 return _conflict(exc)

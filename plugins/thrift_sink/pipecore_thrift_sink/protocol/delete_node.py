@@ -115,19 +115,27 @@ def _skip_device_id(br: ByteReader) -> None:
 
 
 def encode_delete_node(node: DeleteDataNode) -> bytes:
-    """The body IoTDB's receiver decodes (measurement, device and full path left null)."""
+    """The body IoTDB's receiver decodes: every path a MeasurementPath (measurement, device,
+    full path, schema and tags left null), the only kind IoTDB 2.0.1's
+    ``DeleteDataNode.deserialize`` takes — it casts each path to MeasurementPath, and a
+    PartialPath fails there (1107, ClassCastException); 1.3 reads PartialPath, whose subclass
+    MeasurementPath is. A pattern's wildcards are nodes like any other, as IoTDB sends them."""
     w = BodyWriter()
     w.i16(DELETE_DATA)
     w.i32(len(node.patterns))
     for pattern in node.patterns:
-        w.byte(_PARTIAL_PATH)
-        w.byte(0)
-        w.byte(0)
-        w.byte(0)
+        w.byte(_MEASUREMENT_PATH)
+        w.byte(0)  # measurement
+        w.byte(0)  # device
+        w.byte(0)  # full path
         nodes = _split(pattern)
         w.i32(len(nodes))
         for part in nodes:
             w.string(part)
+        w.byte(0)  # schema
+        w.byte(0)  # tag map
+        w.byte(0)  # isUnderAlignedEntity (false)
+        w.string(None)  # alias
     w.i64(node.start)
     w.i64(node.end)
     w.string(node.node_id)
