@@ -676,10 +676,12 @@ class _SinkSubtask:
                 if self.pending and (
                     len(self.pending) >= queue.max_events or self.pending_bytes >= queue.max_bytes
                 ):
-                    return self._flush()  # a completion wakes us
+                    self._flush()
+                    return None  # a completion wakes us
                 polled = queue.poll()
                 if polled is None:
-                    return self._flush()  # the collector wakes us on the next event
+                    self._flush()
+                    return None  # the collector wakes us on the next event
                 event = polled
                 if task.processor_blocked and not queue.full():
                     task.processor_blocked = False
@@ -717,7 +719,7 @@ class _SinkSubtask:
         """No further event for the sink now: what it holds back goes (``connector_flush``),
         once per run of pending transfers."""
         if not self.unflushed:
-            return None
+            return
         self.unflushed = False
         try:
             self.busy_since = time.monotonic()  # a hung send is given up as a transfer is
@@ -729,7 +731,6 @@ class _SinkSubtask:
                 self.task.fail("sink", "connector_flush", exc)
         finally:
             self.busy_since = 0.0
-        return None
 
     def _done(self, event: Event, seconds: float | None = None) -> None:
         task = self.task
