@@ -290,6 +290,15 @@ def connector_transfer_event(event: Event, stage: StageContext) -> Future[Any] |
 
 
 @hookspec(firstresult=True)
+def connector_flush(stage: StageContext) -> None:
+    """The runtime gives the sink no further event for now — its queue is empty, or as many
+    transfers are pending as the queue holds — after a transfer returned a future: a sink that
+    holds events back (a batch waiting for its size or delay) sends them now, since waiting
+    longer would gather nothing more. Errors belong to the held events' futures; the default
+    does nothing."""
+
+
+@hookspec(firstresult=True)
 def connector_digests(
     request: DigestRequest, stage: StageContext
 ) -> dict[str, WindowDigests] | None:

@@ -269,6 +269,9 @@ class Connector:
     def connector_transfer_event(self, event: Event) -> Future[Any] | None:
         return None
 
+    def connector_flush(self) -> None:
+        return None
+
     def connector_digests(self, request: DigestRequest) -> dict[str, WindowDigests] | None:
         return None
 

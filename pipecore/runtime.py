@@ -17,7 +17,10 @@
   source (on its own thread).
 * A sink transfer hook may return a `concurrent.futures.Future` instead of None: the event is
   done when the future completes (commits still advance in order). At most the queue's
-  bounds of such events are pending at once.
+  bounds of such events are pending at once. When the sink subtask then stops taking events —
+  the queue is empty, or that many are pending — it calls ``connector_flush()`` once: a
+  batching sink sends what it holds instead of waiting out its batch delay for events that
+  cannot come (with one-row events, a full pending bound used to wait for the delay each time).
 * Errors: a `PipeConnectionError` (any `ConnectionError`) from the sink — from a transfer, a
   future, or the handshake when the pipe starts — is retried after a back-off, with a
   handshake first; any other exception of a plugin stops only this pipe
@@ -615,6 +618,7 @@ class _SinkSubtask:
         self.pending: dict[int, Event] = {}  # id(event) -> event, transfer returned a future
         self.pending_since: dict[int, float] = {}  # id(event) -> when its transfer began
         self.pending_bytes = 0
+        self.unflushed = False  # a transfer returned a pending future since the last flush
         self._completions: deque[tuple[Event, BaseException | None]] = deque()
 
     def bind(self) -> None:
@@ -624,6 +628,7 @@ class _SinkSubtask:
         self.transfer_event = calls["connector_transfer_event"]
         self.heartbeat = calls["connector_heartbeat"]
         self.handshake = calls["connector_handshake"]
+        self.flush = calls["connector_flush"]
 
     def _transfer(self, event: Event) -> Any:
         """Transfer one event; returns what the hook returned (None or a future)."""
@@ -671,9 +676,11 @@ class _SinkSubtask:
                 if self.pending and (
                     len(self.pending) >= queue.max_events or self.pending_bytes >= queue.max_bytes
                 ):
+                    self._flush()
                     return None  # a completion wakes us
                 polled = queue.poll()
                 if polled is None:
+                    self._flush()
                     return None  # the collector wakes us on the next event
                 event = polled
                 if task.processor_blocked and not queue.full():
@@ -708,6 +715,23 @@ class _SinkSubtask:
                 return 0
         return None
 
+    def _flush(self) -> None:
+        """No further event for the sink now: what it holds back goes (``connector_flush``),
+        once per run of pending transfers."""
+        if not self.unflushed:
+            return
+        self.unflushed = False
+        try:
+            self.busy_since = time.monotonic()  # a hung send is given up as a transfer is
+            self.flush()
+        except ConnectionError as exc:  # the held events' futures report it and are retried
+            log.info("pipe %s: flush: %s", self.task.name, exc)
+        except Exception as exc:
+            if not self.task.stopping:
+                self.task.fail("sink", "connector_flush", exc)
+        finally:
+            self.busy_since = 0.0
+
     def _done(self, event: Event, seconds: float | None = None) -> None:
         task = self.task
         if isinstance(event, TsFileInsertionEvent):
@@ -735,6 +759,7 @@ class _SinkSubtask:
         self.pending[id(event)] = event
         self.pending_since[id(event)] = began
         self.pending_bytes += event.nbytes
+        self.unflushed = True
         future.add_done_callback(lambda f, e=event: self._on_completion(e, f))
 
     def _on_completion(self, event: Event, future: Any) -> None:

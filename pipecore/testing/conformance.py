@@ -133,6 +133,7 @@ class ConnectorTests:
         try:
             for i, tablet in enumerate(tablets):
                 stage.call["connector_transfer_tablet"](TabletInsertionEvent(tablet, commit_id=i))
+            stage.call["connector_flush"]()  # what the runtime calls when it has no more
             heartbeat = HeartbeatEvent()
             stage.call["connector_heartbeat"]()
             stage.call["connector_transfer_event"](heartbeat)

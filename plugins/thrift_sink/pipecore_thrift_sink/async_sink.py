@@ -229,6 +229,11 @@ class IoTDBThriftAsyncSink(ThriftSinkBase):
             return unit.future
         return super().connector_transfer_event(event)
 
+    def connector_flush(self) -> None:
+        """The pipe has nothing more for this sink now: the open batch goes at once."""
+        with self._lock, contextlib.suppress(SinkClosedError):
+            self._submit_batch()
+
     def connector_close(self) -> None:
         """Send what is batched and in flight (waiting up to 2 s), then stop every thread."""
         if not hasattr(self, "_scheduler"):

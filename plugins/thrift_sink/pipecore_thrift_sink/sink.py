@@ -1,9 +1,10 @@
 """``iotdb-thrift-sync-sink``: IoTDB's pipe protocol over one connection at a time.
 
 * Tablets: type 3 each, or — with ``batch.enable`` (default) — gathered into type-6 batches
-  sent when they reach ``batch.size-bytes`` or have waited ``batch.max-delay-*``. A batched
-  event's transfer returns a future that completes when its batch is acknowledged (the core
-  commits in order, docs/hooks.md).
+  sent when they reach ``batch.size-bytes``, have waited ``batch.max-delay-*``, or the pipe
+  has nothing more for the sink now (``connector_flush``). A batched event's transfer returns
+  a future that completes when its batch is acknowledged (the core commits in order,
+  docs/hooks.md).
 * TsFiles: pending batches first, then the file in pieces and its seal (files.py).
 * Failures: a broken connection raises `PipeConnectionError` (the runtime handshakes again
   and retries; a batch that could not be sent is sent before anything newer); statuses follow
@@ -400,6 +401,11 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
             return None
         return super().connector_transfer_event(event)
 
+    def connector_flush(self) -> None:
+        """The pipe has nothing more for this sink now: the open batch goes at once."""
+        if self.options.batch_enable:
+            self._flush_if_due(raise_errors=False, now=True)
+
     def connector_heartbeat(self) -> None:
         if not self.closed:
             with self._lock:
@@ -480,10 +486,12 @@ class IoTDBThriftSyncSink(ThriftSinkBase):
             self._sealed.popleft()
             batch.future.set_result(None)
 
-    def _flush_if_due(self, raise_errors: bool) -> None:
+    def _flush_if_due(self, raise_errors: bool, now: bool = False) -> None:
+        """Send the open batch once its delay has passed (`now`: at once) and the held ones
+        once their back-off has ended."""
         with self._lock:
             batch = self._batch
-            if batch is not None and batch.due(self.options.batch_max_delay):
+            if batch is not None and (now or batch.due(self.options.batch_max_delay)):
                 self._seal()
             if not self._sealed or time.monotonic() < self._retry_at:
                 return
