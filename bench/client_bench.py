@@ -166,7 +166,12 @@ def main(argv: list[str] | None = None) -> None:
         stops: list[Callable[[], None]] = []
         try:
             proc, port = _serve(tmp / "pipecore")
-            stops.append(lambda: (proc.terminate(), proc.wait(60)))
+
+            def stop_serve() -> None:
+                proc.terminate()
+                proc.wait(60)
+
+            stops.append(stop_serve)
             ports = {"pipecore": port}
             if not args.no_iotdb:
                 from iotdb_server import IoTDBServer
