@@ -364,6 +364,16 @@ class Store:
         with self._lock:
             return self._schema.resolve(path)
 
+    def device_types(self, device: str) -> dict[str, TSDataType] | None:
+        """{measurement: data type} of a device (a canonical path), one lookup for a whole
+        tablet; None when the device has no series. Aliases are not keys (`series` resolves
+        them)."""
+        with self._lock:
+            entry = self._schema.devices.get(device)
+            if entry is None:
+                return None
+            return {name: schema.data_type for name, schema in entry.measurements.items()}
+
     def device_aligned(self, device: str) -> bool | None:
         """Whether the device (a canonical path) is aligned; None when it has no series."""
         with self._lock:
