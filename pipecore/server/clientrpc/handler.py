@@ -227,8 +227,8 @@ class ClientSessionHandler(RareCalls, TemplateCalls, SqlSessionHandler):
 
     # ------------------------------------------------------------ writes
     def _write(self, tablets: list) -> Any:
-        if tablets:
-            self.store.insert_tablets(tablets)
+        if tablets:  # the builder's tablets: fresh arrays, handed over without a copy
+            self.store.insert_tablets(tablets, copy=False)
         return _status(SUCCESS)
 
     def _tablet(self, device, measurements, types, size, timestamps, values, aligned):
