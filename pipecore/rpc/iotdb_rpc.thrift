@@ -4,8 +4,7 @@
  * Written for pipecore. Every struct, field id, field type and requiredness below is the same
  * as in IoTDB 1.3's `client.thrift` / `common.thrift` (the fact source), so that IoTDB's own
  * clients and pipe senders talk to a pipecore node unchanged, and pipecore's sinks talk to a
- * real IoTDB DataNode. What is left out (subscription, fetchMetadata,
- * executeGroupByQueryIntervalQuery, ...) is answered by IoTDB's
+ * real IoTDB DataNode. What is left out (subscription, the table model, ...) is answered by IoTDB's
  * servers but not used by the pipe protocol nor by IoTDB's tree-model Session clients; a call
  * pipecore does not declare here is answered with a TApplicationException UNKNOWN_METHOD.
  *
@@ -431,6 +430,61 @@ struct TSQueryTemplateResp {
   5: optional list<string> measurements
 }
 
+struct TSFetchMetadataResp {
+  1: required TSStatus status
+  2: optional string metadataInJson
+  3: optional list<string> columnsList
+  4: optional string dataType
+}
+
+struct TSFetchMetadataReq {
+  1: required i64 sessionId
+  2: required string type
+  3: optional string columnPath
+}
+
+// IoTDB 2.0.x (removed from later IDLs; its Java client 2.0.5 still has it)
+struct TSGroupByQueryIntervalReq {
+  1: required i64 sessionId
+  2: required i64 statementId
+  3: required string device
+  4: required string measurement
+  5: required i32 dataType
+  6: required TAggregationType aggregationType
+  7: optional string database
+  8: optional i64 startTime
+  9: optional i64 endTime
+  10: optional i64 interval
+  11: optional i32 fetchSize
+  12: optional i64 timeout
+  13: optional bool isAligned
+}
+
+struct TSBackupConfigurationResp {
+  1: required TSStatus status
+  2: optional bool enableOperationSync
+  3: optional string secondaryAddress
+  4: optional i32 secondaryPort
+}
+
+enum TSConnectionType {
+  THRIFT_BASED
+  MQTT_BASED
+  INTERNAL
+  REST_BASED
+}
+
+struct TSConnectionInfo {
+  1: required string userName
+  2: required i64 logInTime
+  3: required string connectionId
+  4: required TSConnectionType type
+}
+
+struct TSConnectionInfoResp {
+  1: required list<TSConnectionInfo> connectionInfoList
+}
+
 struct TSUnsetSchemaTemplateReq {
   1: required i64 sessionId
   2: required string prefixPath
@@ -549,4 +603,9 @@ service IClientRPCService {
   TSStatus handshake(TSyncIdentityInfo info);
   TSStatus sendPipeData(1:binary buff);
   TSStatus sendFile(1:TSyncTransportMetaInfo metaInfo, 2:binary buff);
+
+  TSFetchMetadataResp fetchMetadata(1:TSFetchMetadataReq req);
+  TSExecuteStatementResp executeGroupByQueryIntervalQuery(1:TSGroupByQueryIntervalReq req);
+  TSBackupConfigurationResp getBackupConfiguration();
+  TSConnectionInfoResp fetchAllConnectionsInfo();
 }

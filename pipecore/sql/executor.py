@@ -31,7 +31,7 @@ from ..backlog import BacklogFullError, backlog_note
 from ..errors import ConfigError, PipeDroppedError, PipeError, PipeNotFoundError
 from ..logins import loggable_statement
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import admin, authority, executor_data, executor_select, pipe_tools
+from . import admin, authority, executor_data, executor_select, fast_insert, pipe_tools
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -177,6 +177,7 @@ class Executor:
             CreateLegacyPipe: self._create_legacy_pipe,
             LoadConfiguration: self._load_configuration,
             **executor_data.HANDLERS,
+            **fast_insert.HANDLERS,
             **executor_select.HANDLERS,
             **admin.HANDLERS,
             **pipe_tools.HANDLERS,

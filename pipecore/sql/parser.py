@@ -194,6 +194,11 @@ def parse_script(text: str, *, zone: ZoneLike = None) -> list[Statement]:
 
 def parse_statement(sql: str, *, zone: ZoneLike = None) -> Statement:
     """The one statement in `sql` (a trailing ``;`` is allowed)."""
+    from .fast_insert import parse_fast_insert  # a numeric multi-row INSERT: columnar
+
+    fast = parse_fast_insert(sql, zone)
+    if fast is not None:
+        return fast
     statements = parse_script(sql, zone=zone)
     if not statements:
         line, column = _end_position(sql)

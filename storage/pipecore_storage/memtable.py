@@ -323,6 +323,16 @@ def lww_merge(times: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.nda
         if t.shape[0] < 2 or bool(np.all(t[1:] > t[:-1])):
             return t, v
     else:
+        runs = [(t, v) for t, v in zip(times, values, strict=True) if t.shape[0]]
+        if all(
+            bool(np.all(t[1:] > t[:-1])) and (k == 0 or int(t[0]) > int(runs[k - 1][0][-1]))
+            for k, (t, _) in enumerate(runs)
+        ):  # the common case: sorted runs one after the other in time (sealed, then memtable)
+            if len(runs) == 1:
+                return runs[0]
+            if not runs:
+                return np.empty(0, np.int64), np.concatenate(values)
+            return np.concatenate([t for t, _ in runs]), np.concatenate([v for _, v in runs])
         t = np.concatenate(times)
         v = np.concatenate(values)
     order = np.argsort(t, kind="stable")

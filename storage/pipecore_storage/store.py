@@ -365,6 +365,16 @@ class Store:
         with self._lock:
             return self._schema.resolve(path)
 
+    def device_types(self, device: str) -> dict[str, TSDataType] | None:
+        """{measurement: data type} of a device (a canonical path), one lookup for a whole
+        tablet; None when the device has no series. Aliases are not keys (`series` resolves
+        them)."""
+        with self._lock:
+            entry = self._schema.devices.get(device)
+            if entry is None:
+                return None
+            return {name: schema.data_type for name, schema in entry.measurements.items()}
+
     def device_aligned(self, device: str) -> bool | None:
         """Whether the device (a canonical path) is aligned; None when it has no series."""
         with self._lock:
@@ -400,10 +410,17 @@ class Store:
         """Write a tablet; returns its sequence number once the WAL has it (see wal_mode)."""
         return self.insert_tablets([tablet], origin)[-1]
 
-    def insert_tablets(self, tablets: Sequence[Tablet], origin: Origin = CLIENT) -> list[int]:
-        """Write several tablets as one atomic batch (one WAL write); their sequence numbers."""
+    def insert_tablets(
+        self, tablets: Sequence[Tablet], origin: Origin = CLIENT, *, copy: bool = True
+    ) -> list[int]:
+        """Write several tablets as one atomic batch (one WAL write); their sequence numbers.
+
+        The store keeps a private copy of each tablet; ``copy=False`` hands the tablets over
+        instead (the caller made them for this call and never touches their arrays again)."""
         self._check_open()
-        return self._insert([_prepare_tablet(t) for t in tablets], origin)
+        if copy:
+            return self._insert([_prepare_tablet(t) for t in tablets], origin)
+        return self._insert([_canonical_tablet(t) for t in tablets], origin)
 
     def _insert(self, tablets: list[Tablet], origin: Origin) -> list[int]:
         """Write tablets that are private to the store and have canonical device paths."""
@@ -865,6 +882,14 @@ def _prepare_tablet(tablet: Tablet) -> Tablet:
         [None if m is None else np.array(m, copy=True) for m in tablet.null_masks],
         tablet.aligned,
     )
+
+
+def _canonical_tablet(tablet: Tablet) -> Tablet:
+    """`tablet` itself when its device path is canonical, else with the canonical path."""
+    device = canonical_device(tablet.device)[0]
+    if device == tablet.device:
+        return tablet
+    return attrs.evolve(tablet, device=device)
 
 
 def _copy_schema(schema: SchemaRegistry) -> SchemaRegistry:

@@ -16,7 +16,6 @@ import pytest
 from iotdb.thrift.rpc.IClientRPCService import Client
 from iotdb.thrift.rpc.ttypes import (
     TSAggregationQueryReq,
-    TSFetchMetadataReq,
     TSInsertRecordReq,
     TSInsertTabletReq,
     TSOpenSessionReq,
@@ -386,8 +385,8 @@ def test_old_protocol_is_refused_with_incompatible_version(server):
 def test_a_method_pipecore_does_not_serve_is_an_application_error_naming_it(server):
     client, opened, transport = _raw_client(server.port)
     try:
-        with pytest.raises(TApplicationException, match="fetchMetadata") as caught:
-            client.fetchMetadata(TSFetchMetadataReq(opened.sessionId, "ALL"))
+        with pytest.raises(TApplicationException, match="showConfigurationTemplate") as caught:
+            client.showConfigurationTemplate()
         assert caught.value.type == TApplicationException.UNKNOWN_METHOD
         assert client.requestStatementId(opened.sessionId) > 0  # the connection still works
     finally:

@@ -18,6 +18,9 @@ executeRawDataQueryV2, ...LastData..., queries (`queries`), paged with fetchResu
 executeAggregationQueryV2, fast last
 getProperties                          the node's version, precision, limits
 schema template calls                  `templates`
+fetchMetadata, getBackupConfiguration, as IoTDB 2.0.1-beta answers them (`rare`,
+fetchAllConnectionsInfo, executeGroup- `groupby`)
+ByQueryIntervalQuery
 =====================================  ==================================================
 
 A call refused for bad input answers IoTDB's status code and message and stores nothing
@@ -44,6 +47,7 @@ from ..sql_session import SqlSessionHandler
 from . import queries
 from .decoding import data_types_of, decode_record_values, decode_tablet
 from .errors import ILLEGAL_PARAMETER, PATH_NOT_EXIST, ClientCallError
+from .rare import RareCalls
 from .templates import TemplateCalls
 from .writes import Row, TabletBuilder
 
@@ -94,7 +98,7 @@ def _statement_failure(status: Any) -> Any:
     return t.TSExecuteStatementResp(status=status)
 
 
-class ClientSessionHandler(TemplateCalls, SqlSessionHandler):
+class ClientSessionHandler(RareCalls, TemplateCalls, SqlSessionHandler):
     """One connection's session: SQL and every tree-model call of IoTDB's Session clients."""
 
     def __init__(self, context: ConnectionContext, node: Node) -> None:
@@ -223,8 +227,8 @@ class ClientSessionHandler(TemplateCalls, SqlSessionHandler):
 
     # ------------------------------------------------------------ writes
     def _write(self, tablets: list) -> Any:
-        if tablets:
-            self.store.insert_tablets(tablets)
+        if tablets:  # the builder's tablets: fresh arrays, handed over without a copy
+            self.store.insert_tablets(tablets, copy=False)
         return _status(SUCCESS)
 
     def _tablet(self, device, measurements, types, size, timestamps, values, aligned):

@@ -86,6 +86,10 @@ class TabletBuilder:
     def __init__(self, store: Any, templates: SchemaTemplates | None = None) -> None:
         self.store = store
         self.templates = templates
+        # (device as sent, measurements) already checked: a client repeats the same tablet
+        # shape call after call (bounded; cleared when full)
+        self._checked: dict[tuple[str, tuple[str, ...]], tuple[str, list[str]]] = {}
+        self._schemas: dict[tuple[str, TSDataType], MeasurementSchema] = {}
 
     # ------------------------------------------------------------ schema lookups
     def _prepare_device(self, device: str) -> bool | None:
@@ -111,20 +115,42 @@ class TabletBuilder:
         masks: Sequence[np.ndarray | None],
         aligned: bool,
     ) -> Tablet:
-        device = _device(device)
-        names = _measurements(device, measurements)
+        device, names = self._checked_names(device, measurements)
         existing = self._prepare_device(device)
+        types = self.store.device_types(device) or {}
         schemas, out = [], []
         for name, given, column, mask in zip(names, data_types, columns, masks, strict=True):
-            registered = self._registered(device, name)
+            registered = types.get(name)
+            if registered is None and types:  # new here, or an alias of a series
+                registered = self._registered(device, name)
             if registered is not None and registered != given:
                 column = self._cast_column(f"{device}.{name}", registered, given, column, mask)
                 given = registered
-            schemas.append(MeasurementSchema(name, given))
+            schemas.append(self._schema(name, given))
             out.append(column)
         return Tablet(
             device, schemas, times, out, list(masks), aligned if existing is None else existing
         )
+
+    def _schema(self, name: str, data_type: TSDataType) -> MeasurementSchema:
+        """The (immutable) schema of a measurement, built once per name and type."""
+        schema = self._schemas.get((name, data_type))
+        if schema is None:
+            if len(self._schemas) >= 4096:
+                self._schemas.clear()
+            schema = self._schemas[(name, data_type)] = MeasurementSchema(name, data_type)
+        return schema
+
+    def _checked_names(self, device: str, measurements: Sequence[str]) -> tuple[str, list[str]]:
+        key = (device, tuple(measurements))
+        checked = self._checked.get(key)
+        if checked is None:
+            canonical = _device(device)
+            checked = (canonical, _measurements(canonical, measurements))
+            if len(self._checked) >= 1024:
+                self._checked.clear()
+            self._checked[key] = checked
+        return checked[0], list(checked[1])
 
     def _cast_column(self, path, registered, given, column, mask) -> np.ndarray:
         if registered not in _CASTS.get(given, frozenset()):

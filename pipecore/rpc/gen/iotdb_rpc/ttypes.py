@@ -133,6 +133,27 @@ class TSProtocolVersion(object):
     }
 
 
+class TSConnectionType(object):
+    THRIFT_BASED = 0
+    MQTT_BASED = 1
+    INTERNAL = 2
+    REST_BASED = 3
+
+    _VALUES_TO_NAMES = {
+        0: "THRIFT_BASED",
+        1: "MQTT_BASED",
+        2: "INTERNAL",
+        3: "REST_BASED",
+    }
+
+    _NAMES_TO_VALUES = {
+        "THRIFT_BASED": 0,
+        "MQTT_BASED": 1,
+        "INTERNAL": 2,
+        "REST_BASED": 3,
+    }
+
+
 class TEndPoint(object):
     """
     Attributes:
@@ -5695,6 +5716,650 @@ class TSQueryTemplateResp(object):
         return not (self == other)
 
 
+class TSFetchMetadataResp(object):
+    """
+    Attributes:
+     - status
+     - metadataInJson
+     - columnsList
+     - dataType
+
+    """
+
+
+    def __init__(self, status=None, metadataInJson=None, columnsList=None, dataType=None,):
+        self.status = status
+        self.metadataInJson = metadataInJson
+        self.columnsList = columnsList
+        self.dataType = dataType
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.STRUCT:
+                    self.status = TSStatus()
+                    self.status.read(iprot)
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.metadataInJson = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.LIST:
+                    self.columnsList = []
+                    (_etype627, _size624) = iprot.readListBegin()
+                    for _i628 in range(_size624):
+                        _elem629 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.columnsList.append(_elem629)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.STRING:
+                    self.dataType = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSFetchMetadataResp')
+        if self.status is not None:
+            oprot.writeFieldBegin('status', TType.STRUCT, 1)
+            self.status.write(oprot)
+            oprot.writeFieldEnd()
+        if self.metadataInJson is not None:
+            oprot.writeFieldBegin('metadataInJson', TType.STRING, 2)
+            oprot.writeString(self.metadataInJson.encode('utf-8') if sys.version_info[0] == 2 else self.metadataInJson)
+            oprot.writeFieldEnd()
+        if self.columnsList is not None:
+            oprot.writeFieldBegin('columnsList', TType.LIST, 3)
+            oprot.writeListBegin(TType.STRING, len(self.columnsList))
+            for iter630 in self.columnsList:
+                oprot.writeString(iter630.encode('utf-8') if sys.version_info[0] == 2 else iter630)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.dataType is not None:
+            oprot.writeFieldBegin('dataType', TType.STRING, 4)
+            oprot.writeString(self.dataType.encode('utf-8') if sys.version_info[0] == 2 else self.dataType)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.status is None:
+            raise TProtocolException(message='Required field status is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSFetchMetadataReq(object):
+    """
+    Attributes:
+     - sessionId
+     - type
+     - columnPath
+
+    """
+
+
+    def __init__(self, sessionId=None, type=None, columnPath=None,):
+        self.sessionId = sessionId
+        self.type = type
+        self.columnPath = columnPath
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.type = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.columnPath = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSFetchMetadataReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.type is not None:
+            oprot.writeFieldBegin('type', TType.STRING, 2)
+            oprot.writeString(self.type.encode('utf-8') if sys.version_info[0] == 2 else self.type)
+            oprot.writeFieldEnd()
+        if self.columnPath is not None:
+            oprot.writeFieldBegin('columnPath', TType.STRING, 3)
+            oprot.writeString(self.columnPath.encode('utf-8') if sys.version_info[0] == 2 else self.columnPath)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.type is None:
+            raise TProtocolException(message='Required field type is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSGroupByQueryIntervalReq(object):
+    """
+    Attributes:
+     - sessionId
+     - statementId
+     - device
+     - measurement
+     - dataType
+     - aggregationType
+     - database
+     - startTime
+     - endTime
+     - interval
+     - fetchSize
+     - timeout
+     - isAligned
+
+    """
+
+
+    def __init__(self, sessionId=None, statementId=None, device=None, measurement=None, dataType=None, aggregationType=None, database=None, startTime=None, endTime=None, interval=None, fetchSize=None, timeout=None, isAligned=None,):
+        self.sessionId = sessionId
+        self.statementId = statementId
+        self.device = device
+        self.measurement = measurement
+        self.dataType = dataType
+        self.aggregationType = aggregationType
+        self.database = database
+        self.startTime = startTime
+        self.endTime = endTime
+        self.interval = interval
+        self.fetchSize = fetchSize
+        self.timeout = timeout
+        self.isAligned = isAligned
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.sessionId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.I64:
+                    self.statementId = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.device = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.STRING:
+                    self.measurement = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.I32:
+                    self.dataType = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.I32:
+                    self.aggregationType = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 7:
+                if ftype == TType.STRING:
+                    self.database = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 8:
+                if ftype == TType.I64:
+                    self.startTime = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 9:
+                if ftype == TType.I64:
+                    self.endTime = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 10:
+                if ftype == TType.I64:
+                    self.interval = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 11:
+                if ftype == TType.I32:
+                    self.fetchSize = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 12:
+                if ftype == TType.I64:
+                    self.timeout = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 13:
+                if ftype == TType.BOOL:
+                    self.isAligned = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSGroupByQueryIntervalReq')
+        if self.sessionId is not None:
+            oprot.writeFieldBegin('sessionId', TType.I64, 1)
+            oprot.writeI64(self.sessionId)
+            oprot.writeFieldEnd()
+        if self.statementId is not None:
+            oprot.writeFieldBegin('statementId', TType.I64, 2)
+            oprot.writeI64(self.statementId)
+            oprot.writeFieldEnd()
+        if self.device is not None:
+            oprot.writeFieldBegin('device', TType.STRING, 3)
+            oprot.writeString(self.device.encode('utf-8') if sys.version_info[0] == 2 else self.device)
+            oprot.writeFieldEnd()
+        if self.measurement is not None:
+            oprot.writeFieldBegin('measurement', TType.STRING, 4)
+            oprot.writeString(self.measurement.encode('utf-8') if sys.version_info[0] == 2 else self.measurement)
+            oprot.writeFieldEnd()
+        if self.dataType is not None:
+            oprot.writeFieldBegin('dataType', TType.I32, 5)
+            oprot.writeI32(self.dataType)
+            oprot.writeFieldEnd()
+        if self.aggregationType is not None:
+            oprot.writeFieldBegin('aggregationType', TType.I32, 6)
+            oprot.writeI32(self.aggregationType)
+            oprot.writeFieldEnd()
+        if self.database is not None:
+            oprot.writeFieldBegin('database', TType.STRING, 7)
+            oprot.writeString(self.database.encode('utf-8') if sys.version_info[0] == 2 else self.database)
+            oprot.writeFieldEnd()
+        if self.startTime is not None:
+            oprot.writeFieldBegin('startTime', TType.I64, 8)
+            oprot.writeI64(self.startTime)
+            oprot.writeFieldEnd()
+        if self.endTime is not None:
+            oprot.writeFieldBegin('endTime', TType.I64, 9)
+            oprot.writeI64(self.endTime)
+            oprot.writeFieldEnd()
+        if self.interval is not None:
+            oprot.writeFieldBegin('interval', TType.I64, 10)
+            oprot.writeI64(self.interval)
+            oprot.writeFieldEnd()
+        if self.fetchSize is not None:
+            oprot.writeFieldBegin('fetchSize', TType.I32, 11)
+            oprot.writeI32(self.fetchSize)
+            oprot.writeFieldEnd()
+        if self.timeout is not None:
+            oprot.writeFieldBegin('timeout', TType.I64, 12)
+            oprot.writeI64(self.timeout)
+            oprot.writeFieldEnd()
+        if self.isAligned is not None:
+            oprot.writeFieldBegin('isAligned', TType.BOOL, 13)
+            oprot.writeBool(self.isAligned)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.sessionId is None:
+            raise TProtocolException(message='Required field sessionId is unset!')
+        if self.statementId is None:
+            raise TProtocolException(message='Required field statementId is unset!')
+        if self.device is None:
+            raise TProtocolException(message='Required field device is unset!')
+        if self.measurement is None:
+            raise TProtocolException(message='Required field measurement is unset!')
+        if self.dataType is None:
+            raise TProtocolException(message='Required field dataType is unset!')
+        if self.aggregationType is None:
+            raise TProtocolException(message='Required field aggregationType is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSBackupConfigurationResp(object):
+    """
+    Attributes:
+     - status
+     - enableOperationSync
+     - secondaryAddress
+     - secondaryPort
+
+    """
+
+
+    def __init__(self, status=None, enableOperationSync=None, secondaryAddress=None, secondaryPort=None,):
+        self.status = status
+        self.enableOperationSync = enableOperationSync
+        self.secondaryAddress = secondaryAddress
+        self.secondaryPort = secondaryPort
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.STRUCT:
+                    self.status = TSStatus()
+                    self.status.read(iprot)
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.BOOL:
+                    self.enableOperationSync = iprot.readBool()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.secondaryAddress = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.I32:
+                    self.secondaryPort = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSBackupConfigurationResp')
+        if self.status is not None:
+            oprot.writeFieldBegin('status', TType.STRUCT, 1)
+            self.status.write(oprot)
+            oprot.writeFieldEnd()
+        if self.enableOperationSync is not None:
+            oprot.writeFieldBegin('enableOperationSync', TType.BOOL, 2)
+            oprot.writeBool(self.enableOperationSync)
+            oprot.writeFieldEnd()
+        if self.secondaryAddress is not None:
+            oprot.writeFieldBegin('secondaryAddress', TType.STRING, 3)
+            oprot.writeString(self.secondaryAddress.encode('utf-8') if sys.version_info[0] == 2 else self.secondaryAddress)
+            oprot.writeFieldEnd()
+        if self.secondaryPort is not None:
+            oprot.writeFieldBegin('secondaryPort', TType.I32, 4)
+            oprot.writeI32(self.secondaryPort)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.status is None:
+            raise TProtocolException(message='Required field status is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSConnectionInfo(object):
+    """
+    Attributes:
+     - userName
+     - logInTime
+     - connectionId
+     - type
+
+    """
+
+
+    def __init__(self, userName=None, logInTime=None, connectionId=None, type=None,):
+        self.userName = userName
+        self.logInTime = logInTime
+        self.connectionId = connectionId
+        self.type = type
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.STRING:
+                    self.userName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.I64:
+                    self.logInTime = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.STRING:
+                    self.connectionId = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.I32:
+                    self.type = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSConnectionInfo')
+        if self.userName is not None:
+            oprot.writeFieldBegin('userName', TType.STRING, 1)
+            oprot.writeString(self.userName.encode('utf-8') if sys.version_info[0] == 2 else self.userName)
+            oprot.writeFieldEnd()
+        if self.logInTime is not None:
+            oprot.writeFieldBegin('logInTime', TType.I64, 2)
+            oprot.writeI64(self.logInTime)
+            oprot.writeFieldEnd()
+        if self.connectionId is not None:
+            oprot.writeFieldBegin('connectionId', TType.STRING, 3)
+            oprot.writeString(self.connectionId.encode('utf-8') if sys.version_info[0] == 2 else self.connectionId)
+            oprot.writeFieldEnd()
+        if self.type is not None:
+            oprot.writeFieldBegin('type', TType.I32, 4)
+            oprot.writeI32(self.type)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.userName is None:
+            raise TProtocolException(message='Required field userName is unset!')
+        if self.logInTime is None:
+            raise TProtocolException(message='Required field logInTime is unset!')
+        if self.connectionId is None:
+            raise TProtocolException(message='Required field connectionId is unset!')
+        if self.type is None:
+            raise TProtocolException(message='Required field type is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
+class TSConnectionInfoResp(object):
+    """
+    Attributes:
+     - connectionInfoList
+
+    """
+
+
+    def __init__(self, connectionInfoList=None,):
+        self.connectionInfoList = connectionInfoList
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.LIST:
+                    self.connectionInfoList = []
+                    (_etype634, _size631) = iprot.readListBegin()
+                    for _i635 in range(_size631):
+                        _elem636 = TSConnectionInfo()
+                        _elem636.read(iprot)
+                        self.connectionInfoList.append(_elem636)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('TSConnectionInfoResp')
+        if self.connectionInfoList is not None:
+            oprot.writeFieldBegin('connectionInfoList', TType.LIST, 1)
+            oprot.writeListBegin(TType.STRUCT, len(self.connectionInfoList))
+            for iter637 in self.connectionInfoList:
+                iter637.write(oprot)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        if self.connectionInfoList is None:
+            raise TProtocolException(message='Required field connectionInfoList is unset!')
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
+
+
 class TSUnsetSchemaTemplateReq(object):
     """
     Attributes:
@@ -5882,10 +6547,10 @@ class TCreateTimeseriesUsingSchemaTemplateReq(object):
             elif fid == 2:
                 if ftype == TType.LIST:
                     self.devicePathList = []
-                    (_etype627, _size624) = iprot.readListBegin()
-                    for _i628 in range(_size624):
-                        _elem629 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
-                        self.devicePathList.append(_elem629)
+                    (_etype641, _size638) = iprot.readListBegin()
+                    for _i642 in range(_size638):
+                        _elem643 = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                        self.devicePathList.append(_elem643)
                     iprot.readListEnd()
                 else:
                     iprot.skip(ftype)
@@ -5906,8 +6571,8 @@ class TCreateTimeseriesUsingSchemaTemplateReq(object):
         if self.devicePathList is not None:
             oprot.writeFieldBegin('devicePathList', TType.LIST, 2)
             oprot.writeListBegin(TType.STRING, len(self.devicePathList))
-            for iter630 in self.devicePathList:
-                oprot.writeString(iter630.encode('utf-8') if sys.version_info[0] == 2 else iter630)
+            for iter644 in self.devicePathList:
+                oprot.writeString(iter644.encode('utf-8') if sys.version_info[0] == 2 else iter644)
             oprot.writeListEnd()
             oprot.writeFieldEnd()
         oprot.writeFieldStop()
@@ -6661,6 +7326,59 @@ TSQueryTemplateResp.thrift_spec = (
     (3, TType.BOOL, 'result', None, None, ),  # 3
     (4, TType.I32, 'count', None, None, ),  # 4
     (5, TType.LIST, 'measurements', (TType.STRING, 'UTF8', False), None, ),  # 5
+)
+all_structs.append(TSFetchMetadataResp)
+TSFetchMetadataResp.thrift_spec = (
+    None,  # 0
+    (1, TType.STRUCT, 'status', [TSStatus, None], None, ),  # 1
+    (2, TType.STRING, 'metadataInJson', 'UTF8', None, ),  # 2
+    (3, TType.LIST, 'columnsList', (TType.STRING, 'UTF8', False), None, ),  # 3
+    (4, TType.STRING, 'dataType', 'UTF8', None, ),  # 4
+)
+all_structs.append(TSFetchMetadataReq)
+TSFetchMetadataReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.STRING, 'type', 'UTF8', None, ),  # 2
+    (3, TType.STRING, 'columnPath', 'UTF8', None, ),  # 3
+)
+all_structs.append(TSGroupByQueryIntervalReq)
+TSGroupByQueryIntervalReq.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'sessionId', None, None, ),  # 1
+    (2, TType.I64, 'statementId', None, None, ),  # 2
+    (3, TType.STRING, 'device', 'UTF8', None, ),  # 3
+    (4, TType.STRING, 'measurement', 'UTF8', None, ),  # 4
+    (5, TType.I32, 'dataType', None, None, ),  # 5
+    (6, TType.I32, 'aggregationType', None, None, ),  # 6
+    (7, TType.STRING, 'database', 'UTF8', None, ),  # 7
+    (8, TType.I64, 'startTime', None, None, ),  # 8
+    (9, TType.I64, 'endTime', None, None, ),  # 9
+    (10, TType.I64, 'interval', None, None, ),  # 10
+    (11, TType.I32, 'fetchSize', None, None, ),  # 11
+    (12, TType.I64, 'timeout', None, None, ),  # 12
+    (13, TType.BOOL, 'isAligned', None, None, ),  # 13
+)
+all_structs.append(TSBackupConfigurationResp)
+TSBackupConfigurationResp.thrift_spec = (
+    None,  # 0
+    (1, TType.STRUCT, 'status', [TSStatus, None], None, ),  # 1
+    (2, TType.BOOL, 'enableOperationSync', None, None, ),  # 2
+    (3, TType.STRING, 'secondaryAddress', 'UTF8', None, ),  # 3
+    (4, TType.I32, 'secondaryPort', None, None, ),  # 4
+)
+all_structs.append(TSConnectionInfo)
+TSConnectionInfo.thrift_spec = (
+    None,  # 0
+    (1, TType.STRING, 'userName', 'UTF8', None, ),  # 1
+    (2, TType.I64, 'logInTime', None, None, ),  # 2
+    (3, TType.STRING, 'connectionId', 'UTF8', None, ),  # 3
+    (4, TType.I32, 'type', None, None, ),  # 4
+)
+all_structs.append(TSConnectionInfoResp)
+TSConnectionInfoResp.thrift_spec = (
+    None,  # 0
+    (1, TType.LIST, 'connectionInfoList', (TType.STRUCT, [TSConnectionInfo, None], False), None, ),  # 1
 )
 all_structs.append(TSUnsetSchemaTemplateReq)
 TSUnsetSchemaTemplateReq.thrift_spec = (
