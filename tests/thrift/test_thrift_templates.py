@@ -77,7 +77,7 @@ def test_templates_history_and_realtime(ab) -> None:
         "t2": [(f"{db}.k.d1",)],
         "t3": [(f"{db}.h.d1",), (f"{db}.h.d2",)],
     }
-    assert [r for r in got["devices"] if r[0] == f"{db}.k.d1"][0][1] == "true"  # aligned
+    assert next(r for r in got["devices"] if r[0] == f"{db}.k.d1")[1] == "true"  # aligned
     assert got["points"] == 4
     assert f"{db}.g.d1.s1" not in [r[0] for r in got["series"]]
 
