@@ -383,13 +383,14 @@ class SchemaTemplates:
             for device in devices:
                 used = self.activated[device]
                 template = self.templates.get(used)
-                record: dict[str, Any] = {"op": "deactivate_template", "device": device}
-                record["definition"] = template.record() if template else {"name": used}
-                self._publish(store, record, origin=origin)
                 for m in template.measurements if template else ():
                     path = f"{device}.{join_path([m])}"
                     if store.series(path) is not None:
                         store.delete_timeseries(path, origin=origin or CLIENT, template=used)
+                # after the series' data deletions: a receiver still has the series for them
+                record: dict[str, Any] = {"op": "deactivate_template", "device": device}
+                record["definition"] = template.record() if template else {"name": used}
+                self._publish(store, record, origin=origin)
                 del self.activated[device]
             self._save()
             return devices

@@ -118,6 +118,13 @@ def test_pipecore_templates_reach_iotdb(
         )
         assert got["set"][t3] == [f"{db}.z"]  # type: ignore[index]
         assert (f"{db}.k.d2", "true") in got["devices"]  # type: ignore[operator]
+        # a data deletion of one template series (IoTDB wants it as a MeasurementPath)
+        pipecore.execute(f"delete from {db}.g.d2.s1 where time <= 1")
+        got = _settle(
+            lambda: _view(pipecore.query, names, db),
+            lambda: _view(iotdb.query, names, db),
+            pipecore,
+        )
         pipecore.execute(f"unset schema template {t3} from {db}.z", f"drop schema template {t3}")
         got = _settle(
             lambda: _view(pipecore.query, names, db),

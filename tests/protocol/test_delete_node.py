@@ -77,3 +77,13 @@ def test_other_plan_nodes_and_path_kinds_are_refused() -> None:
 def test_round_trip(patterns: list[str], start: int, end: int) -> None:
     node = DeleteDataNode(tuple(patterns), start, end, "n1")
     assert decode_delete_node(encode_delete_node(node)) == node
+
+
+def test_one_series_goes_as_a_measurement_path() -> None:
+    """IoTDB 2.0.1 casts a path without wildcards to MeasurementPath (type 0); a pattern stays
+    a PartialPath (type 2)."""
+    body = encode_delete_node(DeleteDataNode(("root.sg.d.s", "root.sg.**"), 0, 9))
+    assert body[6] == 0  # the first path's type
+    second = body.index(b"\x02\x00\x00\x00", 7)
+    assert body[second + 4 : second + 8] == (3).to_bytes(4, "big")  # root, sg, **
+    assert decode_delete_node(body).patterns == ("root.sg.d.s", "root.sg.**")

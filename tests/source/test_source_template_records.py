@@ -62,13 +62,13 @@ def test_every_template_change_is_published_in_order_with_the_data(store, templa
         ["InsertEvent"],
         [("extend_template", None)],
         [("create_series", "t")],
-        [("deactivate_template", None)],
         ["StoreDeletion"],  # the data of each series, then the series (marked)
         [("delete_series", "t")],
         ["StoreDeletion"],
         [("delete_series", "t")],
         ["StoreDeletion"],
         [("delete_series", "t")],
+        [("deactivate_template", None)],
         [("unset_template", None)],
         [("drop_template", None)],
     ]

@@ -115,19 +115,28 @@ def _skip_device_id(br: ByteReader) -> None:
 
 
 def encode_delete_node(node: DeleteDataNode) -> bytes:
-    """The body IoTDB's receiver decodes (measurement, device and full path left null)."""
+    """The body IoTDB's receiver decodes (measurement, device and full path left null). A
+    path without a wildcard (one series) goes as a MeasurementPath, as IoTDB sends it (schema,
+    tags and alias null): IoTDB 2.0.1's receiver casts such a path to MeasurementPath and
+    answers a PartialPath with a ClassCastException (1107)."""
     w = BodyWriter()
     w.i16(DELETE_DATA)
     w.i32(len(node.patterns))
     for pattern in node.patterns:
-        w.byte(_PARTIAL_PATH)
-        w.byte(0)
-        w.byte(0)
-        w.byte(0)
         nodes = _split(pattern)
+        one_series = not any("*" in n for n in nodes)
+        w.byte(_MEASUREMENT_PATH if one_series else _PARTIAL_PATH)
+        w.byte(0)
+        w.byte(0)
+        w.byte(0)
         w.i32(len(nodes))
         for part in nodes:
             w.string(part)
+        if one_series:
+            w.byte(0)  # schema
+            w.byte(0)  # tag map
+            w.byte(0)  # isUnderAlignedEntity
+            w.string(None)  # alias
     w.i64(node.start)
     w.i64(node.end)
     w.string(node.node_id)
