@@ -16,11 +16,13 @@ real IoTDB receiver — what IoTDB's own config-region and schema-region sources
   ``path, i32 templateSetLevel, i32 templateId``; IoTDB's DataNode receiver
   (``PipePlanToStatementVisitor``) keeps the path only and activates the template set over it
   there, so the level and id sent are placeholders;
-* ``prune_template``: IoTDB has no such plan — left out (`template_requests` gives nothing).
+* ``prune_template``: IoTDB has no such plan — left out with a warning (`template_requests`
+  gives nothing).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from .config_plan import (
@@ -44,6 +46,8 @@ __all__ = [
     "encode_deactivate_template",
     "template_requests",
 ]
+
+log = logging.getLogger("pipecore.thrift_sink")
 
 _PLAN = int(PipeRequestType.TRANSFER_SCHEMA_PLAN)
 _CONFIG = int(PipeRequestType.TRANSFER_CONFIG_PLAN)
@@ -115,3 +119,9 @@ def template_requests(record: dict) -> Iterator[tuple[int, bytes, int]]:
     elif op == "deactivate_template":
         definition = _definition(record["definition"])
         yield _CONFIG, encode_deactivate_template([(record["device"], [definition])]), 1
+    elif op == "prune_template":
+        log.warning(
+            "template %s: the removal of its measurement %s is not sent (IoTDB has no plan for it)",
+            record["name"],
+            record["measurement"],
+        )
