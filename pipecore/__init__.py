@@ -74,6 +74,7 @@ from .plugin import (
 )
 from .privileges import Authority, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
+from .schema_templates import SHARED_KEY as SCHEMA_TEMPLATES_KEY
 from .schema_templates import TemplateError, TemplateMeasurement
 from .timeparse import parse_time_value
 
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT",
+    "SCHEMA_TEMPLATES_KEY",
     "Authority",
     "BacklogGuard",
     "Config",

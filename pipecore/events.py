@@ -212,8 +212,10 @@ class DeletionEvent(Event):
 class SchemaEvent(Event):
     """Schema changes, in the store's schema-log record form (``{"op": "create_database",
     "name": …}``, ``create_series``, ``delete_series``, ``delete_database``,
-    ``series_meta``; see `pipecore_storage.schema`). `snapshot` is True for the schema a
-    pipe found when it started (history), False for a change as it happened (realtime)."""
+    ``series_meta``; see `pipecore_storage.schema`; schema templates' ``create_template``,
+    ``set_template``, ``activate_template`` …, see `pipecore.schema_templates`). `snapshot` is
+    True for the schema a pipe found when it started (history), False for a change as it
+    happened (realtime)."""
 
     records: tuple[dict, ...] = ()
     snapshot: bool = False

@@ -17,7 +17,19 @@ MEASUREMENT_ALREADY_EXISTS_IN_TEMPLATE. A template's measurements are listed in 
 IoTDB's server lists them (the iteration order of its Java hash map).
 
 The templates persist in ``<data dir>/system/schema_templates.json``, rewritten atomically on
-each change.
+each change. Each template has an id, given in creation order from a counter that never goes
+back (IoTDB's ConfigNode ``TemplateTable`` numbers its templates so).
+
+Pipes: every change is also handed to the store's schema subscribers as a record
+(`Store.publish_schema`), in order with the data — ``create_template`` (``name``, ``id``,
+``aligned``, ``measurements``: [name, type, encoding, compressor] lists), ``extend_template``
+(``name``, ``measurements``), ``prune_template`` (``name``, ``measurement``),
+``drop_template`` (``name``), ``set_template`` / ``unset_template`` (``name``, ``path``),
+``activate_template`` (``device``, ``name``) and ``deactivate_template`` (``device``, and the
+template's ``create_template`` record as ``definition``). The series an activation, an extension
+or a deactivation creates or deletes carry ``"template": name`` in their store records: a pipe
+sends the template's record instead (the receiver's template makes them). `schema_snapshot`
+is the whole schema in those records, for a pipe's history.
 """
 
 from __future__ import annotations
@@ -32,10 +44,21 @@ from typing import Any
 import attrs
 
 from pipecore_storage.errors import PipecoreError
+from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.paths import join_path, parse_pattern, split_path
 from pipecore_storage.types import CompressionType, TSDataType, TSEncoding, parse_enum
 
-__all__ = ["SchemaTemplates", "Template", "TemplateError", "TemplateMeasurement", "java_hash_order"]
+__all__ = [
+    "SHARED_KEY",
+    "SchemaTemplates",
+    "Template",
+    "TemplateError",
+    "TemplateMeasurement",
+    "java_hash_order",
+]
+
+#: the key of a node's `SchemaTemplates` in its `pipecore.host.NodeShared` (sources read it)
+SHARED_KEY = "pipecore.schema_templates"
 
 DUPLICATED_TEMPLATE = 511
 UNDEFINED_TEMPLATE = 512
@@ -95,9 +118,20 @@ class Template:
     name: str
     aligned: bool
     measurements: dict[str, TemplateMeasurement] = attrs.field(factory=dict)
+    id: int = 0
 
     def ordered(self) -> list[TemplateMeasurement]:
         return [self.measurements[n] for n in java_hash_order(self.measurements)]
+
+    def record(self) -> dict:
+        """The ``create_template`` record of this template as it is now."""
+        return {
+            "op": "create_template",
+            "name": self.name,
+            "id": self.id,
+            "aligned": self.aligned,
+            "measurements": [m.to_json() for m in self.measurements.values()],
+        }
 
 
 def _nodes(path: str) -> tuple[str, ...]:
@@ -110,38 +144,50 @@ def _nodes(path: str) -> tuple[str, ...]:
 class SchemaTemplates:
     """The templates of one node; thread-safe."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, store: Any = None) -> None:
         self.path = path
+        self.store = store  # where changes are published (`Store.publish_schema`); optional
         self._lock = threading.RLock()
         self.templates: dict[str, Template] = {}
         self.set_on: dict[str, str] = {}  # path -> template name
         self.activated: dict[str, str] = {}  # device -> template name
+        self.next_id = 0
         if path.exists():
             self._load(json.loads(path.read_text("utf-8")))
 
     @classmethod
-    def for_data_dir(cls, data_dir: str | os.PathLike[str]) -> SchemaTemplates:
-        return cls(Path(data_dir) / "system" / "schema_templates.json")
+    def for_data_dir(cls, data_dir: str | os.PathLike[str], store: Any = None) -> SchemaTemplates:
+        return cls(Path(data_dir) / "system" / "schema_templates.json", store)
+
+    def _publish(self, store: Any, *records: dict, origin: Origin | None = None) -> None:
+        store = store if store is not None else self.store
+        publish = getattr(store, "publish_schema", None)
+        if publish is not None:
+            publish(list(records), origin=origin or CLIENT)
 
     # ------------------------------------------------------------ persistence
     def _load(self, data: dict[str, Any]) -> None:
-        for name, body in data.get("templates", {}).items():
-            t = Template(name, bool(body["aligned"]))
+        for i, (name, body) in enumerate(data.get("templates", {}).items()):
+            t = Template(name, bool(body["aligned"]), id=int(body.get("id", i)))
             for m in body["measurements"]:
                 t.measurements[m[0]] = TemplateMeasurement(*m)
             self.templates[name] = t
         self.set_on = dict(data.get("set_on", {}))
         self.activated = dict(data.get("activated", {}))
+        ids = [t.id + 1 for t in self.templates.values()]
+        self.next_id = max([int(data.get("next_id", 0)), *ids])
 
     def _save(self) -> None:
         data = {
             "templates": {
                 t.name: {
+                    "id": t.id,
                     "aligned": t.aligned,
                     "measurements": [m.to_json() for m in t.measurements.values()],
                 }
                 for t in self.templates.values()
             },
+            "next_id": self.next_id,
             "set_on": self.set_on,
             "activated": self.activated,
         }
@@ -157,14 +203,23 @@ class SchemaTemplates:
             raise TemplateError(UNDEFINED_TEMPLATE, f"Template [{name}] does not exist", name)
         return template
 
-    def create(self, name: str, measurements: Sequence[TemplateMeasurement], aligned: bool) -> None:
+    def create(
+        self,
+        name: str,
+        measurements: Sequence[TemplateMeasurement],
+        aligned: bool,
+        *,
+        origin: Origin | None = None,
+    ) -> None:
         with self._lock:
             if name in self.templates:
                 raise TemplateError(DUPLICATED_TEMPLATE, f"Duplicated template name: {name}", name)
-            template = Template(name, aligned)
+            template = Template(name, aligned, id=self.next_id)
             self._add(template, measurements)
             self.templates[name] = template
+            self.next_id += 1
             self._save()
+            self._publish(None, template.record(), origin=origin)
 
     @staticmethod
     def _add(template: Template, measurements: Sequence[TemplateMeasurement]) -> None:
@@ -178,20 +233,31 @@ class SchemaTemplates:
             template.measurements[m.name] = m
 
     def append(
-        self, name: str, measurements: Sequence[TemplateMeasurement], store: Any = None
+        self,
+        name: str,
+        measurements: Sequence[TemplateMeasurement],
+        store: Any = None,
+        *,
+        origin: Origin | None = None,
     ) -> None:
         with self._lock:
             template = self.get(name)
-            trial = Template(name, template.aligned, dict(template.measurements))
+            trial = Template(name, template.aligned, dict(template.measurements), template.id)
             self._add(trial, measurements)
             template.measurements = trial.measurements
             self._save()
+            record = {
+                "op": "extend_template",
+                "name": name,
+                "measurements": [m.to_json() for m in measurements],
+            }
+            self._publish(store, record, origin=origin)
             if store is not None:
                 for device, used in self.activated.items():
                     if used == name:
-                        _create_series(store, device, template, measurements)
+                        _create_series(store, device, template, measurements, origin)
 
-    def prune(self, name: str, measurement: str) -> None:
+    def prune(self, name: str, measurement: str, *, origin: Origin | None = None) -> None:
         with self._lock:
             template = self.get(name)
             self._not_set(name, "pruned")
@@ -200,13 +266,16 @@ class SchemaTemplates:
                     ILLEGAL_PATH, f"{measurement} is not a measurement of template {name}", name
                 )
             self._save()
+            record = {"op": "prune_template", "name": name, "measurement": measurement}
+            self._publish(None, record, origin=origin)
 
-    def drop(self, name: str) -> None:
+    def drop(self, name: str, *, origin: Origin | None = None) -> None:
         with self._lock:
             self.get(name)
             self._not_set(name, "dropped")
             del self.templates[name]
             self._save()
+            self._publish(None, {"op": "drop_template", "name": name}, origin=origin)
 
     def _not_set(self, name: str, what: str) -> None:
         if name in self.set_on.values():
@@ -226,7 +295,7 @@ class SchemaTemplates:
                 return path, self.set_on[path]
         return None
 
-    def set(self, name: str, path: str, store: Any) -> None:
+    def set(self, name: str, path: str, store: Any, *, origin: Origin | None = None) -> None:
         nodes = _nodes(path)
         path = join_path(nodes)
         with self._lock:
@@ -243,11 +312,12 @@ class SchemaTemplates:
                         f"Template already exists on {other}",
                         name,
                     )
-            _ensure_database(store, nodes)
+            _ensure_database(store, nodes, origin)
             self.set_on[path] = name
             self._save()
+            self._publish(store, {"op": "set_template", "name": name, "path": path}, origin=origin)
 
-    def unset(self, name: str, path: str) -> None:
+    def unset(self, name: str, path: str, *, origin: Origin | None = None) -> None:
         path = join_path(_nodes(path))
         with self._lock:
             if self.set_on.get(path) != name:
@@ -262,9 +332,11 @@ class SchemaTemplates:
                 )
             del self.set_on[path]
             self._save()
+            record = {"op": "unset_template", "name": name, "path": path}
+            self._publish(None, record, origin=origin)
 
     # ------------------------------------------------------------ using
-    def activate(self, device: str, store: Any) -> None:
+    def activate(self, device: str, store: Any, *, origin: Origin | None = None) -> None:
         """CREATE TIMESERIES OF SCHEMA TEMPLATE ON `device`."""
         device = join_path(_nodes(device))
         with self._lock:
@@ -277,9 +349,11 @@ class SchemaTemplates:
             if self.activated.get(device) == name:
                 return
             template = self.get(name)
-            _create_series(store, device, template, list(template.measurements.values()))
+            _create_series(store, device, template, list(template.measurements.values()), origin)
             self.activated[device] = name
             self._save()
+            record = {"op": "activate_template", "device": device, "name": name}
+            self._publish(store, record, origin=origin)
 
     def activate_on_write(self, store: Any, device: str) -> None:
         """Activate the template over a device that has no series yet (its first write)."""
@@ -288,7 +362,9 @@ class SchemaTemplates:
         if self.template_for(device) is not None:
             self.activate(device, store)
 
-    def deactivate(self, pattern: str, store: Any, name: str | None = None) -> list[str]:
+    def deactivate(
+        self, pattern: str, store: Any, name: str | None = None, *, origin: Origin | None = None
+    ) -> list[str]:
         """DELETE TIMESERIES OF SCHEMA TEMPLATE [name] FROM pattern: the devices done."""
         compiled = parse_pattern(pattern)
         with self._lock:
@@ -305,13 +381,52 @@ class SchemaTemplates:
                     name,
                 )
             for device in devices:
-                template = self.templates.get(self.activated[device])
+                used = self.activated[device]
+                template = self.templates.get(used)
                 for m in template.measurements if template else ():
-                    if store.series(f"{device}.{join_path([m])}") is not None:
-                        store.delete_timeseries(f"{device}.{join_path([m])}")
+                    path = f"{device}.{join_path([m])}"
+                    if store.series(path) is not None:
+                        store.delete_timeseries(path, origin=origin or CLIENT, template=used)
+                # after the series' data deletions: a receiver still has the series for them
+                record: dict[str, Any] = {"op": "deactivate_template", "device": device}
+                record["definition"] = template.record() if template else {"name": used}
+                self._publish(store, record, origin=origin)
                 del self.activated[device]
             self._save()
             return devices
+
+    # ------------------------------------------------------------ pipes
+    def schema_snapshot(self, store: Any) -> list[dict]:
+        """The store's schema (`Store.schema_records`) with the templates in it, as a pipe's
+        history sends it: databases, every template (``create_template``), where each is set
+        (``set_template``), the devices using one (``activate_template``; their template's
+        series are left out), then the other series and their metadata. Consistent: taken
+        under the templates' lock (no template changes meanwhile)."""
+        with self._lock:
+            records = store.schema_records()
+            made = {
+                (device, m)
+                for device, used in self.activated.items()
+                if used in self.templates
+                for m in self.templates[used].measurements
+            }
+            databases = [r for r in records if r["op"] == "create_database"]
+            rest = [
+                r
+                for r in records
+                if r["op"] != "create_database"
+                and (r.get("device"), r.get("measurement")) not in made
+            ]
+            templates = [t.record() for t in self.templates.values()]
+            sets = [
+                {"op": "set_template", "name": name, "path": path}
+                for path, name in self.set_on.items()
+            ]
+            uses = [
+                {"op": "activate_template", "device": device, "name": used}
+                for device, used in sorted(self.activated.items())
+            ]
+            return databases + templates + sets + uses + rest
 
     def paths_set(self, name: str) -> list[str]:
         self.get(name)
@@ -322,15 +437,19 @@ class SchemaTemplates:
         return sorted(d for d, used in self.activated.items() if used == name)
 
 
-def _ensure_database(store: Any, nodes: tuple[str, ...]) -> None:
+def _ensure_database(store: Any, nodes: tuple[str, ...], origin: Origin | None = None) -> None:
     if any(store.show_databases(join_path(nodes[:k])).rows for k in range(2, len(nodes) + 1)):
         return
     level = store.config.default_storage_group_level
-    store.create_database(join_path(nodes[: min(level + 1, len(nodes))]))
+    store.create_database(join_path(nodes[: min(level + 1, len(nodes))]), origin=origin or CLIENT)
 
 
 def _create_series(
-    store: Any, device: str, template: Template, measurements: Sequence[TemplateMeasurement]
+    store: Any,
+    device: str,
+    template: Template,
+    measurements: Sequence[TemplateMeasurement],
+    origin: Origin | None = None,
 ) -> None:
     missing = [m for m in measurements if store.series(f"{device}.{join_path([m.name])}") is None]
     if not missing:
@@ -338,5 +457,7 @@ def _create_series(
     specs = [(m.name, m.data_type, m.encoding, m.compressor, None) for m in missing]
     aligned = store.device_aligned(device)
     store.create_series_groups(
-        [(device, specs, template.aligned if aligned is None else aligned, None)]
+        [(device, specs, template.aligned if aligned is None else aligned, None)],
+        origin=origin or CLIENT,
+        template=template.name,
     )

@@ -53,7 +53,7 @@ from ..registry import (
     make_plugin_manager,
 )
 from ..rpc import RpcServer, tls
-from ..schema_templates import SchemaTemplates
+from ..schema_templates import SHARED_KEY, SchemaTemplates
 from ..security import check_exposure, check_plugin_uri
 from ..sql import ResultTable, Statement, parse_script, parse_statement
 from ..sql.errors import SqlError
@@ -163,7 +163,8 @@ class Node:
             self._load_external_plugins()
             self.store = self._open_store()
             self.users = UserStore.for_data_dir(self.data_dir)
-            self.templates = SchemaTemplates.for_data_dir(self.data_dir)
+            self.templates = SchemaTemplates.for_data_dir(self.data_dir, self.store)
+            self.shared.get(SHARED_KEY, lambda: self.templates)  # pipes' sources read them
             self.receivers = Receivers(
                 data_dir=self.data_dir,
                 cluster_id=self.cluster_id,

@@ -95,7 +95,8 @@ class StoreDeletion:
 class StoreSchemaChange:
     """The schema changed: `records` are the schema log's records of the change (the
     `SchemaRegistry.apply` form: ``create_database``, ``delete_database``, ``create_series``,
-    ``delete_series``, ``series_meta``). `seq` is the store's last sequence number when it
+    ``delete_series``, ``series_meta``), or records of schema kept outside the store
+    (`Store.publish_schema`: schema templates). `seq` is the store's last sequence number when it
     happened (a schema change takes none of its own). Never dropped by a full queue: the
     data sent after it may need it."""
 

@@ -291,9 +291,12 @@ class Store:
         ],
         *,
         origin: Origin = CLIENT,
+        template: str | None = None,
     ) -> list[SeriesInfo]:
         """Create the series of several devices at once — ``(device, specs, aligned, metas)``
-        each — all or none (one schema-log append); their `SeriesInfo`s in order."""
+        each — all or none (one schema-log append); their `SeriesInfo`s in order.
+        `template`: the schema template that makes them (its activation or extension); their
+        records carry ``"template": name`` (`publish_schema`)."""
         self._check_open()
         with self._lock:
             scratch = _copy_schema(self._schema)
@@ -307,7 +310,7 @@ class Store:
                     scratch.apply(r)
                 records += recs
                 names += [f"{canonical}.{join_path([spec[0]])}" for spec in specs]
-            self._log_schema(records, origin)
+            self._log_schema(_marked(records, template), origin)
             out = [self._schema.resolve(name) for name in names]
         return [s for s in out if s is not None]
 
@@ -322,10 +325,13 @@ class Store:
             entry = self._schema.devices[records[0]["device"]]
             return entry.info(records[0]["measurement"])
 
-    def delete_timeseries(self, pattern: str, *, origin: Origin = CLIENT) -> list[str]:
+    def delete_timeseries(
+        self, pattern: str, *, origin: Origin = CLIENT, template: str | None = None
+    ) -> list[str]:
         """DELETE TIMESERIES: drop the matching series and all their data; their paths.
 
-        SchemaError when nothing matches.
+        SchemaError when nothing matches. `template`: a schema template's deactivation
+        removes them (their records carry ``"template": name``).
         """
         self._check_open()
         compiled = parse_pattern(pattern)
@@ -342,7 +348,7 @@ class Store:
                     {"op": "delete_series", "device": s.device, "measurement": s.measurement}
                     for s in series
                 ]
-                self._log_schema(records, origin)
+                self._log_schema(_marked(records, template), origin)
             self._wal.sync(position)
         return [s.path for s in series]
 
@@ -352,6 +358,19 @@ class Store:
             self._schema.apply(r)
         if self._publisher.active and records:
             self._publisher.publish(StoreSchemaChange(self._seq, tuple(records), origin))
+
+    def publish_schema(self, records: Sequence[dict], *, origin: Origin = CLIENT) -> None:
+        """Hand schema records of what the store does not keep itself (the kernel's schema
+        templates: ``create_template``, ``set_template``, ``activate_template`` …) to the
+        schema subscribers, in order with the store's own schema changes and data. They are
+        not logged (their owner persists them) and never applied to the store's schema.
+        Records of series a template makes or removes carry ``"template": name``
+        (`create_series_groups`, `delete_timeseries`): a pipe sends the template's record
+        instead of them."""
+        self._check_open()
+        with self._lock:
+            if self._publisher.active and records:
+                self._publisher.publish(StoreSchemaChange(self._seq, tuple(records), origin))
 
     def schema_records(self) -> list[dict]:
         """The records that rebuild the current schema (databases, series, their metadata):
@@ -890,6 +909,13 @@ def _canonical_tablet(tablet: Tablet) -> Tablet:
     if device == tablet.device:
         return tablet
     return attrs.evolve(tablet, device=device)
+
+
+def _marked(records: list[dict], template: str | None) -> list[dict]:
+    """`records` with ``"template": template`` (the registry ignores the key)."""
+    if template is None:
+        return records
+    return [{**r, "template": template} for r in records]
 
 
 def _copy_schema(schema: SchemaRegistry) -> SchemaRegistry:

@@ -77,3 +77,14 @@ def test_other_plan_nodes_and_path_kinds_are_refused() -> None:
 def test_round_trip(patterns: list[str], start: int, end: int) -> None:
     node = DeleteDataNode(tuple(patterns), start, end, "n1")
     assert decode_delete_node(encode_delete_node(node)) == node
+
+
+def test_every_path_goes_as_a_measurement_path() -> None:
+    """IoTDB 2.0.1's DeleteDataNode.deserialize casts every path to MeasurementPath (type 0),
+    patterns included (a PartialPath, type 2, fails with a ClassCastException: 1107)."""
+    body = encode_delete_node(DeleteDataNode(("root.sg.d.s", "root.sg.**"), 0, 9))
+    assert body[6] == 0  # the first path's type
+    # the second path: after the first's 3 null markers, 4 nodes and its 4 MeasurementPath tails
+    first_end = 7 + 3 + 4 + sum(4 + len(n) for n in ("root", "sg", "d", "s")) + 3 + 4
+    assert body[first_end] == 0
+    assert decode_delete_node(body).patterns == ("root.sg.d.s", "root.sg.**")

@@ -159,6 +159,17 @@ def test_schema_inclusions(inclusion, parts):
     assert o.include_schema == (parts[2] or parts[3])
 
 
+def test_template_inclusion():
+    """schema.timeseries.template (and its IoTDB sub-parts) selects the schema templates."""
+    for inclusion in ("schema.timeseries.template", "schema.timeseries.template.activate"):
+        o = opts(inclusion=inclusion)
+        assert o.include_template and not o.include_timeseries and o.include_schema
+    assert opts(inclusion="schema").include_template
+    assert not opts(inclusion="schema.timeseries.ordinary").include_template
+    o = opts(inclusion="all", **{"inclusion.exclusion": "schema.timeseries.template"})
+    assert not o.include_template and o.include_timeseries
+
+
 def test_schema_exclusion():
     o = opts(inclusion="all", **{"inclusion.exclusion": "schema.database, data.delete"})
     assert (o.include_insert, o.include_delete, o.include_database, o.include_timeseries) == (
@@ -170,7 +181,7 @@ def test_schema_exclusion():
 
 @pytest.mark.parametrize(
     "inclusion",
-    ["auth", "auth.user", "schema.ttl", "schema.timeseries.template", "schema.timeseries.view"],
+    ["auth", "auth.user", "schema.ttl", "schema.timeseries.view"],
 )
 def test_parts_without_a_counterpart_are_refused_by_name(inclusion):
     error = bad("inclusion", inclusion=f"data.insert, {inclusion}")

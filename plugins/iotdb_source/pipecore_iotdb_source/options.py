@@ -40,12 +40,10 @@ _EXTRACTION_MODES = ("live", "subscribe", *_SNAPSHOT_MODES)
 # The inclusion tree (IoTDB's DataRegionListeningFilter / ConfigRegionListeningFilter): the
 # leaves pipecore extracts; a token is accepted when it covers at least one of them.
 _DATA_PARTS = ("data.insert", "data.delete")
-_SCHEMA_PARTS = ("schema.database", "schema.timeseries.ordinary")
+_SCHEMA_PARTS = ("schema.database", "schema.timeseries.ordinary", "schema.timeseries.template")
 _OTHER_ROOTS = ("schema", "auth")
 # IoTDB's parts pipecore has no counterpart for: refused when named, skipped under all/schema
 _UNSUPPORTED = {
-    "schema.timeseries.template": "schema templates are a session feature of pipecore, not "
-    "in its store",
     "schema.timeseries.view": "pipecore has no views",
     "schema.ttl": "pipecore's store has no TTL",
     "auth": "users and privileges are not replicated by pipecore",
@@ -69,8 +67,8 @@ class SourceOptions:
     * `history_loose` / `realtime_loose` — subsets of {"time", "path"} not honoured exactly
       for files (no splitting for them);
     * `include_insert`, `include_delete`, `mods_enabled`;
-    * `include_database`, `include_timeseries` — schema changes (history: a snapshot when
-      the pipe starts; realtime: each change as it happens).
+    * `include_database`, `include_timeseries`, `include_template` — schema changes
+      (history: a snapshot when the pipe starts; realtime: each change as it happens).
     """
 
     pattern: SeriesPattern
@@ -90,10 +88,11 @@ class SourceOptions:
     snapshot: bool = False  # mode=query/snapshot: history only, the pipe drops itself after
     include_database: bool = False  # schema.database
     include_timeseries: bool = False  # schema.timeseries.ordinary
+    include_template: bool = False  # schema.timeseries.template
 
     @property
     def include_schema(self) -> bool:
-        return self.include_database or self.include_timeseries
+        return self.include_database or self.include_timeseries or self.include_template
 
 
 # ---------------------------------------------------------------------- helpers
@@ -180,10 +179,11 @@ class Inclusion:
     delete: bool
     database: bool  # schema.database: CREATE/DELETE DATABASE
     timeseries: bool  # schema.timeseries.ordinary: CREATE/DELETE/ALTER TIMESERIES
+    template: bool = False  # schema.timeseries.template: templates, where set, their use
 
     @property
     def schema(self) -> bool:
-        return self.database or self.timeseries
+        return self.database or self.timeseries or self.template
 
 
 def _unsupported(token: str) -> str | None:
@@ -208,7 +208,7 @@ def _inclusion_tokens(
                 f"Invalid value {text!r} of parameter {name}: unknown inclusion {token!r}",
                 key=name,
                 expected="all, data, data.insert, data.delete, schema, schema.database, "
-                "schema.timeseries, schema.timeseries.ordinary",
+                "schema.timeseries, schema.timeseries.ordinary, schema.timeseries.template",
             )
         why = _unsupported(token) if strict else None
         covered = any(_covers({token}, part) for part in _DATA_PARTS + _SCHEMA_PARTS)
@@ -218,7 +218,7 @@ def _inclusion_tokens(
                 f"supported by pipecore ({why or 'no counterpart in pipecore'})",
                 key=name,
                 expected="all, data, data.insert, data.delete, schema, schema.database, "
-                "schema.timeseries, schema.timeseries.ordinary",
+                "schema.timeseries, schema.timeseries.ordinary, schema.timeseries.template",
             )
     return name, tokens
 
@@ -235,7 +235,7 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
     ``schema.timeseries`` skip (with a warning) what pipecore has no counterpart for."""
     name, included = _inclusion_tokens(parameters, "inclusion", "data.insert", strict=True)
     _, excluded = _inclusion_tokens(parameters, "inclusion.exclusion", "", strict=False)
-    insert, delete, database, timeseries = (
+    insert, delete, database, timeseries, template = (
         _covers(included, part) and not _covers(excluded, part)
         for part in _DATA_PARTS + _SCHEMA_PARTS
     )
@@ -252,12 +252,12 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
             parameters.get(name, ""),
             ", ".join(skipped),
         )
-    selected = Inclusion(insert, delete, database, timeseries)
+    selected = Inclusion(insert, delete, database, timeseries, template)
     if not (insert or delete or selected.schema):
         raise PipeParameterNotValidError(
             f"{name}={parameters.get(name, '')!r} minus the exclusion selects nothing "
             "iotdb-source extracts (data.insert, data.delete, schema.database, "
-            "schema.timeseries.ordinary)",
+            "schema.timeseries.ordinary, schema.timeseries.template)",
             key=name,
             expected="an inclusion covering data or schema",
         )
@@ -344,4 +344,5 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
         snapshot=snapshot,
         include_database=inclusion.database,
         include_timeseries=inclusion.timeseries,
+        include_template=inclusion.template,
     )

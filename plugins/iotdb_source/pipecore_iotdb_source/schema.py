@@ -1,11 +1,17 @@
 """Schema extraction (``source.inclusion`` with ``schema.database`` /
-``schema.timeseries.ordinary``): which schema-log records of the store a pipe hands on.
+``schema.timeseries.ordinary`` / ``schema.timeseries.template``): which schema records of the
+store a pipe hands on.
 
-History is the store's schema when the pipe starts (`Store.schema_records`), handed on before
-the first history file; realtime is every `StoreSchemaChange` as the store publishes it — under
-its write lock, before the insert that auto-created the series — so it travels in order with
-the data. Records outside the pipe's pattern are left out: a series when the pattern does not
-match it, a database when the pattern cannot reach into it.
+History is the store's schema when the pipe starts (`Store.schema_records`, or the node's
+`SchemaTemplates.schema_snapshot` which adds the templates, where they are set and the devices
+using them), handed on before the first history file; realtime is every `StoreSchemaChange` as
+the store publishes it — under its write lock, before the insert that auto-created the series
+— so it travels in order with the data. Records outside the pipe's pattern are left out: a
+series or a device using a template when the pattern does not match it, a database or a
+template's set path when the pattern cannot reach into it. A template's definition
+(``create_template``, ``extend_template``, ``prune_template``, ``drop_template``) has no path
+and always goes. The series records a template makes or removes (marked ``"template"``) never
+go: the template's own record (activation, extension, deactivation) makes them on the receiver.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ __all__ = ["schema_records"]
 
 _DATABASE_OPS = ("create_database", "delete_database")
 _SERIES_OPS = ("create_series", "delete_series", "series_meta")
+_DEFINITION_OPS = ("create_template", "extend_template", "prune_template", "drop_template")
+_SET_OPS = ("set_template", "unset_template")
+_USE_OPS = ("activate_template", "deactivate_template")
 
 
 def schema_records(records: Iterable[dict], options: SourceOptions) -> tuple[dict, ...]:
@@ -31,11 +40,21 @@ def schema_records(records: Iterable[dict], options: SourceOptions) -> tuple[dic
         if op in _DATABASE_OPS:
             if options.include_database and _reaches(options.pattern, record["name"]):
                 out.append(record)
-        elif (
-            op in _SERIES_OPS
-            and options.include_timeseries
-            and options.pattern.matches(record["device"], record["measurement"])
-        ):
+        elif op in _SERIES_OPS:
+            if (
+                options.include_timeseries
+                and "template" not in record
+                and options.pattern.matches(record["device"], record["measurement"])
+            ):
+                out.append(record)
+        elif not options.include_template:
+            continue
+        elif op in _DEFINITION_OPS:
+            out.append(record)
+        elif op in _SET_OPS:
+            if _reaches(options.pattern, record["path"]):
+                out.append(record)
+        elif op in _USE_OPS and options.pattern.may_match_device(record["device"]):
             out.append(record)
     return tuple(out)
 

@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from pipecore import (
+    SCHEMA_TEMPLATES_KEY,
     BacklogGuard,
     DeletionEvent,
     Event,
@@ -156,7 +157,13 @@ class IoTDBSource(Extractor):
         if self.options.include_schema and self.options.history_enabled:
             # after subscribing: a change meanwhile comes again in realtime (applied
             # idempotently by a receiver) rather than not at all
-            records = schema_records(self.store.schema_records(), self.options)
+            templates = self.configuration.shared.get(SCHEMA_TEMPLATES_KEY, lambda: None)
+            snapshot = (
+                templates.schema_snapshot(self.store)
+                if templates is not None
+                else self.store.schema_records()
+            )
+            records = schema_records(snapshot, self.options)
             if records:
                 self._pending = iter([SchemaEvent(records=records, snapshot=True)])
         self._take_history(resumed=progress is not None, covered=covered)

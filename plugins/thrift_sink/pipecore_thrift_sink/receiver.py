@@ -88,6 +88,7 @@ from .receiver_config import config_plan_request, config_snapshot_seal
 from .receiver_files import FileReceiver, SealError
 from .receiver_region import apply_region_records, seal_schema_snapshot
 from .receiver_schema import record_series
+from .receiver_templates import TEMPLATE_OPS, authorize_templates
 from .resent import ResentFiles, file_key
 from .verify import DIGEST_REQUEST_TYPE, answer_digests
 
@@ -529,13 +530,14 @@ class IoTDBDataNodeReceiver:
         return self._schema_records(decode_schema_plan(body).records)
 
     def _schema_records(self, records: Sequence[dict]) -> PipeTransferResponse:
-        refused = self._authorize_schema(
-            [{"name": r["device"]} if r["op"] == "activate_template" else r for r in records]
+        refused = authorize_templates(self, records) or self._authorize_schema(
+            [r for r in records if r["op"] not in TEMPLATE_OPS]
         )
         if refused is not None:
             return refused
         assert self.origin is not None
-        status = apply_region_records(self.settings.store, records, self.origin)
+        s = self.settings
+        status = apply_region_records(s.store, records, self.origin, s.templates)
         if not status.is_success:
             log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
         return PipeTransferResponse(status)

@@ -106,7 +106,7 @@ def _apply(store: Any, templates: Any, plan: cp.ConfigPlan, origin: Origin) -> S
         )
     if templates is None:
         return Status(_CONFLICT, "this receiver keeps no schema templates")
-    return _template(store, templates, plan)
+    return _template(store, templates, plan, origin)
 
 
 def _database(store: Any, plan: cp.DatabasePlan, origin: Origin) -> Status:
@@ -159,13 +159,13 @@ def _measurements(template: cp.TemplateDef) -> list[Any]:
     return [TemplateMeasurement(*m) for m in template.measurements]
 
 
-def _template(store: Any, templates: Any, plan: cp.ConfigPlan) -> Status:
+def _template(store: Any, templates: Any, plan: cp.ConfigPlan, origin: Origin) -> Status:
     try:
         if isinstance(plan, cp.CreateTemplate):
             t = plan.template
             if t.name in templates.templates:
                 return Status(_IDEMPOTENT, f"Duplicated template name: {t.name}")
-            templates.create(t.name, _measurements(t), t.aligned)
+            templates.create(t.name, _measurements(t), t.aligned, origin=origin)
         elif isinstance(plan, cp.ExtendTemplate):
             current = templates.get(plan.name)
             new = [m for m in plan.measurements if m[0] not in current.measurements]
@@ -177,21 +177,21 @@ def _template(store: Any, templates: Any, plan: cp.ConfigPlan) -> Status:
                 )
                 for n, dt, enc, comp in new
             ]
-            templates.append(plan.name, added, store)
+            templates.append(plan.name, added, store, origin=origin)
         elif isinstance(plan, cp.CommitSetTemplate):
             if plan.rollback:
                 return Status.ok()
-            templates.set(plan.name, plan.path, store)
+            templates.set(plan.name, plan.path, store, origin=origin)
         elif isinstance(plan, cp.UnsetTemplate):
-            templates.unset(plan.name, plan.path)
+            templates.unset(plan.name, plan.path, origin=origin)
         elif isinstance(plan, cp.DropTemplate):
-            templates.drop(plan.name)
+            templates.drop(plan.name, origin=origin)
         elif isinstance(plan, cp.DeactivateTemplate):
             done = 0
             for path, names in plan.entries:
                 for name in names or (None,):
                     try:
-                        done += len(templates.deactivate(path, store, name))
+                        done += len(templates.deactivate(path, store, name, origin=origin))
                     except TemplateError as exc:
                         if exc.code not in (_TEMPLATE_NOT_SET, _UNDEFINED_TEMPLATE):
                             raise

@@ -7,8 +7,9 @@
   IoTDB's rules: RENAME and SET of a key the series lacks fail ("does not have tag/attribute"),
   ADD_TAGS / ADD_ATTRIBUTES of a key it has fail ("already has"), DROP of a missing key is
   fine, UPSERT sets the alias (when given) and adds or replaces tags and attributes;
-* ``activate_template`` needs the template on this node, which only the ConfigNode half of
-  schema sync brings: refused for now with 1810 (a conflict: IoTDB's sender retries it for
+* ``activate_template`` (and pipecore's other template records, `receiver_templates`) is
+  applied to the node's templates when the caller passes them; without them it is refused
+  with 1810 (a conflict: IoTDB's sender retries it for
   ``sink.exception.conflict.retry-max-time-seconds`` and then skips it);
 * a snapshot: its series (filtered by the seal's ``PathPattern`` and ``Type``) and their
   alias, tags and attributes (from the tag file) are applied like a pipecore snapshot.
@@ -31,6 +32,7 @@ from .protocol import PipeProtocolError, decode_file_seal_v2
 from .protocol.schema_snapshot import MTREE_SNAPSHOT, decode_mtree_snapshot, read_tag_record
 from .receiver_files import FileReceiver, SealError
 from .receiver_schema import apply_schema_records, record_series
+from .receiver_templates import TEMPLATE_OPS, apply_template_record
 
 __all__ = ["apply_region_records", "seal_schema_snapshot", "snapshot_records"]
 
@@ -88,13 +90,16 @@ def _altered(path: str, meta: SeriesMeta, record: dict) -> SeriesMeta | str:
     return SeriesMeta(alias, tuple(tags.items()), tuple(attributes.items()))
 
 
-def apply_region_records(store: Any, records: Sequence[dict], origin: Origin) -> Status:
-    """Apply `records` (store records and this layout's ``alter_series`` /
-    ``activate_template``) in order; the status of the first that cannot be applied."""
+def apply_region_records(
+    store: Any, records: Sequence[dict], origin: Origin, templates: Any = None
+) -> Status:
+    """Apply `records` (store records, this layout's ``alter_series`` / ``activate_template``
+    and pipecore's template records) in order; the status of the first that cannot be
+    applied. `templates`: the node's `SchemaTemplates` (None: template records refused)."""
     run: list[dict] = []
     for record in records:
         op = record["op"]
-        if op not in ("alter_series", "activate_template"):
+        if op not in ("alter_series", *TEMPLATE_OPS):
             run.append(record)
             continue
         if run:
@@ -102,10 +107,22 @@ def apply_region_records(store: Any, records: Sequence[dict], origin: Origin) ->
             if not status.is_success:
                 return status
             run = []
-        if op == "activate_template":
+        if op in TEMPLATE_OPS and templates is not None:
+            try:
+                status = apply_template_record(store, templates, record, origin)
+            except StoreClosedError as exc:
+                status = Status(
+                    TSStatusCode.PIPE_RECEIVER_TEMPORARY_UNAVAILABLE_EXCEPTION, str(exc)
+                )
+            except (SchemaError, ValueError) as exc:
+                status = Status(TSStatusCode.PIPE_TRANSFER_EXECUTE_STATEMENT_ERROR, f"{op}: {exc}")
+            if not status.is_success:
+                return status
+            continue
+        if op in TEMPLATE_OPS:
             return _conflict(
-                f"template activation on {record['device']}: this pipecore receiver does not "
-                "have the sender's templates (they come with the ConfigNode part of schema sync)"
+                f"{op} {record.get('device') or record.get('name')}: this pipecore receiver "
+                "keeps no schema templates"
             )
         path = record_series(record)
         try:

@@ -17,6 +17,8 @@ its own request (29002, `schema_plan`), which also carries databases.
   deletion; it hands config plans to its ConfigNode, which wants a ``HANDSHAKE_CONFIGNODE_V2``
   (type 50, the type-51 body) on the connection first (the plan's layout: `config_plan`).
 
+* schema templates (``create_template``, ``set_template``, ``activate_template`` …): config
+  plans and the ActivateTemplateNode (`template_plans`).
 * databases (``create_database`` / ``delete_database``): the sink sends them as ConfigNode
   plans first (`config_sink`); what is left of them here goes in pipecore's request.
 """
@@ -32,6 +34,7 @@ from .request import PipeRequestType
 from .schema_node import encode_create_timeseries
 from .schema_plan import SCHEMA_REQUEST_TYPE, SchemaPlan, encode_schema_plan
 from .schema_region import encode_alter_timeseries, encode_create_aligned
+from .template_plans import TEMPLATE_RECORD_OPS, template_requests
 
 __all__ = [
     "SentMeta",
@@ -145,6 +148,9 @@ def iotdb_schema_requests(
             plan = DeleteTimeSeries(tuple(_series(r) for r in run))
             yield _CONFIG, encode_config_plan(plan), len(run)
             i = j
+        elif op in TEMPLATE_RECORD_OPS:  # config plans and ActivateTemplateNode
+            yield from template_requests(record)
+            i += 1
         else:
             pending.append(record)
             i += 1

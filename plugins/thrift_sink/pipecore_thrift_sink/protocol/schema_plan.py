@@ -13,7 +13,10 @@ each record in `pipecore_storage.schema`'s form: ``{"op": "create_database", "na
 ``{"op": "delete_database", "name": …}``, ``{"op": "create_series", "device", "measurement",
 "type", "encoding", "compression", "aligned", "props": [[k, v], …]}``, ``{"op":
 "delete_series", "device", "measurement"}``, ``{"op": "series_meta", "device", "measurement",
-"alias", "tags", "attributes"}``. An IoTDB receiver answers 1801 (unknown request type).
+"alias", "tags", "attributes"}``, and the schema templates' records of
+`pipecore.schema_templates` (``create_template``, ``extend_template``, ``prune_template``,
+``drop_template``, ``set_template``, ``unset_template``, ``activate_template``,
+``deactivate_template``). An IoTDB receiver answers 1801 (unknown request type).
 
 The creation of a non-aligned series goes as IoTDB's own CreateTimeSeriesNode instead
 (`schema_node`), so that an IoTDB 1.3 receiver and a pipecore one read it alike;
@@ -40,15 +43,21 @@ __all__ = [
 ]
 
 SCHEMA_REQUEST_TYPE = 29002
-_OPS = frozenset(
-    {"create_database", "delete_database", "create_series", "delete_series", "series_meta"}
-)
 _FIELDS = {
     "create_database": ("name",),
     "delete_database": ("name",),
     "create_series": ("device", "measurement", "type", "encoding", "compression", "aligned"),
     "delete_series": ("device", "measurement"),
     "series_meta": ("device", "measurement"),
+    # schema templates (`pipecore.schema_templates`)
+    "create_template": ("name", "aligned", "measurements"),
+    "extend_template": ("name", "measurements"),
+    "prune_template": ("name", "measurement"),
+    "drop_template": ("name",),
+    "set_template": ("name", "path"),
+    "unset_template": ("name", "path"),
+    "activate_template": ("device",),
+    "deactivate_template": ("device", "definition"),
 }
 _OPS = frozenset(_FIELDS)
 
