@@ -4,6 +4,7 @@ receiver must end with exactly the sender's data; refusals must be clear in SHOW
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,14 @@ def test_connections_cut_at_random_points_during_files_and_stream(tmp_path: Path
             f"create pipe p with sink ('sink'='{sink}', 'sink.node-urls'='{proxy.url}', "
             "'sink.batch.max-delay-ms'='20')"
         )
-        for i in range(20):  # realtime: a stream of inserts
+        # realtime: a stream of inserts, at least 20, then on until a dozen cuts were made (how
+        # many bytes a statement becomes on the wire depends on batching: a batch flushed
+        # whenever the pipe runs dry is a request of its own)
+        for i in range(400):
             write_batch(a, "root.cut.stream", i * 50, 50)
+            if i >= 19 and proxy.cuts >= 12:
+                break
+            time.sleep(0.02)
         wait_for(lambda: proxy.cuts >= 12, 60, "a dozen cuts", (a, b))
         proxy.cutting = False
         converge(a, b, "root.cut")
