@@ -48,6 +48,8 @@ def _manual_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ItN
 
 def _fresh(pair: tuple[ItNode, ItNode]) -> tuple[ItNode, ItNode]:
     for node in pair:
+        node.drop_pipes()
+    for node in pair:
         node.reset()
     return pair
 
