@@ -48,7 +48,7 @@ class ItNode(Serve):
         for statement in statements:
             self.client().execute_non_query_statement(statement)
 
-    def try_execute(self, *statements: str, timeout: float = 10.0) -> None:
+    def try_execute(self, *statements: str, timeout: float = 6.0) -> None:
         """TestUtils.tryExecuteNonQueriesWithRetry: each statement retried until it succeeds."""
         for statement in statements:
             deadline = time.monotonic() + timeout
