@@ -318,7 +318,9 @@ class SchemaTemplates:
         (IoTDB keeps them in the database's part of the schema tree)."""
         prefix = _nodes(database)
         with self._lock:
-            gone = [p for p in (*self.set_on, *self.activated) if _nodes(p)[: len(prefix)] == prefix]
+            gone = [
+                p for p in (*self.set_on, *self.activated) if _nodes(p)[: len(prefix)] == prefix
+            ]
             if not gone:
                 return
             for path in gone:

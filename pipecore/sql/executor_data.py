@@ -240,8 +240,7 @@ def show_devices(ctx: Context, s: ShowDevices) -> Outcome:
         table = attrs.evolve(
             table,
             rows=[
-                (*r[:column], activated.get(r[0], r[column]), *r[column + 1 :])
-                for r in table.rows
+                (*r[:column], activated.get(r[0], r[column]), *r[column + 1 :]) for r in table.rows
             ],
         )
     return rows(_store_table(table, SHOW_DEVICES_COLUMNS, s.offset, s.limit))

@@ -423,9 +423,9 @@ def _column(value: object, data_type: TSDataType) -> tuple[np.ndarray, np.ndarra
 # GROUP BY LEVEL: how each function's per-series results combine into a group's
 _LEVEL_MERGE: dict[str, Callable[[list], object]] = {
     "COUNT": lambda values: sum(int(v or 0) for v in values),
-    "SUM": lambda values: sum(v for v in values if v is not None) if any(
-        v is not None for v in values
-    ) else None,
+    "SUM": lambda values: (
+        sum(v for v in values if v is not None) if any(v is not None for v in values) else None
+    ),
     "MIN_TIME": lambda values: min((v for v in values if v is not None), default=None),
     "MAX_TIME": lambda values: max((v for v in values if v is not None), default=None),
     "MIN_VALUE": lambda values: min((v for v in values if v is not None), default=None),
@@ -468,9 +468,11 @@ def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
     headers, kinds, values = [], [], []
     for key, bucket in groups.items():
         function, label = key
+        value: Any
         if function == "AVG":
-            total, count = _LEVEL_MERGE["SUM"](bucket["SUM"]), _LEVEL_MERGE["COUNT"](bucket["COUNT"])
-            value = None if not count else float(total or 0) / count  # type: ignore[arg-type]
+            total = sum(float(v) for v in bucket["SUM"] if v is not None)
+            count = sum(int(v or 0) for v in bucket["COUNT"])
+            value = total / count if count else None
         else:
             value = _LEVEL_MERGE[function](bucket[function])
         headers.append(aliases[key] or f"{function.lower()}({label})")

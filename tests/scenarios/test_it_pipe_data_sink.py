@@ -82,7 +82,9 @@ def test_legacy_connector(auto_env) -> None:
         },
     )
     sender.try_execute("insert into root.vehicle.d0(time, s1) values (0, 1)", "flush")
-    assert_data_eventually(receiver, "select * from root.**", "Time,root.vehicle.d0.s1,", ["0,1.0,"])
+    assert_data_eventually(
+        receiver, "select * from root.**", "Time,root.vehicle.d0.s1,", ["0,1.0,"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,7 +148,10 @@ def test_receiver_auto_create(auto_env, source: dict[str, str]) -> None:
         receiver,
         "show timeSeries root.ln.wf01.wt01.*",
         SHOW_TIMESERIES,
-        [f"root.ln.wf01.wt01.{n},null,root.ln,{t},{e},LZ4,null,null,null,null,BASE," for n, t, e in rows],
+        [
+            f"root.ln.wf01.wt01.{n},null,root.ln,{t},{e},LZ4,null,null,null,null,BASE,"
+            for n, t, e in rows
+        ],
     )
     assert_data_eventually(
         receiver,

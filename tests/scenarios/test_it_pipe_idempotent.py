@@ -33,10 +33,8 @@ CASES = [
     (
         "testCreateTimeSeriesWithAliasIdempotent",
         [],
-        "create timeSeries root.ln.wf01.wt01.status0(status0) with datatype=BOOLEAN,"
-        "encoding=PLAIN",
-        "create timeSeries root.ln.wf01.wt01.status1(status1) with datatype=BOOLEAN,"
-        "encoding=PLAIN",
+        "create timeSeries root.ln.wf01.wt01.status0(status0) with datatype=BOOLEAN,encoding=PLAIN",
+        "create timeSeries root.ln.wf01.wt01.status1(status1) with datatype=BOOLEAN,encoding=PLAIN",
         *COUNT_TS,
         "2,",
     ),
@@ -74,14 +72,15 @@ CASES = [
     ),
     (
         "testDeleteTimeSeriesIdempotent",
-        ["create timeSeries root.ln.wf01.wt01.status0(status0) with datatype=BOOLEAN,"
-         "encoding=PLAIN"],
+        [
+            "create timeSeries root.ln.wf01.wt01.status0(status0) with datatype=BOOLEAN,"
+            "encoding=PLAIN"
+        ],
         "delete timeSeries root.ln.wf01.wt01.status0",
-        "create timeSeries root.ln.wf01.wt01.status2(status2) with datatype=BOOLEAN,"
-        "encoding=PLAIN",
+        "create timeSeries root.ln.wf01.wt01.status2(status2) with datatype=BOOLEAN,encoding=PLAIN",
         *COUNT_TS,
         "1,",
-    ),  # fmt: skip
+    ),
     ("testCreateTemplateIdempotent", [], T1, "create database root.sg1", *COUNT_DB, "1,"),
     (
         "testExtendTemplateIdempotent",
@@ -162,8 +161,14 @@ CASES = [
         *COUNT_DB,
         "1,",
     ),
-    ("testCreateRoleIdempotent", [], "create role `test`", "create database root.sg1", *COUNT_DB,
-     "1,"),  # fmt: skip
+    (
+        "testCreateRoleIdempotent",
+        [],
+        "create role `test`",
+        "create database root.sg1",
+        *COUNT_DB,
+        "1,",
+    ),
     (
         "testGrantRoleToUserIdempotent",
         ["create user `ln_write_user` 'write_pwd'", "create role `test`"],
@@ -242,7 +247,7 @@ _MARKS = {
     ("before", "test_sql", "after_sql", "sql", "header", "row"),
     [pytest.param(*case[1:], id=case[0], marks=_MARKS.get(case[0], ())) for case in CASES],
 )
-def test_idempotent(auto_env, before, test_sql, after_sql, sql, header, row) -> None:
+def test_idempotent(request, auto_env, before, test_sql, after_sql, sql, header, row) -> None:
     """IoTDBPipeIdempotentIT.testIdempotent with each IT method's statements."""
     sender, receiver = auto_env
     create_pipe(
@@ -263,6 +268,8 @@ def test_idempotent(auto_env, before, test_sql, after_sql, sql, header, row) -> 
         ),
     )
     sender.try_execute(*before)
-    receiver.try_execute(test_sql)
+    # an expected failure fails sooner (the suite's time budget); a pass takes well under 1 s
+    wait = 2.0 if request.node.get_closest_marker("xfail") else 6.0
+    receiver.try_execute(test_sql, timeout=wait)
     sender.try_execute(test_sql, after_sql)
     assert_data_eventually(receiver, sql, header, [row])

@@ -146,7 +146,9 @@ def test_receiver_restart_when_transferring(auto_env) -> None:
         thread.join()
         writer.close()
     sender.execute("flush")
-    assert_data_eventually(receiver, "select count(*) from root.**", "count(root.db.d1.s1),", ["100,"])
+    assert_data_eventually(
+        receiver, "select count(*) from root.**", "count(root.db.d1.s1),", ["100,"]
+    )
 
 
 def test_receiver_already_have_time_series(auto_env) -> None:
@@ -155,7 +157,9 @@ def test_receiver_already_have_time_series(auto_env) -> None:
     receiver.execute("insert into root.db.d1(time, s1) values (1, 1)")
     create_pipe(sender, "p1", sink=thrift_sink(receiver, SINK))
     sender.execute("insert into root.db.d1(time, s1) values (2, 2)", "flush")
-    assert_data_eventually(receiver, "select count(*) from root.**", "count(root.db.d1.s1),", ["2,"])
+    assert_data_eventually(
+        receiver, "select count(*) from root.**", "count(root.db.d1.s1),", ["2,"]
+    )
     sender.execute("stop pipe p1")
     sender.execute("insert into root.db.d1(time, s1) values (3, 3)", "flush")
     assert_data_always(

@@ -29,7 +29,10 @@ def test_time_series_inclusion(manual_env) -> None:
         "attributes(attr3=v3,attr4=v4))",
     )
     create_pipe(
-        sender, "testPipe", source={"extractor.inclusion": "schema"}, sink=thrift_sink(receiver, SINK)
+        sender,
+        "testPipe",
+        source={"extractor.inclusion": "schema"},
+        sink=thrift_sink(receiver, SINK),
     )
     assert_data_eventually(
         receiver,
@@ -37,9 +40,9 @@ def test_time_series_inclusion(manual_env) -> None:
         SHOW_TIMESERIES,
         [
             "root.sg.a.b,null,root.sg,INT32,TS_2DIFF,LZ4,null,null,null,null,BASE,",
-            'root.sg.`apache|timecho-tag-attr`.d1.s1,null,root.sg,INT32,TS_2DIFF,LZ4,'
+            "root.sg.`apache|timecho-tag-attr`.d1.s1,null,root.sg,INT32,TS_2DIFF,LZ4,"
             '{"tag1":"v1","tag2":"v2"},{"attr2":"v2","attr1":"v1"},null,null,BASE,',
-            'root.sg.`apache|timecho-tag-attr`.d1.s2,null,root.sg,DOUBLE,GORILLA,LZ4,'
+            "root.sg.`apache|timecho-tag-attr`.d1.s2,null,root.sg,DOUBLE,GORILLA,LZ4,"
             '{"tag4":"v4","tag3":"v3"},{"attr4":"v4","attr3":"v3"},null,null,BASE,',
         ],
     )

@@ -163,7 +163,9 @@ class UnionPattern(SeriesPattern):
 
 def _split_list(text: str) -> list[str]:
     """The comma-separated items of `text` (commas inside back-quotes belong to a node)."""
-    items, current, quoted = [], [], False
+    items: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == "`":
             quoted = not quoted
