@@ -229,5 +229,5 @@ def test_iotdb_whole_schema_reaches_pipecore(
     want = _schema(iotdb.query, f"{db}.**")
     assert len(want[0]) == 4 and not [s for s in want[0] if s[0].endswith(".gone")]
     _settle(want, lambda: _schema(pipecore.query, f"{db}.**"), pipecore)
-    columns, rows = pipecore.query(f"show databases {db}")
+    _columns, rows = pipecore.query(f"show databases {db}")
     assert [r[0] for r in rows] == [db]
