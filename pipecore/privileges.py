@@ -77,6 +77,7 @@ PRIVILEGES = (
     "USE_MODEL",
 )
 PATH_PRIVILEGES = frozenset(PRIVILEGES[:4])
+_SHORTHANDS = {"READ": ("READ_DATA", "READ_SCHEMA"), "WRITE": ("WRITE_DATA", "WRITE_SCHEMA")}
 GLOBAL_PRIVILEGES = frozenset(PRIVILEGES[4:])
 NO_PERMISSION_PROMPT = "No permissions for this operation, please add privilege "
 _GLOBAL = ""
@@ -194,12 +195,15 @@ def tsfile_series(path: str | FsPath) -> list[str]:
 
 # ---------------------------------------------------------------------- the model
 def expand(privileges: Iterable[str]) -> list[str]:
-    """Upper-cased privileges with ALL expanded; AuthorityError for an unknown one."""
+    """Upper-cased privileges with ALL, READ and WRITE expanded; AuthorityError for an
+    unknown one."""
     out: list[str] = []
     for raw in privileges:
         name = raw.strip().upper()
         if name == "ALL":
             names: Iterable[str] = PRIVILEGES
+        elif name in _SHORTHANDS:  # IoTDB 1.3's READ / WRITE: the data and schema pair
+            names = _SHORTHANDS[name]
         elif name in PRIVILEGES:
             names = (name,)
         else:

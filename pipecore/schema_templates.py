@@ -428,6 +428,21 @@ class SchemaTemplates:
             ]
             return databases + templates + sets + uses + rest
 
+    def forget_under(self, database: str) -> None:
+        """A database was deleted: the set points and activations at or below it go with it
+        (IoTDB keeps them in the database's part of the schema tree)."""
+        prefix = _nodes(database)
+        with self._lock:
+            gone = [
+                p for p in (*self.set_on, *self.activated) if _nodes(p)[: len(prefix)] == prefix
+            ]
+            if not gone:
+                return
+            for path in gone:
+                self.set_on.pop(path, None)
+                self.activated.pop(path, None)
+            self._save()
+
     def paths_set(self, name: str) -> list[str]:
         self.get(name)
         return sorted(p for p, used in self.set_on.items() if used == name)

@@ -142,7 +142,9 @@ _DATABASE_DETAILS_COLUMNS = (
 
 def count_databases(ctx: Context, s: CountDatabases) -> Outcome:
     table = ctx.store.show_databases(str(s.pattern))
-    return rows(typed_rows(("count(database)",), [TSDataType.INT32], [(len(table.rows),)]))
+    # IoTDB's CountDatabaseTask names the column "count" (not ColumnHeaderConstant's
+    # "count(database)", which it never uses)
+    return rows(typed_rows(("count",), [TSDataType.INT32], [(len(table.rows),)]))
 
 
 def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
@@ -154,8 +156,11 @@ def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
                 str(path),
             )
     for path in s.paths:
-        if ctx.store.show_databases(str(path)).rows:  # an earlier pattern may have covered it
+        names = [row[0] for row in ctx.store.show_databases(str(path)).rows]
+        if names:  # an earlier pattern may have covered it
             ctx.store.delete_database(str(path))
+            for name in names:
+                ctx.node.templates.forget_under(name)
     return DONE
 
 
@@ -229,6 +234,15 @@ def show_timeseries(ctx: Context, s: ShowTimeseries) -> Outcome:
 
 def show_devices(ctx: Context, s: ShowDevices) -> Outcome:
     table = ctx.store.show_devices(str(s.pattern))
+    activated = ctx.node.templates.activated
+    if activated:  # IoTDB's Template column: the template activated on the device
+        column = table.columns.index("template")
+        table = attrs.evolve(
+            table,
+            rows=[
+                (*r[:column], activated.get(r[0], r[column]), *r[column + 1 :]) for r in table.rows
+            ],
+        )
     return rows(_store_table(table, SHOW_DEVICES_COLUMNS, s.offset, s.limit))
 
 

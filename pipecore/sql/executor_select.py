@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from pipecore_storage.paths import iotdb_path, split_path
+from pipecore_storage.paths import iotdb_path, join_path, split_path
 from pipecore_storage.query import COMPARISONS
 from pipecore_storage.types import TSDataType
 
@@ -420,7 +420,74 @@ def _column(value: object, data_type: TSDataType) -> tuple[np.ndarray, np.ndarra
     return column, np.zeros(1, bool)
 
 
+# GROUP BY LEVEL: how each function's per-series results combine into a group's
+_LEVEL_MERGE: dict[str, Callable[[list], object]] = {
+    "COUNT": lambda values: sum(int(v or 0) for v in values),
+    "SUM": lambda values: (
+        sum(v for v in values if v is not None) if any(v is not None for v in values) else None
+    ),
+    "MIN_TIME": lambda values: min((v for v in values if v is not None), default=None),
+    "MAX_TIME": lambda values: max((v for v in values if v is not None), default=None),
+    "MIN_VALUE": lambda values: min((v for v in values if v is not None), default=None),
+    "MAX_VALUE": lambda values: max((v for v in values if v is not None), default=None),
+}
+
+
+def _level_label(path: str, levels: tuple[int, ...]) -> str:
+    """IoTDB's grouped path: the nodes at `levels` (and root) kept, the others ``*``."""
+    nodes = split_path(path)
+    shown = [iotdb_path(join_path(["root", n]))[5:] for n in nodes[1:]]  # IoTDB's quoting
+    return ".".join(["root", *(n if i in levels else "*" for i, n in enumerate(shown, 1))])
+
+
+def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
+    """``SELECT agg(...) FROM ... GROUP BY LEVEL = l, ...``: one column per function and
+    grouped path (``count(root.ln.*.*.*)``), as IoTDB answers."""
+    specs = _aggregate_specs(ctx, s, s.from_paths)
+    for _, function, _info in specs:
+        if function not in _LEVEL_MERGE and function != "AVG":
+            raise semantic(s, f"GROUP BY LEVEL does not take {function.lower()}()")
+    expanded = []  # AVG as its SUM and COUNT
+    for _alias, function, info in specs:
+        parts = ("SUM", "COUNT") if function == "AVG" else (function,)
+        expanded += [(None, part, info) for part in parts]
+    _, _, cells = _aggregate_row(ctx, s, expanded, lambda info: info.path)
+    results = iter(cells)
+    groups: dict[tuple[str, str], dict[str, list]] = {}
+    aliases: dict[tuple[str, str], str | None] = {}
+    types: dict[tuple[str, str], TSDataType] = {}
+    for alias, function, info in specs:
+        key = (function, _level_label(info.path, s.group_by_levels))
+        bucket = groups.setdefault(key, {})
+        for part in ("SUM", "COUNT") if function == "AVG" else (function,):
+            bucket.setdefault(part, []).append(next(results))
+        aliases.setdefault(key, alias)
+        kind = _AGGREGATE_TYPES.get(function, info.data_type)
+        if types.setdefault(key, kind) != kind:
+            raise semantic(s, f"GROUP BY LEVEL: {function.lower()}() over series of two types")
+    headers, kinds, values = [], [], []
+    for key, bucket in groups.items():
+        function, label = key
+        value: Any
+        if function == "AVG":
+            total = sum(float(v) for v in bucket["SUM"] if v is not None)
+            count = sum(int(v or 0) for v in bucket["COUNT"])
+            value = total / count if count else None
+        else:
+            value = _LEVEL_MERGE[function](bucket[function])
+        headers.append(aliases[key] or f"{function.lower()}({label})")
+        kinds.append(types[key])
+        values.append(value)
+    columns = [_column(v, t) for v, t in zip(values, kinds, strict=True)]
+    index = _order_and_page(s, 1)
+    return rows(
+        DataSet(headers, kinds, [c[index] for c, _ in columns], [m[index] for _, m in columns])
+    )
+
+
 def select_aggregate(ctx: Context, s: Select) -> Outcome:
+    if s.group_by_levels:
+        return select_aggregate_by_level(ctx, s)
     specs = _aggregate_specs(ctx, s, s.from_paths)
     headers, types, cells = _aggregate_row(ctx, s, specs, lambda info: iotdb_path(info.path))
     columns = [_column(v, t) for v, t in zip(cells, types, strict=True)]
@@ -472,6 +539,13 @@ def _object_column(values: list, data_type: TSDataType) -> tuple[np.ndarray, np.
 
 
 def select(ctx: Context, s: Select) -> Outcome:
+    if s.group_by_levels and (not s.is_aggregation or s.align_by_device):
+        raise semantic(
+            s,
+            "GROUP BY LEVEL takes aggregations aligned by time"
+            if s.is_aggregation
+            else "GROUP BY LEVEL needs aggregate functions, e.g. count(s1)",
+        )
     if s.is_aggregation:
         return select_aggregate_by_device(ctx, s) if s.align_by_device else select_aggregate(ctx, s)
     return select_by_device(ctx, s) if s.align_by_device else select_raw(ctx, s)

@@ -466,8 +466,9 @@ class ResultColumn:
 
 @attrs.frozen(kw_only=True)
 class Select(Statement):
-    """``SELECT columns FROM paths [WHERE condition] [ORDER BY TIME [ASC|DESC]]
-    [LIMIT n] [OFFSET m] [SLIMIT n] [SOFFSET m] [ALIGN BY TIME|DEVICE]``."""
+    """``SELECT columns FROM paths [WHERE condition] [GROUP BY LEVEL = l, ...]
+    [ORDER BY TIME [ASC|DESC]] [LIMIT n] [OFFSET m] [SLIMIT n] [SOFFSET m]
+    [ALIGN BY TIME|DEVICE]``."""
 
     columns: tuple[ResultColumn, ...]
     from_paths: tuple[Path, ...]
@@ -478,6 +479,7 @@ class Select(Statement):
     series_limit: int | None = None
     series_offset: int = 0
     align_by_device: bool = False
+    group_by_levels: tuple[int, ...] = ()  # GROUP BY LEVEL = l1, l2 ... of an aggregation
 
     @property
     def is_aggregation(self) -> bool:

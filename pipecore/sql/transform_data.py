@@ -47,6 +47,10 @@ class _AlignBy(NamedTuple):
     device: bool
 
 
+class _GroupByLevel(NamedTuple):
+    levels: tuple[int, ...]
+
+
 class PaginationPart(NamedTuple):
     items: dict[str, int]
     line: int
@@ -197,6 +201,9 @@ class DataMixin(TermsMixin):
     def align_by(self, meta: Any, children: list[Token]) -> _AlignBy:
         return _AlignBy(bool(tokens(children, "DEVICE")))
 
+    def group_by_level(self, meta: Any, children: list[Token]) -> _GroupByLevel:
+        return _GroupByLevel(tuple(int(level) for level in tokens(children, "INT")))
+
     def _select_parts(self, children: list[Any]) -> dict[str, Any]:
         parts: dict[str, Any] = {
             "columns": tuple(c for c in children if isinstance(c, st.ResultColumn))
@@ -209,6 +216,8 @@ class DataMixin(TermsMixin):
                 parts["order_desc"] = child.desc
             elif isinstance(child, _AlignBy):
                 parts["align_by_device"] = child.device
+            elif isinstance(child, _GroupByLevel):
+                parts["group_by_levels"] = child.levels
             elif isinstance(child, PaginationPart):
                 for key, number in child.items.items():
                     parts[names.get(key, "series_offset")] = number

@@ -114,8 +114,8 @@ def plan_create_series(
         raise SchemaError(f"device {device} exists and is {kind}", device)
     records: list[dict] = []
     if schema.database_of(nodes) is None:
-        if not config.enable_auto_create_schema:
-            raise SchemaError(f"{device}: no database holds it (create one first)", device)
+        # IoTDB creates the missing database of a CREATE TIMESERIES even with schema
+        # auto-creation off (its partition fetcher always may); that switch governs inserts
         database = schema.auto_database(nodes, config.default_storage_group_level)
         schema.check_new_database(database)
         records.append({"op": "create_database", "name": database})

@@ -72,10 +72,40 @@ def meta_from_record(record: dict) -> SeriesMeta:
 
 
 def meta_text(pairs: tuple[tuple[str, str], ...]) -> str | None:
-    """IoTDB's SHOW TIMESERIES cell of tags or attributes."""
+    """IoTDB's SHOW TIMESERIES cell of tags or attributes: the pairs in the order IoTDB
+    prints them (`java_map_order`)."""
     if not pairs:
         return None
-    return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
+    ordered = dict(pairs)
+    keys = java_map_order(java_map_order(list(ordered)), sized=True)
+    return json.dumps({k: ordered[k] for k in keys}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _java_hash(text: str) -> int:
+    """Java's String.hashCode (over UTF-16 code units), spread as HashMap.hash spreads it."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + (data[i] << 8 | data[i + 1])) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+def java_map_order(keys: list[str], *, sized: bool = False) -> list[str]:
+    """The iteration order of a java.util.HashMap filled with `keys` in this order: IoTDB
+    keeps tags and attributes in HashMaps and prints them as such a map iterates (its tag
+    file is read back into ``new HashMap<>(size)``: `sized`). Bucket by bucket, insertion
+    order within one."""
+    n = len(keys)
+    if sized:  # HashMap(n): a table of tableSizeFor(n), doubled whenever size > 0.75 * capacity
+        capacity = 1
+        while capacity < max(n, 1):
+            capacity <<= 1
+    else:
+        capacity = 16
+    while n > int(capacity * 0.75):
+        capacity <<= 1
+    rank = {k: i for i, k in enumerate(keys)}
+    return sorted(keys, key=lambda k: (_java_hash(k) & (capacity - 1), rank[k]))
 
 
 def check_alias(

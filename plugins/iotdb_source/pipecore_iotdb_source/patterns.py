@@ -5,6 +5,9 @@
 * ``path`` (``IoTDBPattern``): an IoTDB path pattern — ``*`` one node, ``**`` one or more,
   ``d*`` within a node.
 
+Either may list several patterns separated by commas (``root.sg.d1.s1,root.sg.d2.**``, IoTDB
+2.0's union pattern): a series is taken when any of them takes it (`UnionPattern`).
+
 When both are given, ``path`` wins (IoTDB 1.3's rule) and a warning is logged;
 ``pattern.format=iotdb`` reads ``pattern`` as a path pattern. Both implement the
 `PathPattern` protocol of `pipecore.events` (``covers_device``, ``may_match_device``,
@@ -27,6 +30,7 @@ __all__ = [
     "IoTDBPattern",
     "PrefixPattern",
     "SeriesPattern",
+    "UnionPattern",
     "filter_tablet",
     "parse_source_pattern",
 ]
@@ -135,6 +139,52 @@ class IoTDBPattern(SeriesPattern):
         )
 
 
+class UnionPattern(SeriesPattern):
+    """Several patterns of one kind (``path`` or ``pattern`` holding a comma list): a series
+    is taken when one of `parts` takes it."""
+
+    def __init__(self, parts: list[SeriesPattern], text: str, key: str | None = None) -> None:
+        self.parts, self.text, self.key = tuple(parts), text, key
+        self.is_root = any(p.is_root for p in parts)
+        self.allows_deletions = all(p.allows_deletions for p in parts)
+
+    def covers_device(self, device: str) -> bool:
+        return any(p.covers_device(device) for p in self.parts)
+
+    def may_match_device(self, device: str) -> bool:
+        return any(p.may_match_device(device) for p in self.parts)
+
+    def matches(self, device: str, measurement: str) -> bool:
+        return any(p.matches(device, measurement) for p in self.parts)
+
+    def contains_pattern(self, pattern: str) -> bool:
+        return any(p.contains_pattern(pattern) for p in self.parts)
+
+
+def _split_list(text: str) -> list[str]:
+    """The comma-separated items of `text` (commas inside back-quotes belong to a node)."""
+    items: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in text:
+        if char == "`":
+            quoted = not quoted
+        if char == "," and not quoted:
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current).strip())
+    return [item for item in items if item]
+
+
+def _each(text: str, key: str, parse) -> SeriesPattern:
+    items = _split_list(text)
+    if len(items) <= 1:
+        return parse(items[0] if items else text, key)
+    return UnionPattern([parse(item, key) for item in items], text, key)
+
+
 DEFAULT_PATTERN = IoTDBPattern("root.**")
 
 
@@ -179,7 +229,7 @@ def parse_source_pattern(parameters: PipeParameters) -> SeriesPattern:
     if path is not None:
         if pattern is not None:
             log.warning("iotdb-source: %s and %s given; %s is used", path[0], pattern[0], path[0])
-        return _iotdb_pattern(path[1], path[0])
+        return _each(path[1], path[0], _iotdb_pattern)
     if pattern is None:
         return DEFAULT_PATTERN
     fmt = given_parameter(parameters, "pattern.format")
@@ -190,8 +240,8 @@ def parse_source_pattern(parameters: PipeParameters) -> SeriesPattern:
             expected="prefix or iotdb",
         )
     if fmt is not None and fmt[1].strip().lower() == "iotdb":
-        return _iotdb_pattern(pattern[1], pattern[0])
-    return _prefix_pattern(pattern[1], pattern[0])
+        return _each(pattern[1], pattern[0], _iotdb_pattern)
+    return _each(pattern[1], pattern[0], _prefix_pattern)
 
 
 # ---------------------------------------------------------------------- tablets

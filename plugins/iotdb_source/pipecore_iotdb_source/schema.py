@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pipecore_storage.paths import split_path
 
 from .options import SourceOptions
-from .patterns import SeriesPattern
+from .patterns import SeriesPattern, UnionPattern
 
 __all__ = ["schema_records"]
 
@@ -63,6 +63,8 @@ def _reaches(pattern: SeriesPattern, database: str) -> bool:
     """Whether some series of `database` may match `pattern` (IoTDB's mayOverlapWithDb)."""
     if pattern.is_root:
         return True
+    if isinstance(pattern, UnionPattern):
+        return any(_reaches(part, database) for part in pattern.parts)
     if pattern.may_match_device(database):
         return True
     db = split_path(database)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pipecore import PipeScope
 
 from .options import SourceOptions
-from .patterns import IoTDBPattern, SeriesPattern
+from .patterns import IoTDBPattern, SeriesPattern, UnionPattern
 
 __all__ = ["scope_of", "store_patterns"]
 
@@ -15,6 +15,8 @@ def store_patterns(pattern: SeriesPattern) -> tuple[str, ...]:
     """IoTDB path patterns whose union covers every series `pattern` takes. A prefix pattern
     ``root.sg.d`` (a string prefix) becomes ``root.sg.d*`` and ``root.sg.d*.**``; the caller
     filters what they give with the pattern itself."""
+    if isinstance(pattern, UnionPattern) and not pattern.is_root:
+        return tuple(dict.fromkeys(t for part in pattern.parts for t in store_patterns(part)))
     if isinstance(pattern, IoTDBPattern) or pattern.is_root:
         return ("root.**",) if pattern.is_root else (pattern.text,)
     text = pattern.text.rstrip(".")

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from .codec import DeletionPipeData, TsFilePipeData, decode_pipe_data, encode_pipe_data
-from .receiver import ACCEPTED_MAJOR_VERSIONS, LegacySyncReceiver, major_version
+from .receiver import ACCEPTED_MAJOR_VERSIONS, LegacySyncReceiver, accepts_version, major_version
 from .sink import DEFAULT_SYNC_VERSION, IoTDBLegacyPipeSink, LegacySyncClient
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "LegacySyncClient",
     "LegacySyncReceiver",
     "TsFilePipeData",
+    "accepts_version",
     "decode_pipe_data",
     "encode_pipe_data",
     "major_version",

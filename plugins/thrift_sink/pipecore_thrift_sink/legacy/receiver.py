@@ -47,7 +47,7 @@ from ..protocol.errors import PipeProtocolError
 from ..receiver import ReceiverSettings
 from .codec import DeletionPipeData, TsFilePipeData, decode_pipe_data
 
-__all__ = ["ACCEPTED_MAJOR_VERSIONS", "LegacySyncReceiver", "major_version"]
+__all__ = ["ACCEPTED_MAJOR_VERSIONS", "LegacySyncReceiver", "accepts_version", "major_version"]
 
 log = logging.getLogger("pipecore.legacy_receiver")
 
@@ -63,6 +63,15 @@ def major_version(version: str) -> str:
     without a dot is returned as it is (it matches nothing)."""
     parts = version.split(".")
     return version if version == "UNKNOWN" or len(parts) < 2 else f"{parts[0]}.{parts[1]}"
+
+
+def accepts_version(version: str) -> bool:
+    """Whether a sender of `version` may sync: 1.0 and later. IoTDB 1.3 and 2.x's legacy
+    receiver checks no version at all (their iotdb-legacy-pipe-sink sends its own, e.g. 1.3,
+    and IoTDB's IoTDBPipeDataSinkIT.testLegacyConnector relies on it); the layouts are those
+    of 1.0/1.1 whatever it says. Versions before 1.0 (0.13's sync) and junk are refused."""
+    head = major_version(version).split(".")[0]
+    return head.isdigit() and int(head) >= 1 and "." in version
 
 
 def _status(code: int, message: str = "") -> TSStatus:
@@ -109,11 +118,11 @@ class LegacySyncReceiver:
                 "white_list",
             )
         version = str(info.version or "")
-        if major_version(version) not in ACCEPTED_MAJOR_VERSIONS:
+        if not accepts_version(version):
             return self._refuse(
                 TSStatusCode.PIPESERVER_ERROR,
                 f"version mismatch: the sender <{version}>, the receiver "
-                f"<{', '.join(ACCEPTED_MAJOR_VERSIONS)}>",
+                f"<{', '.join(ACCEPTED_MAJOR_VERSIONS)} or later>",
                 "version",
             )
         bad = _bad_name(info.pipeName)
