@@ -54,11 +54,6 @@ def test_double_living_timeseries(manual_env) -> None:
         )
 
 
-@pytest.mark.xfail(
-    reason="waits on schema templates over the pipe (branch wip/templates): the receiver "
-    "never learns of t1",
-    strict=False,
-)
 def test_double_living_template(manual_env) -> None:
     """testDoubleLivingTemplate: a template made on one side is used on the other."""
     sender, receiver = manual_env

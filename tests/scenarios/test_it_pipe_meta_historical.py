@@ -50,7 +50,7 @@ def test_time_series_inclusion(manual_env) -> None:
 
 @pytest.mark.xfail(
     reason="SET TTL is not in pipecore (no TTL: no expiry, no SHOW TTL, no schema.ttl over "
-    "the pipe); schema templates over the pipe wait on branch wip/templates",
+    "the pipe)",
     strict=True,
 )
 def test_template_inclusion(manual_env) -> None:
