@@ -50,6 +50,7 @@ from .events import (
 )
 from .hookspecs import hookimpl, hookspec
 from .host import (
+    LEGACY_SYNC_TRANSPORT,
     ConnectionLog,
     LoginStatus,
     NodeShared,
@@ -101,6 +102,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT",
+    "LEGACY_SYNC_TRANSPORT",
     "SCHEMA_TEMPLATES_KEY",
     "Authority",
     "BacklogGuard",

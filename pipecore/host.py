@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .observability import ReceiverTotals
 
 __all__ = [
+    "LEGACY_SYNC_TRANSPORT",
     "ConnectionLog",
     "LoginStatus",
     "NodeShared",
@@ -32,6 +33,10 @@ __all__ = [
     "ServingNode",
     "UserCheck",
 ]
+
+#: the `transport` a receiver plugin gives the connections of the sync tool (IoTDB 1.0/1.1):
+#: the only senders SHOW PIPES lists on a receiving node (seed 001; IoTDB 1.3/2.0 lists none)
+LEGACY_SYNC_TRANSPORT = "thrift-legacy"
 
 T = TypeVar("T")
 

@@ -29,6 +29,7 @@ from pipecore_storage.errors import (
 
 from ..backlog import BacklogFullError, backlog_note
 from ..errors import ConfigError, PipeDroppedError, PipeError, PipeNotFoundError
+from ..host import LEGACY_SYNC_TRANSPORT
 from ..logins import loggable_statement
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
 from . import admin, authority, executor_data, executor_select, fast_insert, pipe_tools
@@ -36,6 +37,7 @@ from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
 from .outcome import DONE, Context, Outcome, StatementError, semantic
+from .pipe_receivers import receivers_dataset
 from .plugin_status import check_plugin_uri, create_plugin_failure, drop_plugin_failure
 from .result import (
     SHOW_PIPEPLUGINS_COLUMNS,
@@ -236,6 +238,8 @@ class Executor:
 
     def _show_pipes(self, ctx: Context, s: ShowPipes) -> Outcome:
         node = ctx.node
+        if s.receivers:  # SHOW PIPE RECEIVERS: pipecore's own, every connected sender
+            return Outcome(data=receivers_dataset(node.receivers.list(), ctx.zone))
         if s.pipe_name is not None:
             pipes = [node.get_pipe(s.pipe_name)]
             receivers: list[ReceiverView] = []
@@ -244,7 +248,9 @@ class Executor:
             receivers = []
         else:
             pipes = node.list_pipes()
-            receivers = node.receivers.list()
+            # only the sync tool's senders (IoTDB 1.0/1.1, seed 001): IoTDB 1.3/2.0 never lists
+            # the senders of pipeTransfer or the air gap (SHOW PIPE RECEIVERS does, pipecore's)
+            receivers = [r for r in node.receivers.list() if r.transport == LEGACY_SYNC_TRANSPORT]
         rows = [
             _pipe_row(
                 p, ctx.zone, self.pipesinks.pipesink_of(p.name), backlog_note(ctx.store, p.name)

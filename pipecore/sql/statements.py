@@ -164,10 +164,13 @@ class StopPipe(Statement):
 class ShowPipes(Statement):
     """``SHOW PIPES`` (both None), ``SHOW PIPE name`` (`pipe_name`), or ``SHOW PIPES
     WHERE SINK USED BY name`` (`sink_used_by`: pipes whose sink parameters equal that
-    pipe's). ``SHOW PIPE`` without a name is ``SHOW PIPES``, as the sync tool had it."""
+    pipe's). ``SHOW PIPE`` without a name is ``SHOW PIPES``, as the sync tool had it.
+    `receivers`: ``SHOW PIPE RECEIVERS``, pipecore's list of connected senders
+    (`pipecore.sql.pipe_receivers`)."""
 
     pipe_name: str | None = None
     sink_used_by: str | None = None
+    receivers: bool = False
 
 
 # ---------------------------------------------------------------- pipe plugins

@@ -21,6 +21,7 @@ from .admin import AdminMixin
 from .authority import AuthorityMixin
 from .expressions import Path, is_time_condition, time_range
 from .legacy import PIPESINK_TYPES
+from .pipe_receivers import is_receivers_keyword
 from .pipe_tools import PipeToolsMixin
 from .transform_data import AGGREGATES, DataMixin, PaginationPart
 from .transform_terms import Located, Name, Pair, at, tokens, unquote
@@ -264,6 +265,8 @@ class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin):
 
     def show_pipe(self, meta: Any, children: list[Any]) -> st.ShowPipes:
         names = [c for c in children if isinstance(c, Name)]
+        if names and is_receivers_keyword(names[0].text, names[0].quoted):
+            return st.ShowPipes(receivers=True, span=self._span(meta))
         return st.ShowPipes(pipe_name=names[0].text if names else None, span=self._span(meta))
 
     # ------------------------------------------------------------ pipe plugins

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from pipecore import Node
+from pipecore import LEGACY_SYNC_TRANSPORT, Node
 from pipecore.sql import SqlSemanticError, SqlSyntaxError
 from pipecore.sql.outcome import StatementError
+from pipecore.sql.pipe_receivers import SHOW_PIPE_RECEIVERS_COLUMNS
 from pipecore.sql.result import SHOW_PIPEPLUGINS_COLUMNS, SHOW_PIPES_COLUMNS
 from pipecore.testing import plugins as testing_plugins
 from pipecore.testing import wait_until
@@ -147,22 +148,44 @@ def test_remaining_events_come_from_the_running_pipe(node: Node) -> None:
     assert _show(node)[0]["EstimatedRemainingSeconds"] == "0.00"
 
 
-def test_receiver_connections_are_rows_of_show_pipes(node: Node) -> None:
+def test_only_sync_tool_senders_are_rows_of_show_pipes(node: Node) -> None:
+    # IoTDB 1.3/2.0 never lists pipeTransfer / air-gap senders; the sync tool did (seed 001)
     node.execute(f"CREATE PIPE a {QUIET}")
-    conn = node.receivers.open("thrift", "192.168.11.11:50123", "cluster-7")
-    node.receivers.update(conn, databases={"root.vehicle"}, points=6)
+    modern = node.receivers.open("thrift", "192.168.11.11:50123", "cluster-7")
+    node.receivers.update(modern, databases={"root.vehicle"}, points=6)
+    gap = node.receivers.open("air-gap", "192.168.11.12:50124")
+    legacy = node.receivers.open(LEGACY_SYNC_TRANSPORT, "192.168.11.13:50125")
+    node.receivers.update(legacy, databases={"root.sg"}, points=3)
     rows = _show(node)
-    assert [r["ID"] for r in rows] == ["a", f"receiver-{conn.id}"]
+    assert [r["ID"] for r in rows] == ["a", f"receiver-{legacy.id}"]
     receiver = rows[1]
     assert receiver["State"] == "RUNNING"
     assert receiver["PipeSource"] == (
-        "{cluster-id=cluster-7, remote=192.168.11.11:50123, role=receiver, transport=thrift}"
+        "{remote=192.168.11.13:50125, role=receiver, transport=thrift-legacy}"
     )
-    assert receiver["PipeSink"] == "{database=root.vehicle, files=0, points=6}"
+    assert receiver["PipeSink"] == "{database=root.sg, files=0, points=3}"
     assert receiver["RemainingEventCount"] == "Unknown"
     assert [r["ID"] for r in _show(node, "SHOW PIPE a")] == ["a"]
-    node.receivers.close(conn)
+    node.receivers.close(legacy)
     assert [r["ID"] for r in _show(node)] == ["a"]
+    # pipecore's own view lists every connected sender
+    listed = _show(node, "SHOW PIPE RECEIVERS")
+    assert list(listed[0]) == list(SHOW_PIPE_RECEIVERS_COLUMNS)
+    assert [(r["ID"], r["Transport"], r["Remote"]) for r in listed] == [
+        (str(modern.id), "thrift", "192.168.11.11:50123"),
+        (str(gap.id), "air-gap", "192.168.11.12:50124"),
+    ]
+    assert listed[0]["ClusterId"] == "cluster-7" and listed[0]["Databases"] == "root.vehicle"
+    assert listed[0]["Points"] == "6" and listed[1]["LastError"] == "null"
+    node.receivers.close(modern)
+    node.receivers.close(gap)
+    assert _show(node, "show pipe receivers") == []
+
+
+def test_a_pipe_named_receivers_is_shown_quoted(node: Node) -> None:
+    node.execute(f"CREATE PIPE `receivers` {QUIET}")
+    assert [r["ID"] for r in _show(node, "SHOW PIPE `receivers`")] == ["receivers"]
+    assert _show(node, "SHOW PIPE RECEIVERS") == []
 
 
 def test_a_failed_pipe_shows_its_exception(node: Node) -> None:

@@ -33,6 +33,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipecore import LEGACY_SYNC_TRANSPORT
 from pipecore.rpc import ConnectionContext, Status, TSStatusCode
 from pipecore.rpc.thrift import TApplicationException, TSStatus, status_to_thrift
 from pipecore_storage.errors import (
@@ -107,7 +108,7 @@ class LegacySyncReceiver:
         self.identity, self.folder, self.offsets = None, None, {}
         registry = self.settings.registry
         if registry is not None and self.connection is None:
-            self.connection = registry.open("thrift-legacy", self.remote)
+            self.connection = registry.open(LEGACY_SYNC_TRANSPORT, self.remote)
         log.info("sync-tool handshake from %s: %s", self.remote, info)
         white_list = self.settings.white_list
         if not white_list.allows(self.address):
