@@ -7,9 +7,10 @@ to `Receivers.add_service`, and settings that ``LOAD CONFIGURATION`` may change 
 through `Receivers.on_reload`. No module globals keyed by node, no reliance on hook order.
 
 A receiver plugin (thrift, air gap) records each connection here when the sender's handshake
-succeeds, updates it as data lands, and removes it when the connection ends. SHOW PIPES on the
-receiving node lists these connections (role receiver, the sender's address, the databases
-touched), as the sync tool's guide describes (seed 001).
+succeeds, updates it as data lands, and removes it when the connection ends. SHOW PIPE RECEIVERS
+(pipecore's own) lists them all; SHOW PIPES lists only the sync tool's (transport
+`LEGACY_SYNC_TRANSPORT`: role receiver, the sender's address, the databases touched), as that
+tool's guide describes (seed 001) — IoTDB 1.3/2.0 lists no senders in SHOW PIPES.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ __all__ = ["NodeView", "ReceiverView"]
 
 
 class ReceiverView(Protocol):
-    """One sender connected to the node's receivers (a row of SHOW PIPES)."""
+    """One sender connected to the node's receivers (a row of SHOW PIPE RECEIVERS; of SHOW
+    PIPES too when it is the sync tool's)."""
 
     @property
     def id(self) -> int: ...

@@ -149,8 +149,9 @@ def test_refused_senders_are_told_why(tmp_path: Path, sink):
         message = wait_for(lambda: exception_message(a, "pw"), 30, "an exception on pw", (a,))
         assert "WRONG_LOGIN_PASSWORD(801)" in message
         assert closed.count("root.refused.**") == 0 and open_.count("root.refused.**") == 0
-        refused = [r for r in closed.rows("SHOW PIPES") if "role=receiver" in str(r[3])]
-        assert all("ip_white_list" in str(r[6]) for r in refused)
+        # the refusing receiver lists no pipes (IoTDB lists no senders); its log says why
+        assert closed.rows("SHOW PIPES") == []
+        assert "not in ip_white_list" in closed.log()
     finally:
         for node in (a, closed, open_):
             node.stop()

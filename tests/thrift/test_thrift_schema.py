@@ -29,9 +29,8 @@ def ab(tmp_path_factory: pytest.TempPathFactory):
 def nodes(ab):
     yield ab
     for node in ab:
-        for row in node.rows("SHOW PIPES"):
-            if not str(row[0]).startswith("receiver-"):
-                node.sql(f"DROP PIPE {row[0]}")
+        for row in node.rows("SHOW PIPES"):  # this node's own pipes only, as in IoTDB
+            node.sql(f"DROP PIPE {row[0]}")
 
 
 def name(prefix: str, sink: str) -> str:
