@@ -103,5 +103,10 @@ def test_two_servers_run_the_seed_result_verification(tmp_path: Path, server_fac
         return [line for line in text.splitlines() if not line.startswith("It costs")]
 
     assert table(left.stdout) == table(right.stdout)
+    # a PIPESINK without version='1.1' speaks IoTDB 1.3's pipeTransfer (docs/interop.md):
+    # its sender is no row of the receiver's SHOW PIPES, as in IoTDB 1.3/2.0 ...
     shown = receiver.sql("SHOW PIPES")
-    assert "role=receiver" in shown.stdout
+    assert shown.returncode == 0 and "role=receiver" not in shown.stdout, shown.stdout
+    # ... but of pipecore's SHOW PIPE RECEIVERS
+    senders = receiver.sql("SHOW PIPE RECEIVERS")
+    assert senders.returncode == 0 and "root.vehicle" in senders.stdout, senders.stdout
