@@ -191,6 +191,9 @@ def test_seed_002_bidirectional_without_loops(nodes, sink):
     time.sleep(1.0)  # a loop would keep sending the echoes back and forth
     assert received(b) - before["B"] == 120 * 3  # only A's own points came to B, once
     assert received(a) - before["A"] == 80 * 3
+    # each node sends and receives: SHOW PIPES lists its own pipe only, as IoTDB 1.3/2.0 does
+    assert [r[0] for r in a.rows("SHOW PIPES")] == ["AB"]
+    assert [r[0] for r in b.rows("SHOW PIPES")] == ["BA"]
 
 
 @pytest.mark.parametrize("sink", SINKS)
