@@ -47,6 +47,7 @@ def node(tmp_path: Path):
         ("CREATE DATABASE root.other", "MANAGE_DATABASE"),
         ("CREATE PIPEPLUGIN p AS 'x.Y' USING URI 'file:///nonexistent/p.py'", "USE_PIPE"),
         ("SHOW PIPES", "USE_PIPE"),
+        ("SHOW PIPE RECEIVERS", "USE_PIPE"),
         ("SELECT s FROM root.sg.d", "READ_DATA"),
         ("INSERT INTO root.sg.d(time, s) VALUES (2, 2)", "WRITE_DATA"),
         ("CREATE TIMESERIES root.sg.d.t INT32", "WRITE_SCHEMA"),
