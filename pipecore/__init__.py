@@ -18,6 +18,16 @@ from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import MeasurementSchema, Tablet
 from pipecore_storage.types import TSDataType
 
+from .auth_records import (
+    AUTH_FIELDS,
+    AUTH_OPS,
+    AUTH_PARTS,
+    USERS_KEY,
+    PublishingAuthority,
+    apply_auth_record,
+    auth_part,
+    auth_snapshot,
+)
 from .backlog import BacklogGuard, Replacement, parse_backlog
 from .config import Config, config_section
 from .digest import DigestRequest, PipeScope, WindowDigests, series_in_scope, store_digests
@@ -100,8 +110,12 @@ if TYPE_CHECKING:
     from .server.node import Node
 
 __all__ = [
+    "AUTH_FIELDS",
+    "AUTH_OPS",
+    "AUTH_PARTS",
     "CLIENT",
     "SCHEMA_TEMPLATES_KEY",
+    "USERS_KEY",
     "Authority",
     "BacklogGuard",
     "Config",
@@ -150,6 +164,7 @@ __all__ = [
     "PluginLoadFailure",
     "PluginNotFoundError",
     "Processor",
+    "PublishingAuthority",
     "ReceiverContext",
     "Replacement",
     "RpcServices",
@@ -167,6 +182,9 @@ __all__ = [
     "UserCheck",
     "WindowDigests",
     "__version__",
+    "apply_auth_record",
+    "auth_part",
+    "auth_snapshot",
     "config_section",
     "handshake_refusal_reason",
     "hookimpl",

@@ -1,0 +1,91 @@
+"""The receiver's side of users, roles and privileges in pipecore's schema request (29002):
+the records of `pipecore.auth_records` applied to the node's users file, idempotently.
+
+What is already as the record says is fine (200), as IoTDB's ConfigNode receiver answers a
+pipe's author plans: a user or role that exists, a role the user has, a privilege it no longer
+holds, a user or role already dropped. A record that cannot apply here (a grant to a user or
+role this node lacks, a role granted to an unknown user) is IoTDB's user conflict, 1810, with
+the reason, which the sender's conflict rules (``sink.exception.conflict.*``) retry, ignore or
+record. ``root`` never changes: its password and privileges do not travel.
+
+Authorization: users, roles and privileges are the admin's (root) to send; another handshake
+user gets 803 NO_PERMISSION. Passwords travel as the sender's stored salt and PBKDF2 hash,
+never in clear, and are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pipecore import AUTH_OPS, PublishingAuthority, apply_auth_record
+from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
+from pipecore_storage.origin import Origin
+
+__all__ = ["AUTH_OPS", "apply_with_auth", "authorize_auth"]
+
+log = logging.getLogger(__name__)
+
+_CONFLICT = TSStatusCode.PIPE_RECEIVER_USER_CONFLICT_EXCEPTION
+_SENT_AS_CONFLICT = (
+    int(TSStatusCode.USER_NOT_EXIST),
+    807,  # USER_NOT_HAS_ROLE
+    808,  # ROLE_NOT_EXIST
+    805,  # USER_ALREADY_EXIST
+    809,  # ROLE_ALREADY_EXIST
+    811,  # NOT_HAS_PRIVILEGE
+    814,  # UNSUPPORTED_AUTH_OPERATION
+)
+
+
+def authorize_auth(receiver: Any, records: Sequence[dict]) -> PipeTransferResponse | None:
+    """803 when the handshake's user is not root and `records` hold an auth record."""
+    users, user = receiver.settings.users, receiver.username
+    if users is None or user is None or user == "root":
+        return None
+    if any(r.get("op") in AUTH_OPS for r in records):
+        return PipeTransferResponse(
+            Status(TSStatusCode.NO_PERMISSION, "Only the admin user can perform this operation")
+        )
+    return None
+
+
+def apply_with_auth(
+    store: Any,
+    users: Any,
+    records: Sequence[dict],
+    origin: Origin,
+    apply_others: Callable[[Sequence[dict]], Status],
+) -> Status:
+    """Apply `records` in order: auth records to `users` (the node's users file), runs of
+    the others through `apply_others`; the status of the first that cannot be applied."""
+    authority = PublishingAuthority(users, store, origin) if users is not None else None
+    run: list[dict] = []
+    for record in records:
+        if record["op"] not in AUTH_OPS:
+            run.append(record)
+            continue
+        if run:
+            status = apply_others(run)
+            if not status.is_success:
+                return status
+            run = []
+        status = _apply(authority, record)
+        if not status.is_success:
+            return status
+    return apply_others(run) if run else Status.ok()
+
+
+def _apply(authority: PublishingAuthority | None, record: dict) -> Status:
+    op = record["op"]
+    who = record.get("name") or f"{record.get('role')} of {record.get('user')}"
+    if authority is None:
+        return Status(_CONFLICT, f"{op} {who}: this receiver keeps no users")
+    status = apply_auth_record(authority, record)
+    if status.is_success:
+        return status
+    log.warning("receiver: %s %s refused: %s", op, who, status.message)
+    if int(status.code) in _SENT_AS_CONFLICT:
+        return Status(_CONFLICT, f"{op} {who}: {status.message}")
+    return status
