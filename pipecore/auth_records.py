@@ -250,7 +250,7 @@ def _change(
     grant_option: bool = False,
 ) -> dict:
     names = expand(privileges)
-    record = {
+    record: dict[str, Any] = {
         "op": op,
         "kind": kind,
         "name": name,
