@@ -8,9 +8,13 @@ role this node lacks, a role granted to an unknown user) is IoTDB's user conflic
 the reason, which the sender's conflict rules (``sink.exception.conflict.*``) retry, ignore or
 record. ``root`` never changes: its password and privileges do not travel.
 
-Authorization: users, roles and privileges are the admin's (root) to send; another handshake
-user gets 803 NO_PERMISSION. Passwords travel as the sender's stored salt and PBKDF2 hash,
-never in clear, and are never logged.
+Authorization, as IoTDB 2.0.1's ConfigNode receiver checks the handshake's user
+(``IoTDBConfigNodeReceiver.checkPermission``): creating or dropping a user needs MANAGE_USER,
+changing a password MANAGE_USER unless it is the user's own; creating or dropping a role and
+granting or revoking one to a user need MANAGE_ROLE; granting or revoking privileges needs
+each of them WITH GRANT OPTION (on the paths, for a path privilege); else 803 NO_PERMISSION and
+nothing of the request is applied. root may do everything. Passwords travel as the sender's
+stored salt and PBKDF2 hash, never in clear, and are never logged.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipecore import AUTH_OPS, PublishingAuthority, apply_auth_record
+from pipecore import AUTH_OPS, Authority, PublishingAuthority, apply_auth_record
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
 from pipecore_storage.origin import Origin
 
@@ -28,6 +32,11 @@ __all__ = ["AUTH_OPS", "apply_with_auth", "authorize_auth"]
 log = logging.getLogger(__name__)
 
 _CONFLICT = TSStatusCode.PIPE_RECEIVER_USER_CONFLICT_EXCEPTION
+_PROMPT = "No permissions for this operation, please add privilege "
+_GLOBAL = frozenset(
+    ("MANAGE_USER", "MANAGE_ROLE", "USE_TRIGGER", "USE_UDF", "USE_CQ", "USE_PIPE",
+     "EXTEND_TEMPLATE", "MANAGE_DATABASE", "MAINTAIN", "USE_MODEL")
+)  # fmt: skip
 _SENT_AS_CONFLICT = (
     int(TSStatusCode.USER_NOT_EXIST),
     807,  # USER_NOT_HAS_ROLE
@@ -39,15 +48,48 @@ _SENT_AS_CONFLICT = (
 )
 
 
+_NEEDS = {
+    "create_user": "MANAGE_USER",
+    "drop_user": "MANAGE_USER",
+    "alter_user": "MANAGE_USER",
+    "create_role": "MANAGE_ROLE",
+    "drop_role": "MANAGE_ROLE",
+    "grant_role": "MANAGE_ROLE",
+    "revoke_role": "MANAGE_ROLE",
+}
+
+
 def authorize_auth(receiver: Any, records: Sequence[dict]) -> PipeTransferResponse | None:
-    """803 when the handshake's user is not root and `records` hold an auth record."""
+    """803 NO_PERMISSION for the first auth record the handshake's user may not apply (see
+    the module's text); None when it may apply them all."""
     users, user = receiver.settings.users, receiver.username
     if users is None or user is None or user == "root":
         return None
-    if any(r.get("op") in AUTH_OPS for r in records):
-        return PipeTransferResponse(
-            Status(TSStatusCode.NO_PERMISSION, "Only the admin user can perform this operation")
-        )
+    authority = Authority(users)
+    for record in records:
+        refused = _refused(authority, user, record)
+        if refused is not None:
+            log.warning("receiver: %s may not %s: %s", user, record["op"], refused)
+            return PipeTransferResponse(Status(TSStatusCode.NO_PERMISSION, refused))
+    return None
+
+
+def _refused(authority: Authority, user: str, record: dict) -> str | None:
+    op = record.get("op")
+    if op not in AUTH_OPS:
+        return None
+    if op == "alter_user" and record.get("name") == user:
+        return None  # one's own password
+    needed = _NEEDS.get(op)
+    if needed is not None:
+        return None if authority.has_global(user, needed) else f"{_PROMPT}{needed}"
+    for privilege in record.get("privileges", ()):
+        if privilege in _GLOBAL:
+            held = authority.has_global(user, privilege, grant_option=True)
+        else:
+            held = not authority.uncovered(user, privilege, record["paths"], grant_option=True)
+        if not held:
+            return f"{_PROMPT}{privilege} with grant option"
     return None
 
 
