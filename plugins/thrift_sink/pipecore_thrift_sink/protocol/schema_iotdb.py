@@ -21,26 +21,24 @@ its own request (29002, `schema_plan`), which also carries databases.
   plans and the ActivateTemplateNode (`template_plans`).
 * databases (``create_database`` / ``delete_database``): the sink sends them as ConfigNode
   plans first (`config_sink`); what is left of them here goes in pipecore's request.
-* users, roles and privileges (`pipecore.auth_records`): not sent to IoTDB yet — left out with
-  a warning (IoTDB's author plans carry IoTDB's own password digest, which pipecore's PBKDF2
-  hashes are not; see docs/interop.md).
+* users, roles and privileges (`pipecore.auth_records`): IoTDB's author plans (`auth_plans`;
+  a user arrives with pipecore's hash as its raw password: it cannot log in on IoTDB with
+  its password; a password change is left out).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, MutableMapping, Sequence
 
 from pipecore_storage.paths import join_path
 
+from .auth_plans import auth_requests
 from .config_plan import DeleteTimeSeries, encode_config_plan
 from .request import PipeRequestType
 from .schema_node import encode_create_timeseries
 from .schema_plan import SCHEMA_REQUEST_TYPE, SchemaPlan, encode_schema_plan
 from .schema_region import encode_alter_timeseries, encode_create_aligned
 from .template_plans import TEMPLATE_RECORD_OPS, template_requests
-
-log = logging.getLogger("pipecore.thrift_sink")
 
 #: the records of `pipecore.auth_records` (users, roles, privileges)
 AUTH_RECORD_OPS = frozenset(
@@ -173,12 +171,8 @@ def iotdb_schema_requests(
         elif op in TEMPLATE_RECORD_OPS:  # config plans and ActivateTemplateNode
             yield from template_requests(record)
             i += 1
-        elif op in AUTH_RECORD_OPS:
-            log.warning(
-                "a real IoTDB receiver: %s of users/roles/privileges not sent (pipecore does "
-                "not send IoTDB's author plans yet)",
-                op,
-            )
+        elif op in AUTH_RECORD_OPS:  # IoTDB's author plans
+            yield from auth_requests(record)
             i += 1
         else:
             pending.append(record)
