@@ -27,6 +27,11 @@ def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
     node.stop()
 
 
+def _row(row: tuple) -> tuple[str, ...]:
+    """Path, privilege, grant option (IoTDB's client gives a bool, pipecore's text)."""
+    return tuple(str(v).lower() for v in row[1:4])
+
+
 def _view(query: Callable, users: list[str], roles: list[str]) -> dict[str, object]:
     present_roles = sorted(str(r[0]) for r in query("list role")[1] if str(r[0]) in roles)
     present_users = sorted(str(r[0]) for r in query("list user")[1] if str(r[0]) in users)
@@ -36,12 +41,12 @@ def _view(query: Callable, users: list[str], roles: list[str]) -> dict[str, obje
         "members": {r: sorted(str(x[0]) for x in query(f"list user of role {r}")[1])
                     for r in present_roles},
         "role_privileges": {
-            r: sorted(tuple(str(v) for v in x[1:4]) for x in query(f"list privileges of role {r}")[1])
+            r: sorted(_row(x) for x in query(f"list privileges of role {r}")[1])
             for r in present_roles
         },
         "user_privileges": {
             u: sorted(
-                tuple(str(v) for v in x[1:4])
+                _row(x)
                 for x in query(f"list privileges of user {u}")[1]
                 if not str(x[0])  # the user's own, not its roles'
             )

@@ -5,7 +5,8 @@ own config-region source sends.
 An author plan (``AuthorPlan.serializeImpl``, IoTDB 2.0.1)::
 
     i16 plan type, string userName, string roleName, string password, string newPassword,
-    byte 0 (no permissions) | byte 1, i32 n, n × i32 PrivilegeType ordinal,
+    byte 0 (no permissions, null) | byte 1, i32 n, n × i32 PrivilegeType ordinal (pipecore
+    always sends byte 1, with n = 0 when the plan has none),
     i32 path count, path count × string path, i32 grantOpt (0/1)
 
 (strings: i32 byte length, -1 for null, then the bytes.) The plan types
@@ -75,7 +76,7 @@ def encode_author_plan(
     user: str = "",
     role: str = "",
     password: str = "",
-    privileges: Sequence[str] | None = None,
+    privileges: Sequence[str] = (),
     paths: Sequence[str] = (),
     grant_option: bool = False,
 ) -> bytes:
@@ -86,13 +87,12 @@ def encode_author_plan(
     w.string(role)
     w.string(password)
     w.string("")  # newPassword
-    if privileges is None:
-        w.raw(b"\x00")
-    else:
-        w.raw(b"\x01")
-        w.i32(len(privileges))
-        for privilege in privileges:
-            w.i32(IOTDB_PRIVILEGES.index(privilege))
+    # always a set, empty when the plan has none: IoTDB 2.0.1's GrantRoleToUser iterates it
+    # (a null set is answered 305 "priSet is null")
+    w.raw(b"\x01")
+    w.i32(len(privileges))
+    for privilege in privileges:
+        w.i32(IOTDB_PRIVILEGES.index(privilege))
     w.i32(len(paths))
     for path in paths:
         w.string(path)
