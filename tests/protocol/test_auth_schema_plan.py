@@ -1,16 +1,24 @@
 """Users, roles and privileges in pipecore's schema request (29002): every record of
 `pipecore.auth_records` round-trips, a record without its fields is refused naming them, and
-a real IoTDB receiver gets none of them (left out with a warning)."""
+a real IoTDB receiver gets IoTDB 2.0.1's author plans (a password change left out)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import struct
 
 import pytest
 
 from pipecore import AUTH_FIELDS, AUTH_OPS
+from pipecore.privileges import PRIVILEGES
+from pipecore_thrift_sink.protocol.auth_plans import (
+    IOTDB_PRIVILEGES,
+    auth_requests,
+    encode_author_plan,
+)
 from pipecore_thrift_sink.protocol.errors import PipeProtocolError
+from pipecore_thrift_sink.protocol.request import PipeRequestType
 from pipecore_thrift_sink.protocol.schema_iotdb import AUTH_RECORD_OPS, iotdb_schema_requests
 from pipecore_thrift_sink.protocol.schema_plan import (
     SCHEMA_REQUEST_TYPE,
@@ -54,9 +62,43 @@ def test_a_record_without_its_fields_is_refused(op):
         decode_schema_plan(body)
 
 
-def test_a_real_iotdb_gets_none_of_them(caplog):
+def test_a_real_iotdb_gets_its_author_plans(caplog):
     with caplog.at_level(logging.WARNING):
         out = list(iotdb_schema_requests(RECORDS, False, {}))
-    assert out == []
-    assert "create_user" in caplog.text and "not sent" in caplog.text
-    assert "ab" * 32 not in caplog.text  # no hash in the log
+    config = int(PipeRequestType.TRANSFER_CONFIG_PLAN)
+    assert {t for t, _, _ in out} == {config}
+    types = [struct.unpack(">h", body[:2])[0] for _, body, _ in out]
+    # CreateRole, GrantRole, CreateUserWithRawPassword, GrantRoleToUser, (alter_user: none),
+    # RevokeUser, RevokeRoleFromUser, DropRole, DropUser
+    assert types == [622, 625, 638, 627, 628, 630, 624, 623]
+    assert sum(c for _, _, c in out) == len(RECORDS) - 1  # the password change is left out
+    assert "alter_user" in caplog.text and "cd" * 32 not in caplog.text  # no hash logged
+
+
+def _string(value: str) -> bytes:
+    data = value.encode()
+    return struct.pack(">i", len(data)) + data
+
+
+def test_author_plan_layout():
+    """IoTDB 2.0.1's AuthorPlan: type, user, role, password, newPassword, permissions (a set
+    of PrivilegeType ordinals), paths, grant option."""
+    body = encode_author_plan(
+        "GrantRole", role="r", privileges=["READ_DATA", "USE_MODEL"], paths=["root.a.**"],
+        grant_option=True,
+    )  # fmt: skip
+    assert body == (
+        struct.pack(">h", 625) + _string("") + _string("r") + _string("") + _string("")
+        + b"\x01" + struct.pack(">iii", 2, 0, 10)  # USE_MODEL is IoTDB 2.0.1's 11th
+        + struct.pack(">i", 1) + _string("root.a.**") + struct.pack(">i", 1)
+    )  # fmt: skip
+    assert set(IOTDB_PRIVILEGES) == set(PRIVILEGES)
+
+
+def test_a_mixed_grant_goes_as_a_path_plan_and_a_global_plan():
+    record = {"op": "grant", "kind": "USER", "name": "u", "privileges": ["READ_DATA", "USE_UDF"],
+              "paths": ["root.sg.**"], "grant_option": False}  # fmt: skip
+    plans = list(auth_requests(record))
+    assert [c for _, _, c in plans] == [0, 1]  # one record carried by the last
+    assert plans[0][1].endswith(_string("root.sg.**") + struct.pack(">i", 0))
+    assert plans[1][1].endswith(struct.pack(">ii", 0, 0))  # no paths, no grant option
