@@ -82,7 +82,7 @@ from .plugin import (
     RuntimeConfiguration,
     StageContext,
 )
-from .privileges import Authority, tsfile_series
+from .privileges import Authority, AuthorityError, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
 from .schema_templates import SHARED_KEY as SCHEMA_TEMPLATES_KEY
 from .schema_templates import TemplateError, TemplateMeasurement
@@ -117,6 +117,7 @@ __all__ = [
     "SCHEMA_TEMPLATES_KEY",
     "USERS_KEY",
     "Authority",
+    "AuthorityError",
     "BacklogGuard",
     "Config",
     "ConfigError",

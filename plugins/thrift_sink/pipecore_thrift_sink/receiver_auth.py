@@ -23,11 +23,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipecore import AUTH_OPS, Authority, PublishingAuthority, apply_auth_record
+from pipecore import AUTH_OPS, Authority, AuthorityError, PublishingAuthority, apply_auth_record
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
 from pipecore_storage.origin import Origin
 
-__all__ = ["AUTH_OPS", "apply_with_auth", "authorize_auth"]
+from .protocol.auth_plans import AUTHOR_PLAN_TYPES, decode_author_plan
+
+__all__ = ["AUTH_OPS", "apply_with_auth", "author_plan_request", "authorize_auth", "is_author_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +133,38 @@ def _apply(authority: PublishingAuthority | None, record: dict) -> Status:
     if int(status.code) in _SENT_AS_CONFLICT:
         return Status(_CONFLICT, f"{op} {who}: {status.message}")
     return status
+
+
+def is_author_plan(body: bytes) -> bool:
+    """Whether a type-200 body is one of IoTDB's author plans (`protocol.auth_plans`)."""
+    return len(body) >= 2 and int.from_bytes(body[:2], "big", signed=True) in AUTHOR_PLAN_TYPES
+
+
+def author_plan_request(receiver: Any, body: bytes) -> PipeTransferResponse:
+    """Type 200 with an IoTDB author plan (a real IoTDB's config-region source, or a pipecore
+    sink speaking IoTDB's layout over the air gap): checked and applied as its auth record.
+    A CreateUser / UpdateUser with the password in clear is hashed here."""
+    record, password = decode_author_plan(body)
+    refused = authorize_auth(receiver, [record])
+    if refused is not None:
+        return refused
+    s = receiver.settings
+    if password is None:
+        return PipeTransferResponse(
+            apply_with_auth(s.store, s.users, [record], receiver.origin, lambda run: Status.ok())
+        )
+    if s.users is None:
+        return PipeTransferResponse(
+            Status(_CONFLICT, f"{record['op']}: this receiver keeps no users")
+        )
+    authority = PublishingAuthority(s.users, s.store, receiver.origin)
+    try:
+        if record["op"] == "create_user":
+            authority.create_user(record["name"], password)
+        elif record["name"] != "root":
+            authority.alter_password(record["name"], password)
+    except AuthorityError as exc:
+        if record["op"] == "create_user" and exc.code == 805:  # USER_ALREADY_EXIST: so it is
+            return PipeTransferResponse(Status.ok())
+        return PipeTransferResponse(Status(_CONFLICT, f"{record['op']} {record['name']}: {exc}"))
+    return PipeTransferResponse(Status.ok())

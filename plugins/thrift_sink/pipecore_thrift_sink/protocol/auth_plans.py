@@ -14,7 +14,8 @@ An author plan (``AuthorPlan.serializeImpl``, IoTDB 2.0.1)::
 GrantUser 626, GrantRoleToUser 627, RevokeUser 628, RevokeRole 629, RevokeRoleFromUser 630,
 CreateUserWithRawPassword 638 (its password is stored as given: the receiver does not hash it).
 
-* ``create_user`` → CreateUserWithRawPassword carrying pipecore's stored hash: the user exists
+* ``create_user`` → CreateUserWithRawPassword carrying pipecore's stored hash (as
+  ``pbkdf2-sha256$<salt>$<hash>``, which a pipecore receiver reads back): the user exists
   on IoTDB with its roles and privileges, but cannot log in there with its password (IoTDB
   checks its own digest of the password, which pipecore's salted PBKDF2 hash is not);
 * ``alter_user`` is left out with a warning (IoTDB's UpdateUser hashes the new password it
@@ -29,10 +30,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 
-from .io import BodyWriter
+from .io import BodyReader, BodyWriter
 from .request import PipeRequestType
 
-__all__ = ["AUTH_PLAN_TYPES", "IOTDB_PRIVILEGES", "auth_requests", "encode_author_plan"]
+__all__ = [
+    "AUTHOR_PLAN_TYPES",
+    "AUTH_PLAN_TYPES",
+    "IOTDB_PRIVILEGES",
+    "auth_requests",
+    "decode_author_plan",
+    "encode_author_plan",
+]
 
 log = logging.getLogger("pipecore.thrift_sink")
 
@@ -123,7 +131,7 @@ def auth_requests(record: dict) -> Iterator[tuple[int, bytes, int]]:
     op = record["op"]
     if op == "create_user":
         body = encode_author_plan(
-            "CreateUserWithRawPassword", user=record["name"], password=record["hash"]
+            "CreateUserWithRawPassword", user=record["name"], password=_raw_password(record)
         )
         yield _CONFIG, body, 1
     elif op == "drop_user":
@@ -144,3 +152,73 @@ def auth_requests(record: dict) -> Iterator[tuple[int, bytes, int]]:
             op,
             record.get("name"),
         )
+
+
+# ---------------------------------------------------------------- a receiver's side
+#: pipecore's hash in CreateUserWithRawPassword's password: ``pbkdf2-sha256$<salt>$<hash>``,
+#: so that a pipecore receiver (over the air gap, where the sink speaks IoTDB's layout) keeps
+#: the salt; to IoTDB it is an opaque stored digest
+RAW_HASH_PREFIX = "pbkdf2-sha256$"
+_TYPE_NAMES = {v: k for k, v in AUTH_PLAN_TYPES.items()}
+CREATE_USER = 621  # IoTDB's CreateUser: the password in clear (hashed by the receiver)
+UPDATE_USER = 631  # IoTDB's UpdateUser: the new password in clear
+AUTHOR_PLAN_TYPES = frozenset({*AUTH_PLAN_TYPES.values(), CREATE_USER, UPDATE_USER})
+
+
+def _raw_password(record: dict) -> str:
+    return f"{RAW_HASH_PREFIX}{record['salt']}${record['hash']}"
+
+
+def decode_author_plan(body: bytes) -> tuple[dict, str | None]:
+    """An IoTDB 2.0.1 author plan as (auth record, password in clear or None); the record of
+    a CreateUser / UpdateUser in clear has no salt or hash (the receiver hashes the
+    password). PipeProtocolError for a malformed body or another plan type."""
+    r = BodyReader(body)
+    plan_type = r.i16("plan type")
+    if plan_type not in AUTHOR_PLAN_TYPES:
+        raise r.error("plan type", f"{plan_type} is not an author plan")
+    user = r.string("userName") or ""
+    role = r.string("roleName") or ""
+    password = r.string("password")
+    new_password = r.string("newPassword")
+    privileges: list[str] = []
+    if r.byte("permissions present"):
+        for i in range(r.count("permissions", 4)):
+            ordinal = r.i32(f"permissions[{i}]")
+            if not 0 <= ordinal < len(IOTDB_PRIVILEGES):
+                raise r.error(f"permissions[{i}]", f"unknown PrivilegeType ordinal {ordinal}")
+            privileges.append(IOTDB_PRIVILEGES[ordinal])
+    paths = [r.required_string(f"paths[{i}]") for i in range(r.count("paths", 4))]
+    grant_option = r.i32("grantOpt") > 0 if r.remaining >= 4 else False
+    if plan_type == CREATE_USER:
+        return {"op": "create_user", "name": user, "salt": "", "hash": ""}, password or ""
+    if plan_type == UPDATE_USER:
+        return {"op": "alter_user", "name": user, "salt": "", "hash": ""}, new_password or ""
+    name = _TYPE_NAMES[plan_type]
+    if name == "CreateUserWithRawPassword":
+        raw = password or ""
+        salt, digest = "", raw
+        if raw.startswith(RAW_HASH_PREFIX):
+            salt, _, digest = raw[len(RAW_HASH_PREFIX) :].partition("$")
+        return {"op": "create_user", "name": user, "salt": salt, "hash": digest}, None
+    simple = {
+        "DropUser": {"op": "drop_user", "name": user},
+        "CreateRole": {"op": "create_role", "name": role},
+        "DropRole": {"op": "drop_role", "name": role},
+        "GrantRoleToUser": {"op": "grant_role", "role": role, "user": user},
+        "RevokeRoleFromUser": {"op": "revoke_role", "role": role, "user": user},
+    }
+    if name in simple:
+        return simple[name], None
+    op = "grant" if name.startswith("Grant") else "revoke"
+    kind = "USER" if name.endswith("User") else "ROLE"
+    record = {
+        "op": op,
+        "kind": kind,
+        "name": user if kind == "USER" else role,
+        "privileges": privileges,
+        "paths": paths,
+    }
+    if op == "grant":
+        record["grant_option"] = grant_option
+    return record, None
