@@ -15,6 +15,7 @@ from pipecore.privileges import PRIVILEGES
 from pipecore_thrift_sink.protocol.auth_plans import (
     IOTDB_PRIVILEGES,
     auth_requests,
+    decode_author_plan,
     encode_author_plan,
 )
 from pipecore_thrift_sink.protocol.errors import PipeProtocolError
@@ -102,3 +103,27 @@ def test_a_mixed_grant_goes_as_a_path_plan_and_a_global_plan():
     assert [c for _, _, c in plans] == [0, 1]  # one record carried by the last
     assert plans[0][1].endswith(_string("root.sg.**") + struct.pack(">i", 0))
     assert plans[1][1].endswith(struct.pack(">ii", 0, 0))  # no paths, no grant option
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if r["op"] != "alter_user"])
+def test_author_plans_decode_back_to_the_record(record):
+    """What the sink sends a real IoTDB, a pipecore receiver reads back (the air gap)."""
+    back = [decode_author_plan(body) for _, body, _ in auth_requests(record)]
+    assert [password for _, password in back] == [None]
+    [(got, _)] = back
+    want = dict(record)
+    if record["op"] == "grant":
+        want["grant_option"] = bool(record.get("grant_option"))
+    assert got == want
+
+
+def test_iotdbs_plans_with_a_password_in_clear():
+    body = encode_author_plan("GrantUser", user="u")[:2]  # a type header to rewrite
+    create = struct.pack(">h", 621) + encode_author_plan("DropUser", user="u", password="pw12")[2:]
+    assert decode_author_plan(create) == (
+        {"op": "create_user", "name": "u", "salt": "", "hash": ""}, "pw12",
+    )  # fmt: skip
+    with pytest.raises(PipeProtocolError, match="not an author plan"):
+        decode_author_plan(struct.pack(">h", 200) + body)
+    with pytest.raises(PipeProtocolError):
+        decode_author_plan(create[:9])  # cut short
