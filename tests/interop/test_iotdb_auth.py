@@ -16,6 +16,8 @@ import pytest
 from iotdb_server import IoTDBServer
 from pipecore_node import PipecoreNode
 
+from pipecore.cli.remote import RemoteSession
+
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
 
@@ -53,6 +55,14 @@ def _view(query: Callable, users: list[str], roles: list[str]) -> dict[str, obje
             for u in present_users
         },
     }  # fmt: skip
+
+
+def _logs_in(node: PipecoreNode, user: str, password: str) -> bool:
+    try:
+        RemoteSession("127.0.0.1", node.port, user, password, timeout=10).open().close()
+    except Exception:
+        return False
+    return True
 
 
 def _settle(want: Callable[[], object], got: Callable[[], object], node: PipecoreNode) -> object:
@@ -123,5 +133,50 @@ def test_pipecore_users_roles_and_privileges_reach_iotdb(
     finally:
         for statement in (f"drop user {user}", f"drop user {user2}", f"drop role {role}",
                           f"drop role {role2}"):  # fmt: skip
+            with contextlib.suppress(Exception):
+                iotdb.execute(statement)
+
+
+def test_iotdb_users_roles_and_privileges_reach_pipecore(
+    iotdb: IoTDBServer, pipecore: PipecoreNode
+) -> None:
+    """The other way (realtime): a real IoTDB's author plans (type 200) applied by pipecore's
+    receiver; IoTDB's CreateUser carries the password the receiver hashes itself."""
+    n = next(_names)
+    user, role = f"iu{n}a", f"ir{n}a"
+    pipe = f"ia{n}"
+    iotdb.execute(
+        f"create pipe {pipe} with source ('source.inclusion'='auth', "
+        "'source.history.enable'='false') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{pipecore.url}')"
+    )
+    try:
+        iotdb.execute(
+            f"create user {user} 'iotdb-pw1'",
+            f"create role {role}",
+            f"grant read_data on root.iot.** to role {role}",
+            f"grant use_cq on root.** to role {role} with grant option",
+            f"grant role {role} to {user}",
+            f"grant write_schema on root.iot.** to user {user}",
+        )
+        got = _settle(
+            lambda: _view(iotdb.query, [user], [role]),
+            lambda: _view(pipecore.query, [user], [role]),
+            pipecore,
+        )
+        assert got["members"] == {role: [user]}  # type: ignore[comparison-overlap]
+        # IoTDB 2.0.1's realtime CreateUser (621) carries the password in clear: pipecore
+        # hashes it, so the user logs in here with its IoTDB password (never logged)
+        assert _logs_in(pipecore, user, "iotdb-pw1")
+        assert "iotdb-pw1" not in pipecore.log()
+        iotdb.execute(f"revoke role {role} from {user}", f"drop role {role}")
+        got = _settle(
+            lambda: _view(iotdb.query, [user], [role]),
+            lambda: _view(pipecore.query, [user], [role]),
+            pipecore,
+        )
+        assert got["roles"] == []  # type: ignore[index]
+    finally:
+        for statement in (f"drop pipe {pipe}", f"drop user {user}", f"drop role {role}"):
             with contextlib.suppress(Exception):
                 iotdb.execute(statement)
