@@ -212,7 +212,7 @@ def decode_author_plan(body: bytes) -> tuple[dict, str | None]:
         return simple[name], None
     op = "grant" if name.startswith("Grant") else "revoke"
     kind = "USER" if name.endswith("User") else "ROLE"
-    record = {
+    record: dict[str, object] = {
         "op": op,
         "kind": kind,
         "name": user if kind == "USER" else role,
