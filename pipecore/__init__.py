@@ -18,6 +18,16 @@ from pipecore_storage.origin import CLIENT, Origin
 from pipecore_storage.tablet import MeasurementSchema, Tablet
 from pipecore_storage.types import TSDataType
 
+from .auth_records import (
+    AUTH_FIELDS,
+    AUTH_OPS,
+    AUTH_PARTS,
+    USERS_KEY,
+    PublishingAuthority,
+    apply_auth_record,
+    auth_part,
+    auth_snapshot,
+)
 from .backlog import BacklogGuard, Replacement, parse_backlog
 from .config import Config, config_section
 from .digest import DigestRequest, PipeScope, WindowDigests, series_in_scope, store_digests
@@ -73,7 +83,7 @@ from .plugin import (
     RuntimeConfiguration,
     StageContext,
 )
-from .privileges import Authority, tsfile_series
+from .privileges import Authority, AuthorityError, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
 from .schema_templates import SHARED_KEY as SCHEMA_TEMPLATES_KEY
 from .schema_templates import TemplateError, TemplateMeasurement
@@ -101,10 +111,15 @@ if TYPE_CHECKING:
     from .server.node import Node
 
 __all__ = [
+    "AUTH_FIELDS",
+    "AUTH_OPS",
+    "AUTH_PARTS",
     "CLIENT",
     "LEGACY_SYNC_TRANSPORT",
     "SCHEMA_TEMPLATES_KEY",
+    "USERS_KEY",
     "Authority",
+    "AuthorityError",
     "BacklogGuard",
     "Config",
     "ConfigError",
@@ -152,6 +167,7 @@ __all__ = [
     "PluginLoadFailure",
     "PluginNotFoundError",
     "Processor",
+    "PublishingAuthority",
     "ReceiverContext",
     "Replacement",
     "RpcServices",
@@ -169,6 +185,9 @@ __all__ = [
     "UserCheck",
     "WindowDigests",
     "__version__",
+    "apply_auth_record",
+    "auth_part",
+    "auth_snapshot",
     "config_section",
     "handshake_refusal_reason",
     "hookimpl",

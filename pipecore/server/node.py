@@ -31,6 +31,7 @@ import attrs
 from pipecore_storage.errors import StoreClosedError
 
 from .. import external
+from ..auth_records import USERS_KEY
 from ..config import Config
 from ..errors import (
     ConfigError,
@@ -165,6 +166,7 @@ class Node:
             self.users = UserStore.for_data_dir(self.data_dir)
             self.templates = SchemaTemplates.for_data_dir(self.data_dir, self.store)
             self.shared.get(SHARED_KEY, lambda: self.templates)  # pipes' sources read them
+            self.shared.get(USERS_KEY, lambda: self.users)  # the auth inclusion's snapshot
             self.receivers = Receivers(
                 data_dir=self.data_dir,
                 cluster_id=self.cluster_id,

@@ -22,6 +22,7 @@ from lark import Token, v_args
 
 from pipecore_storage.status import Status, TSStatusCode
 
+from ..auth_records import PublishingAuthority
 from ..privileges import (
     GLOBAL_PRIVILEGES,
     NO_PERMISSION_PROMPT,
@@ -241,7 +242,8 @@ def _refusal(statement: st.Statement, status: Status) -> StatementError:
 
 
 def _authority(ctx: Context) -> Authority:
-    return Authority(ctx.node.users)
+    # changes go to the pipes too (inclusion auth): `pipecore.auth_records`
+    return PublishingAuthority(ctx.node.users, getattr(ctx.node, "store", None))
 
 
 def _need(ctx: Context, s: st.Statement, privilege: str, paths: Iterable[str] = ()) -> None:

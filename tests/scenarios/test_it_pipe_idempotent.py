@@ -220,20 +220,7 @@ _NO_EXTEND_SQL = pytest.mark.xfail(
     "applied when it arrives over a pipe, but cannot be typed)",
     strict=True,
 )
-# IoTDB's inclusion `all` carries users, roles and grants (auth); pipecore has no counterpart
-_NO_AUTH = pytest.mark.xfail(
-    reason="users/roles/grants do not travel (inclusion 'auth' has no counterpart in "
-    "pipecore), so the receiver's own testSql never finds the user or role",
-    strict=True,
-)
-_MARKS = {
-    "testExtendTemplateIdempotent": _NO_EXTEND_SQL,
-    **dict.fromkeys(
-        ("testGrantRoleToUserIdempotent", "testRevokeUserIdempotent",
-         "testRevokeRoleIdempotent", "testDropUserIdempotent", "testDropRoleIdempotent"),
-        _NO_AUTH,
-    ),
-}  # fmt: skip
+_MARKS = {"testExtendTemplateIdempotent": _NO_EXTEND_SQL}
 
 
 @pytest.mark.parametrize(

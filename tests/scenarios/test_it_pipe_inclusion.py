@@ -115,11 +115,6 @@ def test_auth_exclusion(manual_env) -> None:
     assert_data_always(receiver, "list user", "User,", ["root,"])
 
 
-@pytest.mark.xfail(
-    reason="inclusion 'auth' (users, roles, grants over the pipe) has no counterpart in "
-    "pipecore: refused by name at CREATE PIPE",
-    strict=True,
-)
 def test_auth_inclusion_with_pattern(manual_env) -> None:
     """testAuthInclusionWithPattern."""
     sender, receiver = manual_env

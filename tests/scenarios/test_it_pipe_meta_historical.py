@@ -104,11 +104,6 @@ def test_template_inclusion(manual_env) -> None:
     assert_data_eventually(receiver, "count timeseries", "count(timeseries),", ["4,"])
 
 
-@pytest.mark.xfail(
-    reason="inclusion 'auth' (users, roles, grants over the pipe) has no counterpart in "
-    "pipecore: refused by name at CREATE PIPE",
-    strict=True,
-)
 def test_auth_inclusion(manual_env) -> None:
     """testAuthInclusion (its user/role part)."""
     sender, receiver = manual_env

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from pipecore import PipeParameterNotValidError, PipeParameters
+from pipecore import AUTH_PARTS, PipeParameterNotValidError, PipeParameters
 from pipecore.timeparse import parse_datetime
 from pipecore_iotdb_source import IoTDBPattern, PrefixPattern, parse_options
 from pipecore_iotdb_source.options import MAX_TIME, MIN_TIME
@@ -175,13 +175,13 @@ def test_schema_exclusion():
     assert (o.include_insert, o.include_delete, o.include_database, o.include_timeseries) == (
         True, False, False, True,
     )  # fmt: skip
-    o = opts(inclusion="all", **{"inclusion.exclusion": "auth"})  # excluding what is not made
-    assert o.include_schema
+    o = opts(inclusion="all", **{"inclusion.exclusion": "auth"})
+    assert o.include_schema and not o.include_auth
 
 
 @pytest.mark.parametrize(
     "inclusion",
-    ["auth", "auth.user", "schema.ttl", "schema.timeseries.view"],
+    ["auth.user.grant.table", "auth.role.revoke.table", "schema.ttl", "schema.timeseries.view"],
 )
 def test_parts_without_a_counterpart_are_refused_by_name(inclusion):
     error = bad("inclusion", inclusion=f"data.insert, {inclusion}")
@@ -192,7 +192,8 @@ def test_all_skips_what_has_no_counterpart_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
         o = opts(inclusion="all")
     assert o.include_insert and o.include_schema
-    assert "schema.ttl" in caplog.text and "auth" in caplog.text
+    assert "schema.ttl" in caplog.text
+    assert o.include_auth == frozenset(AUTH_PARTS)  # users, roles and privileges travel
 
 
 def test_deletions_need_a_prefix_or_full_path():
@@ -233,3 +234,28 @@ def test_create_pipe_with_a_bad_parameter_fails_naming_it(tmp_path):
         assert [p.name for p in node.list_pipes()] == []
     finally:
         node.close()
+
+
+@pytest.mark.parametrize(
+    ("inclusion", "exclusion", "parts"),
+    [
+        ("auth", "", set(AUTH_PARTS)),
+        ("auth.user", "", {p for p in AUTH_PARTS if p.startswith("auth.user.")}),
+        ("auth", "auth.role", {p for p in AUTH_PARTS if p.startswith("auth.user.")}),
+        ("auth.role.create, auth.user.drop", "", {"auth.role.create", "auth.user.drop"}),
+        ("all", "auth.user.alter", set(AUTH_PARTS) - {"auth.user.alter"}),
+        ("data", "", set()),
+    ],
+)
+def test_auth_inclusion_leaves(inclusion, exclusion, parts):
+    """IoTDB's auth tree (ConfigRegionListeningFilter): auth.<user|role>.<action>."""
+    o = opts(inclusion=inclusion, **{"inclusion.exclusion": exclusion})
+    assert o.include_auth == frozenset(parts)
+    assert o.include_schema == bool(parts) or o.include_database
+
+
+def test_auth_alone_is_enough():
+    o = opts(inclusion="auth")
+    assert not (o.include_insert or o.include_delete or o.include_database)
+    bad("inclusion", inclusion="auth", **{"inclusion.exclusion": "auth"})
+    bad("inclusion", inclusion="auth.user.nothing")

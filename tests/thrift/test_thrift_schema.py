@@ -161,7 +161,9 @@ def test_conflicting_type_is_reported(nodes):
     assert b.rows(f"SHOW TIMESERIES {db}.**")[0][3] == "INT32"
 
 
-@pytest.mark.parametrize("inclusion", ["auth", "schema.ttl", "schema.timeseries.view"])
+@pytest.mark.parametrize(
+    "inclusion", ["auth.user.grant.table", "schema.ttl", "schema.timeseries.view"]
+)
 def test_unsupported_inclusion_refused_by_name(nodes, inclusion):
     a, b = nodes
     with pytest.raises(ServerError) as info:

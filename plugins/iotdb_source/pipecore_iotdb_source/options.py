@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 import attrs
 
-from pipecore import PipeParameterNotValidError, PipeParameters, parse_time_value, reduce_key
+from pipecore import (
+    AUTH_PARTS,
+    PipeParameterNotValidError,
+    PipeParameters,
+    parse_time_value,
+    reduce_key,
+)
 
 from .patterns import SeriesPattern, given_parameter, parse_source_pattern
 
@@ -46,8 +52,9 @@ _OTHER_ROOTS = ("schema", "auth")
 _UNSUPPORTED = {
     "schema.timeseries.view": "pipecore has no views",
     "schema.ttl": "pipecore's store has no TTL",
-    "auth": "users and privileges are not replicated by pipecore",
 }
+# IoTDB 2.0's table-model grants (auth.*.grant.table …): pipecore has no table model
+_TABLE_SUFFIX = ".table"
 _TIME_HINT = "a long, a datetime such as 2023.08.23T08:00:00+00:00, or now"
 
 
@@ -89,10 +96,17 @@ class SourceOptions:
     include_database: bool = False  # schema.database
     include_timeseries: bool = False  # schema.timeseries.ordinary
     include_template: bool = False  # schema.timeseries.template
+    include_auth: frozenset[str] = frozenset()  # the auth.* leaves (`pipecore.AUTH_PARTS`)
 
     @property
     def include_schema(self) -> bool:
-        return self.include_database or self.include_timeseries or self.include_template
+        """Whether schema records travel (users, roles and privileges among them)."""
+        return (
+            self.include_database
+            or self.include_timeseries
+            or self.include_template
+            or bool(self.include_auth)
+        )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -180,13 +194,16 @@ class Inclusion:
     database: bool  # schema.database: CREATE/DELETE DATABASE
     timeseries: bool  # schema.timeseries.ordinary: CREATE/DELETE/ALTER TIMESERIES
     template: bool = False  # schema.timeseries.template: templates, where set, their use
+    auth: frozenset[str] = frozenset()  # auth.role.create … auth.user.revoke
 
     @property
     def schema(self) -> bool:
-        return self.database or self.timeseries or self.template
+        return self.database or self.timeseries or self.template or bool(self.auth)
 
 
 def _unsupported(token: str) -> str | None:
+    if token.startswith("auth.") and token.endswith(_TABLE_SUFFIX):
+        return "pipecore has no table model"
     for part, why in _UNSUPPORTED.items():
         if token == part or token.startswith(part + "."):
             return why
@@ -208,17 +225,19 @@ def _inclusion_tokens(
                 f"Invalid value {text!r} of parameter {name}: unknown inclusion {token!r}",
                 key=name,
                 expected="all, data, data.insert, data.delete, schema, schema.database, "
-                "schema.timeseries, schema.timeseries.ordinary, schema.timeseries.template",
+                "schema.timeseries, schema.timeseries.ordinary, schema.timeseries.template, "
+                "auth, auth.user, auth.role, auth.<user|role>.<create|drop|alter|grant|revoke>",
             )
         why = _unsupported(token) if strict else None
-        covered = any(_covers({token}, part) for part in _DATA_PARTS + _SCHEMA_PARTS)
+        covered = any(_covers({token}, part) for part in _DATA_PARTS + _SCHEMA_PARTS + AUTH_PARTS)
         if why is not None or (strict and not covered and token not in ("all", "data")):
             raise PipeParameterNotValidError(
                 f"Invalid value {text!r} of parameter {name}: inclusion {token!r} is not "
                 f"supported by pipecore ({why or 'no counterpart in pipecore'})",
                 key=name,
                 expected="all, data, data.insert, data.delete, schema, schema.database, "
-                "schema.timeseries, schema.timeseries.ordinary, schema.timeseries.template",
+                "schema.timeseries, schema.timeseries.ordinary, schema.timeseries.template, "
+                "auth, auth.user, auth.role, auth.<user|role>.<create|drop|alter|grant|revoke>",
             )
     return name, tokens
 
@@ -252,14 +271,17 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
             parameters.get(name, ""),
             ", ".join(skipped),
         )
-    selected = Inclusion(insert, delete, database, timeseries, template)
+    auth = frozenset(
+        part for part in AUTH_PARTS if _covers(included, part) and not _covers(excluded, part)
+    )
+    selected = Inclusion(insert, delete, database, timeseries, template, auth)
     if not (insert or delete or selected.schema):
         raise PipeParameterNotValidError(
             f"{name}={parameters.get(name, '')!r} minus the exclusion selects nothing "
             "iotdb-source extracts (data.insert, data.delete, schema.database, "
-            "schema.timeseries.ordinary, schema.timeseries.template)",
+            "schema.timeseries.ordinary, schema.timeseries.template, auth)",
             key=name,
-            expected="an inclusion covering data or schema",
+            expected="an inclusion covering data, schema or auth",
         )
     return selected
 
@@ -345,4 +367,5 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
         include_database=inclusion.database,
         include_timeseries=inclusion.timeseries,
         include_template=inclusion.template,
+        include_auth=inclusion.auth,
     )

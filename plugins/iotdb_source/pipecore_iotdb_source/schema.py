@@ -12,13 +12,19 @@ template's set path when the pattern cannot reach into it. A template's definiti
 (``create_template``, ``extend_template``, ``prune_template``, ``drop_template``) has no path
 and always goes. The series records a template makes or removes (marked ``"template"``) never
 go: the template's own record (activation, extension, deactivation) makes them on the receiver.
+
+Users, roles and privileges (``auth``, `pipecore.auth_records`) go when their inclusion leaf
+(``auth.user.create`` …) is selected; a grant or revoke of path privileges keeps the paths
+the pattern may reach (IoTDB trims an author plan's paths to the pattern) and is left out
+when none is left and it has no global privilege.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pipecore_storage.paths import split_path
+from pipecore import AUTH_OPS, auth_part
+from pipecore_storage.paths import join_path, split_path
 
 from .options import SourceOptions
 from .patterns import SeriesPattern, UnionPattern
@@ -37,7 +43,12 @@ def schema_records(records: Iterable[dict], options: SourceOptions) -> tuple[dic
     out = []
     for record in records:
         op = record.get("op")
-        if op in _DATABASE_OPS:
+        if op in AUTH_OPS:
+            if auth_part(record) in options.include_auth:
+                trimmed = _auth_record(record, options.pattern)
+                if trimmed is not None:
+                    out.append(trimmed)
+        elif op in _DATABASE_OPS:
             if options.include_database and _reaches(options.pattern, record["name"]):
                 out.append(record)
         elif op in _SERIES_OPS:
@@ -57,6 +68,39 @@ def schema_records(records: Iterable[dict], options: SourceOptions) -> tuple[dic
         elif op in _USE_OPS and options.pattern.may_match_device(record["device"]):
             out.append(record)
     return tuple(out)
+
+
+_PATH_PRIVILEGES = frozenset(("READ_DATA", "WRITE_DATA", "READ_SCHEMA", "WRITE_SCHEMA"))
+
+
+def _auth_record(record: dict, pattern: SeriesPattern) -> dict | None:
+    """`record` with the paths of a grant/revoke the pattern may reach; None when nothing of
+    it is left."""
+    if record["op"] not in ("grant", "revoke") or pattern.is_root or not record["paths"]:
+        return record
+    paths = [p for p in record["paths"] if _reaches(pattern, _fixed_prefix(p))]
+    if paths == list(record["paths"]):
+        return record
+    privileges = record["privileges"]
+    if not paths:
+        privileges = [p for p in privileges if p not in _PATH_PRIVILEGES]
+        if not privileges:
+            return None
+    return {**record, "paths": paths, "privileges": privileges}
+
+
+def _fixed_prefix(path: str) -> str:
+    """The nodes of a path pattern before its first wildcard (``root.ln.**`` -> root.ln)."""
+    try:
+        nodes = split_path(path, allow_wildcards=True)
+    except ValueError:
+        return "root"
+    fixed = []
+    for node in nodes:
+        if "*" in node:
+            break
+        fixed.append(node)
+    return join_path(fixed) if fixed else "root"
 
 
 def _reaches(pattern: SeriesPattern, database: str) -> bool:

@@ -33,6 +33,7 @@ import attrs
 
 from pipecore import (
     SCHEMA_TEMPLATES_KEY,
+    USERS_KEY,
     BacklogGuard,
     DeletionEvent,
     Event,
@@ -47,6 +48,7 @@ from pipecore import (
     SchemaEvent,
     SourceBacklog,
     TabletInsertionEvent,
+    auth_snapshot,
     parse_backlog,
 )
 from pipecore_storage.errors import CorruptFileError, PipecoreError
@@ -163,6 +165,8 @@ class IoTDBSource(Extractor):
                 if templates is not None
                 else self.store.schema_records()
             )
+            if self.options.include_auth:
+                snapshot = [*snapshot, *self._auth_snapshot()]
             records = schema_records(snapshot, self.options)
             if records:
                 self._pending = iter([SchemaEvent(records=records, snapshot=True)])
@@ -175,6 +179,12 @@ class IoTDBSource(Extractor):
             self.options.realtime_mode if self.realtime else "off",
             covered,
         )
+
+    def _auth_snapshot(self) -> list[dict]:
+        """The node's users, roles and privileges as auth records (none without a users
+        file: a store outside a node)."""
+        users = self.configuration.shared.get(USERS_KEY, lambda: None)
+        return auth_snapshot(users.document()) if users is not None else []
 
     def extractor_supply(self) -> Event | None:
         while True:

@@ -84,6 +84,7 @@ from .protocol import (
 )
 from .protocol.schema_plan import SCHEMA_REQUEST_TYPE, decode_schema_plan
 from .protocol.schema_region import REGION_NODE_TYPES, decode_region_node
+from .receiver_auth import AUTH_OPS, apply_with_auth, authorize_auth
 from .receiver_config import config_plan_request, config_snapshot_seal
 from .receiver_files import FileReceiver, SealError
 from .receiver_region import apply_region_records, seal_schema_snapshot
@@ -530,14 +531,24 @@ class IoTDBDataNodeReceiver:
         return self._schema_records(decode_schema_plan(body).records)
 
     def _schema_records(self, records: Sequence[dict]) -> PipeTransferResponse:
-        refused = authorize_templates(self, records) or self._authorize_schema(
-            [r for r in records if r["op"] not in TEMPLATE_OPS]
+        refused = (
+            authorize_auth(self, records)
+            or authorize_templates(self, records)
+            or self._authorize_schema(
+                [r for r in records if r["op"] not in TEMPLATE_OPS and r["op"] not in AUTH_OPS]
+            )
         )
         if refused is not None:
             return refused
         assert self.origin is not None
-        s = self.settings
-        status = apply_region_records(s.store, records, self.origin, s.templates)
+        s, origin = self.settings, self.origin
+        status = apply_with_auth(
+            s.store,
+            s.users,
+            records,
+            origin,
+            lambda run: apply_region_records(s.store, run, origin, s.templates),
+        )
         if not status.is_success:
             log.warning("receiver %s: schema: %s", self.receiver_id, status.message)
         return PipeTransferResponse(status)

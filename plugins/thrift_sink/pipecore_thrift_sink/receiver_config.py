@@ -38,6 +38,7 @@ from pipecore_storage.types import TSDataType
 from .protocol import PipeProtocolError, TsFileSealV2, decode_file_seal_v2
 from .protocol import config_plan as cp
 from .protocol.request import prior_status
+from .receiver_auth import author_plan_request, is_author_plan
 
 __all__ = [
     "apply_config_plan",
@@ -296,7 +297,9 @@ def _authorize(receiver: Any, plans: Sequence[cp.ConfigPlan]) -> Status | None:
 
 
 def config_plan_request(receiver: Any, body: bytes) -> PipeTransferResponse:
-    """Type 200: one ConfigNode plan."""
+    """Type 200: one ConfigNode plan (an author plan: `receiver_auth`)."""
+    if is_author_plan(body):
+        return author_plan_request(receiver, body)
     plan = cp.decode_config_plan(body)
     refused = _authorize(receiver, [plan])
     if refused is not None:

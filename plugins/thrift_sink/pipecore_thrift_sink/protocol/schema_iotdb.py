@@ -21,6 +21,9 @@ its own request (29002, `schema_plan`), which also carries databases.
   plans and the ActivateTemplateNode (`template_plans`).
 * databases (``create_database`` / ``delete_database``): the sink sends them as ConfigNode
   plans first (`config_sink`); what is left of them here goes in pipecore's request.
+* users, roles and privileges (`pipecore.auth_records`): IoTDB's author plans (`auth_plans`;
+  a user arrives with pipecore's hash as its raw password: it cannot log in on IoTDB with
+  its password; a password change is left out).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Iterator, MutableMapping, Sequence
 
 from pipecore_storage.paths import join_path
 
+from .auth_plans import auth_requests
 from .config_plan import DeleteTimeSeries, encode_config_plan
 from .request import PipeRequestType
 from .schema_node import encode_create_timeseries
@@ -36,7 +40,23 @@ from .schema_plan import SCHEMA_REQUEST_TYPE, SchemaPlan, encode_schema_plan
 from .schema_region import encode_alter_timeseries, encode_create_aligned
 from .template_plans import TEMPLATE_RECORD_OPS, template_requests
 
+#: the records of `pipecore.auth_records` (users, roles, privileges)
+AUTH_RECORD_OPS = frozenset(
+    {
+        "create_user",
+        "alter_user",
+        "drop_user",
+        "create_role",
+        "drop_role",
+        "grant_role",
+        "revoke_role",
+        "grant",
+        "revoke",
+    }
+)
+
 __all__ = [
+    "AUTH_RECORD_OPS",
     "SentMeta",
     "iotdb_schema_requests",
 ]
@@ -150,6 +170,9 @@ def iotdb_schema_requests(
             i = j
         elif op in TEMPLATE_RECORD_OPS:  # config plans and ActivateTemplateNode
             yield from template_requests(record)
+            i += 1
+        elif op in AUTH_RECORD_OPS:  # IoTDB's author plans
+            yield from auth_requests(record)
             i += 1
         else:
             pending.append(record)

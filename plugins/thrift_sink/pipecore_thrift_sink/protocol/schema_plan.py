@@ -16,7 +16,10 @@ each record in `pipecore_storage.schema`'s form: ``{"op": "create_database", "na
 "alias", "tags", "attributes"}``, and the schema templates' records of
 `pipecore.schema_templates` (``create_template``, ``extend_template``, ``prune_template``,
 ``drop_template``, ``set_template``, ``unset_template``, ``activate_template``,
-``deactivate_template``). An IoTDB receiver answers 1801 (unknown request type).
+``deactivate_template``), and users, roles and privileges (`pipecore.auth_records`:
+``create_user`` / ``alter_user`` with the stored password hash, ``drop_user``,
+``create_role``, ``drop_role``, ``grant_role``, ``revoke_role``, ``grant``, ``revoke``). An
+IoTDB receiver answers 1801 (unknown request type).
 
 The creation of a non-aligned series goes as IoTDB's own CreateTimeSeriesNode instead
 (`schema_node`), so that an IoTDB 1.3 receiver and a pipecore one read it alike;
@@ -58,6 +61,16 @@ _FIELDS = {
     "unset_template": ("name", "path"),
     "activate_template": ("device",),
     "deactivate_template": ("device", "definition"),
+    # users, roles and privileges (`pipecore.auth_records.AUTH_FIELDS`)
+    "create_user": ("name", "salt", "hash"),
+    "alter_user": ("name", "salt", "hash"),
+    "drop_user": ("name",),
+    "create_role": ("name",),
+    "drop_role": ("name",),
+    "grant_role": ("role", "user"),
+    "revoke_role": ("role", "user"),
+    "grant": ("kind", "name", "privileges", "paths"),
+    "revoke": ("kind", "name", "privileges", "paths"),
 }
 _OPS = frozenset(_FIELDS)
 

@@ -1,0 +1,182 @@
+"""Users, roles and privileges from `pipecore serve` to a real IoTDB (issue 16, inclusion
+``auth``): IoTDB's author plans (CreateRole, CreateUserWithRawPassword, GrantRole, GrantUser,
+GrantRoleToUser, RevokeRole, DropRole, DropUser in type 200, after the config handshake),
+history (the users file when the pipe starts) and realtime. Both ends end with the same LIST
+ROLE, LIST USER OF ROLE and LIST PRIVILEGES OF ROLE / USER (IoTDB 2.0.1's columns)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from iotdb_server import IoTDBServer
+from pipecore_node import PipecoreNode
+
+from pipecore.cli.remote import RemoteSession
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+_names = itertools.count()
+
+
+@pytest.fixture
+def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
+    node = PipecoreNode(tmp_path, "pipecore").start()
+    yield node
+    node.stop()
+
+
+def _row(row: tuple) -> tuple[str, ...]:
+    """Path, privilege, grant option (IoTDB's client gives a bool, pipecore's text)."""
+    return tuple(str(v).lower() for v in row[1:4])
+
+
+def _view(query: Callable, users: list[str], roles: list[str]) -> dict[str, object]:
+    present_roles = sorted(str(r[0]) for r in query("list role")[1] if str(r[0]) in roles)
+    present_users = sorted(str(r[0]) for r in query("list user")[1] if str(r[0]) in users)
+    return {
+        "roles": present_roles,
+        "users": present_users,
+        "members": {r: sorted(str(x[0]) for x in query(f"list user of role {r}")[1])
+                    for r in present_roles},
+        "role_privileges": {
+            r: sorted(_row(x) for x in query(f"list privileges of role {r}")[1])
+            for r in present_roles
+        },
+        "user_privileges": {
+            u: sorted(
+                _row(x)
+                for x in query(f"list privileges of user {u}")[1]
+                if not str(x[0])  # the user's own, not its roles'
+            )
+            for u in present_users
+        },
+    }  # fmt: skip
+
+
+def _logs_in(node: PipecoreNode, user: str, password: str) -> bool:
+    try:
+        RemoteSession("127.0.0.1", node.port, user, password, timeout=10).open().close()
+    except Exception:
+        return False
+    return True
+
+
+def _settle(want: Callable[[], object], got: Callable[[], object], node: PipecoreNode) -> object:
+    deadline = time.monotonic() + 60
+    expected: object = None
+    actual: object = None
+    while time.monotonic() < deadline:
+        expected = want()
+        try:
+            actual = got()
+        except Exception as exc:  # not there yet
+            actual = exc
+        if actual == expected:
+            return actual
+        time.sleep(0.5)
+    assert actual == expected, node.log()[-3000:]
+    return actual
+
+
+def test_pipecore_users_roles_and_privileges_reach_iotdb(
+    iotdb: IoTDBServer, pipecore: PipecoreNode
+) -> None:
+    n = next(_names)
+    user, user2, role, role2 = f"pu{n}a", f"pu{n}b", f"pr{n}a", f"pr{n}b"
+    users, roles = [user, user2], [role, role2]
+    pipecore.execute(
+        f"create user {user} 'first-pw1'",
+        f"create role {role}",
+        f"grant read on root.ln.** to role {role}",
+        f"grant manage_database, use_pipe on root.** to role {role} with grant option",
+        f"grant role {role} to {user}",
+    )
+    try:
+        pipecore.execute(
+            f"create pipe ap{n} with source ('source.inclusion'='auth') "
+            f"with sink ('sink'='iotdb-thrift-sink', "
+            f"'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
+        )
+        got = _settle(
+            lambda: _view(pipecore.query, users, roles),
+            lambda: _view(iotdb.query, users, roles),
+            pipecore,
+        )
+        assert got["members"] == {role: [user]}  # type: ignore[comparison-overlap]
+        # realtime
+        pipecore.execute(
+            f"create user {user2} 'second-pw2'",
+            f"grant write_data on root.edge.** to user {user2}",
+            f"grant use_udf on root.** to user {user2}",
+            f"create role {role2}",
+            f"revoke read_data on root.ln.** from role {role}",
+            f"revoke role {role} from {user}",
+            f"drop role {role2}",
+        )
+        got = _settle(
+            lambda: _view(pipecore.query, users, roles),
+            lambda: _view(iotdb.query, users, roles),
+            pipecore,
+        )
+        assert got["users"] == [user, user2]  # type: ignore[index]
+        pipecore.execute(f"drop user {user2}")
+        got = _settle(
+            lambda: _view(pipecore.query, users, roles),
+            lambda: _view(iotdb.query, users, roles),
+            pipecore,
+        )
+        assert got["users"] == [user]  # type: ignore[index]
+    finally:
+        for statement in (f"drop user {user}", f"drop user {user2}", f"drop role {role}",
+                          f"drop role {role2}"):  # fmt: skip
+            with contextlib.suppress(Exception):
+                iotdb.execute(statement)
+
+
+def test_iotdb_users_roles_and_privileges_reach_pipecore(
+    iotdb: IoTDBServer, pipecore: PipecoreNode
+) -> None:
+    """The other way (realtime): a real IoTDB's author plans (type 200) applied by pipecore's
+    receiver; IoTDB's CreateUser carries the password the receiver hashes itself."""
+    n = next(_names)
+    user, role = f"iu{n}a", f"ir{n}a"
+    pipe = f"ia{n}"
+    iotdb.execute(
+        f"create pipe {pipe} with source ('source.inclusion'='auth', "
+        "'source.history.enable'='false') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{pipecore.url}')"
+    )
+    try:
+        iotdb.execute(
+            f"create user {user} 'iotdb-pw1'",
+            f"create role {role}",
+            f"grant read_data on root.iot.** to role {role}",
+            f"grant use_cq on root.** to role {role} with grant option",
+            f"grant role {role} to {user}",
+            f"grant write_schema on root.iot.** to user {user}",
+        )
+        got = _settle(
+            lambda: _view(iotdb.query, [user], [role]),
+            lambda: _view(pipecore.query, [user], [role]),
+            pipecore,
+        )
+        assert got["members"] == {role: [user]}  # type: ignore[comparison-overlap]
+        # IoTDB 2.0.1's realtime CreateUser (621) carries the password in clear: pipecore
+        # hashes it, so the user logs in here with its IoTDB password (never logged)
+        assert _logs_in(pipecore, user, "iotdb-pw1")
+        assert "iotdb-pw1" not in pipecore.log()
+        iotdb.execute(f"revoke role {role} from {user}", f"drop role {role}")
+        got = _settle(
+            lambda: _view(iotdb.query, [user], [role]),
+            lambda: _view(pipecore.query, [user], [role]),
+            pipecore,
+        )
+        assert got["roles"] == []  # type: ignore[index]
+    finally:
+        for statement in (f"drop pipe {pipe}", f"drop user {user}", f"drop role {role}"):
+            with contextlib.suppress(Exception):
+                iotdb.execute(statement)
