@@ -31,7 +31,7 @@ from ..backlog import BacklogFullError, backlog_note
 from ..errors import ConfigError, PipeDroppedError, PipeError, PipeNotFoundError
 from ..logins import loggable_statement
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import admin, authority, executor_data, executor_select, fast_insert, pipe_tools
+from . import admin, authority, executor_data, executor_select, fast_insert, pipe_tools, ttl_sql
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -182,6 +182,7 @@ class Executor:
             **admin.HANDLERS,
             **pipe_tools.HANDLERS,
             **authority.HANDLERS,
+            **ttl_sql.HANDLERS,
         }
 
     def execute(

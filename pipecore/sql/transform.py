@@ -24,6 +24,7 @@ from .legacy import PIPESINK_TYPES
 from .pipe_tools import PipeToolsMixin
 from .transform_data import AGGREGATES, DataMixin, PaginationPart
 from .transform_terms import Located, Name, Pair, at, tokens, unquote
+from .ttl_sql import TTLMixin
 
 __all__ = ["AGGREGATES", "StatementBuilder"]
 
@@ -61,7 +62,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin):
+class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin, TTLMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:
