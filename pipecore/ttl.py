@@ -10,7 +10,8 @@ go (pipecore drops no data for a TTL).
 
 The table is persisted in ``<data_dir>/system/ttl.json`` and its changes are published to
 the store's schema subscribers (`Store.publish_schema`) as records ``{"op": "set_ttl",
-"path": "root.db.**", "ttl": ms}`` (``ttl`` −1: unset), so a pipe with ``schema.ttl``
+"path": "root.db.**", "ttl": ms, "database": bool}`` (``ttl`` −1: unset; ``database``:
+set on a database, IoTDB's SetTTL ``isDataBase``), so a pipe with ``schema.ttl``
 carries them; `snapshot_records` is a pipe's history of them.
 """
 
@@ -136,7 +137,8 @@ class TTLTable:
             self.ttls[pattern] = int(ttl)
             self._cache.clear()
             self._save()
-            self._publish({"op": "set_ttl", "path": pattern, "ttl": int(ttl)}, origin)
+            record = {"op": "set_ttl", "path": pattern, "ttl": int(ttl), "database": database}
+            self._publish(record, origin)
         return pattern
 
     def unset(self, path: str, *, database: bool = False, origin: Origin | None = None) -> bool:
@@ -147,16 +149,9 @@ class TTLTable:
             if had:
                 self._cache.clear()
                 self._save()
-            self._publish({"op": "set_ttl", "path": pattern, "ttl": TTL_UNSET}, origin)
+            record = {"op": "set_ttl", "path": pattern, "ttl": TTL_UNSET, "database": database}
+            self._publish(record, origin)
         return had
-
-    def apply_record(self, record: dict, *, origin: Origin | None = None) -> None:
-        """A ``set_ttl`` record from a pipe."""
-        ttl = int(record["ttl"])
-        if ttl == TTL_UNSET:
-            self.unset(record["path"], origin=origin)
-        else:
-            self.set(record["path"], ttl, origin=origin)
 
     def forget_under(self, database: str) -> None:
         """A database was deleted: the TTLs at or below it go with it."""

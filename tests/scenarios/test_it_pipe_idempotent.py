@@ -215,11 +215,6 @@ CASES = [
 ]
 
 
-_NO_EXTEND_SQL = pytest.mark.xfail(
-    reason="ALTER SCHEMA TEMPLATE ... ADD is not in pipecore's SQL (a template extension is "
-    "applied when it arrives over a pipe, but cannot be typed)",
-    strict=True,
-)
 # IoTDB's inclusion `all` carries users, roles and grants (auth); pipecore has no counterpart
 _NO_AUTH = pytest.mark.xfail(
     reason="users/roles/grants do not travel (inclusion 'auth' has no counterpart in "
@@ -227,7 +222,6 @@ _NO_AUTH = pytest.mark.xfail(
     strict=True,
 )
 _MARKS = {
-    "testExtendTemplateIdempotent": _NO_EXTEND_SQL,
     **dict.fromkeys(
         ("testGrantRoleToUserIdempotent", "testRevokeUserIdempotent",
          "testRevokeRoleIdempotent", "testDropUserIdempotent", "testDropRoleIdempotent"),

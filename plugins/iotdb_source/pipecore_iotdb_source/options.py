@@ -40,12 +40,16 @@ _EXTRACTION_MODES = ("live", "subscribe", *_SNAPSHOT_MODES)
 # The inclusion tree (IoTDB's DataRegionListeningFilter / ConfigRegionListeningFilter): the
 # leaves pipecore extracts; a token is accepted when it covers at least one of them.
 _DATA_PARTS = ("data.insert", "data.delete")
-_SCHEMA_PARTS = ("schema.database", "schema.timeseries.ordinary", "schema.timeseries.template")
+_SCHEMA_PARTS = (
+    "schema.database",
+    "schema.timeseries.ordinary",
+    "schema.timeseries.template",
+    "schema.ttl",
+)
 _OTHER_ROOTS = ("schema", "auth")
 # IoTDB's parts pipecore has no counterpart for: refused when named, skipped under all/schema
 _UNSUPPORTED = {
     "schema.timeseries.view": "pipecore has no views",
-    "schema.ttl": "pipecore's store has no TTL",
     "auth": "users and privileges are not replicated by pipecore",
 }
 _TIME_HINT = "a long, a datetime such as 2023.08.23T08:00:00+00:00, or now"
@@ -89,10 +93,16 @@ class SourceOptions:
     include_database: bool = False  # schema.database
     include_timeseries: bool = False  # schema.timeseries.ordinary
     include_template: bool = False  # schema.timeseries.template
+    include_ttl: bool = False  # schema.ttl
 
     @property
     def include_schema(self) -> bool:
-        return self.include_database or self.include_timeseries or self.include_template
+        return (
+            self.include_database
+            or self.include_timeseries
+            or self.include_template
+            or self.include_ttl
+        )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -180,10 +190,11 @@ class Inclusion:
     database: bool  # schema.database: CREATE/DELETE DATABASE
     timeseries: bool  # schema.timeseries.ordinary: CREATE/DELETE/ALTER TIMESERIES
     template: bool = False  # schema.timeseries.template: templates, where set, their use
+    ttl: bool = False  # schema.ttl: SET / UNSET TTL (pipecore/ttl.py)
 
     @property
     def schema(self) -> bool:
-        return self.database or self.timeseries or self.template
+        return self.database or self.timeseries or self.template or self.ttl
 
 
 def _unsupported(token: str) -> str | None:
@@ -235,7 +246,7 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
     ``schema.timeseries`` skip (with a warning) what pipecore has no counterpart for."""
     name, included = _inclusion_tokens(parameters, "inclusion", "data.insert", strict=True)
     _, excluded = _inclusion_tokens(parameters, "inclusion.exclusion", "", strict=False)
-    insert, delete, database, timeseries, template = (
+    insert, delete, database, timeseries, template, ttl = (
         _covers(included, part) and not _covers(excluded, part)
         for part in _DATA_PARTS + _SCHEMA_PARTS
     )
@@ -252,7 +263,7 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
             parameters.get(name, ""),
             ", ".join(skipped),
         )
-    selected = Inclusion(insert, delete, database, timeseries, template)
+    selected = Inclusion(insert, delete, database, timeseries, template, ttl)
     if not (insert or delete or selected.schema):
         raise PipeParameterNotValidError(
             f"{name}={parameters.get(name, '')!r} minus the exclusion selects nothing "
@@ -345,4 +356,5 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
         include_database=inclusion.database,
         include_timeseries=inclusion.timeseries,
         include_template=inclusion.template,
+        include_ttl=inclusion.ttl,
     )

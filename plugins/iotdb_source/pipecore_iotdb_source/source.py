@@ -48,6 +48,7 @@ from pipecore import (
     SourceBacklog,
     TabletInsertionEvent,
     parse_backlog,
+    ttl_table,
 )
 from pipecore_storage.errors import CorruptFileError, PipecoreError
 from pipecore_storage.files import PinError
@@ -163,6 +164,9 @@ class IoTDBSource(Extractor):
                 if templates is not None
                 else self.store.schema_records()
             )
+            ttl = ttl_table(self.store)
+            if ttl is not None and self.options.include_ttl:
+                snapshot = [*snapshot, *ttl.snapshot_records()]
             records = schema_records(snapshot, self.options)
             if records:
                 self._pending = iter([SchemaEvent(records=records, snapshot=True)])
