@@ -74,7 +74,7 @@ def _series(ctx: Context, pattern: Path) -> list[Any]:
 def _template_order(ctx: Context, found: list[Any]) -> list[Any]:
     """IoTDB lists a device's template series in the template's order (its HashMap's,
     `Template.ordered`), before the device's own series; the store lists them by name."""
-    templates = getattr(ctx.node, "templates", None)
+    templates: Any = getattr(ctx.node, "templates", None)
     activated = getattr(templates, "activated", None)
     if not activated or not any(info.device in activated for info in found):
         return found
