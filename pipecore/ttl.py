@@ -1,7 +1,8 @@
 """TTL (time to live) of a node: path patterns and how long their data stays visible.
 
 IoTDB 1.3.3's model (kept in 2.0): a TTL is set on a path pattern — ``SET TTL TO root.db
-3600000`` on a database sets it on ``root.db.**``, ``SET TTL TO root.db.d1.** …`` on that
+3600000`` on a database sets it on ``root.db`` and ``root.db.**`` (both listed by SHOW ALL
+TTL, as IoTDB 2.0.1 does), ``SET TTL TO root.db.d1.** …`` on that
 pattern, ``SET TTL TO root.db.d1 …`` on that device alone —; the TTL of a device is the
 one of the most specific pattern that matches it (the one with the most non-wildcard nodes,
 then the longest), else none (``INF``). Data older than ``now − TTL`` is hidden from every
@@ -10,7 +11,7 @@ go (pipecore drops no data for a TTL).
 
 The table is persisted in ``<data_dir>/system/ttl.json`` and its changes are published to
 the store's schema subscribers (`Store.publish_schema`) as records ``{"op": "set_ttl",
-"path": "root.db.**", "ttl": ms, "database": bool}`` (``ttl`` −1: unset; ``database``:
+"path": "root.db", "ttl": ms, "database": bool}`` (``ttl`` −1: unset; ``database``:
 set on a database, IoTDB's SetTTL ``isDataBase``), so a pipe with ``schema.ttl``
 carries them; `snapshot_records` is a pipe's history of them.
 """
@@ -63,15 +64,17 @@ def _nodes(path: str) -> tuple[str, ...]:
         raise TTLError(ILLEGAL_PATH, f"{path} is not a legal path: {exc}") from None
 
 
-def normalize(path: str, database: bool = False) -> str:
-    """The pattern a TTL is kept on: a database ``root.db`` -> ``root.db.**``; a device or
-    a pattern as it is."""
+def normalize(path: str, database: bool = False) -> tuple[str, ...]:
+    """The patterns a TTL is kept on: a database ``root.db`` (or ``root.db.**`` with
+    `database`) -> ``root.db`` and ``root.db.**`` (IoTDB 2.0's SHOW ALL TTL lists both); a
+    device or a pattern as it is."""
     nodes = _nodes(path)
     if not nodes or nodes[0] != "root":
         raise TTLError(ILLEGAL_PATH, f"{path} is not a legal path: it must start with root")
-    if database and not any("*" in n for n in nodes):
-        nodes = (*nodes, "**")
-    return ".".join(nodes)
+    if not database:
+        return (".".join(nodes),)
+    base = nodes[:-1] if nodes[-1] == "**" else nodes
+    return (".".join(base), ".".join((*base, "**")))
 
 
 def _match(pattern: tuple[str, ...], device: tuple[str, ...]) -> bool:
@@ -128,30 +131,31 @@ class TTLTable:
     def set(
         self, path: str, ttl: int, *, database: bool = False, origin: Origin | None = None
     ) -> str:
-        """Set `ttl` ms on `path` (`database`: on ``path.**``); the pattern is returned.
-        ``TTL_INFINITE`` keeps it as INF."""
+        """Set `ttl` ms on `path` (`database`: on it and ``path.**``); the first pattern is
+        returned. ``TTL_INFINITE`` keeps it as INF."""
         if ttl <= 0:
             raise TTLError(ILLEGAL_PARAMETER, "TTL should be positive.")
-        pattern = normalize(path, database)
+        patterns = normalize(path, database)
         with self._lock:
-            self.ttls[pattern] = int(ttl)
+            for pattern in patterns:
+                self.ttls[pattern] = int(ttl)
             self._cache.clear()
             self._save()
-            record = {"op": "set_ttl", "path": pattern, "ttl": int(ttl), "database": database}
+            record = {"op": "set_ttl", "path": patterns[0], "ttl": int(ttl), "database": database}
             self._publish(record, origin)
-        return pattern
+        return patterns[0]
 
     def unset(self, path: str, *, database: bool = False, origin: Origin | None = None) -> bool:
         """Remove the TTL of `path`; False when it had none (not an error, as in IoTDB)."""
-        pattern = normalize(path, database)
+        patterns = normalize(path, database)
         with self._lock:
-            had = self.ttls.pop(pattern, None) is not None
+            had = [p for p in patterns if self.ttls.pop(p, None) is not None]
             if had:
                 self._cache.clear()
                 self._save()
-            record = {"op": "set_ttl", "path": pattern, "ttl": TTL_UNSET, "database": database}
+            record = {"op": "set_ttl", "path": patterns[0], "ttl": TTL_UNSET, "database": database}
             self._publish(record, origin)
-        return had
+        return bool(had)
 
     def forget_under(self, database: str) -> None:
         """A database was deleted: the TTLs at or below it go with it."""

@@ -186,7 +186,9 @@ def test_ttl_both_ways(iotdb: IoTDBServer, below: str, pipecore: PipecoreNode) -
     _iotdb_pipe(iotdb, p, "schema.database,schema.ttl", pipecore)
     iotdb.execute(f"set ttl to {p}.a.d1 7200000")
     _settle(lambda: _ttls(iotdb.query, p), lambda: _ttls(pipecore.query, p), pipecore)
-    assert _ttls(pipecore.query, p)[1] == [(f"{p}.a.**", "3600000"), (f"{p}.a.d1", "7200000")]
+    # IoTDB 2.0.1 lists a database's TTL twice: on the database and on its .**
+    want_a = [(f"{p}.a", "3600000"), (f"{p}.a.**", "3600000"), (f"{p}.a.d1", "7200000")]
+    assert _ttls(pipecore.query, p) == (["Device", "TTL(ms)"], want_a)
     pipecore.execute(f"create database {p}.b", f"set ttl to {p}.b 5000000")
     pipecore.execute(
         f"create pipe c{next(_names)} with source ('source.path'='{p}.b.**', "
@@ -194,5 +196,5 @@ def test_ttl_both_ways(iotdb: IoTDBServer, below: str, pipecore: PipecoreNode) -
         f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
     )
     pipecore.execute(f"set ttl to {p}.b.d2 6000000")
-    want = [(f"{p}.b.**", "5000000"), (f"{p}.b.d2", "6000000")]
+    want = [(f"{p}.b", "5000000"), (f"{p}.b.**", "5000000"), (f"{p}.b.d2", "6000000")]
     _settle(lambda: want, lambda: _ttls(iotdb.query, f"{p}.b")[1], pipecore)

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST
 
 from pipecore import Node
 from pipecore.sql.errors import SqlError
@@ -16,6 +15,7 @@ from pipecore.testing import inprocess
 from pipecore.testing import plugins as testing_plugins
 
 HOUR = 3_600_000
+FAST = {"pipe_auto_restart_enabled": False}
 
 
 def _open(path: Path) -> Node:
@@ -40,18 +40,22 @@ def test_ttl_headers_and_patterns(node: Node) -> None:
     node.execute("create database root.ln")
     shown = node.execute("show all ttl")
     assert shown.columns == ("Device", "TTL(ms)") and shown.rows == (("root.**", "INF"),)
-    node.execute("set ttl to root.db 3600000")  # a database: root.db.**
+    node.execute("set ttl to root.db 3600000")  # a database: root.db and root.db.** (IoTDB 2.0)
     node.execute("set ttl to root.ln.d1 7200000")  # a device: as it is
     node.execute("set ttl to root.ln.** 100")  # `** 100`: the number is not a node slice
     node.execute("set ttl to root.ln.d2 INF")
     assert node.execute("show all ttl").rows == (
         ("root.**", "INF"),
+        ("root.db", "3600000"),
         ("root.db.**", "3600000"),
         ("root.ln.**", "100"),
         ("root.ln.d1", "7200000"),
         ("root.ln.d2", "INF"),
     )
-    assert node.execute("show ttl on root.db").rows == (("root.db.**", "3600000"),)
+    assert node.execute("show ttl on root.db").rows == (
+        ("root.db", "3600000"),
+        ("root.db.**", "3600000"),
+    )
     node.execute("unset ttl to root.ln.d1")
     node.execute("unset ttl to root.ln.d1")  # nothing there: still fine, as in IoTDB
     assert ("root.ln.d1", "7200000") not in node.execute("show all ttl").rows
@@ -102,7 +106,11 @@ def test_ttl_survives_a_restart_and_goes_with_its_database(tmp_path: Path) -> No
         assert ("root.db.**", "3600000") in node.execute("show all ttl").rows
         assert node.execute("select count(s) from root.db.d1").rows == (("1",),)
         node.execute("delete database root.db")
-        assert node.execute("show all ttl").rows == (("root.**", "INF"), ("root.keep.**", "5000"))
+        assert node.execute("show all ttl").rows == (
+            ("root.**", "INF"),
+            ("root.keep", "5000"),
+            ("root.keep.**", "5000"),
+        )
 
 
 def test_alter_schema_template_add(node: Node) -> None:

@@ -88,7 +88,7 @@ def test_ttl_applied_to_the_ttl_table(make_receiver, tmp_path):
         assert plan(c, cp.DatabasePlan(cp.DatabaseSchema("root.t"))).code == 200
         assert plan(c, cp.SetTTL(("root", "t", "**"), 3600000, True)).code == 200
         assert plan(c, cp.SetTTL(("root", "t", "d1"), 5000, False)).code == 200
-        assert table.ttls == {"root.t.**": 3600000, "root.t.d1": 5000}
+        assert table.ttls == {"root.t": 3600000, "root.t.**": 3600000, "root.t.d1": 5000}
         assert table.ttl_of("root.t.d2") == 3600000 and table.ttl_of("root.t.d1") == 5000
         assert plan(c, cp.SetTTL(("root", "t", "**"), cp.TTL_UNSET, True)).code == 200
         assert plan(c, cp.SetTTL(("root", "nope", "**"), 3600000, True)).code == 1809

@@ -183,9 +183,10 @@ def test_ttl_travels(nodes):
     def ttls() -> list:
         return sorted(tuple(map(str, r)) for r in b.rows(f"SHOW TTL ON {db}"))
 
-    wait_for(lambda: ttls() == [(f"{db}.**", "3600000")], 30, "the TTL's history", logs=(a, b))
+    history = [(db, "3600000"), (f"{db}.**", "3600000")]  # a database's: on it and on .**
+    wait_for(lambda: ttls() == history, 30, "the TTL's history", logs=(a, b))
     a.sql(f"SET TTL TO {db}.d1 7200000")
-    want = [(f"{db}.**", "3600000"), (f"{db}.d1", "7200000")]
+    want = [*history, (f"{db}.d1", "7200000")]
     wait_for(lambda: ttls() == want, 30, "a TTL set in realtime", logs=(a, b))
     a.sql(f"UNSET TTL TO {db}")
     wait_for(lambda: ttls() == [(f"{db}.d1", "7200000")], 30, "UNSET TTL", logs=(a, b))
