@@ -141,8 +141,10 @@ class TTLTable:
                 self.ttls[pattern] = int(ttl)
             self._cache.clear()
             self._save()
-            record = {"op": "set_ttl", "path": patterns[0], "ttl": int(ttl), "database": database}
-            self._publish(record, origin)
+        # published outside the table's lock: a query holds the store's lock, then asks the
+        # table (visible_from); publish_schema takes the store's lock
+        record = {"op": "set_ttl", "path": patterns[0], "ttl": int(ttl), "database": database}
+        self._publish(record, origin)
         return patterns[0]
 
     def unset(self, path: str, *, database: bool = False, origin: Origin | None = None) -> bool:
@@ -153,8 +155,8 @@ class TTLTable:
             if had:
                 self._cache.clear()
                 self._save()
-            record = {"op": "set_ttl", "path": patterns[0], "ttl": TTL_UNSET, "database": database}
-            self._publish(record, origin)
+        record = {"op": "set_ttl", "path": patterns[0], "ttl": TTL_UNSET, "database": database}
+        self._publish(record, origin)
         return bool(had)
 
     def forget_under(self, database: str) -> None:
