@@ -141,8 +141,8 @@ class TTLTable:
                 self.ttls[pattern] = int(ttl)
             self._cache.clear()
             self._save()
-        # published outside the table's lock: a query holds the store's lock, then asks the
-        # table (visible_from); publish_schema takes the store's lock
+        # published outside the table's lock: publish_schema takes the store's lock, and the
+        # table's lock is never held while waiting for the store's
         record = {"op": "set_ttl", "path": patterns[0], "ttl": int(ttl), "database": database}
         self._publish(record, origin)
         return patterns[0]
