@@ -22,7 +22,6 @@ import json
 import os
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,11 @@ TTL_UNSET = -1
 ILLEGAL_PARAMETER = 701  # SEMANTIC_ERROR: IoTDB's answer to a TTL <= 0
 ILLEGAL_PATH = 411
 
-_TABLES: weakref.WeakKeyDictionary[Any, TTLTable] = weakref.WeakKeyDictionary()
-
 
 def ttl_table(store: Any) -> TTLTable | None:
-    """The TTL table attached to `store` (None when the store has none)."""
-    try:
-        return _TABLES.get(store)
-    except TypeError:  # not weak-referenceable
-        return None
+    """The TTL table attached to `store` (its retention hook's owner; None when none)."""
+    owner = getattr(getattr(store, "retention", None), "__self__", None)
+    return owner if isinstance(owner, TTLTable) else None
 
 
 class TTLError(PipecoreError, ValueError):
@@ -109,7 +104,6 @@ class TTLTable:
             data = json.loads(path.read_text("utf-8"))
             self.ttls = {str(k): int(v) for k, v in data.get("ttl", {}).items()}
         if store is not None:
-            _TABLES[store] = self
             store.set_retention(self.visible_from)
 
     @classmethod

@@ -759,6 +759,11 @@ class Store:
         TTL (`pipecore.ttl`). None removes the hook."""
         self._retention = visible_from
 
+    @property
+    def retention(self) -> Callable[[str], int | None] | None:
+        """The hook `set_retention` installed (None: none)."""
+        return self._retention
+
     def aggregate(
         self,
         specs: Sequence[AggregateSpec | tuple[str, str]],
