@@ -88,6 +88,7 @@ from .registry import PluginEntry, PluginLoadFailure
 from .schema_templates import SHARED_KEY as SCHEMA_TEMPLATES_KEY
 from .schema_templates import TemplateError, TemplateMeasurement
 from .timeparse import parse_time_value
+from .ttl import TTLTable, ttl_table
 
 __version__ = "0.1.0"
 
@@ -177,6 +178,7 @@ __all__ = [
     "SourceBacklog",
     "StageContext",
     "TSDataType",
+    "TTLTable",
     "Tablet",
     "TabletInsertionEvent",
     "TemplateError",
@@ -198,4 +200,5 @@ __all__ = [
     "series_in_scope",
     "store_digests",
     "tsfile_series",
+    "ttl_table",
 ]

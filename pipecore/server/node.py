@@ -62,6 +62,7 @@ from ..sql.executor import Executor
 from ..sql.outcome import Outcome
 from ..store_section import StoreSection, open_store
 from ..timeparse import ZoneLike
+from ..ttl import TTLTable
 from ..workers import SubtaskExecutor
 from .receivers import Receivers
 from .users import UserStore
@@ -167,6 +168,7 @@ class Node:
             self.templates = SchemaTemplates.for_data_dir(self.data_dir, self.store)
             self.shared.get(SHARED_KEY, lambda: self.templates)  # pipes' sources read them
             self.shared.get(USERS_KEY, lambda: self.users)  # the auth inclusion's snapshot
+            self.ttl = TTLTable.for_data_dir(self.data_dir, self.store)
             self.receivers = Receivers(
                 data_dir=self.data_dir,
                 cluster_id=self.cluster_id,

@@ -32,7 +32,7 @@ from ..errors import ConfigError, PipeDroppedError, PipeError, PipeNotFoundError
 from ..host import LEGACY_SYNC_TRANSPORT
 from ..logins import loggable_statement
 from ..timeparse import MonotonicClock, ZoneLike, format_creation_time
-from . import admin, authority, executor_data, executor_select, fast_insert, pipe_tools
+from . import admin, authority, executor_data, executor_select, fast_insert, pipe_tools, ttl_sql
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
@@ -184,6 +184,7 @@ class Executor:
             **admin.HANDLERS,
             **pipe_tools.HANDLERS,
             **authority.HANDLERS,
+            **ttl_sql.HANDLERS,
         }
 
     def execute(

@@ -161,6 +161,7 @@ def delete_database(ctx: Context, s: DeleteDatabase) -> Outcome:
             ctx.store.delete_database(str(path))
             for name in names:
                 ctx.node.templates.forget_under(name)
+                ctx.node.ttl.forget_under(name)
     return DONE
 
 
@@ -243,7 +244,12 @@ def show_devices(ctx: Context, s: ShowDevices) -> Outcome:
                 (*r[:column], activated.get(r[0], r[column]), *r[column + 1 :]) for r in table.rows
             ],
         )
-    return rows(_store_table(table, SHOW_DEVICES_COLUMNS, s.offset, s.limit))
+    shown = _store_table(table, SHOW_DEVICES_COLUMNS, s.offset, s.limit)
+    ttl = getattr(ctx.node, "ttl", None)
+    if ttl is not None and ttl.ttls:  # IoTDB's TTL(ms): the device's TTL (pipecore/ttl.py)
+        devices = shown.values[0]
+        shown.values[-1][:] = [str(ttl.ttl_of(d) or "INF") for d in devices]
+    return rows(shown)
 
 
 def count_timeseries(ctx: Context, s: CountTimeseries) -> Outcome:

@@ -66,9 +66,30 @@ def _full_paths(path: Path, prefixes: Sequence[Path]) -> list[Path]:
 
 def _series(ctx: Context, pattern: Path) -> list[Any]:
     if pattern.is_pattern:
-        return list(ctx.store.list_series(str(pattern)))
+        return _template_order(ctx, list(ctx.store.list_series(str(pattern))))
     one = ctx.store.series(str(pattern))
     return [] if one is None else [one]
+
+
+def _template_order(ctx: Context, found: list[Any]) -> list[Any]:
+    """IoTDB lists a device's template series in the template's order (its HashMap's,
+    `Template.ordered`), before the device's own series; the store lists them by name."""
+    templates: Any = getattr(ctx.node, "templates", None)
+    activated = getattr(templates, "activated", None)
+    if not activated or not any(info.device in activated for info in found):
+        return found
+    ranks: dict[str, dict[str, int]] = {}
+    for name in {activated[i.device] for i in found if i.device in activated}:
+        template = templates.templates.get(name)
+        if template is not None:
+            ranks[name] = {m.name: n for n, m in enumerate(template.ordered())}
+
+    def key(pair: tuple[int, Any]) -> tuple[str, int, int]:
+        index, info = pair
+        rank = ranks.get(activated.get(info.device, ""), {})
+        return (info.device, rank.get(info.measurement, len(rank)), index)
+
+    return [info for _, info in sorted(enumerate(found), key=key)]
 
 
 def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixes) -> list:

@@ -25,6 +25,7 @@ from .pipe_receivers import is_receivers_keyword
 from .pipe_tools import PipeToolsMixin
 from .transform_data import AGGREGATES, DataMixin, PaginationPart
 from .transform_terms import Located, Name, Pair, at, tokens, unquote
+from .ttl_sql import TTLMixin
 
 __all__ = ["AGGREGATES", "StatementBuilder"]
 
@@ -62,7 +63,7 @@ class Clause(NamedTuple):
 
 
 @v_args(meta=True)
-class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin):
+class StatementBuilder(AdminMixin, AuthorityMixin, DataMixin, PipeToolsMixin, TTLMixin):
     """Builds `Statement`s from the tree of one script (`text` is that script)."""
 
     def __init__(self, text: str, zone: Any) -> None:

@@ -310,6 +310,16 @@ def resolve_series(schema: SchemaRegistry, paths: str | Sequence[str]) -> list[S
     return list(out.values())
 
 
+def visible_from(store: Store, device: str, start: int) -> int:
+    """`start`, raised to the earliest time of `device` the store's retention hook lets a
+    query see (`Store.set_retention`: the kernel's TTL)."""
+    hook = getattr(store, "_retention", None)
+    if hook is None:
+        return start
+    floor = hook(device)
+    return start if floor is None else max(start, int(floor))
+
+
 def read_points(
     store: Store, snap: Snapshot, start: int, end: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -320,12 +330,14 @@ def read_points(
     by_device: dict[str, list[SeriesInfo]] = {}
     for s in snap.series:
         by_device.setdefault(s.device, []).append(s)
+    lows = {device: visible_from(store, device, start) for device in by_device}
     for f, mods in snap.files:
         for device, series in by_device.items():
+            lo = lows[device]
             rng = f.device_times.get(device)
-            if rng is None or rng[0] > end or rng[1] < start:
+            if rng is None or rng[0] > end or rng[1] < lo:
                 continue
-            got = _read_file_device(store, f, device, [s.measurement for s in series], start, end)
+            got = _read_file_device(store, f, device, [s.measurement for s in series], lo, end)
             nodes = split_path(device)
             for s in series:
                 hit = got.get(s.measurement)
@@ -344,7 +356,7 @@ def read_points(
                 continue
             _data, chunks = entry
             for s in series:
-                ts, vs = series_of(chunks, s.measurement, start, end)
+                ts, vs = series_of(chunks, s.measurement, lows[device], end)
                 runs[s.path][0].extend(ts)
                 runs[s.path][1].extend(vs)
     out = {}
@@ -538,7 +550,7 @@ def _aggregate_series(store, snap: Snapshot, lo: int, hi: int) -> dict[str, Part
     decode: list[SeriesInfo] = []
     stats_used: dict[str, set[int]] = {}
     for s in snap.series:
-        usable = _stats_sources(store, snap, s, lo, hi)
+        usable = _stats_sources(store, snap, s, visible_from(store, s.device, lo), hi)
         stats_used[s.path] = {id(f) for f, _ in usable}
         for _f, stats in usable:
             out[s.path].add_stats(stats, s.data_type.is_numeric)

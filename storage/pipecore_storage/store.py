@@ -88,6 +88,7 @@ class Store:
         )
         self._publisher = Publisher()
         self._readers = _query.ReaderCache()
+        self._retention: Callable[[str], int | None] | None = None
         self._wal: WalWriter
         self._flusher: _flush.Flusher
         self._lock_fd: int | None = None
@@ -751,6 +752,17 @@ class Store:
         """
         self._check_open()
         return _query.run_query(self, paths, start, end, value_filter, limit, offset)
+
+    def set_retention(self, visible_from: Callable[[str], int | None] | None) -> None:
+        """Hide old data from queries: `visible_from(device)` is the earliest time of the
+        device that `query`, `aggregate` and `last` return (None: all of it) — the kernel's
+        TTL (`pipecore.ttl`). None removes the hook."""
+        self._retention = visible_from
+
+    @property
+    def retention(self) -> Callable[[str], int | None] | None:
+        """The hook `set_retention` installed (None: none)."""
+        return self._retention
 
     def aggregate(
         self,

@@ -169,3 +169,34 @@ def test_pipecore_databases_reach_iotdb(
     want = lambda: _databases(pipecore.query, p)  # noqa: E731
     _settle(want, lambda: _databases(iotdb.query, p), pipecore)
     assert want() == [f"{p}.b", f"{p}.c"]
+
+
+def _ttls(query, prefix: str) -> tuple[list[str], list[tuple[str, str]]]:
+    columns, rows = query("show all ttl")
+    mine = sorted((str(r[0]), str(r[1])) for r in rows if str(r[0]).startswith(prefix + "."))
+    return list(columns), mine
+
+
+def test_ttl_both_ways(iotdb: IoTDBServer, below: str, pipecore: PipecoreNode) -> None:
+    """SET TTL over a pipe (``schema.ttl``): IoTDB → pipecore (its config snapshot's
+    ``ttl_info.bin``, then realtime SetTTL plans) and pipecore → IoTDB (SetTTL plans); SHOW
+    ALL TTL answers alike on both ends."""
+    p = below
+    iotdb.execute(f"create database {p}.a", f"set ttl to {p}.a 3600000")
+    _iotdb_pipe(iotdb, p, "schema.database,schema.ttl", pipecore)
+    iotdb.execute(f"set ttl to {p}.a.d1 7200000")
+    _settle(lambda: _ttls(iotdb.query, p), lambda: _ttls(pipecore.query, p), pipecore)
+    # IoTDB 2.0.1 lists a database's TTL twice: on the database and on its .**
+    want_a = [(f"{p}.a", "3600000"), (f"{p}.a.**", "3600000"), (f"{p}.a.d1", "7200000")]
+    assert _ttls(pipecore.query, p) == (["Device", "TTL(ms)"], want_a)
+    pipecore.execute(f"create database {p}.b", f"set ttl to {p}.b 5000000")
+    pipecore.execute(
+        f"create pipe c{next(_names)} with source ('source.path'='{p}.b.**', "
+        "'source.inclusion'='schema.database,schema.ttl') "
+        f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
+    )
+    pipecore.execute(f"set ttl to {p}.b.d2 6000000")
+    # a database's TTL arrives as SetTTL(root.…b, isDataBase): IoTDB 2.0.1's receiver keeps it
+    # on b.** alone (its own SET TTL lists b too; a plain SetTTL of b adds nothing there)
+    want = [(f"{p}.b.**", "5000000"), (f"{p}.b.d2", "6000000")]
+    _settle(lambda: want, lambda: _ttls(iotdb.query, f"{p}.b")[1], pipecore)

@@ -215,12 +215,7 @@ CASES = [
 ]
 
 
-_NO_EXTEND_SQL = pytest.mark.xfail(
-    reason="ALTER SCHEMA TEMPLATE ... ADD is not in pipecore's SQL (a template extension is "
-    "applied when it arrives over a pipe, but cannot be typed)",
-    strict=True,
-)
-_MARKS = {"testExtendTemplateIdempotent": _NO_EXTEND_SQL}
+_MARKS: dict = {}
 
 
 @pytest.mark.parametrize(

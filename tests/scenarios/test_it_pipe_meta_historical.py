@@ -48,11 +48,6 @@ def test_time_series_inclusion(manual_env) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="SET TTL is not in pipecore (no TTL: no expiry, no SHOW TTL, no schema.ttl over "
-    "the pipe)",
-    strict=True,
-)
 def test_template_inclusion(manual_env) -> None:
     """testTemplateInclusion: `data, schema` minus ordinary series under root.ln.**: the
     databases, the template and its activations travel, the ordinary series does not.

@@ -181,7 +181,7 @@ def test_schema_exclusion():
 
 @pytest.mark.parametrize(
     "inclusion",
-    ["auth.user.grant.table", "auth.role.revoke.table", "schema.ttl", "schema.timeseries.view"],
+    ["auth.user.grant.table", "auth.role.revoke.table", "schema.timeseries.view"],
 )
 def test_parts_without_a_counterpart_are_refused_by_name(inclusion):
     error = bad("inclusion", inclusion=f"data.insert, {inclusion}")
@@ -191,9 +191,11 @@ def test_parts_without_a_counterpart_are_refused_by_name(inclusion):
 def test_all_skips_what_has_no_counterpart_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
         o = opts(inclusion="all")
-    assert o.include_insert and o.include_schema
-    assert "schema.ttl" in caplog.text
+    assert o.include_insert and o.include_schema and o.include_ttl
+    assert "schema.ttl" not in caplog.text
     assert o.include_auth == frozenset(AUTH_PARTS)  # users, roles and privileges travel
+    assert opts(inclusion="schema.ttl").include_ttl
+    assert not opts(inclusion="schema", **{"inclusion.exclusion": "schema.ttl"}).include_ttl
 
 
 def test_deletions_need_a_prefix_or_full_path():

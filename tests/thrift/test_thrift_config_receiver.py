@@ -11,6 +11,7 @@ from test_thrift_receiver import client  # noqa: F401
 
 from pipecore.rpc import PipeTransferClient
 from pipecore.schema_templates import SchemaTemplates
+from pipecore.ttl import TTLTable
 from pipecore_thrift_sink.protocol import (
     HandshakeParams,
     encode_file_piece,
@@ -78,6 +79,21 @@ def test_ttl_pipecore_keeps_none(cfg):
         reply = plan(c, cp.SetTTL(("root", "t", "**"), 3600000, True))
         assert reply.code == 1810 and "keeps no TTL" in reply.message
         assert plan(c, cp.SetTTL(("root", "nope", "**"), 3600000, True)).code == 1809
+
+
+def test_ttl_applied_to_the_ttl_table(make_receiver, tmp_path):
+    receiver = make_receiver()
+    table = TTLTable(tmp_path / "ttl.json", receiver.store)
+    with config_client(receiver) as c:
+        assert plan(c, cp.DatabasePlan(cp.DatabaseSchema("root.t"))).code == 200
+        assert plan(c, cp.SetTTL(("root", "t", "**"), 3600000, True)).code == 200
+        assert plan(c, cp.SetTTL(("root", "t", "d1"), 5000, False)).code == 200
+        assert table.ttls == {"root.t": 3600000, "root.t.**": 3600000, "root.t.d1": 5000}
+        assert table.ttl_of("root.t.d2") == 3600000 and table.ttl_of("root.t.d1") == 5000
+        assert plan(c, cp.SetTTL(("root", "t", "**"), cp.TTL_UNSET, True)).code == 200
+        assert plan(c, cp.SetTTL(("root", "nope", "**"), 3600000, True)).code == 1809
+    assert table.ttls == {"root.t.d1": 5000}
+    assert TTLTable(tmp_path / "ttl.json").ttls == {"root.t.d1": 5000}  # persisted
 
 
 def test_templates(cfg):

@@ -161,12 +161,31 @@ def test_conflicting_type_is_reported(nodes):
     assert b.rows(f"SHOW TIMESERIES {db}.**")[0][3] == "INT32"
 
 
-@pytest.mark.parametrize(
-    "inclusion", ["auth.user.grant.table", "schema.ttl", "schema.timeseries.view"]
-)
+@pytest.mark.parametrize("inclusion", ["auth.user.grant.table", "schema.timeseries.view"])
 def test_unsupported_inclusion_refused_by_name(nodes, inclusion):
     a, b = nodes
     with pytest.raises(ServerError) as info:
         pipe(a, b, "iotdb-thrift-sink", inclusion, "root")
     assert "1107" in str(info.value) or getattr(info.value, "code", None) == 1107
     assert "source.inclusion" in str(info.value) and inclusion in str(info.value)
+
+
+def test_ttl_travels(nodes):
+    """schema.ttl: a TTL set before the pipe (its history) and those set and unset while it
+    runs (realtime) reach the receiver, as IoTDB's SetTTL config plans."""
+    a, b = nodes
+    db = "root.ttl_pipe"
+    a.sql(f"CREATE DATABASE {db}")
+    a.sql(f"SET TTL TO {db} 3600000")
+    pipe(a, b, "iotdb-thrift-sink", "schema", db)
+
+    def ttls() -> list:
+        return sorted(tuple(map(str, r)) for r in b.rows(f"SHOW TTL ON {db}"))
+
+    history = [(db, "3600000"), (f"{db}.**", "3600000")]  # a database's: on it and on .**
+    wait_for(lambda: ttls() == history, 30, "the TTL's history", logs=(a, b))
+    a.sql(f"SET TTL TO {db}.d1 7200000")
+    want = [*history, (f"{db}.d1", "7200000")]
+    wait_for(lambda: ttls() == want, 30, "a TTL set in realtime", logs=(a, b))
+    a.sql(f"UNSET TTL TO {db}")
+    wait_for(lambda: ttls() == [(f"{db}.d1", "7200000")], 30, "UNSET TTL", logs=(a, b))

@@ -46,12 +46,16 @@ _EXTRACTION_MODES = ("live", "subscribe", *_SNAPSHOT_MODES)
 # The inclusion tree (IoTDB's DataRegionListeningFilter / ConfigRegionListeningFilter): the
 # leaves pipecore extracts; a token is accepted when it covers at least one of them.
 _DATA_PARTS = ("data.insert", "data.delete")
-_SCHEMA_PARTS = ("schema.database", "schema.timeseries.ordinary", "schema.timeseries.template")
+_SCHEMA_PARTS = (
+    "schema.database",
+    "schema.timeseries.ordinary",
+    "schema.timeseries.template",
+    "schema.ttl",
+)
 _OTHER_ROOTS = ("schema", "auth")
 # IoTDB's parts pipecore has no counterpart for: refused when named, skipped under all/schema
 _UNSUPPORTED = {
     "schema.timeseries.view": "pipecore has no views",
-    "schema.ttl": "pipecore's store has no TTL",
 }
 # IoTDB 2.0's table-model grants (auth.*.grant.table …): pipecore has no table model
 _TABLE_SUFFIX = ".table"
@@ -97,6 +101,7 @@ class SourceOptions:
     include_timeseries: bool = False  # schema.timeseries.ordinary
     include_template: bool = False  # schema.timeseries.template
     include_auth: frozenset[str] = frozenset()  # the auth.* leaves (`pipecore.AUTH_PARTS`)
+    include_ttl: bool = False  # schema.ttl
 
     @property
     def include_schema(self) -> bool:
@@ -106,6 +111,7 @@ class SourceOptions:
             or self.include_timeseries
             or self.include_template
             or bool(self.include_auth)
+            or self.include_ttl
         )
 
 
@@ -194,11 +200,12 @@ class Inclusion:
     database: bool  # schema.database: CREATE/DELETE DATABASE
     timeseries: bool  # schema.timeseries.ordinary: CREATE/DELETE/ALTER TIMESERIES
     template: bool = False  # schema.timeseries.template: templates, where set, their use
+    ttl: bool = False  # schema.ttl: SET / UNSET TTL (pipecore/ttl.py)
     auth: frozenset[str] = frozenset()  # auth.role.create … auth.user.revoke
 
     @property
     def schema(self) -> bool:
-        return self.database or self.timeseries or self.template or bool(self.auth)
+        return self.database or self.timeseries or self.template or self.ttl or bool(self.auth)
 
 
 def _unsupported(token: str) -> str | None:
@@ -254,7 +261,7 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
     ``schema.timeseries`` skip (with a warning) what pipecore has no counterpart for."""
     name, included = _inclusion_tokens(parameters, "inclusion", "data.insert", strict=True)
     _, excluded = _inclusion_tokens(parameters, "inclusion.exclusion", "", strict=False)
-    insert, delete, database, timeseries, template = (
+    insert, delete, database, timeseries, template, ttl = (
         _covers(included, part) and not _covers(excluded, part)
         for part in _DATA_PARTS + _SCHEMA_PARTS
     )
@@ -274,7 +281,7 @@ def _inclusion(parameters: PipeParameters) -> Inclusion:
     auth = frozenset(
         part for part in AUTH_PARTS if _covers(included, part) and not _covers(excluded, part)
     )
-    selected = Inclusion(insert, delete, database, timeseries, template, auth)
+    selected = Inclusion(insert, delete, database, timeseries, template, ttl=ttl, auth=auth)
     if not (insert or delete or selected.schema):
         raise PipeParameterNotValidError(
             f"{name}={parameters.get(name, '')!r} minus the exclusion selects nothing "
@@ -368,4 +375,5 @@ def parse_options(parameters: PipeParameters) -> SourceOptions:
         include_timeseries=inclusion.timeseries,
         include_template=inclusion.template,
         include_auth=inclusion.auth,
+        include_ttl=inclusion.ttl,
     )

@@ -1,6 +1,7 @@
 """Schema extraction (``source.inclusion`` with ``schema.database`` /
-``schema.timeseries.ordinary`` / ``schema.timeseries.template``): which schema records of the
-store a pipe hands on.
+``schema.timeseries.ordinary`` / ``schema.timeseries.template`` / ``schema.ttl``): which schema
+records of the store a pipe hands on (``set_ttl``: the kernel's `pipecore.ttl` records, when the
+TTL's path may reach into the pattern).
 
 History is the store's schema when the pipe starts (`Store.schema_records`, or the node's
 `SchemaTemplates.schema_snapshot` which adds the templates, where they are set and the devices
@@ -58,6 +59,9 @@ def schema_records(records: Iterable[dict], options: SourceOptions) -> tuple[dic
                 and options.pattern.matches(record["device"], record["measurement"])
             ):
                 out.append(record)
+        elif op == "set_ttl":
+            if options.include_ttl and _reaches(options.pattern, _ttl_prefix(record["path"])):
+                out.append(record)
         elif not options.include_template:
             continue
         elif op in _DEFINITION_OPS:
@@ -101,6 +105,14 @@ def _fixed_prefix(path: str) -> str:
             break
         fixed.append(node)
     return join_path(fixed) if fixed else "root"
+
+
+def _ttl_prefix(path: str) -> str:
+    """The part of a TTL's path pattern before its first wildcard (``root.db.**`` ->
+    ``root.db``)."""
+    nodes = split_path(path, allow_wildcards=True)
+    cut = next((i for i, n in enumerate(nodes) if "*" in n), len(nodes))
+    return ".".join(nodes[:cut]) or "root"
 
 
 def _reaches(pattern: SeriesPattern, database: str) -> bool:

@@ -50,6 +50,7 @@ from pipecore import (
     TabletInsertionEvent,
     auth_snapshot,
     parse_backlog,
+    ttl_table,
 )
 from pipecore_storage.errors import CorruptFileError, PipecoreError
 from pipecore_storage.files import PinError
@@ -167,6 +168,9 @@ class IoTDBSource(Extractor):
             )
             if self.options.include_auth:
                 snapshot = [*snapshot, *self._auth_snapshot()]
+            ttl = ttl_table(self.store)
+            if ttl is not None and self.options.include_ttl:
+                snapshot = [*snapshot, *ttl.snapshot_records()]
             records = schema_records(snapshot, self.options)
             if records:
                 self._pending = iter([SchemaEvent(records=records, snapshot=True)])

@@ -3,12 +3,12 @@
 IoTDB keeps databases (and templates, TTL) on its ConfigNode; its DataNode's pipe receiver
 passes request types 0/50 (config handshake) and 200–202 (config plans and snapshot) on to the
 ConfigNode's receiver, one config receiver per connection, which needs its own handshake
-first. So for the ``create_database`` / ``delete_database`` records of a `SchemaEvent` the
-sink, on the connection it uses anyway:
+first. So for the ``create_database`` / ``delete_database`` / ``set_ttl`` records of a
+`SchemaEvent` the sink, on the connection it uses anyway:
 
 1. handshakes as a ConfigNode sender once per connection (type 50 with the sink's v2 handshake
    map; type 0 with the precision when 50 is unknown, as IoTDB's own sender does);
-2. sends each record as a type-200 ``CreateDatabase`` / ``DeleteDatabase`` plan
+2. sends each record as a type-200 ``CreateDatabase`` / ``DeleteDatabase`` / ``SetTTL`` plan
    (`protocol.config_plan`), through the sink's status rules (1809 "already exists" is fine).
 
 A receiver that knows neither 50 nor 0 (1801: an older pipecore) gets the records in
@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pipecore.rpc import TSStatusCode
+from pipecore_storage.paths import split_path
 
 from .errors import ReceiverRefusedError
 from .protocol import PipeRequestType, encode_handshake_v1
@@ -37,7 +38,7 @@ __all__ = [
 
 log = logging.getLogger("pipecore.thrift_sink")
 
-_CONFIG_OPS = frozenset({"create_database", "delete_database"})
+_CONFIG_OPS = frozenset({"create_database", "delete_database", "set_ttl"})
 _STATE = "_pipecore_config_handshake"  # on a SinkClient: (transport, accepted)
 
 
@@ -67,6 +68,9 @@ def config_plans_of(records: Sequence[dict]) -> list[cp.ConfigPlan]:
             plans.append(cp.DatabasePlan(cp.DatabaseSchema(r["name"])))
         elif r["op"] == "delete_database":
             plans.append(cp.DeleteDatabase(r["name"]))
+        elif r["op"] == "set_ttl":  # the kernel's TTL (pipecore.ttl): IoTDB's SetTTL plan
+            nodes = tuple(split_path(r["path"], allow_wildcards=True))
+            plans.append(cp.SetTTL(nodes, int(r["ttl"]), bool(r.get("database", False))))
     return plans
 
 

@@ -7,9 +7,9 @@ templates, idempotently, with the answers IoTDB's ConfigNode receiver gives
   database: 1810 (user conflict). ALTER DATABASE: pipecore has no per-database attributes to
   change (TTL, partition interval, region groups): 200 when the database exists, else 1810.
 * DELETE DATABASE that is not there: 1809.
-* SET TTL: ``INF`` (Long.MAX_VALUE) or UNSET (-1) are what pipecore has (no TTL): 200; on a
-  database that does not exist: 1809 (IoTDB's answer); a finite TTL: 1810 — pipecore keeps
-  no TTL, and the sender's conflict rules (``sink.exception.conflict.*``) decide.
+* SET TTL: applied to the node's TTL table (`pipecore.ttl`; ``INF`` = Long.MAX_VALUE, UNSET
+  = -1): 200; on a database that does not exist: 1809 (IoTDB's answer). A store without a
+  TTL table (no node around it) answers 200 to INF / UNSET and 1810 to a finite TTL.
 * templates: CREATE of an existing template 1809; ALTER … ADD of measurements it has 1809,
   of a template it lacks 1810; SET where it is set 1809, of an unknown template 1810, where
   another template is set 1810; UNSET where it is not set 1809, unknown or in use 1810; DROP
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipecore import Authority, TemplateError, TemplateMeasurement
+from pipecore import Authority, TemplateError, TemplateMeasurement, ttl_table
 from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
 from pipecore_storage.errors import SchemaError, StoreClosedError
 from pipecore_storage.origin import CLIENT, Origin
@@ -96,7 +96,7 @@ def _apply(store: Any, templates: Any, plan: cp.ConfigPlan, origin: Origin) -> S
         store.delete_database(plan.name, origin=origin)
         return Status.ok()
     if isinstance(plan, cp.SetTTL):
-        return _ttl(store, plan)
+        return _ttl(store, plan, origin)
     if isinstance(plan, cp.DeleteTimeSeries):
         return _delete_series(store, plan, origin)
     if isinstance(plan, cp.UnknownPlan):
@@ -128,9 +128,10 @@ def _database(store: Any, plan: cp.DatabasePlan, origin: Origin) -> Status:
     return Status.ok()
 
 
-def _ttl(store: Any, plan: cp.SetTTL) -> Status:
-    if plan.ttl in (cp.TTL_INFINITE, cp.TTL_UNSET):
-        return Status.ok()  # pipecore keeps every point: what the plan asks already holds
+def _ttl(store: Any, plan: cp.SetTTL, origin: Origin) -> Status:
+    table = ttl_table(store)
+    if table is None and plan.ttl in (cp.TTL_INFINITE, cp.TTL_UNSET):
+        return Status.ok()  # a store without TTL keeps every point: what the plan asks holds
     path = plan.path
     nodes = plan.nodes[:-1] if plan.nodes and plan.nodes[-1] == "**" else plan.nodes
     if "*" not in "".join(nodes):
@@ -138,10 +139,15 @@ def _ttl(store: Any, plan: cp.SetTTL) -> Status:
         known = _databases(store)
         if not any(database == db or database.startswith(db + ".") for db in known):
             return Status(_IDEMPOTENT, f"Database {database} does not exist")
-    return Status(
-        _CONFLICT,
-        f"TTL {plan.ttl} ms on {path} is not applied: pipecore keeps no TTL (every point stays)",
-    )
+    if table is None:
+        return Status(
+            _CONFLICT, f"TTL {plan.ttl} ms on {path} is not applied: this receiver keeps no TTL"
+        )
+    if plan.ttl == cp.TTL_UNSET:
+        table.unset(path, database=plan.is_database, origin=origin)
+    else:
+        table.set(path, plan.ttl, database=plan.is_database, origin=origin)
+    return Status.ok()
 
 
 def _delete_series(store: Any, plan: cp.DeleteTimeSeries, origin: Origin) -> Status:
