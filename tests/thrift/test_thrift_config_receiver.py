@@ -119,8 +119,10 @@ def test_templates(cfg):
 
 def test_unknown_plans_are_user_conflicts(cfg):
     with config_client(cfg) as c:
-        reply = c.transfer(1, T.TRANSFER_CONFIG_PLAN, struct.pack(">h", 621) + b"\x00" * 8)
-        assert reply.code == 1810 and "plan type 621" in reply.message
+        reply = c.transfer(1, T.TRANSFER_CONFIG_PLAN, struct.pack(">h", 1703) + b"\x00" * 8)
+        assert (
+            reply.code == 1810 and "PipeDeleteLogicalView (config plan type 1703)" in reply.message
+        )
         assert c.transfer(1, T.TRANSFER_CONFIG_PLAN, b"\x00\xc8\x0b").code == 1107
 
 

@@ -102,8 +102,8 @@ def _apply(store: Any, templates: Any, plan: cp.ConfigPlan, origin: Origin) -> S
     if isinstance(plan, cp.UnknownPlan):
         return Status(
             _CONFLICT,
-            f"{cp.plan_name(plan.type)} is not applied by pipecore (no users, roles, views, "
-            "table model or triggers are replicated into it)",
+            f"{cp.plan_name(plan.type)} (config plan type {plan.type}) is not applied by "
+            "pipecore (no views, table model or triggers are replicated into it)",
         )
     if templates is None:
         return Status(_CONFLICT, "this receiver keeps no schema templates")
