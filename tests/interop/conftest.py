@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from iotdb_server import IoTDBServer, IoTDBStartError, ThriftTls
 from java_env import iotdb_lib, iotdb_versions, unavailable
+from pipecore_node import PipecoreNode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ssl"))
 from ssl_helpers import KEY_PWD, Pki
@@ -101,3 +102,11 @@ def database(iotdb: IoTDBServer) -> Iterator[str]:
 
 
 __all__ = ["unavailable"]
+
+
+@pytest.fixture
+def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
+    """A `pipecore serve` of the test's own (stopped afterwards)."""
+    node = PipecoreNode(tmp_path, "pipecore").start()
+    yield node
+    node.stop()

@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from iotdb_server import IoTDBServer
@@ -28,13 +27,6 @@ _names = itertools.count()
 _TEMPLATE_PARTS = ",".join(
     f"schema.timeseries.template.{p}" for p in ("create", "set", "unset", "drop", "alter")
 )
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 @pytest.fixture

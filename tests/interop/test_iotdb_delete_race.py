@@ -16,7 +16,6 @@ and the database is dropped before the replay so that IoTDB receives into a fres
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,13 +44,6 @@ ORDERS = {
     "stale, delete, with-mods": "deleted",
     "delete, stale": "resurrected",  # only the stale copy: nothing on the wire says otherwise
 }
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 class _Sender:

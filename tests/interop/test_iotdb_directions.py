@@ -10,7 +10,6 @@ import itertools
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,6 @@ from test_iotdb_pipes import _data, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 def _iotdb_history(iotdb: IoTDBServer, db: str, rows: int = 200) -> list:

@@ -18,8 +18,6 @@ are missing — so a real 1.1 process is not among these.)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from interop_data import select_points
@@ -47,13 +45,6 @@ def seed_001_statements(db: str, t0: int) -> list[str]:
         f"insert into {db}.d1(timestamp,s3) values({t0 + 1136},false)",
         f"flush {db}",
     ]
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 def test_iotdbs_legacy_sink_cannot_be_created(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,13 +26,6 @@ from pipecore_node import PipecoreNode
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 def settle(

@@ -22,8 +22,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from iotdb_server import IoTDBServer
@@ -31,13 +29,6 @@ from pipecore_node import PipecoreNode
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 def _series(query, pattern: str) -> list[tuple]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import itertools
 import socket
 import ssl
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +19,6 @@ from test_iotdb_pipes import _data, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
-
-
-@pytest.fixture
-def pipecore(tmp_path: Path) -> Iterator[PipecoreNode]:
-    node = PipecoreNode(tmp_path, "pipecore").start()
-    yield node
-    node.stop()
 
 
 def test_the_tls_iotdb_takes_tls_only(iotdb_tls: tuple[IoTDBServer, Any]) -> None:
