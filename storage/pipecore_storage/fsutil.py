@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import PipecoreError
 
-__all__ = ["UnsafeNameError", "atomic_write", "child_path", "fsync_dir", "fsync_file", "write_all"]
+__all__ = [
+    "UnsafeNameError",
+    "atomic_write",
+    "child_path",
+    "fsync_dir",
+    "fsync_file",
+    "write_all",
+    "writev_all",
+]
 
 
 class UnsafeNameError(PipecoreError, ValueError):
@@ -61,6 +70,32 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+try:
+    _IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not on Linux
+    _IOV_MAX = 16
+
+
+def writev_all(fd: int, buffers: Sequence[bytes | bytearray | memoryview]) -> int:
+    """Write `buffers` in order without joining them (os.writev, at most IOV_MAX per call,
+    continued after a partial write); returns the number of bytes written."""
+    views = [memoryview(b).cast("B") for b in buffers]
+    views = [v for v in views if v.nbytes]
+    total = sum(v.nbytes for v in views)
+    if not hasattr(os, "writev"):  # pragma: no cover - not on Linux
+        for v in views:
+            write_all(fd, v)
+        return total
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while views and written >= views[0].nbytes:
+            written -= views[0].nbytes
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
+    return total
 
 
 def atomic_write(path: Path, data: bytes, *, sync: bool = True, sync_dir: bool = True) -> None:

@@ -16,7 +16,6 @@ import fcntl
 import logging
 import os
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +55,13 @@ from .stats import StoreStats, store_stats
 from .tablet import Tablet
 from .types import TSDataType
 from .values import record_tablet
-from .wal import WalWriter, frame, write_checkpoint
-from .walcodec import encode_batch, encode_delete, encode_delete_database, encode_insert
+from .wal import WalWriter, frame, frame_parts, write_checkpoint
+from .walcodec import (
+    encode_batch,
+    encode_delete,
+    encode_delete_database,
+    insert_parts,
+)
 
 __all__ = ["Store"]
 
@@ -427,8 +431,7 @@ class Store:
         prepared = [t for t in tablets if t.row_count and t.schemas]  # all-null: nothing
         if not prepared:
             return [self._seq] * max(1, len(tablets))
-        bodies = [encode_insert(t, origin) for t in prepared] if self._wal.enabled else []
-        crcs = [zlib.crc32(b) for b in bodies[:1]] if len(bodies) == 1 else []
+        bodies = [insert_parts(t, origin) for t in prepared] if self._wal.enabled else []
         switch = False
         with self._lock:
             self._check_open()
@@ -446,10 +449,11 @@ class Store:
             seqs = list(range(self._seq + 1, self._seq + 1 + len(prepared)))
             position = 0
             if bodies:
-                if len(bodies) == 1:
-                    frames = [frame(seqs[0], bodies[0], crcs[0])]
+                if len(bodies) == 1:  # written from the tablet's own arrays (no joined copy)
+                    frames = frame_parts(seqs[0], bodies[0])
                 else:  # a multi-row statement is one entry: all of it survives, or none
-                    frames = [frame(seqs[-1], encode_batch(seqs, bodies))]
+                    joined = [b"".join(b) for b in bodies]
+                    frames = [frame(seqs[-1], encode_batch(seqs, joined))]
                 try:
                     position = self._wal.append(frames, seqs[-1])
                 except BaseException:
