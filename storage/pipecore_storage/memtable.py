@@ -371,8 +371,12 @@ def device_tablet(data: DeviceData, chunks: Iterable[MemChunk]) -> Tablet | None
     """One sorted, deduplicated tablet holding a device's memtable data (for a flush)."""
     chunks = list(chunks)
     quick = _in_order_tablet(data, chunks)
-    if quick is not None:
-        return quick
+    return quick if quick is not None else merged_tablet(data, chunks)
+
+
+def merged_tablet(data: DeviceData, chunks: list[MemChunk]) -> Tablet | None:
+    """`device_tablet` in general: each series merged (sorted, newest value per time), then
+    the series put on one time column (nulls where a series has no point)."""
     names = [n for n in data.schemas if any(n in c.columns for c in chunks)]
     merged = {}
     for name in names:

@@ -228,7 +228,7 @@ def _decode_values(r: _Reader, data_type: TSDataType, rows: int) -> np.ndarray:
         raise ValueError("negative value length")
     blob = bytes(r.take(int(lengths.sum())))
     ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
+    starts = [0, *ends[:-1]] if ends else []
     out = np.empty(rows, dtype=object)
     if data_type == TSDataType.BLOB:
         out[:] = [blob[a:b] for a, b in zip(starts, ends, strict=True)]
