@@ -84,7 +84,7 @@ def write_tablets(
         raise
     writer.close()
     if device_times:
-        fsync_file(path)  # the directory is fsynced when the .resource is renamed in
+        fsync_file(os.fspath(path))  # the directory is fsynced when the .resource is renamed in
     else:
         Path(path).unlink(missing_ok=True)
     return device_times, points
@@ -155,7 +155,7 @@ def _encode_devices(devices: Sequence[DeviceSnapshot]) -> tuple[list, list[memor
         chunk_list = []
         for chunk in chunks:
             raws.append(_raw(chunk.times))
-            columns = []
+            columns: list[tuple[str, str | None, np.ndarray | None, bool]] = []
             for name, (values, mask) in chunk.columns.items():
                 if values.dtype.kind == "O":
                     columns.append((name, None, values, mask is not None))

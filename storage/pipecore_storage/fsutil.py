@@ -64,7 +64,7 @@ def fsync_file(path: Path | str) -> None:
         os.close(fd)
 
 
-def write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     """os.write until every byte is handed to the operating system."""
     view = memoryview(data)
     while view:

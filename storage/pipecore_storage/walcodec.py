@@ -45,7 +45,7 @@ _U16 = struct.Struct("<H")
 _HEAD = struct.Struct("<BBIH")  # kind, flags, rows, columns
 _COL = struct.Struct("<BBBB")  # type, encoding, compression, props count
 _RANGE = struct.Struct("<qq")
-_LE_TYPES = {
+_LE_TYPES: dict[TSDataType, np.dtype] = {
     t: t.numpy_dtype.newbyteorder("<")
     for t in TSDataType
     if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN) and not t.is_binary
@@ -135,20 +135,24 @@ def insert_parts(tablet: Tablet, origin: Origin) -> list[bytes | memoryview]:
     the tablet's own arrays (native little-endian columns are not copied)."""
     rows = tablet.row_count
     flags = (1 if tablet.aligned else 0) | _origin_flags(origin)
-    parts: list[bytes | memoryview] = [
+    head = [
         _HEAD.pack(KIND_INSERT, flags, rows, len(tablet.schemas)),
         _str(origin.cluster_id),
         *_lineage(origin),
         _str(tablet.device),
     ]
-    parts += map(_schema_bytes, tablet.schemas)
-    parts.append(_le_view(tablet.timestamps, _LE_I8))
+    head += map(_schema_bytes, tablet.schemas)
+    parts: list[bytes | memoryview] = [b"".join(head), _le_view(tablet.timestamps, _LE_I8)]
     for s, col, mask in zip(tablet.schemas, tablet.columns, tablet.null_masks, strict=True):
         if mask is None:
             parts.append(b"\x00")
         else:
             parts += [b"\x01", np.packbits(mask).data]
-        parts += _encode_values(s.data_type, col)
+        le = _LE_TYPES.get(s.data_type)
+        if le is not None:
+            parts.append(_le_view(col, le))
+        else:
+            parts += _encode_values(s.data_type, col)
     return parts
 
 

@@ -210,7 +210,7 @@ def _fixed_row_bytes(data_types: list[TSDataType]) -> int:
     got = _ROW_BYTES.get(key)
     if got is None:
         fixed = [_FIXED.get(t) for t in data_types]
-        got = -1 if None in fixed else sum(np.dtype(c).itemsize for c in fixed)  # type: ignore[arg-type]
+        got = -1 if None in fixed else sum(np.dtype(c).itemsize for c in fixed if c is not None)
         if len(_ROW_BYTES) >= 1024:
             _ROW_BYTES.clear()
         _ROW_BYTES[key] = got
