@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -348,6 +349,7 @@ _SEQ_AND_ARG = struct.Struct(">ibh")  # seqid, the argument's field header (STRU
 _FIELD_I64 = struct.Struct(">bhq")
 _FIELD_LEN = struct.Struct(">bhi")  # a string / binary field's header and length
 _FIELD_LIST = struct.Struct(">bhbi")  # a list field's header, element type and count
+_LAST_NAMES = threading.local()  # (count, their bytes, the names) last read on this thread
 
 
 def _parse_insert_tablet_call(data: bytes | bytearray) -> tuple[int, Any] | None:
@@ -377,13 +379,20 @@ def _parse_insert_tablet_call(data: bytes | bytearray) -> tuple[int, Any] | None
         if (ftype, fid, etype) != (TType.LIST, 3, TType.STRING) or not 0 <= count <= end:
             return None
         pos += 8
-        measurements = []
-        for _ in range(count):
-            (n,) = _I32.unpack_from(data, pos)
-            if n < 0 or pos + 4 + n > end:
-                return None
-            measurements.append(str(view[pos + 4 : pos + 4 + n], "utf-8"))
-            pos += 4 + n
+        last = getattr(_LAST_NAMES, "seen", None)  # a client repeats its tablet's names
+        if last is not None and last[0] == count and data[pos : pos + len(last[1])] == last[1]:
+            measurements = list(last[2])  # the same bytes: the same names, as long
+            pos += len(last[1])
+        else:
+            start = pos
+            measurements = []
+            for _ in range(count):
+                (n,) = _I32.unpack_from(data, pos)
+                if n < 0 or pos + 4 + n > end:
+                    return None
+                measurements.append(str(view[pos + 4 : pos + 4 + n], "utf-8"))
+                pos += 4 + n
+            _LAST_NAMES.seen = (count, bytes(view[start:pos]), tuple(measurements))
         blobs = []
         for want in (4, 5):
             ftype, fid, n = _FIELD_LEN.unpack_from(data, pos)

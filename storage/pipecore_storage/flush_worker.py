@@ -141,9 +141,10 @@ def memtable_tablets(devices: Sequence[DeviceSnapshot]) -> list[Tablet]:
 
 
 def _raw(arr: np.ndarray) -> memoryview:
+    """The array's bytes (a memoryview of its own format: `writev_all` takes it as it is)."""
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
-    return arr.data.cast("B")
+    return arr.data
 
 
 def _encode_devices(devices: Sequence[DeviceSnapshot]) -> tuple[list, list[memoryview]]:

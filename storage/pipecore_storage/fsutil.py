@@ -80,21 +80,24 @@ except (AttributeError, ValueError, OSError):  # pragma: no cover - not on Linux
 
 def writev_all(fd: int, buffers: Sequence[bytes | bytearray | memoryview]) -> int:
     """Write `buffers` in order without joining them (os.writev, at most IOV_MAX per call,
-    continued after a partial write); returns the number of bytes written."""
-    views = [memoryview(b).cast("B") for b in buffers]
-    views = [v for v in views if v.nbytes]
-    total = sum(v.nbytes for v in views)
+    continued after a partial write); returns the number of bytes written. A memoryview may
+    have any item format (its bytes are written)."""
+    bufs = list(buffers)
+    sizes = [b.nbytes if type(b) is memoryview else len(b) for b in bufs]
+    total = sum(sizes)
     if not hasattr(os, "writev"):  # pragma: no cover - not on Linux
-        for v in views:
-            write_all(fd, v)
+        for b in bufs:
+            write_all(fd, memoryview(b).cast("B"))
         return total
-    while views:
-        written = os.writev(fd, views[:_IOV_MAX])
-        while views and written >= views[0].nbytes:
-            written -= views[0].nbytes
-            views.pop(0)
-        if written:
-            views[0] = views[0][written:]
+    i, n = 0, len(bufs)
+    while i < n:
+        written = os.writev(fd, bufs[i : i + _IOV_MAX])
+        while i < n and written >= sizes[i]:
+            written -= sizes[i]
+            i += 1
+        if written:  # a partial write: the rest of this buffer first
+            bufs[i] = memoryview(bufs[i]).cast("B")[written:]
+            sizes[i] -= written
     return total
 
 

@@ -197,8 +197,16 @@ class MemTable:
     def empty(self) -> bool:
         return not self.devices
 
-    def append(self, tablet: Tablet, nodes: tuple[str, ...], seq: int, origin: Origin) -> None:
-        """Add a validated tablet's rows (the arrays are kept, not copied)."""
+    def append(
+        self,
+        tablet: Tablet,
+        nodes: tuple[str, ...],
+        seq: int,
+        origin: Origin,
+        bounds: tuple[int, int] | None = None,
+    ) -> None:
+        """Add a validated tablet's rows (the arrays are kept, not copied); `bounds` are its
+        least and greatest timestamp when the caller knows them."""
         data = self.devices.get(tablet.device)
         if data is None:
             data = self.devices[tablet.device] = DeviceData(tablet.device, nodes, tablet.aligned)
@@ -223,8 +231,11 @@ class MemTable:
         else:
             data.close_open()
             data.chunks.append(chunk)
-        data.min_time = min(data.min_time, int(tablet.timestamps.min()))
-        data.max_time = max(data.max_time, int(tablet.timestamps.max()))
+        if bounds is None:
+            times = tablet.timestamps
+            bounds = (int(np.minimum.reduce(times)), int(np.maximum.reduce(times)))
+        data.min_time = min(data.min_time, bounds[0])
+        data.max_time = max(data.max_time, bounds[1])
         self.nbytes += chunk.nbytes
         self.points += chunk.points()
         # min(): a memtable given back after a failed flush is appended out of order

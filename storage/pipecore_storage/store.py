@@ -556,9 +556,10 @@ class Store:
         entry = self._schema.devices[tablet.device]
         boundary = self._last_flushed.get(tablet.device)
         times = tablet.timestamps
-        if boundary is None or int(times.min()) > boundary:
+        bounds = (int(np.minimum.reduce(times)), int(np.maximum.reduce(times)))
+        if boundary is None or bounds[0] > boundary:
             parts = [(True, tablet)]
-        elif int(times.max()) <= boundary:
+        elif bounds[1] <= boundary:
             parts = [(False, tablet)]
         else:
             newer = times > boundary
@@ -568,7 +569,7 @@ class Store:
             mt = self._working.get(key)
             if mt is None:
                 mt = self._working[key] = MemTable(entry.database, sequence)
-            mt.append(part, entry.nodes, seq, origin)
+            mt.append(part, entry.nodes, seq, origin, bounds if part is tablet else None)
         if self._publisher.active:
             self._publisher.publish(InsertEvent(seq, tablet, origin, entry.database))
 

@@ -194,3 +194,17 @@ def test_one_call_decoding_equals_the_column_by_column_read(types, rows, data):
     for a, b in zip(fast[2], slow[2], strict=True):
         assert a.dtype == b.dtype and a.dtype.isnative
         assert a.tobytes() == b.tobytes()  # NaN payloads too
+
+
+def test_names_read_again_from_the_same_bytes_only():
+    """The parse keeps the last names it read (a client repeats them): a call whose names'
+    bytes differ, or whose count differs, is read afresh."""
+    calls = [
+        OfficialReq(1, "root.sg.d", ["s0", "s1"], b"\x00" * 16, b"\x00" * 8, [4, 4], 1, False),
+        OfficialReq(1, "root.sg.d", ["s0", "s2"], b"\x00" * 16, b"\x00" * 8, [4, 4], 1, False),
+        OfficialReq(1, "root.sg.d", ["s0"], b"\x00" * 8, b"\x00" * 8, [4], 1, False),
+        OfficialReq(1, "root.sg.d", ["s0", "s2"], b"\x00" * 16, b"\x00" * 8, [4, 4], 1, None),
+    ]
+    for req in calls + calls[::-1]:
+        data = official_call(req, 3)
+        assert _fields(facade._parse_insert_tablet_call(data)[1]) == _fields(_generic(data)[1])
