@@ -293,6 +293,10 @@ def _die_with_parent() -> None:
 def main() -> int:
     """The worker's loop: one request in, one answer out, until stdin ends."""
     _die_with_parent()
+    with contextlib.suppress(ValueError, OSError):  # Ctrl+C is for the node, which ends us
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin = sys.stdin.buffer
     out = os.dup(1)  # answers go here; anything printed goes to stderr, not into an answer
     os.dup2(2, 1)
