@@ -170,8 +170,8 @@ def flush_generation(store: Store, gen: Generation) -> None:
                     continue
                 if f is not None:
                     f.seal_seq = store._next_seq()
-                    try:
-                        f.write_side_files()
+                    try:  # renamed in now, fsynced below: writers do not wait for the disk
+                        f.write_side_files(sync=False)
                     except BaseException:
                         _discard(f)  # a full disk: the memtable stays, the file goes
                         raise
@@ -180,8 +180,13 @@ def flush_generation(store: Store, gen: Generation) -> None:
                 gen.memtables.remove(mt)
                 if f is not None:
                     store._publisher.publish(TsFileSealedEvent(f.seal_seq, f))
+        # The side files reach the disk before the checkpoint lets the WAL go: until then a
+        # power loss leaves the WAL to replay the generation (recovery drops files newer than
+        # the checkpoint). Outside the store lock: writes go on meanwhile.
+        for f in gen.sealed:
+            f.sync_side_files()
+        write_checkpoint(store.layout.wal, gen.switch_seq)
         with store._lock:
-            write_checkpoint(store.layout.wal, gen.switch_seq)
             store._wal.delete_segments_upto(gen.switch_seq)
             if gen in store._flushing:
                 store._flushing.remove(gen)
