@@ -11,6 +11,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pipecore_storage.memtable import DeviceData, MemChunk
+from pipecore_storage.origin import CLIENT
 from pipecore_storage.tablet import MeasurementSchema, Tablet
 from pipecore_storage.types import (
     CompressionType,
@@ -295,6 +297,66 @@ def tablets(draw, max_rows: int = 20, max_columns: int = 6, devices=None) -> Tab
     return Tablet(
         device, schemas, np.array(times, dtype=np.int64), columns, masks, draw(st.booleans())
     )
+
+
+# ---------------------------------------------------------------- memtables (flush)
+_MEMTABLE_TYPES = [TSDataType.INT32, TSDataType.INT64, TSDataType.DOUBLE, TSDataType.TEXT]
+
+
+@st.composite
+def memtable_chunks(draw):
+    """A device's chunks as writes leave them: in time order or not, nulls or not, the
+    same measurements or not, a type per measurement (sometimes two)."""
+    names = ["a", "b", "c"]
+    types = {n: draw(st.sampled_from(_MEMTABLE_TYPES)) for n in names}
+    chunks, start = [], draw(st.integers(-50, 50))
+    for seq in range(draw(st.integers(1, 5))):
+        rows = draw(st.integers(1, 6))
+        if draw(st.booleans()):  # in order: after the previous chunk, strictly rising
+            steps = draw(st.lists(st.integers(1, 3), min_size=rows, max_size=rows))
+            times = np.cumsum([start, *steps])[1:].astype(np.int64)
+            start = int(times[-1])
+        else:
+            times = np.array(
+                draw(st.lists(st.integers(-60, 60), min_size=rows, max_size=rows)), np.int64
+            )
+        chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        columns = {}
+        for name in chosen:
+            dt = types[name]
+            if draw(st.integers(0, 9)) == 0:  # the series re-created with another type
+                dt = TSDataType.INT64 if dt is not TSDataType.INT64 else TSDataType.INT32
+            values = draw(st.lists(st.integers(-9, 9), min_size=rows, max_size=rows))
+            if dt is TSDataType.TEXT:
+                col = np.empty(rows, dtype=object)
+                col[:] = [str(v) for v in values]
+            else:
+                col = np.array(values, dtype=dt.numpy_dtype)
+            mask = None
+            if draw(st.integers(0, 4)) == 0:
+                mask = np.array(
+                    draw(st.lists(st.booleans(), min_size=rows, max_size=rows)), dtype=bool
+                )
+            columns[name] = (col, mask)
+        chunks.append(MemChunk(seq, CLIENT, times, columns))
+    schemas = {n: MeasurementSchema(n, types[n]) for n in names}
+    return DeviceData("root.sg.d", ("root", "sg", "d"), draw(st.booleans()), schemas), chunks
+
+
+def assert_same_tablet(a: Tablet | None, b: Tablet | None) -> None:
+    assert (a is None) == (b is None)
+    if a is None or b is None:
+        return
+    """Two tablets hold the same rows (NaN equal to NaN, values under nulls ignored)."""
+    assert a.device == b.device and a.aligned == b.aligned
+    assert [s.name for s in a.schemas] == [s.name for s in b.schemas]
+    assert a.timestamps.tolist() == b.timestamps.tolist()
+    for i in range(len(a.schemas)):
+        ma, mb = a.null_mask(i), b.null_mask(i)
+        assert ma.tolist() == mb.tolist()
+        keep = ~ma
+        np.testing.assert_array_equal(a.columns[i][keep], b.columns[i][keep])  # NaN == NaN
+        assert a.columns[i].dtype == b.columns[i].dtype
 
 
 # ---------------------------------------------------------------- SQL (pipecore.sql)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -334,6 +335,124 @@ def _parse_pipe_transfer_call(data: bytes | bytearray) -> tuple[int, TPipeTransf
     return seqid, TPipeTransferReq(version, type_, body)
 
 
+# ---------------------------------------------------------------- insertTablet fast path
+#
+# Session.insertTablet is the clients' bulk write: a strict-binary call whose value and time
+# buffers are most of the frame. Its canonical shape (fields 1-7 in order, the optional
+# isAligned, nothing else) is read here with `struct`, the two buffers as views of the frame
+# (no copy through Thrift's buffers); anything else takes the generic path, which decides
+# what it means. tests/rpc/test_insert_tablet_fastpath.py holds both paths equal.
+
+_INSERT_TABLET_HEAD = struct.pack(">iI", -2147418111, 12) + b"insertTablet"
+_I32 = struct.Struct(">i")
+_SEQ_AND_ARG = struct.Struct(">ibh")  # seqid, the argument's field header (STRUCT, id 1)
+_FIELD_I64 = struct.Struct(">bhq")
+_FIELD_LEN = struct.Struct(">bhi")  # a string / binary field's header and length
+_FIELD_LIST = struct.Struct(">bhbi")  # a list field's header, element type and count
+_LAST_NAMES = threading.local()  # (count, their bytes, the names) last read on this thread
+
+
+def _parse_insert_tablet_call(data: bytes | bytearray) -> tuple[int, Any] | None:
+    """(seqid, TSInsertTabletReq) of a canonical strict-binary insertTablet call, else None.
+
+    The request's ``values`` and ``timestamps`` are memoryviews of `data`."""
+    pos = len(_INSERT_TABLET_HEAD)
+    end = len(data)
+    if end < pos + 64 or data[:pos] != _INSERT_TABLET_HEAD:
+        return None
+    view = memoryview(data).toreadonly()
+    try:
+        seqid, ftype, fid = _SEQ_AND_ARG.unpack_from(data, pos)
+        if (ftype, fid) != (TType.STRUCT, 1):
+            return None
+        ftype, fid, session_id = _FIELD_I64.unpack_from(data, pos + 7)
+        if (ftype, fid) != (TType.I64, 1):
+            return None
+        pos += 18
+        ftype, fid, n = _FIELD_LEN.unpack_from(data, pos)
+        if (ftype, fid) != (TType.STRING, 2) or n < 0 or pos + 7 + n > end:
+            return None
+        pos += 7
+        prefix = str(view[pos : pos + n], "utf-8")
+        pos += n
+        ftype, fid, etype, count = _FIELD_LIST.unpack_from(data, pos)
+        if (ftype, fid, etype) != (TType.LIST, 3, TType.STRING) or not 0 <= count <= end:
+            return None
+        pos += 8
+        last = getattr(_LAST_NAMES, "seen", None)  # a client repeats its tablet's names
+        if last is not None and last[0] == count and data[pos : pos + len(last[1])] == last[1]:
+            measurements = list(last[2])  # the same bytes: the same names, as long
+            pos += len(last[1])
+        else:
+            start = pos
+            measurements = []
+            for _ in range(count):
+                (n,) = _I32.unpack_from(data, pos)
+                if n < 0 or pos + 4 + n > end:
+                    return None
+                measurements.append(str(view[pos + 4 : pos + 4 + n], "utf-8"))
+                pos += 4 + n
+            _LAST_NAMES.seen = (count, bytes(view[start:pos]), tuple(measurements))
+        blobs = []
+        for want in (4, 5):
+            ftype, fid, n = _FIELD_LEN.unpack_from(data, pos)
+            if (ftype, fid) != (TType.STRING, want) or n < 0 or pos + 7 + n > end:
+                return None
+            blobs.append(view[pos + 7 : pos + 7 + n])
+            pos += 7 + n
+        ftype, fid, etype, count = _FIELD_LIST.unpack_from(data, pos)
+        if (ftype, fid, etype) != (TType.LIST, 6, TType.I32) or not 0 <= count <= end:
+            return None
+        pos += 8
+        types = list(struct.unpack_from(f">{count}i", data, pos))
+        pos += 4 * count
+        ftype, fid, size = _FIELD_LEN.unpack_from(data, pos)
+        if (ftype, fid) != (TType.I32, 7):
+            return None
+        pos += 7
+        aligned = None
+        if data[pos] == TType.BOOL:
+            if data[pos + 1 : pos + 3] != b"\x00\x08":
+                return None
+            aligned = data[pos + 3] != 0
+            pos += 4
+        if pos + 2 != end or data[pos] != 0 or data[pos + 1] != 0:
+            return None  # other fields, or bytes after the call
+    except (struct.error, IndexError, UnicodeDecodeError):
+        return None
+    req = TSInsertTabletReq(
+        session_id, prefix, measurements, blobs[0], blobs[1], types, size, aligned
+    )
+    return seqid, req
+
+
+def _status_reply(name: str, seqid: int, status: Any) -> bytes | None:
+    """The strict-binary reply carrying a TSStatus that has only its code, else None."""
+    if (
+        type(status) is not TSStatus
+        or type(status.code) is not int
+        or not -(1 << 31) <= status.code < 1 << 31
+        or status.message is not None
+        or status.subStatus is not None
+        or status.redirectNode is not None
+        or status.needRetry is not None
+    ):
+        return None
+    raw = name.encode()
+    return b"".join(
+        [
+            _REPLY_HEAD.pack(-2147418110, len(raw)),  # 0x80010002 REPLY
+            raw,
+            _REPLY_STATUS.pack(seqid, TType.STRUCT, 0, TType.I32, 1, status.code),
+            b"\x00\x00",  # end of TSStatus, end of the result
+        ]
+    )
+
+
+_REPLY_HEAD = struct.Struct(">iI")
+_REPLY_STATUS = struct.Struct(">ibhbhi")
+
+
 # ---------------------------------------------------------------- server side
 
 Handler = Callable[..., Any]
@@ -354,6 +473,10 @@ def dispatch_message(data: bytes | bytearray, lookup: Callable[[str], Handler]) 
     if fast is not None:
         seqid, req = fast
         return _run(kind, "pipeTransfer", seqid, lookup, (req,))
+    fast = _parse_insert_tablet_call(data)
+    if fast is not None:
+        seqid, req = fast
+        return _run(kind, "insertTablet", seqid, lookup, (req,))
     iprot = _input_protocol(data, kind)
     try:
         name, mtype, seqid = iprot.readMessageBegin()
@@ -390,6 +513,10 @@ def _run(
         return _encode_exception(
             kind, name, seqid, TApplicationException.INTERNAL_ERROR, f"Internal error: {exc!r}"
         )
+    if kind == BINARY:
+        quick = _status_reply(name, seqid, result.success)
+        if quick is not None:
+            return quick
     oprot, out = _output_protocol(kind)
     oprot.writeMessageBegin(name, TMessageType.REPLY, seqid)
     result.write(oprot)

@@ -112,6 +112,9 @@ class StoreConfig:
     # memtable flush
     memtable_size_threshold: int = attrs.field(default=1073741824, converter=_positive_int)
     avg_series_point_number_threshold: int = attrs.field(default=100000, converter=_positive_int)
+    # pipecore: memtables of at least this size are sealed by a worker process (flush_worker)
+    enable_flush_worker: bool = attrs.field(default=True, converter=_bool)
+    flush_worker_min_memtable_bytes: int = attrs.field(default=4194304, converter=_positive_int)
     # schema
     enable_auto_create_schema: bool = attrs.field(default=True, converter=_bool)
     default_storage_group_level: int = attrs.field(default=1, converter=_positive_int)

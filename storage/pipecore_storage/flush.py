@@ -22,12 +22,11 @@ import attrs
 import numpy as np
 
 from .errors import StoreClosedError
-from .fsutil import fsync_file
+from .flush_worker import FlushWorker, WorkerError, memtable_tablets, write_tablets
 from .listeners import TsFileSealedEvent
-from .memtable import MemTable, device_tablet
+from .memtable import MemTable
 from .resource import SealedFile, tsfile_name
 from .tablet import MeasurementSchema
-from .tsfile import TsFileWriter
 from .tsfile.encoding import writable
 from .types import TSFILE_DEFAULT_ENCODINGS, TSDataType, TSEncoding
 from .wal import write_checkpoint
@@ -71,6 +70,7 @@ class Flusher:
         self._stop = False
         self.generations = 0  # flushes done since the store opened (for the node's metrics)
         self.files = 0  # TsFiles they sealed
+        self.worker = FlushWorker()  # seals large memtables (`flush_worker`)
         self._thread = threading.Thread(target=self._run, name="pipecore-flush", daemon=True)
         self._thread.start()
 
@@ -85,6 +85,7 @@ class Flusher:
             self._cv.notify()
         if self._thread is not threading.current_thread():
             self._thread.join()
+        self.worker.close()
         for gen in list(self._store._flushing):  # never sealed: released, data stays in WAL
             if not gen.done:
                 gen.error = gen.error or _closed_error(self._store)
@@ -169,8 +170,8 @@ def flush_generation(store: Store, gen: Generation) -> None:
                     continue
                 if f is not None:
                     f.seal_seq = store._next_seq()
-                    try:
-                        f.write_side_files()
+                    try:  # renamed in now, fsynced below: writers do not wait for the disk
+                        f.write_side_files(sync=False)
                     except BaseException:
                         _discard(f)  # a full disk: the memtable stays, the file goes
                         raise
@@ -179,8 +180,13 @@ def flush_generation(store: Store, gen: Generation) -> None:
                 gen.memtables.remove(mt)
                 if f is not None:
                     store._publisher.publish(TsFileSealedEvent(f.seal_seq, f))
+        # The side files reach the disk before the checkpoint lets the WAL go: until then a
+        # power loss leaves the WAL to replay the generation (recovery drops files newer than
+        # the checkpoint). Outside the store lock: writes go on meanwhile.
+        for f in gen.sealed:
+            f.sync_side_files()
+        write_checkpoint(store.layout.wal, gen.switch_seq)
         with store._lock:
-            write_checkpoint(store.layout.wal, gen.switch_seq)
             store._wal.delete_segments_upto(gen.switch_seq)
             if gen in store._flushing:
                 store._flushing.remove(gen)
@@ -201,33 +207,24 @@ def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
     folder = store.layout.folder(mt.database, mt.sequence)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / tsfile_name(int(time.time() * 1000), version)
-    device_times: dict[str, tuple[int, int]] = {}
-    points = 0
-    writer = TsFileWriter(path, format_version=store.config.tsfile_format_version)
-    try:
-        for device in sorted(snapshot):
-            data, chunks = snapshot[device]
-            tablet = device_tablet(data, chunks)
-            if tablet is None:
-                continue
-            tablet.schemas = [file_schema(schemas.get((device, s.name), s)) for s in tablet.schemas]
-            if data.aligned:
-                writer.register_aligned_timeseries(device, tablet.schemas)
-            else:
-                for s in tablet.schemas:
-                    writer.register_timeseries(device, s)
-            writer.write_tablet(tablet)
-            device_times[device] = (int(tablet.timestamps[0]), int(tablet.timestamps[-1]))
-            points += tablet.point_count()
-    except BaseException:
-        writer.close()
-        path.unlink(missing_ok=True)
-        raise
-    writer.close()
+    devices = []
+    for device in sorted(snapshot):
+        data, chunks = snapshot[device]
+        sealed = {n: file_schema(schemas.get((device, n), s)) for n, s in data.schemas.items()}
+        devices.append((device, data, chunks, sealed))
+    fmt = store.config.tsfile_format_version
+    device_times, points = None, 0
+    if store.config.enable_flush_worker and (
+        mt.nbytes >= store.config.flush_worker_min_memtable_bytes
+    ):
+        try:
+            device_times, points = store._flusher.worker.write(path, fmt, devices)
+        except WorkerError as exc:
+            log.debug("flush worker did not write %s (%s); writing it here", path, exc)
+    if device_times is None:
+        device_times, points = write_tablets(path, fmt, memtable_tablets(devices))
     if not device_times:
-        path.unlink(missing_ok=True)
         return None
-    fsync_file(path)  # the directory is fsynced when the .resource is renamed in
     return SealedFile(
         path=path,
         database=mt.database,
@@ -238,7 +235,7 @@ def write_memtable(store: Store, mt: MemTable) -> SealedFile | None:
         max_seq=mt.max_seq,
         seal_seq=-1,
         origin=mt.origin(),
-        format_version=store.config.tsfile_format_version,
+        format_version=fmt,
         points=points,
     )
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import PipecoreError
 
-__all__ = ["UnsafeNameError", "atomic_write", "child_path", "fsync_dir", "fsync_file", "write_all"]
+__all__ = [
+    "UnsafeNameError",
+    "atomic_write",
+    "child_path",
+    "fsync_dir",
+    "fsync_file",
+    "write_all",
+    "writev_all",
+]
 
 
 class UnsafeNameError(PipecoreError, ValueError):
@@ -55,12 +64,41 @@ def fsync_file(path: Path | str) -> None:
         os.close(fd)
 
 
-def write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     """os.write until every byte is handed to the operating system."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+try:
+    _IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not on Linux
+    _IOV_MAX = 16
+
+
+def writev_all(fd: int, buffers: Sequence[bytes | bytearray | memoryview]) -> int:
+    """Write `buffers` in order without joining them (os.writev, at most IOV_MAX per call,
+    continued after a partial write); returns the number of bytes written. A memoryview may
+    have any item format (its bytes are written)."""
+    bufs = list(buffers)
+    sizes = [b.nbytes if type(b) is memoryview else len(b) for b in bufs]
+    total = sum(sizes)
+    if not hasattr(os, "writev"):  # pragma: no cover - not on Linux
+        for b in bufs:
+            write_all(fd, memoryview(b).cast("B"))
+        return total
+    i, n = 0, len(bufs)
+    while i < n:
+        written = os.writev(fd, bufs[i : i + _IOV_MAX])
+        while i < n and written >= sizes[i]:
+            written -= sizes[i]
+            i += 1
+        if written:  # a partial write: the rest of this buffer first
+            bufs[i] = memoryview(bufs[i]).cast("B")[written:]
+            sizes[i] -= written
+    return total
 
 
 def atomic_write(path: Path, data: bytes, *, sync: bool = True, sync_dir: bool = True) -> None:

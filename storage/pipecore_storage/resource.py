@@ -32,7 +32,7 @@ from pathlib import Path
 import attrs
 
 from .errors import CorruptFileError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, fsync_dir, fsync_file
 from .mods import SUFFIX as MODS_SUFFIX
 from .mods import Deletion, read_mods
 from .origin import Origin
@@ -237,6 +237,12 @@ class SealedFile:
             self.meta_path, json.dumps(self.meta(), indent=1).encode(), sync=sync, sync_dir=False
         )
         atomic_write(self.resource_path, self.resource().serialize(self.format_version), sync=sync)
+
+    def sync_side_files(self) -> None:
+        """fsync .meta, .resource and their folder (after `write_side_files(sync=False)`)."""
+        fsync_file(self.meta_path)
+        fsync_file(self.resource_path)
+        fsync_dir(self.path.parent)
 
     def side_paths(self) -> list[Path]:
         return [self.path, self.resource_path, self.mods_path, self.meta_path]

@@ -252,8 +252,17 @@ class SchemaRegistry:
         New series get IoTDB's default encoding and compressor from `config`, or the given
         ones with `keep_encoding` (LOAD creates series as the loaded file has them).
         """
-        nodes = validate_device(device)
+        schemas = list(schemas)
         entry = self.devices.get(device)
+        if entry is not None and entry.aligned == aligned:
+            existing = entry.measurements
+            for schema in schemas:
+                have = existing.get(schema.name)
+                if have is None or have.data_type != schema.data_type:
+                    break
+            else:  # every series exists with this type (so its names are valid): nothing to do
+                return []
+        nodes = validate_device(device)
         if entry is not None and entry.aligned != aligned:
             kind = "aligned" if entry.aligned else "not aligned"
             raise SchemaError(

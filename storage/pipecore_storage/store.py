@@ -16,7 +16,6 @@ import fcntl
 import logging
 import os
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +55,13 @@ from .stats import StoreStats, store_stats
 from .tablet import Tablet
 from .types import TSDataType
 from .values import record_tablet
-from .wal import WalWriter, frame, write_checkpoint
-from .walcodec import encode_batch, encode_delete, encode_delete_database, encode_insert
+from .wal import WalWriter, frame, frame_parts, write_checkpoint
+from .walcodec import (
+    encode_batch,
+    encode_delete,
+    encode_delete_database,
+    insert_parts,
+)
 
 __all__ = ["Store"]
 
@@ -447,8 +451,7 @@ class Store:
         prepared = [t for t in tablets if t.row_count and t.schemas]  # all-null: nothing
         if not prepared:
             return [self._seq] * max(1, len(tablets))
-        bodies = [encode_insert(t, origin) for t in prepared] if self._wal.enabled else []
-        crcs = [zlib.crc32(b) for b in bodies[:1]] if len(bodies) == 1 else []
+        bodies = [insert_parts(t, origin) for t in prepared] if self._wal.enabled else []
         switch = False
         with self._lock:
             self._check_open()
@@ -466,10 +469,11 @@ class Store:
             seqs = list(range(self._seq + 1, self._seq + 1 + len(prepared)))
             position = 0
             if bodies:
-                if len(bodies) == 1:
-                    frames = [frame(seqs[0], bodies[0], crcs[0])]
+                if len(bodies) == 1:  # written from the tablet's own arrays (no joined copy)
+                    frames = frame_parts(seqs[0], bodies[0])
                 else:  # a multi-row statement is one entry: all of it survives, or none
-                    frames = [frame(seqs[-1], encode_batch(seqs, bodies))]
+                    joined = [b"".join(b) for b in bodies]
+                    frames = [frame(seqs[-1], encode_batch(seqs, joined))]
                 try:
                     position = self._wal.append(frames, seqs[-1])
                 except BaseException:
@@ -572,9 +576,10 @@ class Store:
         entry = self._schema.devices[tablet.device]
         boundary = self._last_flushed.get(tablet.device)
         times = tablet.timestamps
-        if boundary is None or int(times.min()) > boundary:
+        bounds = (int(np.minimum.reduce(times)), int(np.maximum.reduce(times)))
+        if boundary is None or bounds[0] > boundary:
             parts = [(True, tablet)]
-        elif int(times.max()) <= boundary:
+        elif bounds[1] <= boundary:
             parts = [(False, tablet)]
         else:
             newer = times > boundary
@@ -584,7 +589,7 @@ class Store:
             mt = self._working.get(key)
             if mt is None:
                 mt = self._working[key] = MemTable(entry.database, sequence)
-            mt.append(part, entry.nodes, seq, origin)
+            mt.append(part, entry.nodes, seq, origin, bounds if part is tablet else None)
         if self._publisher.active:
             self._publisher.publish(InsertEvent(seq, tablet, origin, entry.database))
 

@@ -143,35 +143,45 @@ class Tablet:
     aligned: bool = False
 
     def __attrs_post_init__(self) -> None:
-        self.schemas = list(self.schemas)
+        # values are checked and converted here once: plain object.__setattr__ skips the
+        # per-assignment hooks of attrs (they would convert the masks a second time)
+        put = object.__setattr__
+        schemas = list(self.schemas)
+        put(self, "schemas", schemas)
         rows = len(self.timestamps)
         if self.timestamps.ndim != 1:
             raise ValueError(f"tablet of {self.device}: timestamps must be one-dimensional")
-        if len(self.columns) != len(self.schemas):
+        if len(self.columns) != len(schemas):
             raise ValueError(
-                f"tablet of {self.device}: {len(self.schemas)} schemas but "
-                f"{len(self.columns)} columns"
+                f"tablet of {self.device}: {len(schemas)} schemas but {len(self.columns)} columns"
             )
-        names = [s.name for s in self.schemas]
+        names = [s.name for s in schemas]
         if len(set(names)) != len(names):
             raise ValueError(f"tablet of {self.device}: duplicate measurement in {names}")
-        self.columns = [
-            _as_column(col, s.data_type, rows, f"{self.device}.{s.name}")
-            for col, s in zip(self.columns, self.schemas, strict=True)
-        ]
-        masks = self.null_masks or [None] * len(self.schemas)
-        if len(masks) != len(self.schemas):
+        columns = []
+        for col, s in zip(self.columns, schemas, strict=True):
+            if (
+                type(col) is np.ndarray
+                and col.dtype == s.data_type.numpy_dtype
+                and col.shape == (rows,)
+            ):
+                columns.append(col)  # already what `_as_column` makes
+            else:
+                columns.append(_as_column(col, s.data_type, rows, f"{self.device}.{s.name}"))
+        put(self, "columns", columns)
+        masks = self.null_masks or [None] * len(schemas)
+        if len(masks) != len(schemas):
             raise ValueError(f"tablet of {self.device}: null_masks must have one entry per column")
         for i, mask in enumerate(masks):
             if mask is None:
                 continue
             if mask.shape != (rows,):
                 raise ValueError(
-                    f"{self.device}.{self.schemas[i].name}: null mask has shape {mask.shape}, "
+                    f"{self.device}.{schemas[i].name}: null mask has shape {mask.shape}, "
                     f"expected ({rows},)"
                 )
             masks[i] = mask if mask.any() else None
-        self.null_masks = masks
+        put(self, "null_masks", masks)
 
     # ------------------------------------------------------------------ construction
     @classmethod

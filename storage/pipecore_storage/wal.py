@@ -16,7 +16,12 @@ acknowledged, so it survives ``kill -9``. What survives a power loss depends on 
 ``SYNC`` fsyncs before the acknowledgement (concurrent writers share one fsync: the first
 waiter fsyncs everything written so far, the others wait for it), ``ASYNC`` fsyncs every
 ``wal_async_mode_fsync_delay_in_ms``, ``DISABLE`` writes no log at all (the memtable is lost
-on any crash).
+on any crash). In ``ASYNC`` mode a segment roll does not fsync on the writer's thread either:
+the closed segment, the new one and the folder are fsynced by the next tick of the fsync
+thread (the same promise as for any other entry: on the OS at once, on disk within the delay).
+
+Checksums are CRC-32 (zlib's polynomial), computed with zlib-ng's SIMD implementation when it
+is installed (the same values, ~20× faster than the standard library's on 100 KB entries).
 """
 
 from __future__ import annotations
@@ -26,15 +31,30 @@ import os
 import re
 import struct
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
 
-from .fsutil import atomic_write, fsync_dir, write_all
+from .fsutil import atomic_write, fsync_dir, write_all, writev_all
 
-__all__ = ["WalReadReport", "WalWriter", "read_checkpoint", "read_wal", "write_checkpoint"]
+try:  # the same CRC-32 as zlib's, with SIMD (PCLMUL) where the CPU has it
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # pragma: no cover - zlib-ng is a dependency; a plain zlib works the same
+    from zlib import crc32
+
+Buffer = bytes | bytearray | memoryview
+
+__all__ = [
+    "WalReadReport",
+    "WalWriter",
+    "crc32",
+    "frame",
+    "frame_parts",
+    "read_checkpoint",
+    "read_wal",
+    "write_checkpoint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +70,21 @@ def segment_name(version: int) -> str:
 
 
 def frame(seq: int, body: bytes, body_crc: int | None = None) -> bytes:
-    """The on-disk bytes of one entry (`body_crc` = zlib.crc32(body), if already known)."""
+    """The on-disk bytes of one entry (`body_crc` = crc32(body), if already known)."""
     seq_bytes = _SEQ.pack(seq)
-    crc = zlib.crc32(seq_bytes, zlib.crc32(body) if body_crc is None else body_crc)
+    crc = crc32(seq_bytes, crc32(body) if body_crc is None else body_crc)
     return struct.pack("<II", 8 + len(body), crc) + seq_bytes + body
+
+
+def frame_parts(seq: int, parts: Sequence[Buffer]) -> list[Buffer]:
+    """`frame` of the body ``b"".join(parts)`` as buffers to write in order (nothing copied)."""
+    crc = 0
+    size = 0
+    for part in parts:
+        crc = crc32(part, crc)
+        size += memoryview(part).nbytes
+    seq_bytes = _SEQ.pack(seq)
+    return [struct.pack("<II", 8 + size, crc32(seq_bytes, crc)), seq_bytes, *parts]
 
 
 @attrs.define
@@ -90,6 +121,10 @@ class WalWriter:
         self.fsyncs = 0  # fsync calls on segments (for the node's metrics)
         self._cv = threading.Condition()
         self._syncing = False
+        # ASYNC: segments closed by a roll, fsynced (and closed) by the fsync thread's next
+        # tick, and whether the folder still needs its fsync for a new segment
+        self._unsynced: list[int] = []
+        self._dir_dirty = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if mode != "DISABLE":
@@ -109,23 +144,27 @@ class WalWriter:
         return self.mode != "DISABLE"
 
     # ------------------------------------------------------------------ appends
-    def append(self, frames: Sequence[bytes], max_seq: int) -> int:
-        """Write framed entries (one os.write); returns the position `sync` waits for."""
+    def append(self, frames: Sequence[Buffer], max_seq: int) -> int:
+        """Write framed entries, given as buffers written in order (`frame`, or the pieces of
+        `frame_parts`: one os.write or os.writev); returns the position `sync` waits for."""
         if not self.enabled or not frames:
             return 0
         if self._fd is None or self._current is None:
             self._open_segment()  # an earlier failure left no segment open: try a new one
         assert self._fd is not None and self._current is not None
-        data = frames[0] if len(frames) == 1 else b"".join(frames)
         try:
-            write_all(self._fd, data)
+            if len(frames) == 1:
+                write_all(self._fd, frames[0])
+                size = memoryview(frames[0]).nbytes
+            else:
+                size = writev_all(self._fd, frames)
         except OSError:
             self._undo_partial(self._size)
             raise
-        self._size += len(data)
+        self._size += size
         self._current.max_seq = max_seq
         with self._cv:
-            self._written += len(data)
+            self._written += size
             position = self._written
         if self._size >= self.segment_size:
             self.roll()
@@ -164,18 +203,34 @@ class WalWriter:
                     self._cv.wait()
                     continue
                 fd, target = self._fd, self._written
-                if fd is None:
+                old, self._unsynced = self._unsynced, []
+                dir_dirty, self._dir_dirty = self._dir_dirty, False
+                if fd is None and not old:
                     return
                 self._syncing = True
                 self._cv.release()
                 try:
-                    os.fsync(fd)
-                    self.fsyncs += 1
+                    self._sync_closed(old)
+                    if fd is not None:
+                        os.fsync(fd)
+                        self.fsyncs += 1
+                    if dir_dirty:
+                        fsync_dir(self.directory)
                 finally:
                     self._cv.acquire()
                     self._syncing = False
                     self._durable = max(self._durable, target)
                     self._cv.notify_all()
+
+    def _sync_closed(self, fds: list[int]) -> None:
+        """fsync and close segments a roll left to the fsync thread (every one is closed)."""
+        try:
+            for fd in fds:
+                os.fsync(fd)
+                self.fsyncs += 1
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def _async_loop(self, delay: float) -> None:
         while not self._stop.wait(delay):
@@ -189,17 +244,21 @@ class WalWriter:
                     log.debug("async WAL fsync raced a segment roll", exc_info=True)
 
     # ------------------------------------------------------------------ segments
-    def _open_segment(self) -> None:
+    def _open_segment(self, sync: bool = True) -> None:
         """Start the next segment; on failure (a full disk) nothing changes but the version
-        number (a half-made segment file is removed)."""
+        number (a half-made segment file is removed). Without `sync` the segment and the
+        folder are fsynced by the fsync thread's next tick (ASYNC)."""
         path = self.directory / segment_name(self._version)
         self._version += 1
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
         try:
             write_all(fd, MAGIC)
-            os.fsync(fd)
-            self.fsyncs += 1
-            fsync_dir(self.directory)
+            if sync:
+                os.fsync(fd)
+                self.fsyncs += 1
+                fsync_dir(self.directory)
+            else:
+                self._dir_dirty = True
         except OSError:
             os.close(fd)
             path.unlink(missing_ok=True)
@@ -208,18 +267,22 @@ class WalWriter:
         self._current = _Segment(path, self._version - 1)
 
     def roll(self) -> None:
-        """Close the current segment (fsynced) and start a new one. Needs the write lock."""
+        """Close the current segment (fsynced) and start a new one. Needs the write lock.
+
+        In ASYNC mode the writer does not wait for disks: the closed segment is fsynced and
+        closed, and the new one fsynced, by the fsync thread within its delay."""
         if not self.enabled:
             return
+        deferred = self.mode == "ASYNC" and self._thread is not None
         with self._cv:
             while self._syncing:
                 self._cv.wait()
             fd, current = self._fd, self._current
             try:
-                if fd is not None:
+                if fd is not None and not deferred:
                     os.fsync(fd)
                     self.fsyncs += 1
-                self._open_segment()
+                self._open_segment(sync=not deferred)
             except OSError as exc:
                 # a full disk: keep appending to the segment we have (a flush then cannot
                 # delete it before the data after the switch is sealed too; nothing is lost)
@@ -227,9 +290,13 @@ class WalWriter:
                 log.warning("WAL: cannot start a new segment (%s); staying in the current one", exc)
                 return
             if fd is not None and current is not None:
-                os.close(fd)
+                if deferred:
+                    self._unsynced.append(fd)
+                else:
+                    os.close(fd)
                 self._closed_segments.append(current)
-            self._durable = self._written
+            if not deferred:
+                self._durable = self._written
             self._cv.notify_all()
 
     def delete_segments_upto(self, seq: int) -> int:
@@ -261,10 +328,15 @@ class WalWriter:
         with self._cv:
             while self._syncing:
                 self._cv.wait()
+            old, self._unsynced = self._unsynced, []
+            self._sync_closed(old)
             if self._fd is not None:
                 os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
+                if self._dir_dirty:
+                    fsync_dir(self.directory)
+                    self._dir_dirty = False
                 self._durable = self._written
             self._cv.notify_all()
 
@@ -277,6 +349,9 @@ class WalWriter:
         with self._cv:
             while self._syncing:
                 self._cv.wait()
+            for fd in self._unsynced:
+                os.close(fd)
+            self._unsynced = []
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
@@ -345,7 +420,7 @@ def _entries(data: memoryview) -> Iterator[tuple[int, memoryview, int, str]]:
             yield 0, data[0:0], pos, "torn entry"
             return
         body = data[pos + _HEADER.size : end]
-        if zlib.crc32(data[pos + 8 : pos + 16], zlib.crc32(body)) != crc:
+        if crc32(data[pos + 8 : pos + 16], crc32(body)) != crc:
             yield 0, data[0:0], pos, "checksum mismatch"
             return
         yield seq, body, end, ""

@@ -31,6 +31,7 @@ __all__ = [
     "encode_delete",
     "encode_delete_database",
     "encode_insert",
+    "insert_parts",
     "split_batch",
 ]
 
@@ -44,6 +45,11 @@ _U16 = struct.Struct("<H")
 _HEAD = struct.Struct("<BBIH")  # kind, flags, rows, columns
 _COL = struct.Struct("<BBBB")  # type, encoding, compression, props count
 _RANGE = struct.Struct("<qq")
+_LE_TYPES: dict[TSDataType, np.dtype] = {
+    t: t.numpy_dtype.newbyteorder("<")
+    for t in TSDataType
+    if t not in (TSDataType.VECTOR, TSDataType.UNKNOWN) and not t.is_binary
+}
 _NONE = 0xFFFF
 
 
@@ -121,31 +127,68 @@ def _read_origin(r: _Reader, flags: int, cluster: str | None) -> Origin:
 
 # ---------------------------------------------------------------------- insert
 def encode_insert(tablet: Tablet, origin: Origin) -> bytes:
+    return b"".join(insert_parts(tablet, origin))
+
+
+def insert_parts(tablet: Tablet, origin: Origin) -> list[bytes | memoryview]:
+    """The body of `encode_insert` as buffers in order: the header and names, then views of
+    the tablet's own arrays (native little-endian columns are not copied)."""
     rows = tablet.row_count
     flags = (1 if tablet.aligned else 0) | _origin_flags(origin)
-    parts: list[bytes | memoryview] = [
+    head = [
         _HEAD.pack(KIND_INSERT, flags, rows, len(tablet.schemas)),
         _str(origin.cluster_id),
         *_lineage(origin),
         _str(tablet.device),
     ]
-    for s in tablet.schemas:
-        parts += [_str(s.name), _COL.pack(s.data_type, s.encoding, s.compression, len(s.props))]
-        parts += [_str(k) + _str(v) for k, v in s.props]
-    parts.append(np.ascontiguousarray(tablet.timestamps, dtype="<i8").data)
+    head += map(_schema_bytes, tablet.schemas)
+    parts: list[bytes | memoryview] = [b"".join(head), _le_view(tablet.timestamps, _LE_I8)]
     for s, col, mask in zip(tablet.schemas, tablet.columns, tablet.null_masks, strict=True):
         if mask is None:
             parts.append(b"\x00")
         else:
             parts += [b"\x01", np.packbits(mask).data]
-        parts += _encode_values(s.data_type, col)
-    return b"".join(parts)
+        le = _LE_TYPES.get(s.data_type)
+        if le is not None:
+            parts.append(_le_view(col, le))
+        else:
+            parts += _encode_values(s.data_type, col)
+    return parts
+
+
+_LE_I8 = np.dtype("<i8")
+_SCHEMA_BYTES: dict[int, tuple[MeasurementSchema, bytes]] = {}
+
+
+def _schema_bytes(s: MeasurementSchema) -> bytes:
+    """A column's name, type, encoding, compression and props (kept per schema object:
+    clients repeat the same schemas tablet after tablet)."""
+    hit = _SCHEMA_BYTES.get(id(s))
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    raw = b"".join(
+        [
+            _str(s.name),
+            _COL.pack(s.data_type, s.encoding, s.compression, len(s.props)),
+            *[_str(k) + _str(v) for k, v in s.props],
+        ]
+    )
+    if len(_SCHEMA_BYTES) >= 4096:
+        _SCHEMA_BYTES.clear()
+    _SCHEMA_BYTES[id(s)] = (s, raw)  # the schema is kept: its id is not reused meanwhile
+    return raw
+
+
+def _le_view(arr: np.ndarray, dtype: np.dtype) -> memoryview:
+    """The array's bytes as `dtype` (little-endian): a view when it already is one."""
+    if arr.dtype == dtype and arr.flags.c_contiguous:
+        return arr.data.cast("B")
+    return np.ascontiguousarray(arr, dtype=dtype).data.cast("B")
 
 
 def _encode_values(data_type: TSDataType, col: np.ndarray) -> list[bytes | memoryview]:
     if not data_type.is_binary:
-        dtype = data_type.numpy_dtype.newbyteorder("<")
-        return [np.ascontiguousarray(col, dtype=dtype).data]
+        return [_le_view(col, _LE_TYPES[data_type])]
     raw = [bytes(v) for v in col] if data_type == TSDataType.BLOB else list(map(encode_text, col))
     lengths = np.fromiter(map(len, raw), dtype="<i4", count=len(raw))
     return [lengths.data, b"".join(raw)]
@@ -189,7 +232,7 @@ def _decode_values(r: _Reader, data_type: TSDataType, rows: int) -> np.ndarray:
         raise ValueError("negative value length")
     blob = bytes(r.take(int(lengths.sum())))
     ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
+    starts = [0, *ends[:-1]] if ends else []
     out = np.empty(rows, dtype=object)
     if data_type == TSDataType.BLOB:
         out[:] = [blob[a:b] for a, b in zip(starts, ends, strict=True)]

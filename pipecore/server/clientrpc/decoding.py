@@ -57,8 +57,18 @@ def _refuse(message: str, subject: str | None = None) -> ClientCallError:
     return ClientCallError(ILLEGAL_PARAMETER, message, subject)
 
 
+_TYPES_SEEN: dict[tuple[int, ...], tuple[TSDataType, ...]] = {}
+
+
 def data_types_of(numbers: Sequence[int], where: str) -> list[TSDataType]:
     """The data types of a request's type numbers; 303 for a number no series can have."""
+    try:
+        key = tuple(numbers)
+        known = _TYPES_SEEN.get(key)
+    except TypeError:  # a number that does not hash: refused below
+        key, known = None, None
+    if known is not None:
+        return list(known)
     out = []
     for number in numbers:
         try:
@@ -68,6 +78,10 @@ def data_types_of(numbers: Sequence[int], where: str) -> list[TSDataType]:
         if data_type not in _WRITABLE:
             raise _refuse(f"{where}: data type {data_type.name} cannot be written", where)
         out.append(data_type)
+    if key is not None and all(type(n) is int for n in key):  # a repeated tablet shape
+        if len(_TYPES_SEEN) >= 1024:
+            _TYPES_SEEN.clear()
+        _TYPES_SEEN[key] = tuple(out)
     return out
 
 
@@ -168,6 +182,10 @@ def decode_tablet(
             device,
         )
     times = np.frombuffer(timestamps, dtype=">i8", count=size).astype(np.int64)
+    row_bytes = _fixed_row_bytes(data_types) if data_types else -1
+    if row_bytes > 0 and len(values) == row_bytes * size:
+        # numbers only and no bitmaps (what NumpyTablet and Tablet send without nulls)
+        return times, data_types, _fixed_columns(data_types, size, values), [None] * len(types)
     reader = _Reader(values, device)
     wheres = [f"{device}.{m}" for m in measurements]
     columns = [_column(reader, t, size, w) for t, w in zip(data_types, wheres, strict=True)]
@@ -181,6 +199,42 @@ def decode_tablet(
             device,
         )
     return times, data_types, columns, masks
+
+
+_ROW_BYTES: dict[tuple[TSDataType, ...], int] = {}
+
+
+def _fixed_row_bytes(data_types: list[TSDataType]) -> int:
+    """Bytes a row takes in the columns of these types; -1 when one is variable-length."""
+    key = tuple(data_types)
+    got = _ROW_BYTES.get(key)
+    if got is None:
+        fixed = [_FIXED.get(t) for t in data_types]
+        got = -1 if None in fixed else sum(np.dtype(c).itemsize for c in fixed if c is not None)
+        if len(_ROW_BYTES) >= 1024:
+            _ROW_BYTES.clear()
+        _ROW_BYTES[key] = got
+    return got
+
+
+def _fixed_columns(data_types: list[TSDataType], rows: int, values: bytes) -> list[np.ndarray]:
+    """The columns of a fixed-width tablet whose buffer holds exactly its columns: columns of
+    one type are converted from big-endian together, in one numpy call per type."""
+    out: list[np.ndarray] = []
+    first = data_types[0]
+    if all(t is first for t in data_types):
+        code = _FIXED[first]
+        raw = np.frombuffer(values, dtype=code, count=rows * len(data_types))
+        block = raw.reshape(len(data_types), rows)
+        block = block != 0 if first is TSDataType.BOOLEAN else block.astype(first.numpy_dtype)
+        return list(block)
+    offset = 0
+    for t in data_types:
+        dtype = np.dtype(_FIXED[t])
+        raw = np.frombuffer(values, dtype=dtype, count=rows, offset=offset)
+        offset += dtype.itemsize * rows
+        out.append(raw != 0 if t is TSDataType.BOOLEAN else raw.astype(t.numpy_dtype))
+    return out
 
 
 def decode_record_values(
