@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipecore_storage.origin import CLIENT, Origin
-from pipecore_storage.paths import split_path
+from pipecore_storage.paths import join_pattern, split_path
 
 from .errors import PipecoreError
 
@@ -67,9 +67,9 @@ def normalize(path: str, database: bool = False) -> tuple[str, ...]:
     if not nodes or nodes[0] != "root":
         raise TTLError(ILLEGAL_PATH, f"{path} is not a legal path: it must start with root")
     if not database:
-        return (".".join(nodes),)
+        return (join_pattern(nodes),)
     base = nodes[:-1] if nodes[-1] == "**" else nodes
-    return (".".join(base), ".".join((*base, "**")))
+    return (join_pattern(base), join_pattern((*base, "**")))
 
 
 def _match(pattern: tuple[str, ...], device: tuple[str, ...]) -> bool:
@@ -173,7 +173,10 @@ class TTLTable:
             nodes = _nodes(device)
             best: tuple[tuple[int, int], int] | None = None
             for pattern, ttl in self.ttls.items():
-                p = _nodes(pattern)
+                try:
+                    p = _nodes(pattern)
+                except TTLError:  # never stored by `set` (its text is canonical): skipped
+                    continue
                 if _match(p, nodes) and (best is None or _specificity(p) > best[0]):
                     best = (_specificity(p), ttl)
             found = None if best is None or best[1] == TTL_INFINITE else best[1]

@@ -101,6 +101,12 @@ def join_path(nodes: Sequence[str]) -> str:
     return ".".join(_quote(n) for n in nodes)
 
 
+def join_pattern(nodes: Sequence[str]) -> str:
+    """The text of a path pattern (from `split_path(..., allow_wildcards=True)`): nodes
+    backquoted where needed, wildcard nodes (with ``*``) left as they are."""
+    return ".".join(n if "*" in n else _quote(n) for n in nodes)
+
+
 _IOTDB_NAME = re.compile(r"[0-9A-Za-z_\u2E80-\u9FFF]+")
 _REAL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
