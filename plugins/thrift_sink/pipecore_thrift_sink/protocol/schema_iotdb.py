@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping, Sequence
 
+from pipecore import AUTH_OPS
 from pipecore_storage.paths import join_path
 
 from .auth_plans import auth_requests
@@ -41,19 +42,7 @@ from .schema_region import encode_alter_timeseries, encode_create_aligned
 from .template_plans import TEMPLATE_RECORD_OPS, template_requests
 
 #: the records of `pipecore.auth_records` (users, roles, privileges)
-AUTH_RECORD_OPS = frozenset(
-    {
-        "create_user",
-        "alter_user",
-        "drop_user",
-        "create_role",
-        "drop_role",
-        "grant_role",
-        "revoke_role",
-        "grant",
-        "revoke",
-    }
-)
+AUTH_RECORD_OPS = AUTH_OPS
 
 __all__ = [
     "AUTH_RECORD_OPS",

@@ -33,6 +33,8 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
+from pipecore import AUTH_FIELDS
+
 from .errors import PipeProtocolError
 from .request import PipeRequestType
 from .schema_node import encode_create_timeseries
@@ -61,16 +63,8 @@ _FIELDS = {
     "unset_template": ("name", "path"),
     "activate_template": ("device",),
     "deactivate_template": ("device", "definition"),
-    # users, roles and privileges (`pipecore.auth_records.AUTH_FIELDS`)
-    "create_user": ("name", "salt", "hash"),
-    "alter_user": ("name", "salt", "hash"),
-    "drop_user": ("name",),
-    "create_role": ("name",),
-    "drop_role": ("name",),
-    "grant_role": ("role", "user"),
-    "revoke_role": ("role", "user"),
-    "grant": ("kind", "name", "privileges", "paths"),
-    "revoke": ("kind", "name", "privileges", "paths"),
+    # users, roles and privileges
+    **AUTH_FIELDS,
 }
 _OPS = frozenset(_FIELDS)
 
