@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,22 @@ class PipecoreNode(Serve):
                 self._official.close()
             self._official = None
         super().stop()
+
+
+def settle(want: Callable[[], object], got: Callable[[], object], node: PipecoreNode) -> object:
+    """Poll until `got()` equals `want()` (both asked anew each time; an exception from `got`
+    means "not there yet"), 60 s at most; the assertion shows `node`'s log."""
+    deadline = time.monotonic() + 60
+    expected: object = None
+    actual: object = None
+    while time.monotonic() < deadline:
+        expected = want()
+        try:
+            actual = got()
+        except Exception as exc:  # not there yet
+            actual = exc
+        if actual == expected:
+            return actual
+        time.sleep(0.5)
+    assert actual == expected, node.log()[-3000:]
+    return actual

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import time
 from collections.abc import Callable
 
 import pytest
 from iotdb_server import IoTDBServer
-from pipecore_node import PipecoreNode
+from pipecore_node import PipecoreNode, settle
 
 from pipecore.cli.remote import RemoteSession
 
@@ -57,23 +56,6 @@ def _logs_in(node: PipecoreNode, user: str, password: str) -> bool:
     return True
 
 
-def _settle(want: Callable[[], object], got: Callable[[], object], node: PipecoreNode) -> object:
-    deadline = time.monotonic() + 60
-    expected: object = None
-    actual: object = None
-    while time.monotonic() < deadline:
-        expected = want()
-        try:
-            actual = got()
-        except Exception as exc:  # not there yet
-            actual = exc
-        if actual == expected:
-            return actual
-        time.sleep(0.5)
-    assert actual == expected, node.log()[-3000:]
-    return actual
-
-
 def test_pipecore_users_roles_and_privileges_reach_iotdb(
     iotdb: IoTDBServer, pipecore: PipecoreNode
 ) -> None:
@@ -93,7 +75,7 @@ def test_pipecore_users_roles_and_privileges_reach_iotdb(
             f"with sink ('sink'='iotdb-thrift-sink', "
             f"'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
         )
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, users, roles),
             lambda: _view(iotdb.query, users, roles),
             pipecore,
@@ -109,14 +91,14 @@ def test_pipecore_users_roles_and_privileges_reach_iotdb(
             f"revoke role {role} from {user}",
             f"drop role {role2}",
         )
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, users, roles),
             lambda: _view(iotdb.query, users, roles),
             pipecore,
         )
         assert got["users"] == [user, user2]  # type: ignore[index]
         pipecore.execute(f"drop user {user2}")
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, users, roles),
             lambda: _view(iotdb.query, users, roles),
             pipecore,
@@ -151,7 +133,7 @@ def test_iotdb_users_roles_and_privileges_reach_pipecore(
             f"grant role {role} to {user}",
             f"grant write_schema on root.iot.** to user {user}",
         )
-        got = _settle(
+        got = settle(
             lambda: _view(iotdb.query, [user], [role]),
             lambda: _view(pipecore.query, [user], [role]),
             pipecore,
@@ -162,7 +144,7 @@ def test_iotdb_users_roles_and_privileges_reach_pipecore(
         assert _logs_in(pipecore, user, "iotdb-pw1")
         assert "iotdb-pw1" not in pipecore.log()
         iotdb.execute(f"revoke role {role} from {user}", f"drop role {role}")
-        got = _settle(
+        got = settle(
             lambda: _view(iotdb.query, [user], [role]),
             lambda: _view(pipecore.query, [user], [role]),
             pipecore,

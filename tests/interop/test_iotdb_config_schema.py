@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from iotdb_server import IoTDBServer
-from pipecore_node import PipecoreNode
+from pipecore_node import PipecoreNode, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
@@ -43,22 +42,6 @@ def _databases(query, prefix: str) -> list[str]:
     return sorted(str(r[0]) for r in rows if str(r[0]).startswith(prefix + "."))
 
 
-def _settle(want: Callable[[], object], got: Callable[[], object], node: PipecoreNode) -> None:
-    deadline = time.monotonic() + 60
-    expected: object = None
-    actual: object = None
-    while time.monotonic() < deadline:
-        expected = want()
-        try:
-            actual = got()
-        except Exception as exc:  # not there yet
-            actual = exc
-        if actual == expected:
-            return
-        time.sleep(0.5)
-    assert actual == expected, node.log()[-3000:]
-
-
 def _iotdb_pipe(iotdb: IoTDBServer, prefix: str, inclusion: str, pipecore: PipecoreNode) -> None:
     iotdb.execute(
         f"create pipe c{next(_names)} with source ('source.path'='{prefix}.**', "
@@ -75,10 +58,10 @@ def test_iotdb_databases_reach_pipecore(
     p = below
     iotdb.execute(f"create database {p}.a", f"create database {p}.b")
     _iotdb_pipe(iotdb, p, "schema.database", pipecore)
-    _settle(lambda: [f"{p}.a", f"{p}.b"], lambda: _databases(pipecore.query, p), pipecore)
+    settle(lambda: [f"{p}.a", f"{p}.b"], lambda: _databases(pipecore.query, p), pipecore)
     iotdb.execute(f"create database {p}.c", f"delete database {p}.b")
     want = lambda: _databases(iotdb.query, p)  # noqa: E731
-    _settle(want, lambda: _databases(pipecore.query, p), pipecore)
+    settle(want, lambda: _databases(pipecore.query, p), pipecore)
     assert want() == [f"{p}.a", f"{p}.c"]
 
 
@@ -118,19 +101,19 @@ def test_iotdb_templates_reach_pipecore(
             f"create database {p}.b",
             f"set schema template {t2} to {p}.b",
         )
-        _settle(
+        settle(
             lambda: (_template_nodes(iotdb.query, t1), _template_nodes(iotdb.query, t2)),
             lambda: (_template_nodes(pipecore.query, t1), _template_nodes(pipecore.query, t2)),
             pipecore,
         )
-        _settle(
+        settle(
             lambda: (_paths_set(iotdb.query, t1), _paths_set(iotdb.query, t2)),
             lambda: (_paths_set(pipecore.query, t1), _paths_set(pipecore.query, t2)),
             pipecore,
         )
         assert _paths_set(pipecore.query, t1) == [f"{p}.a.d"]
         iotdb.execute(f"unset schema template {t2} from {p}.b", f"drop schema template {t2}")
-        _settle(
+        settle(
             lambda: _templates(iotdb.query, {t1, t2}),
             lambda: _templates(pipecore.query, {t1, t2}),
             pipecore,
@@ -156,10 +139,10 @@ def test_pipecore_databases_reach_iotdb(
         "'source.inclusion'='schema.database') "
         f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
     )
-    _settle(lambda: [f"{p}.a", f"{p}.b"], lambda: _databases(iotdb.query, p), pipecore)
+    settle(lambda: [f"{p}.a", f"{p}.b"], lambda: _databases(iotdb.query, p), pipecore)
     pipecore.execute(f"create database {p}.c", f"delete database {p}.a")
     want = lambda: _databases(pipecore.query, p)  # noqa: E731
-    _settle(want, lambda: _databases(iotdb.query, p), pipecore)
+    settle(want, lambda: _databases(iotdb.query, p), pipecore)
     assert want() == [f"{p}.b", f"{p}.c"]
 
 
@@ -177,7 +160,7 @@ def test_ttl_both_ways(iotdb: IoTDBServer, below: str, pipecore: PipecoreNode) -
     iotdb.execute(f"create database {p}.a", f"set ttl to {p}.a 3600000")
     _iotdb_pipe(iotdb, p, "schema.database,schema.ttl", pipecore)
     iotdb.execute(f"set ttl to {p}.a.d1 7200000")
-    _settle(lambda: _ttls(iotdb.query, p), lambda: _ttls(pipecore.query, p), pipecore)
+    settle(lambda: _ttls(iotdb.query, p), lambda: _ttls(pipecore.query, p), pipecore)
     # IoTDB 2.0.1 lists a database's TTL twice: on the database and on its .**
     want_a = [(f"{p}.a", "3600000"), (f"{p}.a.**", "3600000"), (f"{p}.a.d1", "7200000")]
     assert _ttls(pipecore.query, p) == (["Device", "TTL(ms)"], want_a)
@@ -191,4 +174,4 @@ def test_ttl_both_ways(iotdb: IoTDBServer, below: str, pipecore: PipecoreNode) -
     # a database's TTL arrives as SetTTL(root.…b, isDataBase): IoTDB 2.0.1's receiver keeps it
     # on b.** alone (its own SET TTL lists b too; a plain SetTTL of b adds nothing there)
     want = [(f"{p}.b.**", "5000000"), (f"{p}.b.d2", "6000000")]
-    _settle(lambda: want, lambda: _ttls(iotdb.query, f"{p}.b")[1], pipecore)
+    settle(lambda: want, lambda: _ttls(iotdb.query, f"{p}.b")[1], pipecore)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import time
-from collections.abc import Callable
 
 import pytest
 from iotdb_server import IoTDBServer
-from pipecore_node import PipecoreNode
+from pipecore_node import PipecoreNode, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 _names = itertools.count()
@@ -49,23 +47,6 @@ def _view(query, names: list[str], base: str) -> dict[str, object]:
     }
 
 
-def _settle(want: Callable[[], object], got: Callable[[], object], node: PipecoreNode) -> object:
-    deadline = time.monotonic() + 60
-    expected: object = None
-    actual: object = None
-    while time.monotonic() < deadline:
-        expected = want()
-        try:
-            actual = got()
-        except Exception as exc:  # not there yet
-            actual = exc
-        if actual == expected:
-            return actual
-        time.sleep(0.5)
-    assert actual == expected, node.log()[-3000:]
-    return actual
-
-
 def test_pipecore_templates_reach_iotdb(
     iotdb: IoTDBServer, database: str, pipecore: PipecoreNode
 ) -> None:
@@ -88,7 +69,7 @@ def test_pipecore_templates_reach_iotdb(
             f"with sink ('sink'='iotdb-thrift-sink', "
             f"'sink.node-urls'='127.0.0.1:{iotdb.rpc_port}')"
         )
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, names, db),
             lambda: _view(iotdb.query, names, db),
             pipecore,
@@ -103,7 +84,7 @@ def test_pipecore_templates_reach_iotdb(
             f"create schema template {t3} (z BOOLEAN)",
             f"set schema template {t3} to {db}.z",
         )
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, names, db),
             lambda: _view(iotdb.query, names, db),
             pipecore,
@@ -112,13 +93,13 @@ def test_pipecore_templates_reach_iotdb(
         assert (f"{db}.k.d2", "true") in got["devices"]  # type: ignore[operator]
         # a data deletion of one template series (IoTDB wants it as a MeasurementPath)
         pipecore.execute(f"delete from {db}.g.d2.s1 where time <= 1")
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, names, db),
             lambda: _view(iotdb.query, names, db),
             pipecore,
         )
         pipecore.execute(f"unset schema template {t3} from {db}.z", f"drop schema template {t3}")
-        got = _settle(
+        got = settle(
             lambda: _view(pipecore.query, names, db),
             lambda: _view(iotdb.query, names, db),
             pipecore,
