@@ -15,9 +15,11 @@ itself with `cn_seed_config_node`, the DataNode joins with `dn_seed_config_node`
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -245,6 +247,7 @@ class IoTDBServer:
                 stdin=subprocess.DEVNULL,
                 cwd=self.home / node,
                 start_new_session=True,
+                preexec_fn=_die_with_test_process,
             )
 
     def _check_alive(self, node: str) -> None:
@@ -395,3 +398,11 @@ def _field_value(field: Any) -> Any:
     if dt.name == "TIMESTAMP":  # the raw long (the client would make a pandas Timestamp)
         return field.get_long_value()
     return field.get_object_value(dt)
+
+
+def _die_with_test_process() -> None:
+    """In the child before exec: on Linux, SIGKILL it when the test process dies, so that a
+    pytest killed by a timeout leaves no IoTDB running (a new session is no process group of
+    pytest's: nothing else would end it)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
