@@ -5,6 +5,7 @@ Layout of a store directory::
     system/store.properties        format and settings that cannot change after creation
     system/schema/mlog.txt         the schema log
     system/deletions.log           every deletion with its sequence number (for pipes)
+    system/schema_history.log      every schema change with its place among the writes (for pipes)
     wal/_<n>.wal, wal/checkpoint   the write-ahead log
     data/sequence/<database>/0/0/{time}-{version}-0-0.tsfile (+ .resource, .mods, .meta)
     data/unsequence/<database>/0/0/...

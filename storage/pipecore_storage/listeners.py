@@ -97,12 +97,15 @@ class StoreSchemaChange:
     `SchemaRegistry.apply` form: ``create_database``, ``delete_database``, ``create_series``,
     ``delete_series``, ``series_meta``), or records of schema kept outside the store
     (`Store.publish_schema`: schema templates). `seq` is the store's last sequence number when it
-    happened (a schema change takes none of its own). Never dropped by a full queue: the
-    data sent after it may need it."""
+    happened (a schema change takes none of its own); `index` its number in the store's schema
+    history (`schema_history`); `replayed`: from the history, for a subscription made with
+    ``replay_from``. Never dropped by a full queue: the data sent after it may need it."""
 
     seq: int
     records: tuple[dict, ...]
     origin: Origin
+    index: int = -1
+    replayed: bool = False
 
     @property
     def nbytes(self) -> int:
@@ -156,6 +159,7 @@ class Subscription:
         self._on_close = on_close
         self.dropped_events = 0
         self._gap_events = 0  # events dropped in the gap not yet reported
+        self.schema_truncated = False  # the replay lacks schema changes trimmed from history
 
     # ------------------------------------------------------------------ producer side
     def offer(self, event: Event) -> None:

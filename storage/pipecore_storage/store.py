@@ -50,6 +50,7 @@ from .query import AggregateSpec, QueryResult, StoreRows, ValueFilter
 from .resource import SealedFile
 from .rows import rows_tablet
 from .schema import SchemaLog, SchemaRegistry, SeriesInfo
+from .schema_history import SchemaHistory
 from .series_meta import SeriesMeta
 from .stats import StoreStats, store_stats
 from .tablet import Tablet
@@ -90,6 +91,9 @@ class Store:
         self._deletion_log = DeletionLog(
             self.layout.system / "deletions.log", sync=config.wal_mode != "DISABLE"
         )
+        self._schema_history = SchemaHistory(  # schema changes, for pipes to replay
+            self.layout.system / "schema_history.log", sync=config.wal_mode == "SYNC"
+        )
         self._publisher = Publisher()
         self._readers = _query.ReaderCache()
         self._retention: Callable[[str], int | None] | None = None
@@ -111,6 +115,7 @@ class Store:
         try:
             store.layout.make()
             store.recovery_report = _recovery.recover(store)
+            store._schema_history.load()
             store._flusher = _flush.Flusher(store)
         except BaseException:
             store._release_dir_lock()
@@ -358,11 +363,19 @@ class Store:
         return [s.path for s in series]
 
     def _log_schema(self, records: list[dict], origin: Origin = CLIENT) -> None:
+        if not records:
+            return
         self._schema_log.append(records)
         for r in records:
             self._schema.apply(r)
-        if self._publisher.active and records:
-            self._publisher.publish(StoreSchemaChange(self._seq, tuple(records), origin))
+        self._history_schema(records, origin)
+
+    def _history_schema(self, records: Sequence[dict], origin: Origin) -> None:
+        """Log a schema change for pipes to replay (`schema_history`) and publish it."""
+        index = self._schema_history.append(self._seq, records, origin)
+        if self._publisher.active:
+            change = StoreSchemaChange(self._seq, tuple(records), origin, index=index)
+            self._publisher.publish(change)
 
     def publish_schema(self, records: Sequence[dict], *, origin: Origin = CLIENT) -> None:
         """Hand schema records of what the store does not keep itself (the kernel's schema
@@ -371,11 +384,19 @@ class Store:
         not logged (their owner persists them) and never applied to the store's schema.
         Records of series a template makes or removes carry ``"template": name``
         (`create_series_groups`, `delete_timeseries`): a pipe sends the template's record
-        instead of them."""
+        instead of them. They are logged in the schema history (`schema_history`) that a
+        pipe's subscription replays."""
         self._check_open()
         with self._lock:
-            if self._publisher.active and records:
-                self._publisher.publish(StoreSchemaChange(self._seq, tuple(records), origin))
+            if records:
+                self._history_schema(records, origin)
+
+    @property
+    def schema_position(self) -> int:
+        """The index the next schema change gets in the schema history: what a new pipe
+        passes as `subscribe`'s ``schema_from`` (changes before it are not its own)."""
+        with self._lock:
+            return self._schema_history.next_index
 
     def schema_records(self) -> list[dict]:
         """The records that rebuild the current schema (databases, series, their metadata):
@@ -811,6 +832,7 @@ class Store:
         replay_from: int | None = None,
         on_event: Callable[[], None] | None = None,
         schema: bool = False,
+        schema_from: int = 0,
     ) -> Subscription:
         """A subscription to every event with a sequence number after `last_seq`.
 
@@ -823,7 +845,11 @@ class Store:
 
         With `replay_from`, the queue first holds (atomically, nothing missed in between)
         what the store still has from that sequence number on: `TsFileSealedEvent`s for sealed
-        files that cover it, then the memtable's inserts and deletions (see `replay`).
+        files that cover it, then the memtable's inserts and deletions (see `replay`). With
+        `schema` too, the schema changes the store made after write ``replay_from - 1`` (and
+        numbered at least `schema_from` in the schema history: `schema_position`) come first,
+        in order, marked ``replayed`` (`schema_history`); ``sub.schema_truncated`` says some
+        of them were trimmed from the history.
         """
         self._check_open()
         cap_e = capacity_events or self.config.pipe_subscription_capacity_events
@@ -833,7 +859,12 @@ class Store:
                 name, cap_e, cap_b, self._seq + 1, self._publisher.remove, on_event, schema
             )
             if replay_from is not None:
-                sub.prefill(self._replay_locked(replay_from, with_files=True))
+                events = self._replay_locked(replay_from, with_files=True)
+                if schema:
+                    replay = self._schema_history.replay(replay_from, schema_from)
+                    sub.schema_truncated = replay.truncated
+                    events = [*replay.changes, *events]
+                sub.prefill(events)
             self._publisher.add(sub)
         return sub
 

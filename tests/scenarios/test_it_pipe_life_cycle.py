@@ -34,12 +34,6 @@ def test_life_cycle_with_history_enabled(auto_env) -> None:
     assert_data_eventually(receiver, "select * from root.**", ROWS, expected)
 
 
-@pytest.mark.xfail(
-    reason="schema changes made while a pipe is stopped are not sent at its START when "
-    "history is off: the store publishes schema changes live only (no replayable schema log "
-    "position in the pipe's progress), and only a history snapshot re-sends the schema",
-    strict=True,
-)
 def test_life_cycle_with_history_disabled(auto_env) -> None:
     """testLifeCycleWithHistoryDisabled: history.start/end-time are ignored when history is
     off; the schema made after the start travels, what came before does not."""

@@ -35,6 +35,12 @@ The model (sequence numbers are the store's, one per write, seal and deletion):
 * A replay (the start of every subscription) is handed on deletions first, then files, then
   inserts: the files and memtable already hold the state *after* those deletions, so this
   order leaves the receiver exact.
+* **Schema** (``schema=True``): the replay also brings the schema changes made after write
+  R - 1 (the store's schema history, `pipecore_storage.schema_history`; for a new pipe only
+  those from its creation on, ``schema_from``). They go in their place among the deletions,
+  before the files and inserts that may need them: so a change made while the pipe was
+  stopped is sent when it starts again. When the history was trimmed past what the pipe
+  needs, a snapshot of the whole schema goes first instead (item kind "snapshot").
 """
 
 from __future__ import annotations
@@ -78,10 +84,23 @@ SEAL_DELAY = 1.0
 _COALESCE_SECONDS = 0.05
 
 
+#: stands, in a replay, for the schema changes the store's history no longer has
+_SNAPSHOT = object()
+
+
+def _replay_order(event: Any) -> tuple[int, int]:
+    """Deletions and replayed schema changes in the order they happened: a change with
+    ``seq`` s came after write s (a deletion with sequence number s) and before s + 1."""
+    if event is _SNAPSHOT:
+        return (-(2**63), 0)
+    return (event.seq, 1 if isinstance(event, StoreSchemaChange) else 0)
+
+
 @attrs.frozen
 class RealtimeItem:
     """Something to hand on: ``kind`` is "tablet" (`payload` an `InsertEvent`), "file" (a
-    `SealedFile`), "deletion" (a store `StoreDeletion`) or "schema" (a `StoreSchemaChange`)."""
+    `SealedFile`), "deletion" (a store `StoreDeletion`), "schema" (a `StoreSchemaChange`) or
+    "snapshot" (the schema history lacks changes the pipe needs: send the whole schema)."""
 
     kind: str
     payload: Any
@@ -100,8 +119,10 @@ class Realtime:
         facts: Callable[[], PipeRuntimeFacts],
         clock: Callable[[], float] = time.monotonic,
         wakeup: Callable[[], None] | None = None,
+        schema_from: int = 0,
     ) -> None:
         self.store = store
+        self.schema_from = schema_from  # the store's schema history index at the pipe's creation
         self.wakeup = wakeup  # the runtime's: supply() runs at once when the store has news
         self.name = name
         self.options = options
@@ -147,14 +168,24 @@ class Realtime:
             replay_from=self.covered,
             on_event=self.wakeup,
             schema=self.options.include_schema,
+            schema_from=self.schema_from,
         )
         self.sub_start = self.sub.start_seq
         self.held.clear()
         self._clear_waiting()  # the replay from R brings back what still waits
-        deletions, files, inserts = [], [], []
+        deletions: list[Any] = []
+        files, inserts = [], []
+        if getattr(self.sub, "schema_truncated", False):
+            deletions.append(_SNAPSHOT)
         while True:
             event = self.sub.get_nowait()
             if event is None:
+                break
+            if isinstance(event, StoreSchemaChange):
+                if event.replayed:
+                    deletions.append(event)
+                    continue
+                inserts.append(event)  # the first live event
                 break
             if isinstance(event, GapEvent) or event.seq >= self.sub_start:
                 inserts.append(event)  # the first live event: after the replay
@@ -167,6 +198,7 @@ class Realtime:
                 inserts.append(event)
             else:
                 self._wait(event)
+        deletions.sort(key=_replay_order)  # schema changes in their place among deletions
         self.held.extend(deletions)
         self.held.extend(files)
         self.held.extend(inserts)
@@ -243,6 +275,8 @@ class Realtime:
             return self._sealed(event)
         if isinstance(event, StoreDeletion):
             return self._deletion(event)
+        if event is _SNAPSHOT:
+            return RealtimeItem("snapshot", None) if self.options.include_schema else None
         if isinstance(event, StoreSchemaChange):  # takes no sequence number of its own
             if not self.options.include_schema:
                 return None

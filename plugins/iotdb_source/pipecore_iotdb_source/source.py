@@ -14,7 +14,10 @@ Progress (the value committed with each event): ``{"b": B, "h": H, "r": R}`` —
 the sealing sequence number of the last history file handed on (history files are handed on
 in that order), and the realtime ``covered`` R. A restart takes the history files after H and
 subscribes from R: files not acknowledged are sent again, realtime resumes from the last
-acknowledged sequence number (replayed from sealed files and the recovered memtable).
+acknowledged sequence number (replayed from sealed files and the recovered memtable). The
+progress also holds ``"k"``, the store's schema-history index when the pipe was created
+(`Store.schema_position`): the replay brings the schema changes made after write R - 1 that
+are the pipe's own (`realtime`).
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ class IoTDBSource(Extractor):
         self.history: deque[_HistoryFile] = deque()
         self.boundary = 0
         self.history_done_seq = -1
+        self.schema_from = 0  # the store's schema-history index at the pipe's creation
         self._pending: Iterator[Event] | None = None
         self._held: list[tuple[Event, str]] = []  # (event, pinned path) released on commit
         self._oldest_ms: int | None = None
@@ -140,6 +144,7 @@ class IoTDBSource(Extractor):
         progress = _progress(self.configuration.progress) or self._saved_boundary()
         name = self.configuration.pipe_name
         if progress is None:
+            self.schema_from = getattr(self.store, "schema_position", 0)
             self.store.unpin_all(name)  # left behind by a dropped pipe of the same name
             self.store.flush()
             self.boundary = self.store.sealed_below()
@@ -147,6 +152,7 @@ class IoTDBSource(Extractor):
             covered = self.boundary
         else:
             self.boundary, self.history_done_seq, covered = progress
+            self.schema_from = _schema_from(self.configuration.progress, self._saved_record())
         if self.options.realtime_enabled:
             self.realtime = Realtime(
                 self.store,
@@ -155,25 +161,15 @@ class IoTDBSource(Extractor):
                 covered,
                 self.configuration.facts,
                 wakeup=lambda: self.configuration.wakeup(),
+                schema_from=self.schema_from,
             )
             self.realtime.open()
         if self.options.include_schema and self.options.history_enabled:
             # after subscribing: a change meanwhile comes again in realtime (applied
             # idempotently by a receiver) rather than not at all
-            templates = self.configuration.shared.get(SCHEMA_TEMPLATES_KEY, lambda: None)
-            snapshot = (
-                templates.schema_snapshot(self.store)
-                if templates is not None
-                else self.store.schema_records()
-            )
-            if self.options.include_auth:
-                snapshot = [*snapshot, *self._auth_snapshot()]
-            ttl = ttl_table(self.store)
-            if ttl is not None and self.options.include_ttl:
-                snapshot = [*snapshot, *ttl.snapshot_records()]
-            records = schema_records(snapshot, self.options)
-            if records:
-                self._pending = iter([SchemaEvent(records=records, snapshot=True)])
+            snapshot = self._schema_snapshot()
+            if snapshot is not None:
+                self._pending = iter([snapshot])
         self._take_history(resumed=progress is not None, covered=covered)
         self._start_backlog(covered)
         log.info(
@@ -183,6 +179,23 @@ class IoTDBSource(Extractor):
             self.options.realtime_mode if self.realtime else "off",
             covered,
         )
+
+    def _schema_snapshot(self) -> SchemaEvent | None:
+        """The node's whole schema (templates, users, TTL as the options select) as one
+        snapshot event; None when the pipe takes none of it."""
+        templates = self.configuration.shared.get(SCHEMA_TEMPLATES_KEY, lambda: None)
+        snapshot = (
+            templates.schema_snapshot(self.store)
+            if templates is not None
+            else self.store.schema_records()
+        )
+        if self.options.include_auth:
+            snapshot = [*snapshot, *self._auth_snapshot()]
+        ttl = ttl_table(self.store)
+        if ttl is not None and self.options.include_ttl:
+            snapshot = [*snapshot, *ttl.snapshot_records()]
+        records = schema_records(snapshot, self.options)
+        return SchemaEvent(records=records, snapshot=True) if records else None
 
     def _auth_snapshot(self) -> list[dict]:
         """The node's users, roles and privileges as auth records (none without a users
@@ -335,23 +348,33 @@ class IoTDBSource(Extractor):
 
     def _save_boundary(self) -> None:
         """Persist the boundary at once (the first commit may come later than a crash)."""
-        record = {**self._identity(), "b": self.boundary}
+        record = {**self._identity(), "b": self.boundary, "k": self.schema_from}
         atomic_write(self._boundary_path(), json.dumps(record).encode())
 
-    def _saved_boundary(self) -> tuple[int, int, int] | None:
+    def _saved_record(self) -> dict | None:
+        """The boundary record `_save_boundary` wrote for this pipe (None: none, or another
+        pipe's)."""
         try:
             record = json.loads(self._boundary_path().read_text())
         except (OSError, ValueError):
             return None
+        if not isinstance(record, dict):
+            return None
         same = all(record.get(k) == v for k, v in _jsonable(self._identity()).items())
         if not same or not isinstance(record.get("b"), int):
             return None  # another pipe of the name, or the source was altered: start afresh
+        return record
+
+    def _saved_boundary(self) -> tuple[int, int, int] | None:
+        record = self._saved_record()
+        if record is None:
+            return None
         return record["b"], -1, record["b"]
 
     # ------------------------------------------------------------------ progress
     def _progress(self) -> dict[str, int]:
         covered = self.realtime.covered if self.realtime is not None else self.boundary
-        return {"b": self.boundary, "h": self.history_done_seq, "r": covered}
+        return {"b": self.boundary, "h": self.history_done_seq, "r": covered, "k": self.schema_from}
 
     # ------------------------------------------------------------------ history
     def _take_history(self, resumed: bool, covered: int) -> None:
@@ -449,6 +472,9 @@ class IoTDBSource(Extractor):
             return iter([TabletInsertionEvent(tablet, origin=ev.origin, progress=self._progress())])
         if item.kind == "deletion":
             return self._deletion_events(item.payload)
+        if item.kind == "snapshot":
+            snapshot = self._schema_snapshot()
+            return iter([snapshot] if snapshot is not None else [])
         if item.kind == "schema":
             records = schema_records(item.payload.records, opts)
             if not records:
@@ -600,6 +626,15 @@ def _resend_from(value: Any) -> int | None:
     if isinstance(value, dict) and isinstance(value.get("resend-from"), int):
         return int(value["resend-from"])
     return None
+
+
+def _schema_from(progress: Any, saved: dict | None) -> int:
+    """The pipe's schema-history index (``"k"``) from its committed progress or its saved
+    boundary record; 0 (every change the history has) for a pipe older than the history."""
+    for source in (progress, saved):
+        if isinstance(source, dict) and isinstance(source.get("k"), int):
+            return int(source["k"])
+    return 0
 
 
 def _progress(value: Any) -> tuple[int, int, int] | None:
