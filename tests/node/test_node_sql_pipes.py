@@ -238,7 +238,7 @@ def test_create_and_drop_pipeplugin(node: Node, tmp_path) -> None:
     with pytest.raises(StatementError) as caught:
         node.execute("DROP PIPEPLUGIN mysink")
     assert caught.value.iotdb_message() == (
-        "1601: Failed to drop pipe plugin MYSINK. Failures: MYSINK does not exist."
+        "1601: Failed to drop PipePlugin [MYSINK], this PipePlugin has not been created"
     )
     with pytest.raises(StatementError, match="built-in PipePlugin") as caught:
         node.execute("DROP PIPEPLUGIN `do-nothing-sink`")
