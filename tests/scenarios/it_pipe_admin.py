@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from iotdb_it import ItNode
 
-__all__ = ["PIPE_ERROR", "PIPE_NOT_EXIST_ERROR", "failure", "pipe_count", "show_pipes", "sink_sql"]
+__all__ = ["PIPE_ERROR", "PIPE_NOT_EXIST_ERROR", "failure", "pipe_count", "show_pipes", "sink_sql", "states"]
 
 # TSStatusCode
 PIPE_ERROR = 1107
-PIPE_NOT_EXIST_ERROR = 1102
+PIPE_NOT_EXIST_ERROR = 1806
 
 
 def show_pipes(node: ItNode, sql: str = "show pipes") -> list[dict[str, str]]:
