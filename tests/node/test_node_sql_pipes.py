@@ -110,7 +110,9 @@ def test_alter_pipe_modify_and_replace(node: Node) -> None:
     assert _show(node)[0]["PipeSink"] == "{sink=do-nothing-sink}"
     assert _show(node)[0]["State"] == "RUNNING"
     node.execute("ALTER PIPE IF EXISTS nope MODIFY SINK ('x'='1')")
-    with pytest.raises(StatementError, match="Failed to alter pipe nope, pipe not found in system."):
+    with pytest.raises(
+        StatementError, match=r"Failed to alter pipe nope, pipe not found in system"
+    ):
         node.execute("ALTER PIPE nope MODIFY SINK ('x'='1')")
 
 

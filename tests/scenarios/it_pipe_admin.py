@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from iotdb_it import ItNode
 
-__all__ = ["PIPE_ERROR", "PIPE_NOT_EXIST_ERROR", "failure", "pipe_count", "show_pipes", "sink_sql", "states"]
+__all__ = [
+    "PIPE_ERROR",
+    "PIPE_NOT_EXIST_ERROR",
+    "failure",
+    "pipe_count",
+    "show_pipes",
+    "sink_sql",
+    "states",
+]
 
 # TSStatusCode
 PIPE_ERROR = 1107

@@ -93,7 +93,9 @@ def test_alter_pipe_failure(auto_env) -> None:
     """testAlterPipeFailure: ALTER of no pipe is refused; then the CREATE works."""
     sender, receiver = auto_env
     node_urls = f"127.0.0.1:{receiver.port}"
-    failure(sender, f"alter pipe a2b modify sink ('node-urls'='{node_urls}', 'batch.enable'='true')")
+    failure(
+        sender, f"alter pipe a2b modify sink ('node-urls'='{node_urls}', 'batch.enable'='true')"
+    )
     sender.execute(f"create pipe a2b with sink ('node-urls'='{node_urls}', 'batch.enable'='false')")
     assert _one(sender)["ID"] == "a2b"
 
@@ -123,10 +125,11 @@ def test_alter_pipe_source_and_processor(auto_env) -> None:
         "'source.inclusion'='all') modify processor ('processor.tumbling-time.interval-seconds'"
         "='2')"
     )
+    rows = "(11000,1),(11500,2),(12000,3),(12500,4),(13000,5)"
     sender.execute(
-        "insert into root.db.d2 (time,at1) values (11000,1),(11500,2),(12000,3),(12500,4),(13000,5)",
+        f"insert into root.db.d2 (time,at1) values {rows}",
         "flush",
-        "insert into root.db.d1 (time,at1) values (11000,1),(11500,2),(12000,3),(12500,4),(13000,5)",
+        f"insert into root.db.d1 (time,at1) values {rows}",
         "flush",
     )
     assert_data_eventually(

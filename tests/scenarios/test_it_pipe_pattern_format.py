@@ -65,4 +65,4 @@ def test_pattern_format(auto_env, source: dict[str, str], header: str, row: str)
         source={**source, "extractor.inclusion": "data.insert"},
         sink=thrift_sink(receiver, SINK),
     )
-    assert_data_eventually(receiver, "select * from root.**", header, [row])
+    assert_data_eventually(receiver, "select * from root.**", header, [row], timeout=8.0)

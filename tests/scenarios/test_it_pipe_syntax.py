@@ -161,9 +161,9 @@ def test_show_pipe_with_wrong_pipe_name(auto_env) -> None:
         f"create pipe p1 with connector ({sink_sql(receiver)})",
         f"create pipe p2 with connector ({sink_sql(receiver)})",
         "create pipe p3 with connector ("
-        + sink_sql(receiver).replace("'connector.batch.enable'='false'", "'connector.batch.enable'='true'")
+        + sink_sql(receiver).replace("enable'='false'", "enable'='true'")
         + ")",
-    )  # fmt: skip
+    )
     assert pipe_count(sender) == 3
     assert [row["ID"] for row in show_pipes(sender, "show pipe p1")] == ["p1"]
     used = {row["ID"] for row in show_pipes(sender, "show pipes where sink used by p1")}
