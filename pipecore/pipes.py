@@ -219,7 +219,7 @@ class PipeManager:
                 if if_exists:
                     return False
                 raise PipeNotFoundError(
-                    f"Failed to alter pipe {name}, the pipe does not exist", name
+                    f"Failed to alter pipe {name}, pipe not found in system.", name
                 )
             given = {"source": source, "processor": processor, "sink": sink}
             new = {}

@@ -74,7 +74,9 @@ __all__ = ["Executor", "status_code_of"]
 log = logging.getLogger(__name__)
 
 PIPE_ERROR = 1107  # IoTDB's PIPE_ERROR
-PIPE_NOT_EXIST_ERROR = 1806  # START/STOP/DROP/ALTER of a pipe that does not exist
+# DROP of a pipe that does not exist; START/STOP/ALTER of one are a PIPE_ERROR (IoTDB 2.0.1,
+# and IoTDBPipeSwitchStatusIT.testWrongPipeName through the ConfigNode client)
+PIPE_NOT_EXIST_ERROR = 1806
 INTERNAL_SERVER_ERROR = 305
 UNKNOWN = "Unknown"
 
@@ -94,8 +96,6 @@ def status_code_of(exc: BaseException) -> int:
     """IoTDB's status code for a failure."""
     if isinstance(exc, SqlError):
         return exc.status_code
-    if isinstance(exc, PipeNotFoundError | PipeDroppedError):
-        return PIPE_NOT_EXIST_ERROR
     if isinstance(exc, PipeError):
         return PIPE_ERROR
     if isinstance(exc, ConfigError):
@@ -233,7 +233,13 @@ class Executor:
 
     def _drop_pipe(self, ctx: Context, s: DropPipe) -> Outcome:
         with self.pipesinks.lock:
-            if ctx.node.drop_pipe(s.name, if_exists=s.if_exists):
+            try:
+                dropped = ctx.node.drop_pipe(s.name, if_exists=s.if_exists)
+            except (PipeNotFoundError, PipeDroppedError) as exc:
+                raise StatementError(
+                    str(exc), s.span.line, s.span.column, status_code=PIPE_NOT_EXIST_ERROR
+                ) from exc
+            if dropped:
                 self.pipesinks.forget_pipe(s.name)
         return DONE
 

@@ -142,7 +142,7 @@ def test_the_prompt_under_a_pseudo_terminal(tmp_path: Path) -> None:
         term.expect(r"Total line number = 1")
         term.expect(r"pipecore> ")
         term.send("start pipe nope\r")
-        term.expect(r"Msg: 1806: Failed to start pipe nope, the pipe does not exist")
+        term.expect(r"Msg: 1107: Failed to start pipe nope, the pipe does not exist")
         term.expect(r"pipecore> ")
         term.send("quit\r")
         code = term.close()

@@ -145,7 +145,9 @@ def test_alter_modify_and_replace(open_node) -> None:
     with pytest.raises(PluginNotFoundError):
         node.alter_pipe("p", processor={"processor": "nope"})
     assert dict(node.get_pipe("p").processor) == {}
-    with pytest.raises(PipeNotFoundError, match="Failed to alter pipe q, the pipe does not exist"):
+    with pytest.raises(
+        PipeNotFoundError, match=r"Failed to alter pipe q, pipe not found in system"
+    ):
         node.alter_pipe("q", sink=SINK)
     assert node.alter_pipe("q", sink=SINK, if_exists=True) is False
 

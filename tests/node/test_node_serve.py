@@ -95,7 +95,7 @@ def test_the_official_client_sees_iotdb_status_codes(served) -> None:
     session.open(False)
     with pytest.raises(StatementExecutionException, match="700"):
         session.execute_non_query_statement("select * frm root")
-    with pytest.raises(StatementExecutionException, match=r"1806.*Failed to start pipe p"):
+    with pytest.raises(StatementExecutionException, match=r"1107.*Failed to start pipe p"):
         session.execute_non_query_statement("start pipe p")
     session.close()
     wrong = Session(host, port, "root", "wrong", zone_id="UTC")

@@ -110,7 +110,9 @@ def test_alter_pipe_modify_and_replace(node: Node) -> None:
     assert _show(node)[0]["PipeSink"] == "{sink=do-nothing-sink}"
     assert _show(node)[0]["State"] == "RUNNING"
     node.execute("ALTER PIPE IF EXISTS nope MODIFY SINK ('x'='1')")
-    with pytest.raises(StatementError, match="Failed to alter pipe nope, the pipe does not exist"):
+    with pytest.raises(
+        StatementError, match=r"Failed to alter pipe nope, pipe not found in system"
+    ):
         node.execute("ALTER PIPE nope MODIFY SINK ('x'='1')")
 
 
@@ -238,7 +240,7 @@ def test_create_and_drop_pipeplugin(node: Node, tmp_path) -> None:
     with pytest.raises(StatementError) as caught:
         node.execute("DROP PIPEPLUGIN mysink")
     assert caught.value.iotdb_message() == (
-        "1601: Failed to drop pipe plugin MYSINK. Failures: MYSINK does not exist."
+        "1601: Failed to drop PipePlugin [MYSINK], this PipePlugin has not been created"
     )
     with pytest.raises(StatementError, match="built-in PipePlugin") as caught:
         node.execute("DROP PIPEPLUGIN `do-nothing-sink`")

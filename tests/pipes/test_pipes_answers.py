@@ -21,18 +21,21 @@ def node(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.mark.parametrize(
-    ("statement", "message"),
+    ("statement", "code", "message"),
     [
-        ("DROP PIPE nope", "Failed to drop pipe nope. Failures: nope does not exist."),
-        ("START PIPE nope", "Failed to start pipe nope, the pipe does not exist"),
-        ("STOP PIPE nope", "Failed to stop pipe nope, the pipe does not exist"),
+        ("DROP PIPE nope", 1806, "Failed to drop pipe nope. Failures: nope does not exist."),
+        ("START PIPE nope", 1107, "Failed to start pipe nope, the pipe does not exist"),
+        ("STOP PIPE nope", 1107, "Failed to stop pipe nope, the pipe does not exist"),
+        ("ALTER PIPE nope MODIFY SINK ('batch.enable'='true')", 1107,
+         "Failed to alter pipe nope, pipe not found in system."),
     ],
-)
-def test_missing_pipe_is_pipe_not_exist_error(node: Serve, statement: str, message: str) -> None:
-    """IoTDB's IoTDBPipeLifeCycleIT: START/STOP/DROP of a missing pipe answer 1806."""
+)  # fmt: skip
+def test_missing_pipe_answers(node: Serve, statement: str, code: int, message: str) -> None:
+    """DROP of a missing pipe answers PIPE_NOT_EXIST_ERROR 1806, START/STOP/ALTER PIPE_ERROR
+    1107 (IoTDB 2.0.1 through SQL; IoTDBPipeSwitchStatusIT.testWrongPipeName)."""
     with pytest.raises(ServerError) as caught:
         node.sql(statement)
-    assert caught.value.status_code == 1806
+    assert caught.value.status_code == code
     assert message in caught.value.reason
     node.sql("DROP PIPE IF EXISTS nope")  # IF EXISTS: no error
 
@@ -80,8 +83,8 @@ def test_alter_pipe_renews_creation_time(node: Serve) -> None:
         ),
         (
             "drop pipePlugin test_processor",
-            "1601: Failed to drop pipe plugin TEST_PROCESSOR. Failures: TEST_PROCESSOR does "
-            "not exist.",
+            "1601: Failed to drop PipePlugin [TEST_PROCESSOR], this PipePlugin has not been "
+            "created",
         ),
         (
             "drop pipePlugin `Do-Nothing-Sink`",
