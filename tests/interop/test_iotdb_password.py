@@ -30,7 +30,8 @@ public class Oracle {
     return h.toString();
   }
   public static void main(String[] args) throws Exception {
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     PrintWriter out = new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out)));
     MessageDigestEncrypt md = new MessageDigestEncrypt();
     for (String line; (line = in.readLine()) != null; ) {
@@ -51,10 +52,7 @@ public class Oracle {
 """
 
 # bytes at the edges of UTF-8's ranges (leads, continuations, the surrogate and overlong ones)
-_EDGES = bytes(
-    [0x41, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xE1, 0xED, 0xEF]
-    + [0xF0, 0xF1, 0xF4, 0xF5, 0xF8, 0xFF]
-)
+_EDGES = bytes.fromhex("41 80 8f 90 9f a0 bf c0 c2 df e0 e1 ed ef f0 f1 f4 f5 f8 ff")
 _CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*()+=-_"
 
 

@@ -168,3 +168,28 @@ def test_a_pipecore_receiver_keeps_the_form_it_gets(tmp_path: Path):
         kept = receiver.document()["users"]["u2"]
         assert ("iotdb" in kept) is keep
         assert receiver.check("u2", "pw-of-u2").is_success
+
+
+def test_the_users_command_follows_the_node_setting(tmp_path: Path, monkeypatch):
+    from pipecore.cli import main as pipecore_main
+
+    def add(user: str) -> dict:
+        assert pipecore_main(["users", "--data-dir", str(tmp_path), "add", user,
+                              "--password", "pw-of-" + user]) == 0  # fmt: skip
+        return dict(UserStore.for_data_dir(tmp_path).document()["users"][user])
+
+    assert add("on1")["iotdb"] == iotdb_password_digest("pw-of-on1")
+    monkeypatch.setenv("PIPECORE_IOTDB_PASSWORD_DIGEST", "false")
+    assert "iotdb" not in add("off1")
+
+
+def test_a_node_started_with_the_setting_off_forgets_the_forms(tmp_path: Path):
+    from pipecore import Node
+
+    users = UserStore.for_data_dir(tmp_path)
+    users.set_password("u3", "pw-of-u3", create=True)
+    assert "iotdb" in users.document()["users"]["u3"]
+    with Node.open(tmp_path, {"iotdb_password_digest": False}, env={}) as node:
+        assert node.users.iotdb_digest is False
+        assert "iotdb" not in node.users.document()["users"]["u3"]
+        assert node.users.check("u3", "pw-of-u3").is_success
