@@ -2,7 +2,10 @@
 receivers (the handshake's ``username``/``password``, IoTDB 1.3.3+).
 
 Users and salted PBKDF2-SHA256 password hashes (never the passwords) live in
-``<data dir>/system/users.json``. A new node has the user ``root`` with the password ``root``,
+``<data dir>/system/users.json``, with IoTDB's own (weaker, unsalted MD5) form of each
+password next to it while the node setting ``iotdb_password_digest`` is on, so that users
+sent to a real IoTDB log in there (`pipecore.iotdb_password`, docs/security.md).
+A new node has the user ``root`` with the password ``root``,
 as IoTDB does: **change it** before opening the RPC port to anyone::
 
     pipecore users --data-dir DIR passwd root      # asks for the new password
