@@ -230,3 +230,39 @@ def test_iotdb_users_roles_and_privileges_reach_pipecore(
         for statement in (f"drop pipe {pipe}", f"drop user {user}", f"drop role {role}"):
             with contextlib.suppress(Exception):
                 iotdb.execute(statement)
+
+
+def test_iotdbs_auth_history_reaches_pipecore(iotdb: IoTDBServer, pipecore: PipecoreNode) -> None:
+    """IoTDB's users and roles made before the pipe (its history: the user, role and
+    user-role files of its ConfigNode snapshot, 201/202 with fileType 1/2/3) reach pipecore:
+    the same LIST views, and the user logs in on pipecore with its IoTDB password (the file
+    holds IoTDB's stored form, which pipecore checks a login against)."""
+    n = next(_names)
+    user, role, pipe = f"hu{n}a", f"hr{n}a", f"hp{n}"
+    iotdb.execute(
+        f"create user {user} '{_PW1}'",
+        f"create role {role}",
+        f"grant read_data, write_schema on root.hist.** to role {role}",
+        f"grant use_cq on root.** to role {role} with grant option",
+        f"grant role {role} to {user}",
+        f"grant write_data on root.hist.d1.** to user {user} with grant option",
+        f"grant manage_database on root.** to user {user}",
+    )
+    try:
+        iotdb.execute(
+            f"create pipe {pipe} with source ('source.inclusion'='auth') "
+            f"with sink ('sink'='iotdb-thrift-sink', 'sink.node-urls'='{pipecore.url}')"
+        )
+        got = settle(
+            lambda: _view(iotdb.query, [user], [role]),
+            lambda: _view(pipecore.query, [user], [role]),
+            pipecore,
+        )
+        assert got["members"] == {role: [user]}  # type: ignore[comparison-overlap]
+        assert _logs_in(pipecore, user, _PW1)
+        assert not _logs_in(pipecore, user, _PW2)
+        assert "auth snapshot ['" + user + "_role.profile']" in pipecore.log()  # the history
+    finally:
+        for statement in (f"drop pipe {pipe}", f"drop user {user}", f"drop role {role}"):
+            with contextlib.suppress(Exception):
+                iotdb.execute(statement)
