@@ -14,7 +14,10 @@ changing a password MANAGE_USER unless it is the user's own; creating or droppin
 granting or revoking one to a user need MANAGE_ROLE; granting or revoking privileges needs
 each of them WITH GRANT OPTION (on the paths, for a path privilege); else 803 NO_PERMISSION and
 nothing of the request is applied. root may do everything. Passwords travel as the sender's
-stored salt and PBKDF2 hash, never in clear, and are never logged.
+stored salt and PBKDF2 hash (and IoTDB's stored form, `pipecore.iotdb_password`, when the
+sender keeps it), never in clear from pipecore, and are never logged. A real IoTDB's clear
+CreateUser / UpdateUser are hashed here; its auth history (the user and role files of its
+config snapshot, `protocol.auth_snapshot`) is applied as records like the realtime plans.
 """
 
 from __future__ import annotations
