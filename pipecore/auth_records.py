@@ -5,7 +5,10 @@ A change of a node's users file (`pipecore.privileges.Authority`) made through
 (`Store.publish_schema`), in order with the data and the schema, as one of these records:
 
 * ``create_user`` / ``alter_user`` (``name``, ``salt``, ``hash``: the stored PBKDF2 hash,
-  never the password), ``drop_user`` (``name``);
+  never the password; ``iotdb``: IoTDB's stored form of the password when the node keeps it,
+  `pipecore.iotdb_password`; an ``alter_user`` with ``iotdb`` also carries ``grants``, the
+  ``grant`` / ``grant_role`` records of the user then, for a real IoTDB receiver, which can
+  only take IoTDB's form in a new user), ``drop_user`` (``name``);
 * ``create_role`` / ``drop_role`` (``name``);
 * ``grant_role`` / ``revoke_role`` (``role``, ``user``);
 * ``grant`` / ``revoke`` (``kind``: ``USER`` | ``ROLE``, ``name``, ``privileges``: IoTDB's
@@ -114,7 +117,21 @@ def auth_part(record: dict) -> str:
 
 
 def _user_record(op: str, name: str, record: dict[str, Any]) -> dict:
-    return {"op": op, "name": name, "salt": record.get("salt", ""), "hash": record.get("hash", "")}
+    out = {"op": op, "name": name, "salt": record.get("salt", ""), "hash": record.get("hash", "")}
+    if record.get("iotdb"):
+        out["iotdb"] = record["iotdb"]
+    return out
+
+
+def _user_grants(document: dict[str, Any], user: str) -> list[dict]:
+    """The ``grant`` and ``grant_role`` records giving `user` what it holds in `document`."""
+    record = document.get("users", {}).get(user, {})
+    roles = document.get("roles", {})
+    out = _grant_records("USER", user, record.get("privileges", {}))
+    for role in record.get("roles", []):
+        if role in roles:
+            out.append({"op": "grant_role", "role": role, "user": user})
+    return out
 
 
 def _grant_records(kind: str, name: str, grants: dict[str, dict[str, bool]]) -> list[dict]:
@@ -149,12 +166,8 @@ def auth_snapshot(document: dict[str, Any]) -> list[dict]:
     for user in sorted(users):
         if user == ROOT:
             continue
-        record = users[user]
-        out.append(_user_record("create_user", user, record))
-        out += _grant_records("USER", user, record.get("privileges", {}))
-        for role in record.get("roles", []):
-            if role in roles:
-                out.append({"op": "grant_role", "role": role, "user": user})
+        out.append(_user_record("create_user", user, users[user]))
+        out += _user_grants(document, user)
     return out
 
 
@@ -177,8 +190,11 @@ class PublishingAuthority(Authority):
         _publish(self.store, records, self.origin)
 
     def _user_hash(self, op: str, user: str) -> None:
-        record = self.users.document()["users"].get(user, {})
-        self._published(_user_record(op, user, record))
+        document = self.users.document()
+        record = _user_record(op, user, document["users"].get(user, {}))
+        if op == "alter_user" and "iotdb" in record:
+            record["grants"] = _user_grants(document, user)
+        self._published(record)
 
     def create_user(self, user: str, password: str) -> None:
         super().create_user(user, password)
@@ -226,8 +242,11 @@ class PublishingAuthority(Authority):
         self._published(_change("revoke", kind, name, privileges, paths))
 
     # ------------------------------------------------------------ a receiver's side
-    def set_user_hash(self, user: str, salt: str, digest: str, *, create: bool) -> None:
-        """Create `user` (or change its password) with the sender's stored hash."""
+    def set_user_hash(
+        self, user: str, salt: str, digest: str, *, create: bool, iotdb: str = ""
+    ) -> None:
+        """Create `user` (or change its password) with the sender's stored hash (and IoTDB's
+        form of the password, `iotdb`, when the sender kept it)."""
 
         def change(document: dict[str, Any]) -> None:
             users = document["users"]
@@ -235,7 +254,12 @@ class PublishingAuthority(Authority):
                 raise AuthorityError(USER_ALREADY_EXIST, f"User {user} already exists")
             if not create and user not in users:
                 raise AuthorityError(TSStatusCode.USER_NOT_EXIST, f"User {user} does not exist")
-            users[user] = {**users.get(user, {}), "salt": salt, "hash": digest}
+            record = {**users.get(user, {}), "salt": salt, "hash": digest}
+            record.pop("iotdb", None)
+            # kept when this node keeps IoTDB's forms, or when it is the only form sent
+            if iotdb and (getattr(self.users, "iotdb_digest", True) or not digest):
+                record["iotdb"] = iotdb
+            users[user] = record
 
         self.users.update(change)
         self._user_hash("create_user" if create else "alter_user", user)
@@ -285,7 +309,11 @@ def apply_auth_record(authority: PublishingAuthority, record: dict) -> Status:
             if record["name"] == ROOT:
                 return Status.ok()  # root's password never changes over a pipe
             authority.set_user_hash(
-                record["name"], record["salt"], record["hash"], create=op == "create_user"
+                record["name"],
+                record["salt"],
+                record["hash"],
+                create=op == "create_user",
+                iotdb=str(record.get("iotdb") or ""),
             )
         elif op == "drop_user":
             authority.drop_user(record["name"])

@@ -145,6 +145,14 @@ class NodeSection:
         default=True,
         metadata=_doc("confine LOAD to load_tsfile_allowed_dirs (when that is set)"),
     )
+    iotdb_password_digest: bool = attrs.field(
+        default=True,
+        metadata=_doc(
+            "keep IoTDB's form of each password set (unsalted MD5, as IoTDB stores it) next to "
+            "the PBKDF2 hash, so users sent to a real IoTDB (inclusion auth) log in there; off: "
+            "the forms kept are forgotten at start"
+        ),
+    )
     login_lock_threshold: int = attrs.field(
         default=5,
         validator=_positive,

@@ -7,6 +7,8 @@ import argparse
 import getpass
 import sys
 
+from ..config import Config
+from ..errors import ConfigError
 from ..server.users import UserStore
 
 __all__ = ["configure_users_command", "run_users_command"]
@@ -29,11 +31,22 @@ def _new_password(args: argparse.Namespace) -> str:
     return first
 
 
+def _keeps_iotdb_digest(args: argparse.Namespace) -> bool:
+    """The node setting ``iotdb_password_digest`` (``--config``, ``PIPECORE_*`` variables);
+    its default when the file names keys of plugins not loaded here (a node started with the
+    setting off forgets the forms anyway)."""
+    try:
+        return bool(Config.load(getattr(args, "config", None)).node.iotdb_password_digest)
+    except ConfigError:
+        return True
+
+
 def run_users_command(args: argparse.Namespace) -> int:
     if not args.data_dir:
         print("error: pipecore users needs --data-dir", file=sys.stderr)
         return 2
     users = UserStore.for_data_dir(args.data_dir)
+    users.iotdb_digest = _keeps_iotdb_digest(args)
     if args.command == "list":
         print("\n".join(users.users()))
         return 0

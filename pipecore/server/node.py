@@ -181,6 +181,7 @@ class Node:
             self.users.throttle.configure(
                 self.config.node.login_lock_threshold, self.config.node.login_lock_seconds
             )
+            self.users.configure_iotdb_digest(self.config.node.iotdb_password_digest)
             self.executor = SubtaskExecutor(self.config.pipe.subtask_thread_count, "pipecore")
             self.pipes = PipeManager(
                 catalog=self.catalog,

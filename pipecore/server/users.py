@@ -2,7 +2,10 @@
 receivers (the handshake's ``username``/``password``, IoTDB 1.3.3+).
 
 Users and salted PBKDF2-SHA256 password hashes (never the passwords) live in
-``<data dir>/system/users.json``. A new node has the user ``root`` with the password ``root``,
+``<data dir>/system/users.json``, with IoTDB's own (weaker, unsalted MD5) form of each
+password next to it while the node setting ``iotdb_password_digest`` is on, so that users
+sent to a real IoTDB log in there (`pipecore.iotdb_password`, docs/security.md).
+A new node has the user ``root`` with the password ``root``,
 as IoTDB does: **change it** before opening the RPC port to anyone::
 
     pipecore users --data-dir DIR passwd root      # asks for the new password
@@ -29,6 +32,7 @@ from typing import Any, TypeVar
 from pipecore_storage.status import Status, TSStatusCode
 
 from ..errors import ConfigError
+from ..iotdb_password import iotdb_password_digest
 from ..logins import LoginThrottle
 
 __all__ = ["DEFAULT_ROOT_PASSWORD", "UserStore"]
@@ -45,8 +49,11 @@ def _hash(password: str, salt: bytes) -> str:
 class UserStore:
     """Users and password hashes in a JSON file; created with root/root on first use."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, iotdb_digest: bool = True) -> None:
         self.path = Path(path)
+        #: keep IoTDB's form of each password set from now on (``iotdb``, see
+        #: `pipecore.iotdb_password`), so that a user sent to a real IoTDB logs in there
+        self.iotdb_digest = iotdb_digest
         self._lock = threading.RLock()
         self._cache: tuple[float, dict[str, Any]] | None = None
         self._verified: dict[tuple[str, str], str] = {}  # (user, password) -> hash it matched
@@ -119,15 +126,23 @@ class UserStore:
         if record is None:
             return Status(TSStatusCode.USER_NOT_EXIST, f"User {username} does not exist")
         digest = record.get("hash", "")
-        if self._verified.get((username, password)) == digest:
+        stored = digest or record.get("iotdb", "")
+        if stored and self._verified.get((username, password)) == stored:
             return Status.ok()
-        salt = bytes.fromhex(record.get("salt", ""))
-        if not hmac.compare_digest(_hash(password, salt), digest):
+        if digest:
+            salt = bytes.fromhex(record.get("salt", ""))
+            matches = hmac.compare_digest(_hash(password, salt), digest)
+        else:  # a user received from IoTDB (or over IoTDB's layout) with IoTDB's form only
+            iotdb = str(record.get("iotdb", ""))
+            matches = bool(iotdb) and hmac.compare_digest(
+                iotdb_password_digest(password).encode(), iotdb.encode()
+            )
+        if not matches:
             return Status(
                 TSStatusCode.WRONG_LOGIN_PASSWORD,
                 f"Authentication failed: wrong password for user {username}",
             )
-        self._verified[(username, password)] = digest
+        self._verified[(username, password)] = stored
         return Status.ok()
 
     def uses_default_password(self) -> bool:
@@ -141,7 +156,25 @@ class UserStore:
             users = document["users"]
             if username not in users and not create:
                 raise KeyError(f"user {username} does not exist")
-            users[username] = {**users.get(username, {}), **self._record(password)}
+            record = {**users.get(username, {}), **self._record(password)}
+            record.pop("iotdb", None)
+            if self.iotdb_digest and username != "root":  # root never travels
+                record["iotdb"] = iotdb_password_digest(password)
+            users[username] = record
+
+        self.update(change)
+
+    def configure_iotdb_digest(self, enabled: bool) -> None:
+        """Keep IoTDB's form of passwords set from now on (`enabled`), or not; when not,
+        forget the forms already kept (node setting ``iotdb_password_digest``)."""
+        self.iotdb_digest = enabled
+        if enabled or not any("iotdb" in r and r.get("hash") for r in self._users().values()):
+            return
+
+        def change(document: dict[str, Any]) -> None:
+            for record in document["users"].values():
+                if record.get("hash"):  # a user with IoTDB's form only keeps it: its login
+                    record.pop("iotdb", None)
 
         self.update(change)
 

@@ -79,7 +79,10 @@ _PATH_PRIVILEGES = frozenset(("READ_DATA", "WRITE_DATA", "READ_SCHEMA", "WRITE_S
 
 def _auth_record(record: dict, pattern: SeriesPattern) -> dict | None:
     """`record` with the paths of a grant/revoke the pattern may reach; None when nothing of
-    it is left."""
+    it is left (a password change's ``grants``, `pipecore.auth_records`, trimmed alike)."""
+    if record["op"] == "alter_user" and record.get("grants") and not pattern.is_root:
+        grants = [_auth_record(g, pattern) for g in record["grants"]]
+        return {**record, "grants": [g for g in grants if g is not None]}
     if record["op"] not in ("grant", "revoke") or pattern.is_root or not record["paths"]:
         return record
     paths = [p for p in record["paths"] if _reaches(pattern, _fixed_prefix(p))]

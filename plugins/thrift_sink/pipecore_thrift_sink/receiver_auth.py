@@ -14,7 +14,10 @@ changing a password MANAGE_USER unless it is the user's own; creating or droppin
 granting or revoking one to a user need MANAGE_ROLE; granting or revoking privileges needs
 each of them WITH GRANT OPTION (on the paths, for a path privilege); else 803 NO_PERMISSION and
 nothing of the request is applied. root may do everything. Passwords travel as the sender's
-stored salt and PBKDF2 hash, never in clear, and are never logged.
+stored salt and PBKDF2 hash (and IoTDB's stored form, `pipecore.iotdb_password`, when the
+sender keeps it), never in clear from pipecore, and are never logged. A real IoTDB's clear
+CreateUser / UpdateUser are hashed here; its auth history (the user and role files of its
+config snapshot, `protocol.auth_snapshot`) is applied as records like the realtime plans.
 """
 
 from __future__ import annotations
@@ -28,8 +31,17 @@ from pipecore.rpc import PipeTransferResponse, Status, TSStatusCode
 from pipecore_storage.origin import Origin
 
 from .protocol.auth_plans import AUTHOR_PLAN_TYPES, decode_author_plan
+from .protocol.auth_snapshot import AUTH_SNAPSHOT_TYPES, auth_snapshot_records
 
-__all__ = ["AUTH_OPS", "apply_with_auth", "author_plan_request", "authorize_auth", "is_author_plan"]
+__all__ = [
+    "AUTH_OPS",
+    "apply_with_auth",
+    "auth_snapshot_request",
+    "author_plan_request",
+    "authorize_auth",
+    "is_auth_snapshot",
+    "is_author_plan",
+]
 
 log = logging.getLogger(__name__)
 
@@ -168,3 +180,41 @@ def author_plan_request(receiver: Any, body: bytes) -> PipeTransferResponse:
             return PipeTransferResponse(Status.ok())
         return PipeTransferResponse(Status(_CONFLICT, f"{record['op']} {record['name']}: {exc}"))
     return PipeTransferResponse(Status.ok())
+
+
+def is_auth_snapshot(seal: Any) -> bool:
+    """Whether a config snapshot seal (202) carries a user, role or user-role file."""
+    raw = str(seal.params_dict.get("fileType") or "").strip()
+    return raw.isdigit() and int(raw) in AUTH_SNAPSHOT_TYPES
+
+
+def auth_snapshot_request(receiver: Any, seal: Any, files: Sequence[bytes]) -> PipeTransferResponse:
+    """Type 202 with one file of IoTDB's auth history (`protocol.auth_snapshot`): its records
+    of the plan types the seal's ``Type`` names, checked and applied like the realtime ones."""
+    file_type = int(str(seal.params_dict.get("fileType")).strip())
+    raw = str(seal.params_dict.get("Type") or "")
+    try:
+        wanted = {int(t) for t in raw.split(",") if t.strip()}
+    except ValueError:
+        return PipeTransferResponse(
+            Status(TSStatusCode.PIPE_TRANSFER_FILE_ERROR, f"illegal plan types {raw!r}")
+        )
+    records = [
+        record
+        for name, data in zip(seal.file_names, files, strict=True)
+        for plan_type, record in auth_snapshot_records(file_type, name, data)
+        if plan_type in wanted
+    ]
+    refused = authorize_auth(receiver, records)
+    if refused is not None:
+        return refused
+    s = receiver.settings
+    status = apply_with_auth(s.store, s.users, records, receiver.origin, lambda run: Status.ok())
+    log.info(
+        "receiver %s: auth snapshot %s: %d record(s), %s",
+        receiver.receiver_id,
+        list(seal.file_names),
+        len(records),
+        TSStatusCode.name_of(status.code),
+    )
+    return PipeTransferResponse(status)

@@ -38,7 +38,12 @@ from pipecore_storage.types import TSDataType
 from .protocol import PipeProtocolError, TsFileSealV2, decode_file_seal_v2
 from .protocol import config_plan as cp
 from .protocol.request import prior_status
-from .receiver_auth import author_plan_request, is_author_plan
+from .receiver_auth import (
+    auth_snapshot_request,
+    author_plan_request,
+    is_auth_snapshot,
+    is_author_plan,
+)
 
 __all__ = [
     "apply_config_plan",
@@ -329,6 +334,8 @@ def config_snapshot_seal(receiver: Any, body: bytes) -> PipeTransferResponse:
             return PipeTransferResponse(
                 Status(TSStatusCode.PIPE_TRANSFER_FILE_ERROR, f"Failed to seal: {exc}")
             )
+        if is_auth_snapshot(seal):  # users and roles (IoTDB's auth history)
+            return auth_snapshot_request(receiver, seal, data)
         plans = seal_plans(seal, data)
     finally:
         files.clear()

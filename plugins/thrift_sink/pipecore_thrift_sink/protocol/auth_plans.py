@@ -14,12 +14,19 @@ An author plan (``AuthorPlan.serializeImpl``, IoTDB 2.0.1)::
 GrantUser 626, GrantRoleToUser 627, RevokeUser 628, RevokeRole 629, RevokeRoleFromUser 630,
 CreateUserWithRawPassword 638 (its password is stored as given: the receiver does not hash it).
 
-* ``create_user`` → CreateUserWithRawPassword carrying pipecore's stored hash (as
-  ``pbkdf2-sha256$<salt>$<hash>``, which a pipecore receiver reads back): the user exists
-  on IoTDB with its roles and privileges, but cannot log in there with its password (IoTDB
-  checks its own digest of the password, which pipecore's salted PBKDF2 hash is not);
-* ``alter_user`` is left out with a warning (IoTDB's UpdateUser hashes the new password it
-  gets, and pipecore has only a hash);
+* ``create_user`` → CreateUserWithRawPassword carrying IoTDB's stored form of the password
+  (the record's ``iotdb``, `pipecore.iotdb_password`: the string IoTDB 2.0.1 itself stores
+  and checks a login against), so the user logs in on IoTDB with its password. A user whose
+  record has no such form (set before pipecore kept it, or with ``iotdb_password_digest``
+  off) goes with pipecore's stored hash (as ``pbkdf2-sha256$<salt>$<hash>``, which a pipecore
+  receiver reads back): it exists on IoTDB with its roles and privileges but cannot log in
+  there with its password;
+* ``alter_user`` with IoTDB's form → DropUser, CreateUserWithRawPassword with the new form,
+  then the user's privileges and roles again (the record's ``grants``): IoTDB 2.0.1 has no
+  plan that sets a stored form on an existing user (its UpdateUser hashes the password it
+  gets, and IoTDB's own sender sends it the password in clear, which pipecore never keeps);
+  for that moment the user does not exist on IoTDB. Without the form it is left out with a
+  warning, as before;
 * a grant or revoke goes as one plan for its path privileges (with the paths) and one for
   its global privileges (without paths), with IoTDB 2.0.1's PrivilegeType ordinals, which
   differ from pipecore's order (USE_MODEL is the 11th there).
@@ -126,10 +133,31 @@ def _privilege_plans(record: dict) -> Iterator[tuple[int, bytes, int]]:
         yield _CONFIG, body, 1 if i == len(sent) - 1 else 0
 
 
+def _recreate_user(record: dict) -> Iterator[tuple[int, bytes, int]]:
+    """A password change as IoTDB 2.0.1 can take one with the stored form: the user dropped,
+    created again with its new form, and given back its privileges and roles."""
+    name = record["name"]
+    bodies = [
+        encode_author_plan("DropUser", user=name),
+        encode_author_plan("CreateUserWithRawPassword", user=name, password=record["iotdb"]),
+    ]
+    for grant in record.get("grants", ()):
+        if grant["op"] == "grant_role":
+            bodies.append(
+                encode_author_plan("GrantRoleToUser", user=grant["user"], role=grant["role"])
+            )
+        elif grant["op"] == "grant":
+            bodies += [body for _, body, _ in _privilege_plans(grant)]
+    for i, body in enumerate(bodies):
+        yield _CONFIG, body, 1 if i == len(bodies) - 1 else 0
+
+
 def auth_requests(record: dict) -> Iterator[tuple[int, bytes, int]]:
     """(request type, body, records carried) for one auth record to a real IoTDB."""
     op = record["op"]
-    if op == "create_user":
+    if op == "alter_user" and record.get("iotdb"):
+        yield from _recreate_user(record)
+    elif op == "create_user":
         body = encode_author_plan(
             "CreateUserWithRawPassword", user=record["name"], password=_raw_password(record)
         )
@@ -145,10 +173,11 @@ def auth_requests(record: dict) -> Iterator[tuple[int, bytes, int]]:
         yield _CONFIG, encode_author_plan(plan, user=record["user"], role=record["role"]), 1
     elif op in ("grant", "revoke"):
         yield from _privilege_plans(record)
-    else:  # alter_user: IoTDB would hash the hash
+    else:  # alter_user without IoTDB's form: IoTDB would hash the hash
         log.warning(
             "a real IoTDB receiver: %s %s not sent (IoTDB's UpdateUser takes a password, "
-            "pipecore keeps only its hash)",
+            "pipecore keeps only its hash: the password was set before pipecore kept "
+            "IoTDB's form, or with iotdb_password_digest off)",
             op,
             record.get("name"),
         )
@@ -166,6 +195,9 @@ AUTHOR_PLAN_TYPES = frozenset({*AUTH_PLAN_TYPES.values(), CREATE_USER, UPDATE_US
 
 
 def _raw_password(record: dict) -> str:
+    """IoTDB's stored form when the record has it, else pipecore's hash (see the module)."""
+    if record.get("iotdb"):
+        return str(record["iotdb"])
     return f"{RAW_HASH_PREFIX}{record['salt']}${record['hash']}"
 
 
@@ -197,10 +229,11 @@ def decode_author_plan(body: bytes) -> tuple[dict, str | None]:
     name = _TYPE_NAMES[plan_type]
     if name == "CreateUserWithRawPassword":
         raw = password or ""
-        salt, digest = "", raw
         if raw.startswith(RAW_HASH_PREFIX):
             salt, _, digest = raw[len(RAW_HASH_PREFIX) :].partition("$")
-        return {"op": "create_user", "name": user, "salt": salt, "hash": digest}, None
+            return {"op": "create_user", "name": user, "salt": salt, "hash": digest}, None
+        # IoTDB's stored form (from pipecore or from IoTDB): a login is checked against it
+        return {"op": "create_user", "name": user, "salt": "", "hash": "", "iotdb": raw}, None
     simple = {
         "DropUser": {"op": "drop_user", "name": user},
         "CreateRole": {"op": "create_role", "name": role},

@@ -682,7 +682,8 @@ def snapshot_plans(
             plans.append(SetTTL(tuple(split_path(path, allow_wildcards=True)), ttl))
     else:
         raise PipeProtocolError(
-            f"config snapshot file type {file_type} (users and roles) is not applied by pipecore",
+            f"config snapshot file type {file_type} is not applied here (users and roles: "
+            "receiver_auth)",
             "fileType",
         )
     kept: list[ConfigPlan] = []
