@@ -391,8 +391,9 @@ def _device_dataset(s: Select, names: list[str], types: dict, parts: list) -> Da
 
 
 # ---------------------------------------------------------------- aggregates
-def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str | None, str, Any]]:
-    """(header, function, SeriesInfo) per aggregate column."""
+def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str | None, str, Any, str]]:
+    """(alias, function, SeriesInfo, function as written) per aggregate column: IoTDB's header
+    keeps the function's spelling (``MAX_VALUE(root.sg.d1.s1)`` for ``MAX_VALUE(s1)``)."""
     out = []
     for item in s.columns:
         call = item.selector
@@ -412,7 +413,7 @@ def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str | None
         if item.alias is not None and len(found) > 1:
             raise semantic(s, f"alias {item.alias} matches {len(found)} series")
         for info in found:
-            out.append((item.alias, call.function, info))
+            out.append((item.alias, call.function, info, call.spelling or call.function.lower()))
     return out
 
 
@@ -424,11 +425,11 @@ def _aggregate_row(ctx: Context, s: Select, specs: list, label: Callable[[Any], 
     start, end = _time_bounds(s, bounds, ctx.now_ms)
     headers, types, cells = [], [], []
     if specs:
-        pairs = [(function.lower(), info.path) for _, function, info in specs]
+        pairs = [(function.lower(), info.path) for _, function, info, _ in specs]
         table = ctx.store.aggregate(pairs, start, end)
         cells = list(table.rows[0])
-    for alias, function, info in specs:
-        headers.append(alias or f"{function.lower()}({label(info)})")
+    for alias, function, info, name in specs:
+        headers.append(alias or f"{name}({label(info)})")
         types.append(_AGGREGATE_TYPES.get(function, info.data_type))
     return headers, types, cells
 
@@ -465,24 +466,26 @@ def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
     """``SELECT agg(...) FROM ... GROUP BY LEVEL = l, ...``: one column per function and
     grouped path (``count(root.ln.*.*.*)``), as IoTDB answers."""
     specs = _aggregate_specs(ctx, s, s.from_paths)
-    for _, function, _info in specs:
+    for _, function, _info, _ in specs:
         if function not in _LEVEL_MERGE and function != "AVG":
             raise semantic(s, f"GROUP BY LEVEL does not take {function.lower()}()")
     expanded = []  # AVG as its SUM and COUNT
-    for _alias, function, info in specs:
+    for _alias, function, info, _ in specs:
         parts = ("SUM", "COUNT") if function == "AVG" else (function,)
-        expanded += [(None, part, info) for part in parts]
+        expanded += [(None, part, info, part.lower()) for part in parts]
     _, _, cells = _aggregate_row(ctx, s, expanded, lambda info: info.path)
     results = iter(cells)
     groups: dict[tuple[str, str], dict[str, list]] = {}
     aliases: dict[tuple[str, str], str | None] = {}
     types: dict[tuple[str, str], TSDataType] = {}
-    for alias, function, info in specs:
+    names: dict[tuple[str, str], str] = {}
+    for alias, function, info, name in specs:
         key = (function, _level_label(info.path, s.group_by_levels))
         bucket = groups.setdefault(key, {})
         for part in ("SUM", "COUNT") if function == "AVG" else (function,):
             bucket.setdefault(part, []).append(next(results))
         aliases.setdefault(key, alias)
+        names.setdefault(key, name)
         kind = _AGGREGATE_TYPES.get(function, info.data_type)
         if types.setdefault(key, kind) != kind:
             raise semantic(s, f"GROUP BY LEVEL: {function.lower()}() over series of two types")
@@ -496,7 +499,7 @@ def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
             value = total / count if count else None
         else:
             value = _LEVEL_MERGE[function](bucket[function])
-        headers.append(aliases[key] or f"{function.lower()}({label})")
+        headers.append(aliases[key] or f"{names[key]}({label})")
         kinds.append(types[key])
         values.append(value)
     columns = [_column(v, t) for v, t in zip(values, kinds, strict=True)]
@@ -520,7 +523,7 @@ def select_aggregate(ctx: Context, s: Select) -> Outcome:
 
 def select_aggregate_by_device(ctx: Context, s: Select) -> Outcome:
     specs = _aggregate_specs(ctx, s, s.from_paths)
-    devices = sorted({info.device for _, _, info in specs})
+    devices = sorted({info.device for _, _, info, _ in specs})
     headers: list[str] = []
     types: dict[str, TSDataType] = {}
     table: list[dict[str, object]] = []
