@@ -1,5 +1,6 @@
-"""IoTDB's IoTDBPipeSinkCompressionIT (pipe/it/dual/treemodel/auto/enhanced; named
-IoTDBPipeConnectorCompressionIT in 1.3's autocreate folder, same methods): the sink's
+"""IoTDB's IoTDBPipeSinkCompressionIT (pipe/it/dual/treemodel/auto/enhanced; the 2.0 line's
+autocreate IoTDBPipeConnectorCompressionIT has the same methods) and 1.3's
+IoTDBPipeConnectorCompressionIT (four hybrid/log cases, one realtime point): the sink's
 ``compressor`` chains over the thrift (async and sync) and air-gap sinks, and the zstd level
 bounds."""
 
@@ -74,6 +75,51 @@ def test_compression(
         "flush",
     )
     assert_data_eventually(receiver, count, "count(root.db.d1.s1),", ["8,"])
+
+
+@pytest.mark.parametrize(
+    ("connector", "realtime_mode", "batch", "compressors"),
+    [
+        pytest.param("iotdb-thrift-connector", "hybrid", True, "snappy", id="testCompression1"),
+        pytest.param(
+            "iotdb-thrift-connector", "hybrid", True, "snappy, lzma2", id="testCompression2"
+        ),
+        pytest.param(
+            "iotdb-thrift-sync-connector", "hybrid", True, "snappy", id="testCompression3"
+        ),
+        pytest.param("iotdb-thrift-sync-connector", "log", False, "lzma2", id="testCompression4"),
+    ],
+)
+def test_connector_compression_1_3(
+    auto_env, connector: str, realtime_mode: str, batch: bool, compressors: str
+) -> None:
+    """1.3's ConnectorCompressionIT testCompression1..4 (doTest)."""
+    sender, receiver = auto_env
+    sender.try_execute(
+        "insert into root.db.d1(time, s1) values (2010-01-01T10:00:00+08:00, 1)",
+        "insert into root.db.d1(time, s1) values (2010-01-02T10:00:00+08:00, 2)",
+        "flush",
+    )
+    _create(
+        sender,
+        "p1",
+        {"extractor": "iotdb-extractor", "extractor.realtime.mode": realtime_mode},
+        {"processor": "do-nothing-processor"},
+        {
+            "connector": connector,
+            "connector.batch.enable": "true" if batch else "false",
+            "connector.ip": "127.0.0.1",
+            "connector.port": str(receiver.port),
+            "connector.user": "root",
+            "connector.password": "root",
+            "connector.compressor": compressors,
+        },
+    )
+    sender.execute("start pipe p1")
+    count = "select count(*) from root.**"
+    assert_data_eventually(receiver, count, "count(root.db.d1.s1),", ["2,"])
+    sender.try_execute("insert into root.db.d1(time, s1) values (now(), 3)", "flush")
+    assert_data_eventually(receiver, count, "count(root.db.d1.s1),", ["3,"])
 
 
 def test_zstd_compressor_level(auto_env) -> None:
