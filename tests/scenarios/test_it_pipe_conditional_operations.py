@@ -20,7 +20,10 @@ def _pipes(node: ItNode) -> list[dict[str, str]]:
         while data.has_next():
             fields = data.next().get_fields()
             rows.append(
-                {n: (None if f is None else f.get_string_value()) for n, f in zip(names, fields)}
+                {
+                    n: (None if f is None else f.get_string_value())
+                    for n, f in zip(names, fields, strict=True)
+                }
             )
         return [r for r in rows if not r["ID"].startswith("__consensus")]
     finally:
