@@ -4,7 +4,8 @@
   the `PipeReceiver` a plugin registers and session calls to a `SessionHandler`.
 * `Listener` — a TCP listener's lifecycle (bind, accept thread, connection threads, limit,
   stop), shared by `RpcServer` and the air-gap receiver.
-* `RpcClient` / `PipeTransferClient` — synchronous clients (the sinks use the latter).
+* `RpcClient` / `PipeTransferClient` — synchronous clients (the sinks use the latter);
+  `connect_from` — a connection from a restricted set of local ports (``send-port.*``).
 * `Status`, `TSStatusCode`, `Endpoint`, `PipeTransferResponse` — values without Thrift types.
 * `pipecore.rpc.thrift` — the one facade over the generated code (structs for handlers).
 """
@@ -22,6 +23,7 @@ from .errors import (
 )
 from .framing import DEFAULT_MAX_FRAME_SIZE
 from .listener import Listener, ListenerConnection
+from .send_ports import connect_from
 from .server import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RPC_PORT,
@@ -58,4 +60,5 @@ __all__ = [
     "SessionHandlerFactory",
     "Status",
     "TSStatusCode",
+    "connect_from",
 ]

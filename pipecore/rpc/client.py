@@ -13,12 +13,14 @@ import contextlib
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from pipecore_storage.status import PipeTransferResponse
 
 from .errors import RpcConnectionError, RpcProtocolError, RpcTimeoutError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, write_frame
+from .send_ports import connect_from
 from .thrift import (
     BINARY,
     TPipeTransferReq,
@@ -50,6 +52,7 @@ class RpcClient:
         server_hostname: str | None = None,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         protocol: str = BINARY,
+        send_ports: Sequence[int] = (),
     ) -> None:
         self.host = host
         self.port = int(port)
@@ -59,6 +62,7 @@ class RpcClient:
         self.server_hostname = server_hostname
         self.max_frame_size = max_frame_size
         self.protocol = protocol
+        self.send_ports = send_ports  # local ports to connect from (`send_ports.connect_from`)
         self._sock: socket.socket | None = None
         self._reader: FrameReader | None = None
         self._lock = threading.Lock()
@@ -134,7 +138,7 @@ class RpcClient:
         if self._sock is not None:
             return
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            sock = connect_from((self.host, self.port), self.connect_timeout, self.send_ports)
         except TimeoutError as exc:
             raise RpcTimeoutError(
                 f"cannot connect within {self.connect_timeout}s", self.peer

@@ -391,8 +391,12 @@ def _device_dataset(s: Select, names: list[str], types: dict, parts: list) -> Da
 
 
 # ---------------------------------------------------------------- aggregates
-def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str | None, str, Any]]:
-    """(header, function, SeriesInfo) per aggregate column."""
+def _aggregate_specs(
+    ctx: Context, s: Select, prefixes
+) -> list[tuple[str | None, str, Any, str, Any]]:
+    """(alias, function, SeriesInfo, function as written, path as written) per aggregate
+    column: IoTDB's header keeps the function's spelling (``MAX_VALUE(root.sg.d1.s1)`` for
+    ``MAX_VALUE(s1)``)."""
     out = []
     for item in s.columns:
         call = item.selector
@@ -412,7 +416,8 @@ def _aggregate_specs(ctx: Context, s: Select, prefixes) -> list[tuple[str | None
         if item.alias is not None and len(found) > 1:
             raise semantic(s, f"alias {item.alias} matches {len(found)} series")
         for info in found:
-            out.append((item.alias, call.function, info))
+            name = call.spelling or call.function.lower()
+            out.append((item.alias, call.function, info, name, call.path))
     return out
 
 
@@ -424,11 +429,11 @@ def _aggregate_row(ctx: Context, s: Select, specs: list, label: Callable[[Any], 
     start, end = _time_bounds(s, bounds, ctx.now_ms)
     headers, types, cells = [], [], []
     if specs:
-        pairs = [(function.lower(), info.path) for _, function, info in specs]
+        pairs = [(function.lower(), info.path) for _, function, info, *_ in specs]
         table = ctx.store.aggregate(pairs, start, end)
         cells = list(table.rows[0])
-    for alias, function, info in specs:
-        headers.append(alias or f"{function.lower()}({label(info)})")
+    for alias, function, info, name, *_ in specs:
+        headers.append(alias or f"{name}({label(info)})")
         types.append(_AGGREGATE_TYPES.get(function, info.data_type))
     return headers, types, cells
 
@@ -454,35 +459,44 @@ _LEVEL_MERGE: dict[str, Callable[[list], object]] = {
 }
 
 
-def _level_label(path: str, levels: tuple[int, ...]) -> str:
-    """IoTDB's grouped path: the nodes at `levels` (and root) kept, the others ``*``."""
+def _level_label(path: str, levels: tuple[int, ...], keep_last: bool = False) -> str:
+    """IoTDB's grouped path: the nodes at `levels` (and root) kept, the others ``*`` — but the
+    measurement stays when the select list named it (`keep_last`): IoTDB 2.0.1 answers
+    ``count(root.x.*.s1)`` to ``count(s1) ... group by level=1`` and ``count(root.x.*.*)`` to
+    ``count(*)``."""
     nodes = split_path(path)
     shown = [iotdb_path(join_path(["root", n]))[5:] for n in nodes[1:]]  # IoTDB's quoting
-    return ".".join(["root", *(n if i in levels else "*" for i, n in enumerate(shown, 1))])
+    last = len(shown)
+    kept = (n if i in levels or (keep_last and i == last) else "*" for i, n in enumerate(shown, 1))
+    return ".".join(["root", *kept])
 
 
 def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
     """``SELECT agg(...) FROM ... GROUP BY LEVEL = l, ...``: one column per function and
     grouped path (``count(root.ln.*.*.*)``), as IoTDB answers."""
     specs = _aggregate_specs(ctx, s, s.from_paths)
-    for _, function, _info in specs:
+    if not specs:
+        return _no_series()
+    for _, function, *_ in specs:
         if function not in _LEVEL_MERGE and function != "AVG":
             raise semantic(s, f"GROUP BY LEVEL does not take {function.lower()}()")
     expanded = []  # AVG as its SUM and COUNT
-    for _alias, function, info in specs:
+    for _alias, function, info, _, written in specs:
         parts = ("SUM", "COUNT") if function == "AVG" else (function,)
-        expanded += [(None, part, info) for part in parts]
+        expanded += [(None, part, info, part.lower(), written) for part in parts]
     _, _, cells = _aggregate_row(ctx, s, expanded, lambda info: info.path)
     results = iter(cells)
     groups: dict[tuple[str, str], dict[str, list]] = {}
     aliases: dict[tuple[str, str], str | None] = {}
     types: dict[tuple[str, str], TSDataType] = {}
-    for alias, function, info in specs:
-        key = (function, _level_label(info.path, s.group_by_levels))
+    names: dict[tuple[str, str], str] = {}
+    for alias, function, info, name, written in specs:
+        key = (function, _level_label(info.path, s.group_by_levels, "*" not in written.last))
         bucket = groups.setdefault(key, {})
         for part in ("SUM", "COUNT") if function == "AVG" else (function,):
             bucket.setdefault(part, []).append(next(results))
         aliases.setdefault(key, alias)
+        names.setdefault(key, name)
         kind = _AGGREGATE_TYPES.get(function, info.data_type)
         if types.setdefault(key, kind) != kind:
             raise semantic(s, f"GROUP BY LEVEL: {function.lower()}() over series of two types")
@@ -496,7 +510,7 @@ def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
             value = total / count if count else None
         else:
             value = _LEVEL_MERGE[function](bucket[function])
-        headers.append(aliases[key] or f"{function.lower()}({label})")
+        headers.append(aliases[key] or f"{names[key]}({label})")
         kinds.append(types[key])
         values.append(value)
     columns = [_column(v, t) for v, t in zip(values, kinds, strict=True)]
@@ -506,10 +520,18 @@ def select_aggregate_by_level(ctx: Context, s: Select) -> Outcome:
     )
 
 
+def _no_series() -> Outcome:
+    """An aggregate over no series: IoTDB 2.0.1 answers a ``Time`` column and no row (as a
+    raw query over nothing), not an empty header."""
+    return rows(DataSet((), (), (), (), np.empty(0, np.int64)))
+
+
 def select_aggregate(ctx: Context, s: Select) -> Outcome:
     if s.group_by_levels:
         return select_aggregate_by_level(ctx, s)
     specs = _aggregate_specs(ctx, s, s.from_paths)
+    if not specs:
+        return _no_series()
     headers, types, cells = _aggregate_row(ctx, s, specs, lambda info: iotdb_path(info.path))
     columns = [_column(v, t) for v, t in zip(cells, types, strict=True)]
     index = _order_and_page(s, 1)
@@ -520,7 +542,9 @@ def select_aggregate(ctx: Context, s: Select) -> Outcome:
 
 def select_aggregate_by_device(ctx: Context, s: Select) -> Outcome:
     specs = _aggregate_specs(ctx, s, s.from_paths)
-    devices = sorted({info.device for _, _, info in specs})
+    if not specs:
+        return _no_series()
+    devices = sorted({info.device for _, _, info, *_ in specs})
     headers: list[str] = []
     types: dict[str, TSDataType] = {}
     table: list[dict[str, object]] = []

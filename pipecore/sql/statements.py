@@ -446,9 +446,11 @@ class AggregateCall:
 
     function: str
     path: Path
+    #: the function name as written (``MAX_VALUE``, ``max_value``): IoTDB's column header keeps it
+    spelling: str = attrs.field(default="", eq=False)
 
     def __str__(self) -> str:
-        return f"{self.function.lower()}({self.path})"
+        return f"{self.spelling or self.function.lower()}({self.path})"
 
 
 SeriesSelector = Path | AggregateCall

@@ -149,7 +149,9 @@ class DataMixin(TermsMixin):
                 f"{function} takes exactly one series, got {len(args)}", meta.line, meta.column
             )
         return Located(
-            st.AggregateCall(function=function, path=args[0].value), meta.line, meta.column
+            st.AggregateCall(function=function, path=args[0].value, spelling=name.text),
+            meta.line,
+            meta.column,
         )
 
     def result_column(self, meta: Any, children: list[Any]) -> st.ResultColumn:

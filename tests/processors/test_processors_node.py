@@ -202,7 +202,8 @@ def test_count_point_processor_reports_the_running_total(node: Node) -> None:
         return int(tablets[-1].columns[0][-1]) if tablets else None
 
     wait_until(lambda: total() == 5, 20)
-    assert {t.device for t in collected(name)} == {"root.cnt.p"}
+    # IoTDB's device is the whole output path, its measurement the last node
+    assert {t.device for t in collected(name)} == {"root.cnt.p.n"}
     assert {t.measurements[0] for t in collected(name)} == {"n"}
 
 

@@ -21,10 +21,14 @@ for _folder in (_HERE, _HERE.parent / "thrift"):
         sys.path.insert(0, str(_folder))
 
 from iotdb_it import ItNode  # noqa: E402
+from thrift_processes import free_port  # noqa: E402
 
 
-def _pair(tmp: Path, config: dict) -> Iterator[tuple[ItNode, ItNode]]:
-    sender, receiver = ItNode(tmp, "sender", config), ItNode(tmp, "receiver", config)
+def _pair(
+    tmp: Path, config: dict, receiver_config: dict | None = None
+) -> Iterator[tuple[ItNode, ItNode]]:
+    sender = ItNode(tmp, "sender", config)
+    receiver = ItNode(tmp, "receiver", {**config, **(receiver_config or {})})
     for node in (sender, receiver):
         node.launch()
     try:
@@ -39,9 +43,12 @@ def _pair(tmp: Path, config: dict) -> Iterator[tuple[ItNode, ItNode]]:
 @pytest.fixture(scope="session")
 def _auto_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ItNode, ItNode]]:
     # trusted_uri_pattern: IoTDB 2.0.1's default (its iotdb-system.properties), which
-    # IoTDBPipeSyntaxIT.testPipePluginValidation reads back in its 701 message
+    # IoTDBPipeSyntaxIT.testPipePluginValidation reads back in its 701 message; the receiver
+    # also runs IoTDB's air-gap receiver (setPipeAirGapReceiverEnabled(true) of the
+    # compression, custom-port and protocol ITs): `ItNode.air_gap_port`
     config = {"enable_auto_create_schema": True, "trusted_uri_pattern": "file:.*"}
-    yield from _pair(tmp_path_factory.mktemp("it-auto"), config)
+    air_gap = {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": free_port()}
+    yield from _pair(tmp_path_factory.mktemp("it-auto"), config, air_gap)
 
 
 @pytest.fixture(scope="session")

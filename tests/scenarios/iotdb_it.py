@@ -36,6 +36,8 @@ class ItNode(Serve):
     def __init__(self, tmp: Any, name: str, config: dict[str, Any] | None = None) -> None:
         super().__init__(tmp, name, {**FAST_CONFIG, **(config or {})})
         self._client: Session | None = None
+        #: the air-gap receiver's port when the node runs one (IoTDB's getPipeAirGapReceiverPort)
+        self.air_gap_port: int | None = (config or {}).get("pipe_air_gap_receiver_port")
 
     def client(self) -> Session:
         if self._client is None:

@@ -112,7 +112,7 @@ class IoTDBAirGapSink(IoTDBThriftSyncSink):
         self._files_policy = _WholeFilePolicy(self.policy)
 
     def transport_factory(self) -> Any:
-        return air_gap_transport_factory(self.air_gap.e_language)
+        return air_gap_transport_factory(self.air_gap.e_language, self.options.send_ports)
 
     def file_policy(self) -> StatusPolicy:
         return self._files_policy

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipecore import PipeConnectionError
-from pipecore.rpc import Endpoint, PipeTransferResponse, Status, TSStatusCode
+from pipecore.rpc import Endpoint, PipeTransferResponse, Status, TSStatusCode, connect_from
 from pipecore.rpc.errors import RpcConnectionError, RpcError, RpcProtocolError, RpcTimeoutError
 from pipecore_thrift_sink.client import Transport
 from pipecore_thrift_sink.protocol import (
@@ -42,13 +42,18 @@ class AirGapTransport:
     """One TCP connection to an air-gap receiver (or the gateway in front of it)."""
 
     def __init__(
-        self, endpoint: Endpoint, timeout: float, connect_timeout: float, e_language: bool
+        self,
+        endpoint: Endpoint,
+        timeout: float,
+        connect_timeout: float,
+        e_language: bool,
+        send_ports: Sequence[int] = (),
     ) -> None:
         self.peer = str(endpoint)
         self.timeout = timeout
         self.e_language = e_language
         try:
-            sock = socket.create_connection((endpoint.ip, endpoint.port), timeout=connect_timeout)
+            sock = connect_from((endpoint.ip, endpoint.port), connect_timeout, send_ports)
         except TimeoutError as exc:
             raise RpcTimeoutError(f"cannot connect within {connect_timeout}s", self.peer) from exc
         except OSError as exc:
@@ -140,13 +145,14 @@ def _fail_status(type_: int, what: str) -> Status:
 
 
 def air_gap_transport_factory(
-    e_language: bool = False,
+    e_language: bool = False, send_ports: Sequence[int] = ()
 ) -> Callable[[Endpoint, float, float], Transport]:
-    """Transports for `SinkClient`: ``(endpoint, timeout, connect_timeout) -> transport``."""
+    """Transports for `SinkClient`: ``(endpoint, timeout, connect_timeout) -> transport``,
+    from one of `send_ports` (``send-port.*``) when given."""
 
     def make(endpoint: Endpoint, timeout: float, connect_timeout: float) -> Transport:
         try:
-            return AirGapTransport(endpoint, timeout, connect_timeout, e_language)
+            return AirGapTransport(endpoint, timeout, connect_timeout, e_language, send_ports)
         except RpcError as exc:
             raise PipeConnectionError(f"receiver {endpoint}: {exc}") from exc
 

@@ -4,9 +4,11 @@
 reports the running total instead of the data. ``processor.output.series`` (or the 1.3 spelling
 ``processor.output-series``) is required — a full series path such as
 ``root.stats.pipe.points``; on each heartbeat with new points, one row goes on: at the current
-time (the node's precision), the total as an INT64 on that series. IoTDB combines the counts of
-all its data regions before reporting; a pipecore node has one store, so its count is already
-global. The total is saved in the pipe's directory and survives a restart.
+time (the node's precision), the total as an INT64 — as IoTDB writes it, on device
+``root.stats.pipe.points`` and measurement ``points`` (series
+``root.stats.pipe.points.points``). IoTDB combines the counts of all its data regions before
+reporting; a pipecore node has one store, so its count is already global. The total is saved
+in the pipe's directory and survives a restart.
 
 ``throwing-exception-processor`` (for tests): ``stages`` lists where it throws — ``validate``,
 ``customize``, ``process-tablet-insertion-event``, ``process-tsfile-insertion-event``,
@@ -76,7 +78,10 @@ class CountPointProcessor(Processor):
     ) -> None:
         super().processor_customize(parameters, configuration)
         path = parameters.get_string_by_keys(*OUTPUT_SERIES_KEYS) or ""
-        self.device, _, self.measurement = path.rpartition(".")
+        # IoTDB 2.0.1's TwoStageCountProcessor writes a Tablet whose device is the whole output
+        # path (PartialPath.getIDeviceID of all its nodes) and whose measurement is its last
+        # node: ``root.a.b.n`` reports on series ``root.a.b.n.n``
+        self.device, self.measurement = path, path.rpartition(".")[2]
         self.per_second = precision_factor(configuration)
         self.state_path = configuration.data_dir / COUNT_FILE
         saved = load_state(self.state_path) or {}

@@ -41,5 +41,7 @@ class IoTDBThriftSslSink(IoTDBThriftSyncSink):
 
     def transport_factory(self) -> Any:
         return tls_transport_factory(
-            self.ssl_context, has_client_certificate=bool(self.ssl_options.key_store_path)
+            self.ssl_context,
+            has_client_certificate=bool(self.ssl_options.key_store_path),
+            send_ports=self.options.send_ports,
         )

@@ -102,11 +102,14 @@ class _FirstRequestHint:
 
 
 def tls_transport_factory(
-    context: ssl.SSLContext, has_client_certificate: bool = False
+    context: ssl.SSLContext,
+    has_client_certificate: bool = False,
+    send_ports: Sequence[int] = (),
 ) -> Callable[[Endpoint, float, float], Transport]:
     """Transports to IoTDB's RPC port over TLS with `context` (host names checked as the
-    context says); connected — TLS handshake done — when made."""
-    make = thrift_transport_factory(context)
+    context says), from one of `send_ports` when given; connected — TLS handshake done — when
+    made."""
+    make = thrift_transport_factory(context, send_ports=send_ports)
 
     def connect(endpoint: Endpoint, timeout: float, connect_timeout: float) -> Transport:
         transport: Any = make(endpoint, timeout, connect_timeout)

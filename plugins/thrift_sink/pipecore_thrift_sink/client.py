@@ -129,9 +129,12 @@ class _PartsClient(PipeTransferClient):
 
 
 def thrift_transport_factory(
-    ssl_context: ssl.SSLContext | None = None, server_hostname: str | None = None
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    send_ports: Sequence[int] = (),
 ) -> Callable[[Endpoint, float, float], Transport]:
-    """Transports over IoTDB's Thrift RPC (framed, binary), optionally TLS (the SSL sink)."""
+    """Transports over IoTDB's Thrift RPC (framed, binary), optionally TLS (the SSL sink),
+    from one of `send_ports` (``send-port.*``) when given."""
 
     def make(endpoint: Endpoint, timeout: float, connect_timeout: float) -> Transport:
         return _PartsClient(
@@ -141,6 +144,7 @@ def thrift_transport_factory(
             connect_timeout=connect_timeout,
             ssl_context=ssl_context,
             server_hostname=server_hostname,
+            send_ports=send_ports,
         )
 
     return make

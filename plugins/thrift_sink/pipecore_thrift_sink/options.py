@@ -27,6 +27,13 @@ LOAD_BALANCE_STRATEGIES = ("round-robin", "random", "priority")
 FORMATS = ("hybrid", "tablet", "tsfile")
 CONFLICT_STRATEGIES = ("retry", "ignore")
 TSFILE_FORMAT_VERSIONS = ("auto", "3", "4")
+SEND_PORT_STRATEGIES = ("range", "candidate")
+SEND_PORT_KEYS = (
+    "send-port.restriction-strategy",
+    "send-port.range.min",
+    "send-port.range.max",
+    "send-port.candidate",
+)
 
 
 def keys(key: str) -> list[str]:
@@ -147,6 +154,7 @@ class SinkOptions:
     handshake_on_create: bool = True
     leader_cache: bool = True
     quarantine_max_tries: int = 0  # > 0: a request given up raises (the runtime quarantines)
+    send_ports: Sequence[int] = ()  # local ports to connect from; () = any (ephemeral)
 
     @property
     def batch_max_delay(self) -> float | None:
@@ -228,7 +236,40 @@ class SinkOptions:
             handshake_on_create=p.get_boolean_or_default(keys("handshake-on-create"), True),
             leader_cache=p.get_boolean_or_default(keys("leader-cache.enable"), True),
             quarantine_max_tries=p.get_int_or_default(keys("quarantine.max-tries"), 0),
+            send_ports=_send_ports(p),
         )
+
+
+def _send_ports(p: PipeParameters) -> Sequence[int]:
+    """``send-port.restriction-strategy`` (``range``, the default, or ``candidate``) with
+    ``send-port.range.min`` / ``.max`` (1024 / 65535) or ``send-port.candidate`` (a comma
+    list): the local ports the sink's connections use. None of the keys: any port."""
+    if not any(p.has_any_attributes(*keys(k)) for k in SEND_PORT_KEYS):
+        return ()
+    strategy = _choice(p, "send-port.restriction-strategy", "range", SEND_PORT_STRATEGIES)
+    if strategy == "range":
+        low = p.get_int_or_default(keys("send-port.range.min"), 1024)
+        high = p.get_int_or_default(keys("send-port.range.max"), 65535)
+        if not 0 < low <= high <= 65535:
+            raise PipeParameterNotValidError(
+                f"Invalid send port range [{low}, {high}]: expected 0 < min <= max <= 65535",
+                key="sink.send-port.range.min",
+                expected="0 < sink.send-port.range.min <= sink.send-port.range.max <= 65535",
+            )
+        return range(low, high + 1)
+    text = _string(p, "send-port.candidate", "")
+    try:
+        ports = tuple(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
+    except ValueError:
+        ports = (-1,)
+    if not ports or not all(0 < port <= 65535 for port in ports):
+        raise PipeParameterNotValidError(
+            f"Invalid value {text!r} of sink.send-port.candidate: expected a comma list of "
+            "ports 1..65535",
+            key="sink.send-port.candidate",
+            expected="port[,port...]",
+        )
+    return ports
 
 
 def _compressors(p: PipeParameters) -> tuple[PipeCompressor, ...]:

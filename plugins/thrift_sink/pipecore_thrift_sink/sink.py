@@ -42,7 +42,13 @@ from pipecore import (
 )
 
 from .batching import PendingBatch
-from .client import ClientSet, ClientSettings, SinkClient, thrift_transport
+from .client import (
+    ClientSet,
+    ClientSettings,
+    SinkClient,
+    thrift_transport,
+    thrift_transport_factory,
+)
 from .config import ThriftSinkSection, thrift_settings
 from .config_sink import config_handshake, send_config_records, split_config_runs
 from .encodings import declared_encodings
@@ -122,6 +128,8 @@ class ThriftSinkBase(Connector):
     # ------------------------------------------------------------------ to override
     def transport_factory(self) -> Any:
         """Callable ``(endpoint, timeout, connect_timeout) -> Transport``."""
+        if self.options.send_ports:
+            return thrift_transport_factory(send_ports=self.options.send_ports)
         return thrift_transport
 
     #: whether this sink speaks TLS (the SSL sink); the others refuse SSL options
