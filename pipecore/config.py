@@ -124,10 +124,11 @@ class NodeSection:
         metadata=_doc("a new RPC connection must send its first request within this time"),
     )
     trusted_uri_pattern: str = attrs.field(
-        default=".*",
+        default="file:.*",
         metadata=_doc(
-            "regular expression a CREATE PIPEPLUGIN URI must match; files under the data "
-            "directory or the receivers' folders are refused whatever it says"
+            "regular expression a CREATE PIPEPLUGIN URI must match (IoTDB's default: local "
+            "files given as file: URIs); files under the data directory or the receivers' "
+            "folders are refused whatever it says"
         ),
     )
     allow_default_password_on_network: bool = attrs.field(

@@ -68,6 +68,20 @@ def _local_path(uri: str) -> Path | None:
     return None
 
 
+def _uri_forms(uri: str) -> list[str]:
+    """`uri` as given, and a plain local path (the Python API's `install_plugin(path)`) also
+    as its ``file:`` URI, so that IoTDB's default pattern ``file:.*`` trusts local files
+    however they are named. SQL checks the text as given first (`pipecore.sql.plugin_status`),
+    as IoTDB does."""
+    parsed = urlparse(uri)
+    if "\x00" in uri or not (parsed.scheme == "" or len(parsed.scheme) == 1):
+        return [uri]
+    try:
+        return [uri, Path(uri).expanduser().resolve().as_uri()]
+    except (OSError, RuntimeError, ValueError):
+        return [uri]
+
+
 def _forbidden_roots(node: Any) -> list[Path]:
     roots = [Path(node.data_dir)]
     section = getattr(node.config, "sections", {}).get("thrift_sink")
@@ -85,9 +99,9 @@ def _forbidden_roots(node: Any) -> list[Path]:
 
 def check_plugin_uri(node: Any, uri: str) -> None:
     """PluginLoadError unless `uri` may be installed as a plugin on this node."""
-    pattern = getattr(node.config.node, "trusted_uri_pattern", ".*")
+    pattern = getattr(node.config.node, "trusted_uri_pattern", "file:.*")
     try:
-        trusted = re.fullmatch(pattern, uri) is not None
+        trusted = any(re.fullmatch(pattern, form) is not None for form in _uri_forms(uri))
     except re.error:
         trusted = False
     if not trusted:

@@ -274,7 +274,7 @@ def test_a_bad_uri_or_class_leaves_nothing_behind(tmp_path: Path, open_node) -> 
     node = open_node()
     with pytest.raises(PluginLoadError, match="no such file"):
         node.create_plugin("x-sink", "X", str(tmp_path / "missing.py"))
-    with pytest.raises(PluginLoadError, match="only local files"):
+    with pytest.raises(PluginLoadError, match="is not trusted"):  # IoTDB's default file:.*
         node.create_plugin("x-sink", "X", "https://example.com/x.whl")
     uri = str(_py_file(tmp_path, "regtest_wrong_class", "Right"))
     with pytest.raises(PluginLoadError, match="Wrong"):
@@ -305,3 +305,11 @@ def test_an_external_plugin_that_no_longer_loads_is_recorded(tmp_path: Path, ope
     assert node.registry.find("gone-sink") is None
     (failure,) = [f for f in node.plugin_failures if f.name == "GONE-SINK"]
     assert "bad" in failure.error
+
+
+def test_a_trusted_remote_uri_is_still_refused(tmp_path: Path, open_node) -> None:
+    """A node that trusts every URI still installs local files only."""
+    node = open_node(trusted_uri_pattern=".*")
+    with pytest.raises(PluginLoadError, match="only local files"):
+        node.create_plugin("x-sink", "X", "https://example.com/x.whl")
+    assert node.registry.find("x-sink") is None

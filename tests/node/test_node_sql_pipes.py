@@ -220,14 +220,16 @@ def test_create_and_drop_pipeplugin(node: Node, tmp_path) -> None:
         "    def connector_transfer_tablet(self, event):\n"
         "        pass\n"
     )
-    node.execute(f"CREATE PIPEPLUGIN MySink AS 'my_sink:MySink' USING URI '{plugin}'")
+    node.execute(f"CREATE PIPEPLUGIN MySink AS 'my_sink:MySink' USING URI '{plugin.as_uri()}'")
     rows = {r["PluginName"]: r for r in _show(node, "SHOW PIPEPLUGINS")}
     assert rows["MYSINK"]["PluginType"] == "External"
     assert rows["MYSINK"]["PluginJar"].endswith("my_sink.py")
     with pytest.raises(StatementError, match="the same name PipePlugin has been created") as e:
-        node.execute(f"CREATE PIPEPLUGIN mysink AS 'my_sink:MySink' USING URI '{plugin}'")
+        node.execute(f"CREATE PIPEPLUGIN mysink AS 'my_sink:MySink' USING URI '{plugin.as_uri()}'")
     assert e.value.status_code == 1600
-    node.execute(f"CREATE PIPEPLUGIN IF NOT EXISTS mysink AS 'my_sink:MySink' USING URI '{plugin}'")
+    node.execute(
+        f"CREATE PIPEPLUGIN IF NOT EXISTS mysink AS 'my_sink:MySink' USING URI '{plugin.as_uri()}'"
+    )
     node.execute(
         "CREATE PIPE p WITH SOURCE ('source'='do-nothing-source') WITH SINK ('sink'='mysink')"
     )
@@ -259,7 +261,7 @@ def test_a_plugin_that_failed_to_load_is_listed_with_its_error(tmp_path) -> None
     plugin = tmp_path / "flaky.py"
     plugin.write_text("from pipecore import Connector\nclass Flaky(Connector):\n    pass\n")
     with Node.open(tmp_path / "n") as node:
-        node.execute(f"CREATE PIPEPLUGIN flaky AS 'flaky:Flaky' USING URI '{plugin}'")
+        node.execute(f"CREATE PIPEPLUGIN flaky AS 'flaky:Flaky' USING URI '{plugin.as_uri()}'")
         copied = next((node.lib_dir / "FLAKY").rglob("flaky.py"))
     copied.write_text("raise RuntimeError('broken on purpose')\n")
     with Node.open(tmp_path / "n") as node:

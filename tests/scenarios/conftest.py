@@ -42,11 +42,10 @@ def _pair(
 
 @pytest.fixture(scope="session")
 def _auto_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ItNode, ItNode]]:
-    # trusted_uri_pattern: IoTDB 2.0.1's default (its iotdb-system.properties), which
-    # IoTDBPipeSyntaxIT.testPipePluginValidation reads back in its 701 message; the receiver
-    # also runs IoTDB's air-gap receiver (setPipeAirGapReceiverEnabled(true) of the
-    # compression, custom-port and protocol ITs): `ItNode.air_gap_port`
-    config = {"enable_auto_create_schema": True, "trusted_uri_pattern": "file:.*"}
+    # the receiver also runs IoTDB's air-gap receiver (setPipeAirGapReceiverEnabled(true) of
+    # the compression, custom-port and protocol ITs): `ItNode.air_gap_port`; the node's default
+    # trusted_uri_pattern is IoTDB's (`file:.*`, which IoTDBPipeSyntaxIT reads back in a 701)
+    config = {"enable_auto_create_schema": True}
     air_gap = {"pipe_air_gap_receiver_enabled": True, "pipe_air_gap_receiver_port": free_port()}
     yield from _pair(tmp_path_factory.mktemp("it-auto"), config, air_gap)
 
