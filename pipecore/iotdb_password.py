@@ -13,7 +13,7 @@ is one), so `java_utf8_decode` decodes as JDK 17's ``String(byte[], UTF_8)`` doe
 checked against Java itself (`tests/interop/test_iotdb_password.py`).
 
 The digest is as weak as IoTDB's own at-rest form (fast, unsalted); a node keeps it only
-while ``iotdb_password_digest`` is on (docs/operations.md).
+while ``iotdb_password_digest`` is on (docs/security.md).
 """
 
 from __future__ import annotations
