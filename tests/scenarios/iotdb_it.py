@@ -17,6 +17,8 @@ import numpy as np
 from iotdb.Session import Session
 from thrift_processes import FAST_CONFIG, Serve
 
+from pipecore.timeparse import format_datetime
+
 __all__ = [
     "ItNode",
     "assert_data_always",
@@ -105,6 +107,8 @@ def _java_text(value: Any, data_type: int | None) -> str:
         return _java_float(float(value), float(value))
     if data_type == _BLOB:
         return "0x" + bytes(value).hex()
+    if data_type == _TIMESTAMP:  # JDBC's getString: RpcUtils.formatDatetime (the ITs' zone: UTC)
+        return format_datetime(int(value), "UTC")
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
