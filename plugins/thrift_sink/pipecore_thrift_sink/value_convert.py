@@ -207,7 +207,10 @@ def _parse_double(text: str) -> float:
 
 def _parse_float(text: str) -> float:
     value = _java_double(text)
-    return 0.0 if value is None else float(np.float32(value))
+    if value is None:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))  # beyond float's range: ±Infinity, as parseFloat
 
 
 def _is_number(text: str) -> bool:
