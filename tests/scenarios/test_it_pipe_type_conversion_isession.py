@@ -21,10 +21,10 @@ import pytest
 from iotdb.utils.IoTDBConstants import TSDataType as ClientType
 from iotdb.utils.Tablet import Tablet
 from iotdb_it import create_pipe
-from pipecore_thrift_sink.value_convert import convert_values
 
 from pipecore.timeparse import format_datetime
 from pipecore_storage.types import TSDataType as T
+from pipecore_thrift_sink.value_convert import convert_values
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
@@ -157,7 +157,10 @@ def _client_types() -> list:
 
 
 def _rows(columns: list[np.ndarray]) -> list[list]:
-    return [[_client_value(s, c[i]) for (s, _), c in zip(PAIRS, columns)] for i in range(SIZE)]
+    return [
+        [_client_value(s, c[i]) for (s, _), c in zip(PAIRS, columns, strict=True)]
+        for i in range(SIZE)
+    ]
 
 
 def _insert_tablet(session, device, times, columns, aligned):
@@ -174,12 +177,15 @@ def _insert_records(session, device, times, columns, aligned):
 
 def _insert_record(session, device, times, columns, aligned):
     insert = session.insert_aligned_record if aligned else session.insert_record
-    for t, row in zip(times.tolist(), _rows(columns)):
+    for t, row in zip(times.tolist(), _rows(columns), strict=True):
         insert(device, t, NAMES, _client_types(), row)
 
 
 def _insert_string_records(session, device, times, columns, aligned):
-    values = [[_java_string(s, c[i]) for (s, _), c in zip(PAIRS, columns)] for i in range(SIZE)]
+    values = [
+        [_java_string(s, c[i]) for (s, _), c in zip(PAIRS, columns, strict=True)]
+        for i in range(SIZE)
+    ]
     insert = (
         session.insert_aligned_string_records_of_one_device
         if aligned
@@ -252,7 +258,8 @@ def _received(receiver, device: str) -> list[list[str | None]] | None:
             if any(f is None or f.value is None for f in fields):
                 return None
             rows.append(
-                [record.get_timestamp()] + [_actual_cell(t, f) for (_, t), f in zip(PAIRS, fields)]
+                [record.get_timestamp()]
+                + [_actual_cell(t, f) for (_, t), f in zip(PAIRS, fields, strict=True)]
             )
         return rows
     finally:
@@ -273,7 +280,7 @@ def test_type_conversion(manual_env, write: str, aligned: bool, tsfile: bool) ->
         node.execute(
             *(
                 f"create timeseries {device}.{n} with datatype={p[side].name},encoding=PLAIN"
-                for n, p in zip(NAMES, PAIRS)
+                for n, p in zip(NAMES, PAIRS, strict=True)
             )
         )
     times, columns = _tablet(device, rng)
@@ -291,7 +298,7 @@ def test_type_conversion(manual_env, write: str, aligned: bool, tsfile: bool) ->
         [int(times[i])]
         + [
             _expected_cell(t, convert_values(c[i : i + 1], s, t)[0])
-            for (s, t), c in zip(PAIRS, columns)
+            for (s, t), c in zip(PAIRS, columns, strict=True)
         ]
         for i in range(SIZE)
     ]
@@ -305,6 +312,6 @@ def test_type_conversion(manual_env, write: str, aligned: bool, tsfile: bool) ->
     assert last is not None and len(last) == SIZE, (
         f"{len(last or [])} rows; log:\n{receiver.log()[-3000:]}"
     )
-    for got, want in zip(last, expected):
-        for name, g, w in zip(["Time", *NAMES], got, want):
+    for got, want in zip(last, expected, strict=True):
+        for name, g, w in zip(["Time", *NAMES], got, want, strict=True):
             assert g == w, f"time {got[0]}, {name}: {g!r} != {w!r}"
