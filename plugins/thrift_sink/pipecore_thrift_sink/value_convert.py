@@ -146,8 +146,11 @@ def _java_cast(f: np.ndarray, bounds: tuple[int, int], dtype: type) -> np.ndarra
 def _java_floats(f: np.ndarray, source: TSDataType) -> np.ndarray:
     """Java's Float/Double.toString of each value (shortest digits). Formatted once per
     distinct value: the loop is bounded by the distinct values, not the rows."""
-    unique, inverse = np.unique(f, return_inverse=True)
     single = source is T.FLOAT  # float32's shortest digits are str() of an np.float32
+    dtype = np.float32 if single else np.float64
+    bits = np.ascontiguousarray(f, dtype=dtype).view(np.uint32 if single else np.uint64)
+    unique_bits, inverse = np.unique(bits, return_inverse=True)  # -0.0 apart from 0.0
+    unique = unique_bits.view(dtype)
     texts = np.array(
         [_java_float(float(u), str(u) if single else repr(float(u))) for u in unique],
         dtype=object,
