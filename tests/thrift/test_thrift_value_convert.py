@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pipecore_thrift_sink.convert import convert_column
-from pipecore_thrift_sink.value_convert import convert_values
 
 from pipecore_storage.types import TSDataType as T
+from pipecore_thrift_sink.convert import convert_column
+from pipecore_thrift_sink.value_convert import convert_values
 
 _DTYPE_INPUT = {T.TEXT: object, T.STRING: object, T.BLOB: object}
 
