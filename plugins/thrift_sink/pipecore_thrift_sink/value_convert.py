@@ -137,7 +137,7 @@ def _java_cast(f: np.ndarray, bounds: tuple[int, int], dtype: type) -> np.ndarra
     lo, hi = bounds
     finite = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
     inside = (finite > float(lo)) & (finite < float(hi))  # float(hi) rounds up for int64
-    out = np.where(inside, np.trunc(finite), 0).astype(dtype)
+    out: np.ndarray = np.where(inside, np.trunc(finite), 0).astype(dtype)
     out[(f >= float(hi)) | (f == np.inf)] = hi
     out[(f <= float(lo)) | (f == -np.inf)] = lo
     return out
@@ -275,11 +275,10 @@ def _strings(column: np.ndarray) -> np.ndarray:
     """Text cells as str (BLOB bytes decoded as UTF-8, undecodable bytes as U+FFFD like
     Java's ``new String(bytes, UTF_8)``)."""
     out = np.empty(len(column), dtype=object)
-    is_bytes = np.fromiter((isinstance(v, bytes) for v in column), bool, len(column))
-    out[~is_bytes] = column[~is_bytes]
-    if is_bytes.any():
-        out[is_bytes] = [v.decode("utf-8", "replace") for v in column[is_bytes]]
-    out[np.equal(out, None)] = ""
+    out[:] = [
+        "" if v is None else v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        for v in column
+    ]
     return out
 
 
