@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from iotdb.Session import Session
 from thrift_processes import FAST_CONFIG, Serve
+
+from pipecore.timeparse import format_datetime
 
 __all__ = [
     "ItNode",
@@ -27,7 +30,7 @@ __all__ = [
 ]
 
 # IoTDB's TSDataType ids as the Python client reports them
-_BOOLEAN, _FLOAT, _DOUBLE, _TIMESTAMP, _BLOB = 0, 3, 4, 8, 10
+_BOOLEAN, _FLOAT, _DOUBLE, _TIMESTAMP, _DATE, _BLOB = 0, 3, 4, 8, 9, 10
 
 
 class ItNode(Serve):
@@ -105,20 +108,38 @@ def _java_text(value: Any, data_type: int | None) -> str:
         return _java_float(float(value), float(value))
     if data_type == _BLOB:
         return "0x" + bytes(value).hex()
+    if data_type == _DATE and isinstance(value, (int, np.integer)):
+        return _java_date(int(value))
+    if data_type == _TIMESTAMP:  # JDBC's getString: RpcUtils.formatDatetime (the ITs' zone: UTC)
+        return format_datetime(int(value), "UTC")
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
 
 
+def _java_date(day: int) -> str:
+    """Java's LocalDate.toString of a yyyymmdd int (a year beyond 9999 as ``+119413``; the
+    Python client cannot make a date of those)."""
+    year, month, dom = day // 10000, day // 100 % 100, day % 100
+    text = f"+{year}" if year > 9999 else f"{year:04d}"
+    return f"{text}-{month:02d}-{dom:02d}"
+
+
 def _java_float(number: float, shortest: Any) -> str:
+    """Java's Float/Double.toString: the shortest digits, plain for 1e-3 <= |x| < 1e7, else
+    ``d.ddddE<n>`` with every digit kept."""
     text = repr(shortest) if isinstance(shortest, float) else str(shortest)
     if number != number or number in (float("inf"), float("-inf")):
         return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[text]
-    if 1e-3 <= abs(number) < 1e7 or number == 0:
-        return text if "." in text or "e" in text else text + ".0"
-    mantissa, _, exponent = f"{float(text):e}".partition("e")
-    digits = mantissa.rstrip("0").rstrip(".")
-    return f"{digits if '.' in digits else digits + '.0'}E{int(exponent)}"
+    if number == 0:
+        return "-0.0" if text.startswith("-") else "0.0"
+    exact = Decimal(text).normalize()
+    if 1e-3 <= abs(number) < 1e7:
+        plain = format(exact, "f")
+        return plain if "." in plain else plain + ".0"
+    sign, digits, _ = exact.as_tuple()
+    mantissa = str(digits[0]) + "." + ("".join(map(str, digits[1:])) or "0")
+    return f"{'-' if sign else ''}{mantissa}E{exact.adjusted()}"
 
 
 def query(node: ItNode, sql: str) -> tuple[str, set[str]]:
@@ -136,7 +157,8 @@ def query(node: ItNode, sql: str) -> tuple[str, set[str]]:
                     cells.append("null")
                     continue
                 kind = _type_id(field.get_data_type())
-                value = field.value if kind in (_TIMESTAMP, _BLOB) else field.get_object_value(kind)
+                raw = kind in (_TIMESTAMP, _DATE, _BLOB)
+                value = field.value if raw else field.get_object_value(kind)
                 cells.append(_java_text(value, kind))
             rows.add("".join(f"{c}," for c in cells))
         return "".join(f"{n}," for n in names), rows

@@ -25,6 +25,7 @@ import re
 from pipecore_storage.config import StoreConfig
 from pipecore_storage.types import TSDataType
 
+from ...timeparse import parse_time_value
 from .errors import DATA_TYPE_MISMATCH, ClientCallError
 
 __all__ = ["infer_string_type", "parse_string"]
@@ -33,6 +34,9 @@ __all__ = ["infer_string_type", "parse_string"]
 _JAVA_DOUBLE = re.compile(
     r"[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?"
     r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?)"
+)
+_BLOB_LITERAL = re.compile(
+    r"[xX]'(?P<hex>(?:[0-9a-fA-F]{2})*)'|0[xX](?P<hex0x>(?:[0-9a-fA-F]{2})*)"
 )
 _FLOAT_PRECISION_LIMIT = 1 << 24
 _INT_RANGES = {
@@ -91,8 +95,10 @@ def parse_string(text: str, data_type: TSDataType, path: str, timestamp: int) ->
     try:
         if data_type is TSDataType.BOOLEAN:
             lowered = text.strip().lower()
-            if lowered in ("true", "false"):
-                return lowered == "true"
+            if lowered in ("true", "false", "1", "0"):  # IoTDB's parseBoolean takes 1/0 too
+                return lowered in ("true", "1")
+        elif data_type is TSDataType.TIMESTAMP and not _is_number(text):
+            return parse_time_value(text.strip())  # a datetime (RpcUtils.formatDatetime's)
         elif data_type in _INT_RANGES:
             number = int(text.strip())
             lo, hi = _INT_RANGES[data_type]
@@ -107,6 +113,9 @@ def parse_string(text: str, data_type: TSDataType, path: str, timestamp: int) ->
         elif data_type in (TSDataType.TEXT, TSDataType.STRING):
             return text
         elif data_type is TSDataType.BLOB:
+            literal = _BLOB_LITERAL.fullmatch(text.strip())
+            if literal is not None:  # X'..' or 0x.. (IoTDB's BinaryLiteral)
+                return bytes.fromhex(literal["hex"] or literal["hex0x"] or "")
             return text.encode("utf-8")
         elif data_type is TSDataType.DATE:
             day = datetime.date.fromisoformat(text.strip())
