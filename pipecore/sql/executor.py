@@ -36,9 +36,9 @@ from . import admin, authority, executor_data, executor_select, fast_insert, pip
 from .dataset import DataSet
 from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
-from .pipe_split import split_full
 from .outcome import DONE, Context, Outcome, StatementError, semantic
 from .pipe_receivers import receivers_dataset
+from .pipe_split import split_full
 from .plugin_status import check_plugin_uri, create_plugin_failure, drop_plugin_failure
 from .result import (
     SHOW_PIPEPLUGINS_COLUMNS,

@@ -242,5 +242,7 @@ def wait_for_columns(
         except Exception as exc:
             last = exc
         if time.monotonic() > deadline:
-            raise AssertionError(f"{node.name}: {sql!r} never gave {(header, expected)!r}; {last!r}")
+            raise AssertionError(
+                f"{node.name}: {sql!r} never gave {(header, expected)!r}; {last!r}"
+            )
         time.sleep(0.2)

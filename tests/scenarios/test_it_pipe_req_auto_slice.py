@@ -109,9 +109,13 @@ CASES = [
     pytest.param(_aligned_records, True, id="insertAlignedRecordsReceiveByTsFile", marks=IGNORED),
     pytest.param(_strings, False, id="insertStringRecordsOfOneDevice", marks=IGNORED),
     pytest.param(_strings, True, id="insertStringRecordsOfOneDeviceReceiveByTsFile", marks=IGNORED),
-    pytest.param(_aligned_strings, False, id="insertAlignedStringRecordsOfOneDevice", marks=IGNORED),
     pytest.param(
-        _aligned_strings, True, id="insertAlignedStringRecordsOfOneDeviceReceiveByTsFile",
+        _aligned_strings, False, id="insertAlignedStringRecordsOfOneDevice", marks=IGNORED
+    ),
+    pytest.param(
+        _aligned_strings,
+        True,
+        id="insertAlignedStringRecordsOfOneDeviceReceiveByTsFile",
         marks=IGNORED,
     ),
 ]

@@ -42,11 +42,19 @@ def test_tsfile_decomposition_with_mods(manual_env) -> None:
         receiver,
         "SELECT * FROM root.sg1.d1 ORDER BY time",
         "Time,root.sg1.d1.s3,root.sg1.d1.s1,root.sg1.d1.s2,",
-        ["1,3.0,1.0,2.0,", "2,3.1,null,2.1,", "3,3.2,null,2.2,", "4,3.3,null,2.3,",
-         "5,3.4,1.4,2.4,"],
+        [
+            "1,3.0,1.0,2.0,",
+            "2,3.1,null,2.1,",
+            "3,3.2,null,2.2,",
+            "4,3.3,null,2.3,",
+            "5,3.4,1.4,2.4,",
+        ],
     )
     wait_for_columns(
-        receiver, "SELECT * FROM root.sg1.d2 ORDER BY time", "Time,root.sg1.d2.s1,root.sg1.d2.s2,", []
+        receiver,
+        "SELECT * FROM root.sg1.d2 ORDER BY time",
+        "Time,root.sg1.d2.s1,root.sg1.d2.s2,",
+        [],
     )
     wait_for_columns(
         receiver,

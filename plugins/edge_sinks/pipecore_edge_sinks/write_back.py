@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from pipecore_storage.paths import join_path, split_path
 
 from pipecore import (
     Connector,
@@ -33,6 +32,7 @@ from pipecore import (
     RuntimeConfiguration,
     TabletInsertionEvent,
 )
+from pipecore_storage.paths import join_path, split_path
 
 __all__ = ["WriteBackSink"]
 
