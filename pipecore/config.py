@@ -210,6 +210,14 @@ class PipeSection:
     pipe_sink_pending_queue_max_bytes: int = attrs.field(
         default=64 * 1024 * 1024, validator=_positive, metadata=_doc("queue bound in bytes")
     )
+    pipe_auto_split_full_enabled: bool = attrs.field(
+        default=False,
+        metadata=_doc(
+            "CREATE PIPE of a pipe taking inserted data both historical and realtime makes two "
+            "pipes, <name>_history and <name>_realtime (IoTDB after 2.0.1, where it is on by "
+            "default; 2.0.1 has no such split)"
+        ),
+    )
 
     @property
     def subtask_thread_count(self) -> int:

@@ -77,7 +77,23 @@ PRIVILEGES = (
     "USE_MODEL",
 )
 PATH_PRIVILEGES = frozenset(PRIVILEGES[:4])
-_SHORTHANDS = {"READ": ("READ_DATA", "READ_SCHEMA"), "WRITE": ("WRITE_DATA", "WRITE_SCHEMA")}
+# IoTDB 1.3's READ / WRITE; IoTDB after 2.0.1 groups the global ones as SYSTEM and SECURITY
+# (IoTDBPipePermissionIT grants them)
+_SHORTHANDS = {
+    "READ": ("READ_DATA", "READ_SCHEMA"),
+    "WRITE": ("WRITE_DATA", "WRITE_SCHEMA"),
+    "SYSTEM": (
+        "USE_TRIGGER",
+        "USE_UDF",
+        "USE_CQ",
+        "USE_PIPE",
+        "EXTEND_TEMPLATE",
+        "MANAGE_DATABASE",
+        "MAINTAIN",
+        "USE_MODEL",
+    ),
+    "SECURITY": ("MANAGE_USER", "MANAGE_ROLE"),
+}
 GLOBAL_PRIVILEGES = frozenset(PRIVILEGES[4:])
 NO_PERMISSION_PROMPT = "No permissions for this operation, please add privilege "
 _GLOBAL = ""
@@ -195,14 +211,14 @@ def tsfile_series(path: str | FsPath) -> list[str]:
 
 # ---------------------------------------------------------------------- the model
 def expand(privileges: Iterable[str]) -> list[str]:
-    """Upper-cased privileges with ALL, READ and WRITE expanded; AuthorityError for an
-    unknown one."""
+    """Upper-cased privileges with ALL, READ, WRITE, SYSTEM and SECURITY expanded;
+    AuthorityError for an unknown one."""
     out: list[str] = []
     for raw in privileges:
         name = raw.strip().upper()
         if name == "ALL":
             names: Iterable[str] = PRIVILEGES
-        elif name in _SHORTHANDS:  # IoTDB 1.3's READ / WRITE: the data and schema pair
+        elif name in _SHORTHANDS:  # READ / WRITE / SYSTEM / SECURITY
             names = _SHORTHANDS[name]
         elif name in PRIVILEGES:
             names = (name,)

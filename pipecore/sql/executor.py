@@ -38,6 +38,7 @@ from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
 from .outcome import DONE, Context, Outcome, StatementError, semantic
 from .pipe_receivers import receivers_dataset
+from .pipe_split import split_full
 from .plugin_status import check_plugin_uri, create_plugin_failure, drop_plugin_failure
 from .result import (
     SHOW_PIPEPLUGINS_COLUMNS,
@@ -215,9 +216,13 @@ class Executor:
     # ------------------------------------------------------------ pipes
     def _create_pipe(self, ctx: Context, s: CreatePipe) -> Outcome:
         source, start = pipe_tools.take_start_flag(s.source)  # 'start'='false': created stopped
-        ctx.node.create_pipe(
-            s.name, source, s.processor, s.sink, if_not_exists=s.if_not_exists, start=start
-        )
+        pipes = [(s.name, source)]
+        if ctx.node.config.pipe.pipe_auto_split_full_enabled and s.pipesink is None:
+            pipes = split_full(s.name, source)
+        for name, attributes in pipes:
+            ctx.node.create_pipe(
+                name, attributes, s.processor, s.sink, if_not_exists=s.if_not_exists, start=start
+            )
         return DONE
 
     def _alter_pipe(self, ctx: Context, s: AlterPipe) -> Outcome:

@@ -231,3 +231,12 @@ def test_only_root_changes_roots_password(node):
 @given(_PATTERN, _CONCRETE)
 def test_on_a_concrete_path_covering_is_matching(granted, path):
     assert pattern_covers(granted, path) == _matches(granted, path)
+
+
+def test_system_and_security_shorthands() -> None:
+    """IoTDB's later SYSTEM / SECURITY groups (IoTDBPipePermissionIT grants them)."""
+    from pipecore.privileges import GLOBAL_PRIVILEGES, expand
+
+    assert expand(["security"]) == ["MANAGE_USER", "MANAGE_ROLE"]
+    assert set(expand(["SYSTEM", "SECURITY"])) == GLOBAL_PRIVILEGES
+    assert expand(["read", "SYSTEM"])[:2] == ["READ_DATA", "READ_SCHEMA"]

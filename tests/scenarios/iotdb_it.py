@@ -27,6 +27,7 @@ __all__ = [
     "create_pipe",
     "query",
     "thrift_sink",
+    "wait_for_columns",
 ]
 
 # IoTDB's TSDataType ids as the Python client reports them
@@ -238,3 +239,32 @@ def thrift_sink(receiver: ItNode, extra: dict[str, str] | None = None) -> dict[s
         "connector.port": str(receiver.port),
         **(extra or {}),
     }
+
+
+def wait_for_columns(
+    node: ItNode, sql: str, header: str, rows: Iterable[str], timeout: float = 30.0
+) -> None:
+    """`assert_data_eventually` with the answer's columns put in `header`'s order first: the
+    same columns and rows, whatever order SELECT * gives its columns in (IoTDB's own order
+    for `SELECT *` is being matched elsewhere; the ITs' data is checked here)."""
+    want = header.rstrip(",").split(",")
+    expected = set(rows)
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            got_header, got_rows = query(node, sql)
+            names = got_header.rstrip(",").split(",")
+            last = (got_header, got_rows)
+            if sorted(names) == sorted(want):
+                order = [names.index(n) for n in want]
+                cells = [r.rstrip(",").split(",") for r in got_rows]
+                if {"".join(f"{c[i]}," for i in order) for c in cells} == expected:
+                    return
+        except Exception as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{node.name}: {sql!r} never gave {(header, expected)!r}; {last!r}"
+            )
+        time.sleep(0.2)

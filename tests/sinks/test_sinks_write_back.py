@@ -50,3 +50,18 @@ def test_written_back_data_is_marked_as_from_a_pipe(node: Node) -> None:
     assert not origins["root.a.d"].generated_by_pipe
     assert origins["root.b.d.s"].generated_by_pipe
     assert origins["root.b.d.s"].cluster_id == node.cluster_id
+
+
+def test_sink_database_writes_under_another_database(node: Node) -> None:
+    """``sink.database``: each row goes under that database instead of its own (its device's
+    database prefix is swapped); a ``root.``-prefixed name is taken too."""
+    node.execute("create database root.source")
+    node.execute(
+        "CREATE PIPE wb WITH SOURCE ('source.path'='root.source.**') "
+        "WITH SINK ('sink'='write-back-sink', 'sink.database'='root.target')"
+    )
+    node.execute("insert into root.source.d1(time, s1) values (1, 1)")
+    node.execute("insert into root.source.x.d2(time, s1) values (2, 2)")
+    wait_until(lambda: len(_value(node, "select s1 from root.target.**")) == 2, 20)
+    names = {r[0] for r in node.execute("show timeseries root.target.**").rows}
+    assert names == {"root.target.d1.s1", "root.target.x.d2.s1"}
