@@ -9,8 +9,10 @@ from test_it_pipe_source import (
     history_and_realtime,
     history_loose_range,
     invalid_parameters,
+    matching_multiple_databases,
     pattern_match,
     realtime_loose_range,
+    start_and_end_time,
     time_range_match,
     valid_parameters,
 )
@@ -75,3 +77,19 @@ def test_history_loose_range(auto_env) -> None:
 def test_realtime_loose_range(auto_env) -> None:
     """testRealtimeLooseRange."""
     realtime_loose_range(*auto_env)
+
+
+# the dual/treemodel (2.x) IoTDBPipeExtractorIT runs these with inclusion `data.insert`
+def test_matching_multiple_databases(auto_env) -> None:
+    """testMatchingMultipleDatabases."""
+    matching_multiple_databases(*auto_env, "data.insert")
+
+
+def test_history_start_time_and_end_time_working_with_or_without_pattern(auto_env) -> None:
+    """testHistoryStartTimeAndEndTimeWorkingWithOrWithoutPattern."""
+    start_and_end_time(*auto_env, "data.insert", history=True)
+
+
+def test_source_start_time_and_end_time_working_with_or_without_pattern(auto_env) -> None:
+    """testSourceStartTimeAndEndTimeWorkingWithOrWithoutPattern."""
+    start_and_end_time(*auto_env, "data.insert", history=False)
