@@ -229,7 +229,8 @@ class PipeSection:
 @attrs.frozen
 class SyncSection:
     ip_white_list: str = attrs.field(
-        default="127.0.0.1/32", metadata=_doc("senders a receiver accepts (CIDRs, comma-separated)")
+        default="127.0.0.1/32,::1/128",
+        metadata=_doc("senders a receiver accepts (CIDRs, comma-separated)"),
     )
     max_number_of_sync_file_retry: int = attrs.field(
         default=5, validator=attrs.validators.ge(0), metadata=_doc("legacy sync file retries")

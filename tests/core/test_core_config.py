@@ -22,7 +22,7 @@ def test_defaults_are_iotdbs() -> None:
     assert c.pipe_subtask_executor_max_thread_num == 5
     assert c.pipe_air_gap_receiver_enabled is False
     assert c.pipe_air_gap_receiver_port == 9780
-    assert c.ip_white_list == "127.0.0.1/32"
+    assert c.ip_white_list == "127.0.0.1/32,::1/128"
     assert c.max_number_of_sync_file_retry == 5
     assert c.enable_thrift_ssl is False
     assert c.timestamp_precision == "ms"

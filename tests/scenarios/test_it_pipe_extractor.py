@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 from it_pipe_admin import failure, pipe_count, sink_sql
-from test_it_pipe_source import invalid_parameters, time_range_match, valid_parameters
+from test_it_pipe_source import (
+    history_and_realtime,
+    history_loose_range,
+    invalid_parameters,
+    matching_multiple_databases,
+    pattern_match,
+    realtime_loose_range,
+    start_and_end_time,
+    time_range_match,
+    valid_parameters,
+)
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
@@ -47,3 +57,39 @@ def test_prefix_pattern_with_deletions_refused(auto_env, pattern: str) -> None:
 def test_extractor_time_range_match(auto_env) -> None:
     """testExtractorTimeRangeMatch."""
     time_range_match(*auto_env)
+
+
+def test_extractor_pattern_match(auto_env) -> None:
+    """testExtractorPatternMatch (`extractor.*` keys, inclusion data.insert)."""
+    pattern_match(*auto_env, "extractor")
+
+
+def test_history_and_realtime(auto_env) -> None:
+    """testHistoryAndRealtime."""
+    history_and_realtime(*auto_env, "extractor")
+
+
+def test_history_loose_range(auto_env) -> None:
+    """testHistoryLooseRange."""
+    history_loose_range(*auto_env)
+
+
+def test_realtime_loose_range(auto_env) -> None:
+    """testRealtimeLooseRange."""
+    realtime_loose_range(*auto_env)
+
+
+# the dual/treemodel (2.x) IoTDBPipeExtractorIT runs these with inclusion `data.insert`
+def test_matching_multiple_databases(auto_env) -> None:
+    """testMatchingMultipleDatabases."""
+    matching_multiple_databases(*auto_env, "data.insert")
+
+
+def test_history_start_time_and_end_time_working_with_or_without_pattern(auto_env) -> None:
+    """testHistoryStartTimeAndEndTimeWorkingWithOrWithoutPattern."""
+    start_and_end_time(*auto_env, "data.insert", history=True)
+
+
+def test_source_start_time_and_end_time_working_with_or_without_pattern(auto_env) -> None:
+    """testSourceStartTimeAndEndTimeWorkingWithOrWithoutPattern."""
+    start_and_end_time(*auto_env, "data.insert", history=False)

@@ -5,8 +5,10 @@ and what patterns, history/realtime switches and time ranges send."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from iotdb_it import assert_data_always, assert_data_eventually, create_pipe, thrift_sink
+from iotdb_it import assert_data_always, assert_data_eventually, create_pipe, query, thrift_sink
 from it_pipe_admin import failure, pipe_count, sink_sql
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
@@ -179,3 +181,176 @@ def time_range_match(sender, receiver) -> None:
 def test_extractor_time_range_match(auto_env) -> None:
     """testExtractorTimeRangeMatch."""
     time_range_match(*auto_env)
+
+
+def columns_eventually(node, sql: str, expected: dict[str, str], timeout: float = 30.0) -> None:
+    """TestUtils.assertDataEventuallyOnEnv(env, sql, Map<column, value>): each named column of
+    the single row holds its value (order-free: the ITs' headers follow IoTDB's hash order)."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            header, rows = query(node, sql)
+            names = header.rstrip(",").split(",")
+            last = [dict(zip(names, row.rstrip(",").split(","), strict=True)) for row in rows]
+            if len(last) == 1 and all(last[0].get(k) == v for k, v in expected.items()):
+                return
+        except Exception as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{sql!r} never gave {expected!r}; last: {last!r}")
+        time.sleep(0.2)
+
+
+PATTERN_MATCH_INSERTS = (
+    "insert into root.nonAligned.1TS (time, s_float) values (now(), 0.5)",
+    "insert into root.nonAligned.100TS (time, s_float) values (now(), 0.5)",
+    "insert into root.nonAligned.1000TS (time, s_float) values (now(), 0.5)",
+    "insert into root.nonAligned.`1(TS)` (time, s_float) values (now(), 0.5)",
+    'insert into root.nonAligned.6TS.`6` (time, `s_float(1)`, `s_int(1)`, `s_double(1)`, `s_long(1)`, `s_text(1)`, `s_bool(1)`) values (now(), 0.5, 1, 1.5, 2, "text1", true)',
+    "insert into root.aligned.1TS (time, s_float) aligned values (now(), 0.5)",
+    "insert into root.aligned.100TS (time, s_float) aligned values (now(), 0.5)",
+    "insert into root.aligned.1000TS (time, s_float) aligned values (now(), 0.5)",
+    "insert into root.aligned.`1(TS)` (time, s_float) aligned values (now(), 0.5)",
+    'insert into root.aligned.6TS.`6` (time, `s_float(1)`, `s_int(1)`, `s_double(1)`, `s_long(1)`, `s_text(1)`, `s_bool(1)`) aligned values (now(), 0.5, 1, 1.5, 2, "text1", true)',
+)
+PATTERNS = (
+    ("root.db.nonExistPath", 0),  # matches nothing
+    ("root.nonAligned.1TS.s_float", 1),
+    ("root.nonAligned.6TS.`6`.`s_text(1)`", 2),
+    ("root.aligned.1TS", 3),
+    ("root.aligned.6TS.`6`.`s_int(1)`", 4),
+    ("root.aligned.`1(TS)`", 5),
+    ("root.nonAligned.`1(TS)`", 6),
+    ("root.aligned.6TS.`6`", 11),  # the whole device
+    ("root.nonAligned.6TS.`6`", 16),
+    ("root.nonAligned.`1`", 16),  # matches nothing
+    ("root.nonAligned.1", 18),  # 1TS, 100TS, 1000TS (a prefix of the path's text)
+    ("root.aligned.1", 20),
+)  # fmt: skip
+
+
+def pattern_match(sender, receiver, key: str) -> None:
+    sender.try_execute(*PATTERN_MATCH_INSERTS)
+    for i, (pattern, count) in enumerate(PATTERNS):
+        source = {f"{key}.pattern": pattern, f"{key}.inclusion": "data.insert"}
+        create_pipe(sender, f"p{i}", source=source, sink=thrift_sink(receiver, SINK))
+        sender.execute("flush")
+        # IoTDB 2.0's count carries no `system password history` series (master's `+ 2`)
+        assert_data_eventually(
+            receiver, "count timeseries root.**", "count(timeseries),", [f"{count},"]
+        )
+    header = "Device,IsAligned,Template,TTL(ms),"
+    for kind, aligned in (("nonAligned", "false"), ("aligned", "true")):
+        devices = ("1TS", "100TS", "1000TS", "`1(TS)`", "6TS.`6`")
+        assert_data_eventually(
+            receiver,
+            f"show devices root.{kind}.**",
+            header,
+            [f"root.{kind}.{d},{aligned},null,INF," for d in devices],
+        )
+
+
+def test_extractor_pattern_match(auto_env) -> None:
+    """testExtractorPatternMatch."""
+    pattern_match(*auto_env, "source")
+
+
+def history_and_realtime(sender, receiver, key: str) -> None:
+    sender.try_execute(
+        "insert into root.db.d1 (time, at1) values (1, 10)",
+        "insert into root.db.d2 (time, at1) values (1, 20)",
+        "insert into root.db.d3 (time, at1) values (1, 30)",
+        "insert into root.db.d4 (time, at1) values (1, 40)",
+        "flush",
+    )
+    for name, device, history, realtime in (
+        ("p2", "root.db.d2", "false", "true"),
+        ("p3", "root.db.d3", "true", "false"),
+        ("p4", "root.db.d4", "true", "true"),
+    ):
+        source = {
+            f"{key}.inclusion": "data.insert",
+            f"{key}.pattern": device,
+            f"{key}.history.enable": history,
+            f"{key}.realtime.enable": realtime,
+        }
+        create_pipe(sender, name, source=source, sink=thrift_sink(receiver, SINK))
+    sender.try_execute(
+        "insert into root.db.d1 (time, at1) values (2, 11)",
+        "insert into root.db.d2 (time, at1) values (2, 21)",
+        "insert into root.db.d3 (time, at1) values (2, 31)",
+        "insert into root.db.d4 (time, at1) values (2, 41), (3, 51)",
+    )
+    # the IT's header is IoTDB's hash order `count(root.db.d4.at1),count(root.db.d2.at1),
+    # count(root.db.d3.at1),`: checked column by column
+    for where, (d4, d2, d3) in (("time <= 1", "101"), ("time >= 2", "210")):
+        columns_eventually(
+            receiver,
+            f"select count(*) from root.db.** where {where}",
+            {"count(root.db.d4.at1)": d4, "count(root.db.d2.at1)": d2, "count(root.db.d3.at1)": d3},
+        )
+
+
+def test_history_and_realtime(auto_env) -> None:
+    """testHistoryAndRealtime."""
+    history_and_realtime(*auto_env, "source")
+
+
+def history_loose_range(sender, receiver) -> None:
+    sender.try_execute(
+        # TsFile 1, sent whole; TsFile 2 (root.db1) not: the path does not overlap
+        "insert into root.db.d1 (time, at1, at2) values (1000, 1, 2), (2000, 3, 4)",
+        "insert into root.db1.d1 (time, at1, at2) values (1000, 1, 2), (2000, 3, 4)",
+        "flush",
+        # TsFile 3, not sent: the time range does not overlap
+        "insert into root.db.d1 (time, at1, at2) values (3000, 1, 2), (4000, 3, 4)",
+        "flush",
+    )
+    source = {
+        "source.path": "root.db.d1.at1",
+        "source.inclusion": "data.insert",
+        "source.history.start-time": "1500",
+        "source.history.end-time": "2500",
+        "source.history.loose-range": "time, path",
+    }
+    create_pipe(sender, "p1", source=source, sink=thrift_sink(receiver, SINK))
+    assert_data_eventually(
+        receiver, "select count(*) from root.db.** group by level=0", "count(root.*.*.*),", ["4,"]
+    )
+
+
+def test_history_loose_range(auto_env) -> None:
+    """testHistoryLooseRange."""
+    history_loose_range(*auto_env)
+
+
+def realtime_loose_range(sender, receiver) -> None:
+    source = {
+        "source.path": "root.db.d1.at1",
+        "source.inclusion": "data.insert",
+        "source.realtime.loose-range": "time, path",
+        "source.start-time": "2000",
+        "source.end-time": "10000",
+        "source.realtime.mode": "batch",
+    }
+    create_pipe(sender, "p1", source=source, sink=thrift_sink(receiver, SINK))
+    sender.try_execute(
+        "insert into root.db.d1 (time, at1, at2) values (1000, 1, 2), (3000, 3, 4)",
+        "flush",
+        "insert into root.db1.d1 (time, at1, at2) values (1000, 1, 2), (3000, 3, 4)",
+        "flush",
+        "insert into root.db.d1 (time, at1) values (5000, 1), (16000, 3)",
+        "insert into root.db.d1 (time, at1, at2) values (5001, 1, 2), (6001, 3, 4)",
+        "flush",
+    )
+    columns_eventually(
+        receiver,
+        "select count(at1) from root.db.d1 where time >= 2000 and time <= 10000",
+        {"count(root.db.d1.at1)": "4"},
+    )
+
+
+def test_realtime_loose_range(auto_env) -> None:
+    """testRealtimeLooseRange."""
+    realtime_loose_range(*auto_env)

@@ -25,6 +25,22 @@ def test_prefix_pattern_is_a_string_prefix_as_in_iotdb():
     assert PrefixPattern("root").is_root and PrefixPattern("root.").is_root
 
 
+def test_prefix_pattern_compares_paths_as_iotdb_writes_them():
+    """IoTDBPipeSourceIT.testExtractorPatternMatch: the prefix is compared with the path as
+    IoTDB prints it (`1(TS)` and `6` back-quoted); a back-quoted last node is a whole node."""
+    devices = ["root.na.1TS", "root.na.100TS", "root.na.`1(TS)`", "root.na.6TS.`6`"]
+    assert [d for d in devices if PrefixPattern("root.na.1").covers_device(d)] == devices[:2]
+    assert not any(PrefixPattern("root.na.`1`").may_match_device(d) for d in devices)
+    assert [d for d in devices if PrefixPattern("root.na.`1(TS)`").covers_device(d)] == [
+        "root.na.`1(TS)`"
+    ]
+    six = PrefixPattern("root.na.6TS.`6`.`s_text(1)`")
+    assert six.matches("root.na.6TS.`6`", "s_text(1)")
+    assert not six.matches("root.na.6TS.`6`", "s_int(1)")
+    assert PrefixPattern("root.na.6TS.`6`").covers_device("root.na.6TS.`6`")
+    assert PrefixPattern("root.sg.`d1`").covers_device("root.sg.d1")  # needless quotes
+
+
 def test_iotdb_pattern_nodes_and_wildcards():
     p = IoTDBPattern("root.*.d1.s*")
     assert p.matches("root.sg.d1", "s2") and not p.matches("root.sg.d1", "t")

@@ -86,6 +86,8 @@ class Serve:
         self.client_context = client_context
         self.data_dir = tmp / name
         self.port = free_port()
+        #: the address `launch` binds (IoTDBPipeIPv6IT's port sets "::1")
+        self.rpc_address = "127.0.0.1"
         self.config_path = tmp / f"{name}.toml"
         merged = {**FAST_CONFIG, **(config or {})}
         self.config_path.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in merged.items()))
@@ -114,7 +116,7 @@ class Serve:
             "--rpc-port",
             str(self.port),
             "--rpc-address",
-            "127.0.0.1",
+            self.rpc_address,
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(

@@ -23,7 +23,13 @@ import numpy as np
 
 from pipecore import PipeParameterNotValidError, PipeParameters
 from pipecore_storage.errors import SchemaError
-from pipecore_storage.paths import PathPattern, join_path, parse_pattern, split_path
+from pipecore_storage.paths import (
+    PathPattern,
+    iotdb_path,
+    join_path,
+    parse_pattern,
+    split_path,
+)
 from pipecore_storage.tablet import Tablet
 
 __all__ = [
@@ -72,23 +78,49 @@ class SeriesPattern:
 
 
 class PrefixPattern(SeriesPattern):
-    """IoTDB's legacy prefix pattern (string prefix of ``device.measurement``). Back-quoted
-    nodes (``root.sg.`1(TS)```) are compared in the store's path form, so the pattern takes
-    what the same path given as ``path`` takes."""
+    """IoTDB's legacy prefix pattern: a string prefix of the series path **as IoTDB writes
+    it** (a node that is no plain identifier back-quoted: ``root.sg.`1(TS)`.s``, ``root.sg.`6```).
+    So ``root.sg.1`` takes ``root.sg.1TS`` and ``root.sg.100TS`` but not ``root.sg.`1(TS)```,
+    and a back-quoted last node is a whole node (``root.sg.`1``` takes none of them).
+    Needless back-quotes (``root.sg.`d1```) are read as IoTDB would print the node. `text` is
+    the prefix in the store's path form (for store queries, which the pattern then filters)."""
 
     def __init__(self, text: str, key: str | None = None) -> None:
         self.text, self.key = _store_form(text), key
+        self.iotdb_text = _iotdb_form(text)
         self.is_root = text in ("root", "root.")
         self.allows_deletions = self.is_root
 
     def covers_device(self, device: str) -> bool:
-        return device.startswith(self.text)
+        return iotdb_path(device).startswith(self.iotdb_text)
 
     def may_match_device(self, device: str) -> bool:
-        return device.startswith(self.text) or self.text.startswith(device)
+        shown = iotdb_path(device)
+        return shown.startswith(self.iotdb_text) or self.iotdb_text.startswith(shown)
 
     def matches(self, device: str, measurement: str) -> bool:
-        return device.startswith(self.text) or f"{device}.{measurement}".startswith(self.text)
+        shown = iotdb_path(device)
+        return shown.startswith(self.iotdb_text) or (
+            f"{shown}.{_iotdb_node(measurement)}".startswith(self.iotdb_text)
+        )
+
+
+def _iotdb_node(node: str) -> str:
+    return iotdb_path(f"root.{node}")[5:] if "." not in node else node
+
+
+def _iotdb_form(text: str) -> str:
+    """A prefix as IoTDB compares it: whole nodes as IoTDB prints them; an unquoted last node
+    kept as written (it may be part of a node), a back-quoted one printed as a whole node."""
+    try:
+        nodes = split_path(text[:-1] if text.endswith(".") else text)
+    except SchemaError:
+        return text
+    shown = iotdb_path(join_path(nodes))
+    if text.endswith(".") or text.endswith("`"):
+        return shown + ("." if text.endswith(".") else "")
+    head, _, _ = shown.rpartition(".")
+    return f"{head}.{nodes[-1]}" if head else text
 
 
 def _store_form(text: str) -> str:

@@ -125,7 +125,7 @@ class ReceiverSettings:
     cluster_id: str
     base_dir: Path
     timestamp_precision: str = "ms"
-    white_list: IpWhiteList = attrs.field(factory=lambda: IpWhiteList("127.0.0.1/32"))
+    white_list: IpWhiteList = attrs.field(factory=lambda: IpWhiteList("127.0.0.1/32,::1/128"))
     users: UserCheck | None = None
     registry: ConnectionLog | None = None
     fsync: bool = True
