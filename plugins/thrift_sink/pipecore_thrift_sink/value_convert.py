@@ -248,8 +248,8 @@ def _parse_date(text: str) -> int:
         return DEFAULT_DATE
     if _is_number(text):
         if _JAVA_LONG.fullmatch(text) and _INT32[0] <= int(text) <= _INT32[1]:
-            day = np.array([int(text)], np.int32)
-            return int(day[0]) if _valid_dates(day)[0] else DEFAULT_DATE
+            number = np.array([int(text)], np.int32)
+            return int(number[0]) if _valid_dates(number)[0] else DEFAULT_DATE
         return DEFAULT_DATE
     match = _ISO_DATE.fullmatch(_java_trim(text))
     if match is None:
