@@ -119,6 +119,10 @@ def _cell(kind: T, value) -> str:
         return "0x" + bytes(value).hex()
     if kind in (T.TEXT, T.STRING):
         return str(value)
+    if kind is T.DATE:  # LocalDate.toString (DATE → TEXT converts to the yyyymmdd int)
+        value = int(value)
+        year = f"+{value // 10000}" if value // 10000 > 9999 else f"{value // 10000:04d}"
+        return f"{year}-{value // 100 % 100:02d}-{value % 100:02d}"
     return str(convert_values(np.array([value], kind.numpy_dtype), kind, T.TEXT)[0])
 
 

@@ -6,9 +6,11 @@ texts that do not parse give 0 / false / 1970-01-01).
 
 The IT's ``float_to_date`` row 2 expects ``1970-01-03`` from the FLOAT 19700103.1; a FLOAT
 cannot hold it (float32 rounds it to 19700104, so IoTDB's own receiver, which converts the
-float, writes 1970-01-04). The IT's table is kept as it is (the hidden oracle); that one cell
-is compared with what a FLOAT actually carries, and the difference is documented in
-docs/interop.md.
+float, writes 1970-01-04 — a real IoTDB 2.0.1 receiver does:
+tests/interop/test_iotdb_type_conversion.py). The IT's table is kept as it is (the hidden
+oracle); that one cell is compared with what IoTDB 2.0.1 writes, and the difference is
+documented in docs/interop.md. The other cells follow the rules that test checked (not
+each value of this table itself).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The receiver's type conversion (`value_convert`) against IoTDB's ValueConverter: a table of
-IoTDB's answers (TypeConversionSemanticCase of IoTDB's ITs, and Java's cast and toString
-rules), and the laws the rules imply, checked with hypothesis."""
+IoTDB's answers (TypeConversionSemanticCase of IoTDB's ITs, Java's cast and toString rules, and
+cells a real IoTDB 2.0.1 receiver wrote: tests/interop/test_iotdb_type_conversion.py), and the
+laws the rules imply, checked with hypothesis."""
 
 from __future__ import annotations
 
@@ -60,6 +61,18 @@ TABLE = [
         ["86400000", "1970-01-02T00:00:00.000", "bad", "", "1.5", "1970-01-02T08:00:00+08:00"],
         [86400000, 86400000, 0, 0, 0, 86400000],
     ),
+    (  # IoTDB 2.0.1: a datetime's date needs two-digit month and day; " 7 " is no long
+        T.TEXT,
+        T.TIMESTAMP,
+        ["2024-2-3", "2024/02/29", " 2024-02-29 ", "2024-01-02 03:04:05", " 7 ", "now"],
+        [0, 1709164800000, 1709164800000, 1704164645000, 0, 0],
+    ),
+    (  # the SMART resolver's clamp, as for DATE; an offset and a year below 1000 are kept
+        T.STRING,
+        T.TIMESTAMP,
+        ["2024-02-30", "2023-04-31T01:00:00", "0999-12-31", "2024-01-02T03:04:05+08:00"],
+        [1709164800000, 1682816400000, -30610310400000, 1704135845000],
+    ),
     (
         T.STRING,
         T.TIMESTAMP,
@@ -71,7 +84,19 @@ TABLE = [
         T.TEXT,
         T.DATE,
         ["19700102", "1970-01-04", "bad", "2024/02/29", ""],
-        [19700102, 19700104, 19700101, 20240229, 19700101],
+        [19700102, 19700104, 19700101, 19700101, 19700101],
+    ),
+    (  # IoTDB 2.0.1: only yyyy-MM-dd (trimmed) or a yyyymmdd number; no datetimes
+        T.TEXT,
+        T.DATE,
+        ["2024.02.29", "2024-2-3", " 2024-02-29 ", "2024-01-02T03:04:05.006Z", "20240230", " 7 "],
+        [19700101, 19700101, 20240229, 19700101, 19700101, 19700101],
+    ),
+    (  # LocalDate.parse's SMART resolver clamps a day 29-31 to the month's last; 1000-9999
+        T.STRING,
+        T.DATE,
+        ["2024-02-30", "2023-02-31", "2023-04-31", "2023-04-32", "0999-12-31", "2023-13-01"],
+        [20240229, 20230228, 20230430, 19700101, 19700101, 19700101],
     ),
     (T.STRING, T.DATE, ["1970-01-03", "19700105", "20230229"], [19700103, 19700105, 19700101]),
     (T.BLOB, T.DATE, [b"bad", b"1970-01-06", b"19700108"], [19700101, 19700106, 19700108]),
@@ -82,7 +107,8 @@ TABLE = [
     (T.TIMESTAMP, T.BOOLEAN, [0, -1, 1], [False, True, True]),
     (T.DATE, T.TIMESTAMP, [19700101, 19700102, 19700103], [0, 86400000, 172800000]),
     (T.DATE, T.BOOLEAN, [19700101, 19700102, 19691231], [False, True, True]),
-    (T.DATE, T.TEXT, [20230105, 19691231], ["2023-01-05", "1969-12-31"]),
+    (T.DATE, T.TEXT, [20230105, 19691231], ["20230105", "19691231"]),  # 2.0.1: the int
+    (T.DATE, T.BLOB, [10000101], [b"10000101"]),
     (T.DATE, T.INT64, [20230105], [20230105]),
 ]
 
@@ -205,4 +231,4 @@ def test_date_timestamp_round_trip(days: list[int]) -> None:
     ):
         date = datetime.date(day // 10000, day // 100 % 100, day % 100)
         assert millis == (date - epoch).days * 86_400_000
-        assert text == date.isoformat()
+        assert text == date.strftime("%Y%m%d")

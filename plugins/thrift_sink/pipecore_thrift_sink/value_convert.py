@@ -1,20 +1,21 @@
 """IoTDB's receiver-side value conversion (``ValueConverter`` of the pipe receiver), column by
-column with numpy: the rule table of docs/interop.md "Type conversion on the receiver".
+column with numpy: the rule table of docs/interop.md "Type conversion on the receiver",
+checked cell by cell against a real IoTDB 2.0.1 (tests/interop/test_iotdb_type_conversion.py).
 
 Every cell converts; nothing becomes null and nothing is refused (a null stays null):
 
 * BOOLEAN → numbers and TIMESTAMP 1/0, → text ``true``/``false``, → DATE 1970-01-02/01.
 * Numbers → BOOLEAN: non-zero (NaN too) is true. Integer narrowing wraps as Java's ``(int)``
   cast does; FLOAT/DOUBLE → integers truncate and saturate, NaN → 0 (Java's casts).
-* Numbers → text: Java's ``toString`` (``1.0``, ``1.0E10``). DATE → text: ``yyyy-MM-dd``.
+* Numbers → text: Java's ``toString`` (``1.0``, ``1.0E10``). DATE → text: the ``yyyymmdd`` int.
 * Numbers → DATE: the (int-cast) value when it is a valid ``yyyymmdd``, else 1970-01-01.
 * TIMESTAMP → DATE: the UTC day of the epoch milliseconds; DATE → TIMESTAMP: its UTC midnight.
 * Text (TEXT, STRING, BLOB as UTF-8) → BOOLEAN: ``true`` in any case, anything else false;
   → INT32/INT64: Java's ``(int)``/``(long)`` of ``Double.parseDouble`` (``'123.9'`` → 123);
   → FLOAT/DOUBLE: ``parseFloat``/``parseDouble``; a text that does not parse gives 0.
   → TIMESTAMP: a plain long, else a datetime read at UTC, else 0;
-  → DATE: a valid ``yyyymmdd`` number, else a date (``yyyy-MM-dd``, ``/`` or ``.``) or a
-  datetime's UTC day, else 1970-01-01. Text ↔ text keeps the bytes.
+  → DATE: a valid ``yyyymmdd`` number, else a ``yyyy-MM-dd`` date (years 1000–9999), else
+  1970-01-01 (no ``/`` or ``.`` dates, no datetimes). Text ↔ text keeps the bytes.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ _JAVA_DOUBLE = re.compile(
     r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?)"
 )
 _JAVA_LONG = re.compile(r"[+-]?\d+")
-_DATE_TEXT = re.compile(r"(\d{4})([-/.])(\d{2})\2(\d{2})")
+_ISO_DATE = re.compile(r"([0-9]{4,})-([0-9]{2})-([0-9]{2})")  # LocalDate.parse "yyyy-MM-dd"
+_DATETIME_HEAD = re.compile(r"([0-9]{4})([-/.])([0-9]{2})\2([0-9]{2})(?![0-9])")
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -100,15 +102,8 @@ def _from_date(d: np.ndarray, target: TSDataType) -> np.ndarray:
         safe = np.where(valid, d, DEFAULT_DATE)
         days = _days_since_epoch(safe // 10000, safe // 100 % 100, safe % 100)
         return np.where(valid, days * _DAY_MS, 0).astype(np.int64)
-    if target in _TEXTS:
-        valid = _valid_dates(d)
-        y, m, day = d // 10000, d // 100 % 100, d % 100
-        year = np.char.zfill(y.astype(str), 4)
-        year = np.where(y > 9999, np.char.add("+", y.astype(str)), year)
-        text = np.char.add(np.char.add(year, "-"), np.char.zfill(m.astype(str), 2))
-        text = np.char.add(np.char.add(text, "-"), np.char.zfill(day.astype(str), 2))
-        # an invalid day cannot come from a DATE series; IoTDB throws there, shown as the int
-        return _texts(np.where(valid, text, d.astype(str)), target)
+    if target in _TEXTS:  # Integer.toString of the yyyymmdd int, as IoTDB 2.0.1
+        return _texts(d.astype(str), target)
     return d.astype(target.numpy_dtype)
 
 
@@ -194,7 +189,7 @@ def _from_text(column: np.ndarray, source: TSDataType, target: TSDataType) -> np
 
 def _java_double(text: str) -> float | None:
     """Java's Double.parseDouble, None where it throws."""
-    stripped = text.strip("".join(map(chr, range(33))))
+    stripped = _java_trim(text)
     if _JAVA_DOUBLE.fullmatch(stripped) is None:
         return None
     cleaned = stripped[:-1] if stripped[-1] in "fFdD" else stripped  # the type suffix
@@ -222,35 +217,57 @@ def _is_number(text: str) -> bool:
 
 
 def _parse_timestamp(text: str) -> int:
+    """IoTDB 2.0.1: a number is Long.parseLong's (else 0); any other text, trimmed, is a
+    datetime read at UTC (its date with two-digit month and day, or ``now()``), else 0."""
     if not text:
         return 0
     if _is_number(text):
         if _JAVA_LONG.fullmatch(text) and _INT64[0] <= int(text) <= _INT64[1]:
             return int(text)
         return 0
+    stripped = _java_trim(text)
+    head = _DATETIME_HEAD.match(stripped)
+    if head is None and stripped.lower() != "now()":
+        return 0
+    if head is not None:  # Java's SMART resolver: day 29-31 past the month's end is its last
+        year, month, day = int(head[1]), int(head[3]), int(head[4])
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            day = min(day, _month_days(year, month))
+            stripped = f"{head[1]}{head[2]}{head[3]}{head[2]}{day:02d}{stripped[head.end() :]}"
     try:
-        return parse_time_value(text.strip(), "UTC")
+        return parse_time_value(stripped, "UTC")
     except ValueError:
         return 0
 
 
 def _parse_date(text: str) -> int:
+    """IoTDB 2.0.1: a number is Integer.parseInt's yyyymmdd if a valid date; any other text,
+    trimmed, is a ``yyyy-MM-dd`` of LocalDate.parse (a too large day of a month is clamped to its
+    last day, Java's SMART resolver) with a year of 1000–9999; else 1970-01-01."""
     if not text:
         return DEFAULT_DATE
     if _is_number(text):
         if _JAVA_LONG.fullmatch(text) and _INT32[0] <= int(text) <= _INT32[1]:
-            day = np.array([int(text)], np.int32)
-            return int(day[0]) if _valid_dates(day)[0] else DEFAULT_DATE
+            number = np.array([int(text)], np.int32)
+            return int(number[0]) if _valid_dates(number)[0] else DEFAULT_DATE
         return DEFAULT_DATE
-    stripped = text.strip()
-    match = _DATE_TEXT.fullmatch(stripped)
-    if match is not None:
-        value = int(match[1]) * 10000 + int(match[3]) * 100 + int(match[4])
-        return value if _valid_dates(np.array([value], np.int32))[0] else DEFAULT_DATE
-    try:  # a datetime: its UTC day
-        return int(_day_of_ms(np.array([parse_time_value(stripped, "UTC")], np.int64))[0])
-    except (ValueError, OverflowError):
+    match = _ISO_DATE.fullmatch(_java_trim(text))
+    if match is None:
         return DEFAULT_DATE
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    if not (1000 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= 31):
+        return DEFAULT_DATE
+    return year * 10000 + month * 100 + min(day, _month_days(year, month))
+
+
+def _month_days(year: int, month: int) -> int:
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+
+
+def _java_trim(text: str) -> str:
+    """commons-lang's StringUtils.trim / String.trim: chars <= ' ' off both ends."""
+    return text.strip("".join(map(chr, range(33))))
 
 
 _PARSERS = {
