@@ -87,6 +87,7 @@ from .privileges import Authority, AuthorityError, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
 from .schema_templates import SHARED_KEY as SCHEMA_TEMPLATES_KEY
 from .schema_templates import TemplateError, TemplateMeasurement
+from .source_user import SKIPIF_KEYS, SourceReader, source_credentials
 from .timeparse import parse_time_value
 from .ttl import TTLTable, ttl_table
 
@@ -176,6 +177,9 @@ __all__ = [
     "SchemaEvent",
     "ServingNode",
     "SourceBacklog",
+    "SourceReader",
+    "SKIPIF_KEYS",
+    "source_credentials",
     "StageContext",
     "TSDataType",
     "TTLTable",
