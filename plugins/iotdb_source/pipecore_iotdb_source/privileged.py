@@ -1,0 +1,98 @@
+"""The source running as a user (``user`` / ``username`` with ``password``, see
+`pipecore.source_user`): its pattern narrowed to what the user may read.
+
+`PrivilegedPattern` wraps the source's pattern: a series is taken when the pattern takes it
+*and* the user holds the privilege on it — READ_DATA for data (tablets, files, deletions),
+READ_SCHEMA for schema records. What the user may not read is skipped (IoTDB's
+``skipif=no-privileges``, its default). A file whose devices the user does not wholly cover is
+split and filtered like one the pattern does not wholly cover; ``loose-range`` never loosens
+the path then. Privileges are read live (`pipecore.SourceReader`): a GRANT or REVOKE reaches a
+running pipe within half a second.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from pipecore import (
+    SKIPIF_KEYS,
+    PipeError,
+    PipeParameterNotValidError,
+    PipeParameters,
+    SourceReader,
+    source_credentials,
+)
+
+from .options import SourceOptions
+from .patterns import SeriesPattern
+from .schema import _reaches
+
+__all__ = ["PrivilegedPattern", "check_skipif", "narrow_to_user"]
+
+READ_DATA = "READ_DATA"
+READ_SCHEMA = "READ_SCHEMA"
+_SKIPIF_VALUES = frozenset({"", "no-privileges"})
+
+
+class PrivilegedPattern(SeriesPattern):
+    """`base` ∩ the paths on which the reader's user holds `privilege`."""
+
+    def __init__(self, base: SeriesPattern, reader: SourceReader, privilege: str) -> None:
+        self.base, self.reader, self.privilege = base, reader, privilege
+        self.text, self.key = base.text, base.key
+        self.is_root = False
+        self.allows_deletions = base.allows_deletions
+
+    def covers_device(self, device: str) -> bool:
+        return self.base.covers_device(device) and self.reader.may(self.privilege, f"{device}.**")
+
+    def may_match_device(self, device: str) -> bool:
+        return self.base.may_match_device(device) and self.reader.may_reach(self.privilege, device)
+
+    def matches(self, device: str, measurement: str) -> bool:
+        return self.base.matches(device, measurement) and self.reader.may(
+            self.privilege, f"{device}.{measurement}"
+        )
+
+    def contains_pattern(self, pattern: str) -> bool:
+        return self.base.contains_pattern(pattern) and self.reader.may(self.privilege, pattern)
+
+    def reaches(self, database: str) -> bool:
+        """Whether some series of `database` may be taken (for database and TTL records)."""
+        return _reaches(self.base, database) and self.reader.may_reach(self.privilege, database)
+
+
+def check_skipif(parameters: PipeParameters) -> None:
+    """``skipif``: ``no-privileges`` (the default) or empty (IoTDB then fails on data the user
+    may not read; pipecore skips it all the same)."""
+    skipif = parameters.get_string_by_keys(*SKIPIF_KEYS)
+    if skipif is not None and skipif.strip().lower() not in _SKIPIF_VALUES:
+        raise PipeParameterNotValidError(
+            f"iotdb-source: skipif={skipif!r} is not supported (no-privileges, or empty)"
+        )
+
+
+def narrow_to_user(
+    parameters: PipeParameters, options: SourceOptions, users: object, pipe: str
+) -> tuple[SourceOptions, SourceOptions]:
+    """(data options, schema options): `options` narrowed to what the source's user may
+    read; `options` twice when the source names no user (or root)."""
+    user, _ = source_credentials(parameters.attributes)
+    if not user or user == "root":
+        return options, options
+    if users is None:
+        raise PipeError(
+            f"iotdb-source: cannot run as user {user}: this node has no users file", pipe
+        )
+    reader = SourceReader(user, users)
+    exact = {
+        "history_loose": options.history_loose - {"path"},
+        "realtime_loose": options.realtime_loose - {"path"},
+    }
+    data = attrs.evolve(
+        options, pattern=PrivilegedPattern(options.pattern, reader, READ_DATA), **exact
+    )
+    schema = attrs.evolve(
+        options, pattern=PrivilegedPattern(options.pattern, reader, READ_SCHEMA), **exact
+    )
+    return data, schema
