@@ -151,14 +151,17 @@ class SourceReader:
                 grants: dict[str, list[tuple[str, ...]]] = {}
                 for _, held in self._authority._holdings(self.user):
                     for path, privileges in held.items():
-                        if path:
-                            for name in privileges:
-                                grants.setdefault(name, []).append(split(path))
+                        for name in privileges:  # path "": a global privilege
+                            grants.setdefault(name, []).append(split(path) if path else ())
                 if grants != self._grants:
                     self._memo.clear()
                 self._grants = grants
                 self._read_at = now
             return self._grants.get(privilege, [])
+
+    def has_global(self, privilege: str) -> bool:
+        """Whether the user holds the global privilege (MANAGE_DATABASE, …)."""
+        return self.is_root or () in self._patterns(privilege)
 
     def may(self, privilege: str, path: str) -> bool:
         """Whether the user holds the path privilege on every path `path` (a series or a
@@ -170,7 +173,7 @@ class SourceReader:
         found = self._memo.get(key)
         if found is None:
             nodes = split(path)
-            found = any(pattern_covers(g, nodes) for g in patterns)
+            found = any(g and pattern_covers(g, nodes) for g in patterns)
             self._memo[key] = found
         return found
 
@@ -180,7 +183,7 @@ class SourceReader:
         if self.is_root:
             return True
         nodes = split(prefix)
-        return any(_overlaps(g, nodes) for g in self._patterns(privilege))
+        return any(g and _overlaps(g, nodes) for g in self._patterns(privilege))
 
 
 def _overlaps(granted: tuple[str, ...], prefix: tuple[str, ...]) -> bool:

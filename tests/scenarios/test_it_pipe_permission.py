@@ -5,6 +5,8 @@ reads what that user may. Schema auto-creation off. IoTDB's receiver is a 3-node
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from iotdb_it import (
     assert_data_always,
@@ -20,6 +22,16 @@ SHOW_TIMESERIES = (
     "Timeseries,Alias,Database,DataType,Encoding,Compression,Tags,Attributes,Deadband,"
     "DeadbandParameters,ViewType,"
 )
+
+
+def _wait_for_pipe_row(sender, *parts: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = query(sender, "show pipes")[1]
+        if any(all(p in row for p in parts) for row in rows):
+            return
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
 
 
 def _receiver_admin(receiver, grant: str) -> None:
@@ -123,7 +135,9 @@ def test_source_permission_restart(manual_env) -> None:
 
 
 def test_source_permission(manual_env) -> None:
-    """testSourcePermission (its first steps: the password checks of CREATE / ALTER PIPE)."""
+    """testSourcePermission: the password checks of CREATE / ALTER PIPE, then what a source
+    running as thulab sends as thulab gains privileges (its last step, SHOW PIPES as thulab
+    seeing only its own pipe, is not ported: pipecore's pipes have no owner)."""
     sender, receiver = manual_env
     sender.execute("create user `thulab` 'passwD@123456'")
     sink = f"with sink ('node-urls'='{receiver.url}')"
@@ -145,6 +159,56 @@ def test_source_permission(manual_env) -> None:
     assert str(caught.value) == (
         "1107: Failed to alter pipe a2b, in iotdb-source, password must be set when the "
         "username is specified."
+    )
+    sender.execute("alter pipe a2b modify source ('username'='thulab', 'password'='passwD@123456')")
+    sender.execute("create database root.test")
+    # thulab may read nothing: neither root.test nor root.db goes
+    assert_data_always(receiver, "count databases", "count,", ["0,"])
+    sender.execute(
+        "create database root.db",
+        "create timeSeries root.db.device.measurement int32",
+        "create aligned timeSeries root.vehicle.plane(temperature DOUBLE, pressure INT32)",
+        "insert into root.vehicle.plane(temperature, pressure) values (36.5, 1103)",
+        "drop pipe a2b",
+        "create pipe a2b with source ('inclusion'='all', 'username'='thulab', "
+        f"'password'='passwD@123456') {sink}",
+    )
+    receiver.execute("create database root.db")
+    assert_data_always(
+        receiver, "count timeSeries root.db.**", "count(timeseries),", ["0,"], seconds=1.0
+    )
+    # SYSTEM (MANAGE_DATABASE among it) lets databases go
+    sender.execute("grant SYSTEM on root.** to user thulab", "create database root.test1")
+    assert_data_eventually(receiver, "count databases root.test1", "count,", ["1,"])
+    sender.execute(
+        "create timeSeries root.vehicle.car.temperature DOUBLE",
+        "insert into root.vehicle.car(temperature) values (36.5)",
+    )
+    assert_data_always(receiver, "count timeSeries", "count(timeseries),", ["0,"], seconds=1.0)
+    receiver.execute("create timeSeries root.vehicle.car.temperature DOUBLE")
+    assert_data_always(
+        receiver,
+        "select count(temperature) from root.vehicle.car",
+        "count(root.vehicle.car.temperature),",
+        ["0,"],
+        seconds=1.0,
+    )
+    # skipif empty: data thulab may not read stops the pipe instead of being skipped
+    sender.execute(
+        "alter pipe a2b modify source ('skipif'='')",
+        "create timeSeries root.vehicle.car.pressure DOUBLE",
+        "insert into root.vehicle.car(pressure) values (36.5)",
+    )
+    assert_data_always(
+        receiver, "count timeSeries root.vehicle.car.pressure", "count(timeseries),", ["0,"]
+    )
+    _wait_for_pipe_row(sender, "STOPPED", "has no privilege READ_DATA on root.vehicle")
+    sender.execute("grant READ on root.** to user thulab", "start pipe a2b")
+    assert_data_eventually(
+        receiver,
+        "select count(pressure) from root.vehicle.car",
+        "count(root.vehicle.car.pressure),",
+        ["1,"],
     )
 
 
