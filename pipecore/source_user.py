@@ -7,7 +7,9 @@ default). CREATE / ALTER PIPE check the credentials first:
 
 * a user without a password: 701 (CREATE) / 1107 (ALTER) ``Failed to create|alter pipe p, in
   iotdb-source, password must be set when the username is specified.``;
-* a wrong password or an unknown user: 801 ``Failed to check password for pipe p.``
+* a wrong password or an unknown user: 801 ``Failed to check password for pipe p.`` (also
+  for a ``write-back-sink`` given ``user`` and ``password``, as IoTDB; the sink itself does
+  not write as that user).
 
 Without a user the source runs as root (everything). The user running the statement names
 itself without a password (it is logged in already; IoTDB's own ITs create such pipes through
@@ -36,6 +38,7 @@ __all__ = [
     "USER_KEYS",
     "SourceReader",
     "SourceUserError",
+    "check_sink_user",
     "check_source_user",
     "source_credentials",
     "takes_source_user",
@@ -53,6 +56,17 @@ PASSWORD_KEYS = ("source.password", "extractor.password", "password")
 SKIPIF_KEYS = ("source.skipif", "extractor.skipif", "skipif")
 _SOURCE_KEYS = ("source", "extractor")
 _IOTDB_SOURCES = frozenset({"iotdb-source", "iotdb-extractor"})
+_SINK_KEYS = ("sink", "connector")
+_WRITE_BACK_SINKS = frozenset({"write-back-sink", "write-back-connector"})
+_SINK_USER_KEYS = (
+    "sink.username",
+    "connector.username",
+    "username",
+    "sink.user",
+    "connector.user",
+    "user",
+)
+_SINK_PASSWORD_KEYS = ("sink.password", "connector.password", "password")
 
 ILLEGAL_PARAMETER = 701
 PIPE_ERROR = 1107
@@ -87,6 +101,29 @@ def source_credentials(attributes: Mapping[str, str]) -> tuple[str | None, str |
     user = parameters.get_string_by_keys(*USER_KEYS)
     password = parameters.get_string_by_keys(*PASSWORD_KEYS)
     return (user.strip() if user is not None else None), password
+
+
+def takes_sink_user(attributes: Mapping[str, str]) -> bool:
+    """Whether the sink section names the write-back sink (which writes as its ``user``)."""
+    kind = PipeParameters(dict(attributes)).get_string_by_keys(*_SINK_KEYS)
+    return kind is not None and kind.strip().lower() in _WRITE_BACK_SINKS
+
+
+def sink_credentials(attributes: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(user, password) of a write-back sink section."""
+    parameters = PipeParameters(dict(attributes))
+    user = parameters.get_string_by_keys(*_SINK_USER_KEYS)
+    password = parameters.get_string_by_keys(*_SINK_PASSWORD_KEYS)
+    return (user.strip() if user is not None else None), password
+
+
+def check_sink_user(attributes: Mapping[str, str], users: PasswordCheck, *, pipe: str) -> None:
+    """Refuse (801) a write-back sink whose given user and password do not log in."""
+    if not takes_sink_user(attributes):
+        return
+    user, password = sink_credentials(attributes)
+    if user and password is not None and not users.check(user, password).is_success:
+        raise SourceUserError(WRONG_LOGIN_PASSWORD, f"Failed to check password for pipe {pipe}.")
 
 
 def check_source_user(

@@ -217,7 +217,7 @@ class Executor:
     # ------------------------------------------------------------ pipes
     def _create_pipe(self, ctx: Context, s: CreatePipe) -> Outcome:
         source, start = pipe_tools.take_start_flag(s.source)  # 'start'='false': created stopped
-        check_create(ctx, s, s.name, source)
+        check_create(ctx, s, s.name, source, s.sink)
         pipes = [(s.name, source)]
         if ctx.node.config.pipe.pipe_auto_split_full_enabled and s.pipesink is None:
             pipes = split_full(s.name, source)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ..errors import PipeDroppedError, PipeNotFoundError
 from ..parameters import PipeParameters
-from ..source_user import SourceUserError, check_source_user
+from ..source_user import SourceUserError, check_sink_user, check_source_user
 from .outcome import Context, StatementError
 from .statements import AlterPipe, Statement
 
@@ -20,7 +20,12 @@ __all__ = ["check_alter", "check_create"]
 
 
 def _check(
-    ctx: Context, statement: Statement, attributes: Mapping[str, str], name: str, action: str
+    ctx: Context,
+    statement: Statement,
+    attributes: Mapping[str, str],
+    name: str,
+    action: str,
+    sink: Mapping[str, str] | None = None,
 ) -> None:
     users = getattr(ctx.node, "users", None)
     if users is None:
@@ -29,6 +34,8 @@ def _check(
         check_source_user(
             attributes, users, pipe=name, action=action, session_user=ctx.user or "root"
         )
+        if sink is not None:
+            check_sink_user(sink, users, pipe=name)
     except SourceUserError as exc:
         raise StatementError(
             exc.message,
@@ -39,9 +46,16 @@ def _check(
         ) from None  # the cause would carry nothing more, and never the password
 
 
-def check_create(ctx: Context, statement: Statement, name: str, source: Mapping[str, str]) -> None:
-    """Refuse CREATE PIPE `name` whose source user has no or a wrong password."""
-    _check(ctx, statement, source, name, "create")
+def check_create(
+    ctx: Context,
+    statement: Statement,
+    name: str,
+    source: Mapping[str, str],
+    sink: Mapping[str, str],
+) -> None:
+    """Refuse CREATE PIPE `name` whose source user has no or a wrong password (or whose
+    write-back sink's has a wrong one)."""
+    _check(ctx, statement, source, name, "create", sink)
 
 
 def check_alter(ctx: Context, s: AlterPipe) -> None:

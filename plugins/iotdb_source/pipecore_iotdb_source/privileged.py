@@ -14,6 +14,8 @@ running pipe within half a second.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from pipecore import (
@@ -97,17 +99,23 @@ def check_skipif(parameters: PipeParameters) -> None:
 
 
 def narrow_to_user(
-    parameters: PipeParameters, options: SourceOptions, users: object, pipe: str
+    parameters: PipeParameters, options: SourceOptions, users: Any, pipe: str
 ) -> tuple[SourceOptions, SourceOptions]:
     """(data options, schema options): `options` narrowed to what the source's user may
     read; `options` twice when the source names no user (or root)."""
-    user, _ = source_credentials(parameters.attributes)
-    if not user or user == "root":
+    user, password = source_credentials(parameters.attributes)
+    if not user:
         return options, options
     if users is None:
         raise PipeError(
             f"iotdb-source: cannot run as user {user}: this node has no users file", pipe
         )
+    # checked again at each start (a node restart, START PIPE): a password changed since
+    # stops the pipe until ALTER PIPE gives the new one, as in IoTDB
+    if password is not None and not users.check(user, password).is_success:
+        raise PipeError(f"Failed to check password for pipe {pipe}.", pipe)
+    if user == "root":
+        return options, options
     reader = SourceReader(user, users)
     exact = {
         "history_loose": options.history_loose - {"path"},
