@@ -117,18 +117,20 @@ def narrow_to_user(
     if user == "root":
         return options, options
     reader = SourceReader(user, users)
-    exact = {
-        "history_loose": options.history_loose - {"path"},
-        "realtime_loose": options.realtime_loose - {"path"},
-    }
     skipif = parameters.get_string_by_keys(*SKIPIF_KEYS)
     strict = skipif is not None and not skipif.strip()
+    history_loose = options.history_loose - {"path"}
+    realtime_loose = options.realtime_loose - {"path"}
     data = attrs.evolve(
         options,
         pattern=PrivilegedPattern(options.pattern, reader, READ_DATA, strict=strict),
-        **exact,
+        history_loose=history_loose,
+        realtime_loose=realtime_loose,
     )
     schema = attrs.evolve(
-        options, pattern=PrivilegedPattern(options.pattern, reader, READ_SCHEMA), **exact
+        options,
+        pattern=PrivilegedPattern(options.pattern, reader, READ_SCHEMA),
+        history_loose=history_loose,
+        realtime_loose=realtime_loose,
     )
     return data, schema
