@@ -87,6 +87,7 @@ from .privileges import Authority, AuthorityError, tsfile_series
 from .registry import PluginEntry, PluginLoadFailure
 from .schema_templates import SHARED_KEY as SCHEMA_TEMPLATES_KEY
 from .schema_templates import TemplateError, TemplateMeasurement
+from .source_user import SKIPIF_KEYS, SourceReader, source_credentials
 from .timeparse import parse_time_value
 from .ttl import TTLTable, ttl_table
 
@@ -118,6 +119,7 @@ __all__ = [
     "CLIENT",
     "LEGACY_SYNC_TRANSPORT",
     "SCHEMA_TEMPLATES_KEY",
+    "SKIPIF_KEYS",
     "USERS_KEY",
     "Authority",
     "AuthorityError",
@@ -176,6 +178,7 @@ __all__ = [
     "SchemaEvent",
     "ServingNode",
     "SourceBacklog",
+    "SourceReader",
     "StageContext",
     "TSDataType",
     "TTLTable",
@@ -198,6 +201,7 @@ __all__ = [
     "parse_time_value",
     "reduce_key",
     "series_in_scope",
+    "source_credentials",
     "store_digests",
     "tsfile_series",
     "ttl_table",

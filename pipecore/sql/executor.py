@@ -38,6 +38,7 @@ from .errors import SqlError
 from .legacy import PIPESINK_TYPES, check_pipesink, pipesink_attributes_text
 from .outcome import DONE, Context, Outcome, StatementError, semantic
 from .pipe_receivers import receivers_dataset
+from .pipe_source_user import check_alter, check_create
 from .pipe_split import split_full
 from .plugin_status import check_plugin_uri, create_plugin_failure, drop_plugin_failure
 from .result import (
@@ -216,6 +217,7 @@ class Executor:
     # ------------------------------------------------------------ pipes
     def _create_pipe(self, ctx: Context, s: CreatePipe) -> Outcome:
         source, start = pipe_tools.take_start_flag(s.source)  # 'start'='false': created stopped
+        check_create(ctx, s, s.name, source, s.sink)
         pipes = [(s.name, source)]
         if ctx.node.config.pipe.pipe_auto_split_full_enabled and s.pipesink is None:
             pipes = split_full(s.name, source)
@@ -226,6 +228,7 @@ class Executor:
         return DONE
 
     def _alter_pipe(self, ctx: Context, s: AlterPipe) -> Outcome:
+        check_alter(ctx, s)
         sections: dict[str, dict[str, str] | None] = {}
         replace = []
         for kind in ("source", "processor", "sink"):

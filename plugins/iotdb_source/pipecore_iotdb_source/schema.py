@@ -120,6 +120,9 @@ def _ttl_prefix(path: str) -> str:
 
 def _reaches(pattern: SeriesPattern, database: str) -> bool:
     """Whether some series of `database` may match `pattern` (IoTDB's mayOverlapWithDb)."""
+    narrowed = getattr(pattern, "reaches", None)  # a `PrivilegedPattern`: the user's part
+    if narrowed is not None:
+        return bool(narrowed(database))
     if pattern.is_root:
         return True
     if isinstance(pattern, UnionPattern):

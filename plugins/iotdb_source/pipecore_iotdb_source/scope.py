@@ -40,7 +40,8 @@ def scope_of(options: SourceOptions) -> PipeScope | None:
     key = options.pattern.key or "path"
     return PipeScope(
         matcher=options.pattern,
-        patterns=store_patterns(options.pattern),
+        # a `PrivilegedPattern` (a source running as a user) narrows its base pattern
+        patterns=store_patterns(getattr(options.pattern, "base", options.pattern)),
         start=start,
         end=end,
         description=f"{key}={options.pattern.text}",

@@ -64,6 +64,7 @@ from .events import SourceTsFileInsertionEvent
 from .files import file_event, needs_split, split_events, takes_file
 from .options import SourceOptions, parse_options
 from .patterns import filter_tablet
+from .privileged import check_skipif, narrow_to_user
 from .realtime import Realtime, RealtimeItem
 from .schema import schema_records
 from .scope import scope_of
@@ -97,6 +98,7 @@ class IoTDBSource(Extractor):
     """Extracts what the node's store holds (history) and receives (realtime)."""
 
     options: SourceOptions
+    schema_options: SourceOptions  # `options` with the pattern narrowed by READ_SCHEMA
 
     def __init__(self) -> None:
         self.store: Any = None
@@ -118,12 +120,19 @@ class IoTDBSource(Extractor):
     # ------------------------------------------------------------------ hooks
     def extractor_validate(self, validator: PipeParameterValidator) -> None:
         parse_options(validator.parameters)
+        check_skipif(validator.parameters)
 
     def extractor_customize(
         self, parameters: PipeParameters, configuration: RuntimeConfiguration
     ) -> None:
         super().extractor_customize(parameters, configuration)
-        self.options = parse_options(parameters)
+        # a source running as a user takes only what the user may read (`privileged`)
+        self.options, self.schema_options = narrow_to_user(
+            parameters,
+            parse_options(parameters),
+            configuration.shared.get(USERS_KEY, lambda: None),
+            configuration.pipe_name,
+        )
         self.store = configuration.store
         if self.store is None:
             raise PipeError(
@@ -194,7 +203,7 @@ class IoTDBSource(Extractor):
         ttl = ttl_table(self.store)
         if ttl is not None and self.options.include_ttl:
             snapshot = [*snapshot, *ttl.snapshot_records()]
-        records = schema_records(snapshot, self.options)
+        records = schema_records(snapshot, self.schema_options)
         return SchemaEvent(records=records, snapshot=True) if records else None
 
     def _auth_snapshot(self) -> list[dict]:
@@ -476,7 +485,7 @@ class IoTDBSource(Extractor):
             snapshot = self._schema_snapshot()
             return iter([snapshot] if snapshot is not None else [])
         if item.kind == "schema":
-            records = schema_records(item.payload.records, opts)
+            records = schema_records(item.payload.records, self.schema_options)
             if not records:
                 return iter(())
             return iter([SchemaEvent(records=records, origin=item.payload.origin)])
