@@ -44,6 +44,7 @@ from .expressions import (
 )
 from .outcome import Context, Outcome, rows, semantic
 from .result import SELECT_LAST_COLUMNS, cell_text
+from .series_order import iotdb_series_order
 from .statements import AggregateCall, ResultColumn, Select, SelectLast, Statement
 
 __all__ = ["HANDLERS"]
@@ -95,9 +96,11 @@ def _template_order(ctx: Context, found: list[Any]) -> list[Any]:
 def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixes) -> list:
     """(header, SeriesInfo) of every selected series, in select-list order, each once."""
     out: dict[str, tuple[str, Any]] = {}
-    for item in items:
-        assert isinstance(item.selector, Path)
-        found = [info for p in _full_paths(item.selector, prefixes) for info in _series(ctx, p)]
+    paths = [
+        _full_paths(item.selector, prefixes) for item in items if isinstance(item.selector, Path)
+    ]
+    assert len(paths) == len(items)
+    for item, found in zip(items, _expand_in_iotdb_order(ctx, paths), strict=True):
         if item.alias is not None and len({i.path for i in found}) > 1:
             raise semantic(
                 s, f"alias {item.alias} matches {len(found)} series; an alias names one series"
@@ -105,6 +108,29 @@ def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixe
         for info in found:
             out.setdefault(info.path, (item.alias or iotdb_path(info.path), info))
     return list(out.values())
+
+
+def _expand_in_iotdb_order(ctx: Context, paths: Sequence[Sequence[Path]]) -> list[list[Any]]:
+    """The series each select item's paths match, item by item, in IoTDB's order: per path
+    (FROM prefixes in order) the matches as IoTDB's schema tree walk lists them, a walk of the
+    tree of every series the query matches (`series_order`). Devices with a schema template
+    keep the template's order (`_template_order`)."""
+    found = [[_series(ctx, p) for p in item] for item in paths]
+    flat = [info for item in found for part in item for info in part]
+    store = ctx.store
+    templates: Any = getattr(ctx.node, "templates", None)
+    activated = getattr(templates, "activated", None)
+    if (
+        len(flat) < 2
+        or not hasattr(store, "devices_in_creation_order")
+        or (activated and any(info.device in activated for info in flat))
+    ):
+        return [[info for part in item for info in part] for item in found]
+    rank = iotdb_series_order(store, flat)
+    return [
+        [info for part in item for info in sorted(part, key=lambda i: rank[i.path])]
+        for item in found
+    ]
 
 
 def _where_series(ctx: Context, s: Statement, path: Path, prefixes) -> Any | None:
@@ -397,7 +423,7 @@ def _aggregate_specs(
     """(alias, function, SeriesInfo, function as written, path as written) per aggregate
     column: IoTDB's header keeps the function's spelling (``MAX_VALUE(root.sg.d1.s1)`` for
     ``MAX_VALUE(s1)``)."""
-    out = []
+    calls = []
     for item in s.columns:
         call = item.selector
         if not isinstance(call, AggregateCall):
@@ -412,7 +438,10 @@ def _aggregate_specs(
                 f"unknown aggregate function {call.function.lower()}(); use one of "
                 + ", ".join(f.lower() for f in (*_AGGREGATE_TYPES, *_SERIES_TYPED)),
             )
-        found = [i for p in _full_paths(call.path, prefixes) for i in _series(ctx, p)]
+        calls.append((item, call))
+    out = []
+    expanded = _expand_in_iotdb_order(ctx, [_full_paths(c.path, prefixes) for _, c in calls])
+    for (item, call), found in zip(calls, expanded, strict=True):
         if item.alias is not None and len(found) > 1:
             raise semantic(s, f"alias {item.alias} matches {len(found)} series")
         for info in found:
