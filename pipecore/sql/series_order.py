@@ -49,7 +49,8 @@ def _hashmap_capacity(size: int) -> int:
 
 def _concurrent_order(names: Iterable[str]) -> list[str]:
     """Iteration order of a ConcurrentHashMap filled with `names` in order (no removals)."""
-    size, bins = 0, [[] for _ in range(16)]  # type: list[list[str]]
+    size = 0
+    bins: list[list[str]] = [[] for _ in range(16)]
     for name in names:
         bins[_spread(name) & (len(bins) - 1)].append(name)
         size += 1

@@ -293,5 +293,6 @@ def test_java_session_and_jdbc_read_back_what_they_wrote(java_classpath: str, se
     # a write under a set schema template creates the template's series
     assert [r[1] for r in _java_rows(printed["s9"])] == ["root.jv.tpl.dev.m1", "root.jv.tpl.dev.m2"]
     # SessionPool: a tablet with a null, then a string record ("16" into the INT64 series)
-    assert _java_rows(printed["p0"]) == in_hash_order("p0", [[1, 1, "pool1"], [2, 4, None], [3, 9, "pool3"],
-                                         [4, 16, "pool4"]])  # fmt: skip
+    pooled = [[1, 1, "pool1"], [2, 4, None], [3, 9, "pool3"], [4, 16, "pool4"]]
+    pooled = in_hash_order("p0", pooled)
+    assert _java_rows(printed["p0"]) == pooled

@@ -34,8 +34,10 @@ def test_recorded_iotdb_answers() -> None:
     assert _order({"root.db.d1": ["s", "s1", "t"], "root.db2.d1": ["s"]}) == [
         "root.db2.d1.s", "root.db.d1.s", "root.db.d1.t", "root.db.d1.s1"]  # fmt: skip
     # the user guide's vehicle: IoTDB 2.0.1 answers s3 before s2
-    assert _order({"root.vehicle.d0": ["s0", "s1"], "root.vehicle.d1": ["s2", "s3"]}) == [
-        "root.vehicle.d0.s0", "root.vehicle.d0.s1", "root.vehicle.d1.s3", "root.vehicle.d1.s2"]  # fmt: skip
+    vehicle = {"root.vehicle.d0": ["s0", "s1"], "root.vehicle.d1": ["s2", "s3"]}
+    assert _order(vehicle) == [
+        "root.vehicle.d0.s0", "root.vehicle.d0.s1",
+        "root.vehicle.d1.s3", "root.vehicle.d1.s2"]  # fmt: skip
 
 
 def test_capacity_and_bucket_order_recorded() -> None:
