@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from pipecore_storage.paths import iotdb_path, join_path, split_path
+from pipecore_storage.paths import iotdb_node, iotdb_path, join_path, split_path
 from pipecore_storage.query import COMPARISONS
 from pipecore_storage.types import TSDataType
 
@@ -93,9 +93,14 @@ def _template_order(ctx: Context, found: list[Any]) -> list[Any]:
     return [info for _, info in sorted(enumerate(found), key=key)]
 
 
-def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixes) -> list:
-    """(header, SeriesInfo) of every selected series, in select-list order, each once."""
+def _selected(
+    ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixes, repeat: bool = False
+) -> list:
+    """(header, SeriesInfo) of every selected series, in select-list order, each once; with
+    `repeat` as often as the select list (and FROM) name it, as IoTDB's raw SELECT lists them
+    (``select s1, *`` has s1 twice)."""
     out: dict[str, tuple[str, Any]] = {}
+    every: list[tuple[str, Any]] = []
     paths = [
         _full_paths(item.selector, prefixes) for item in items if isinstance(item.selector, Path)
     ]
@@ -107,7 +112,8 @@ def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixe
             )
         for info in found:
             out.setdefault(info.path, (item.alias or iotdb_path(info.path), info))
-    return list(out.values())
+            every.append((item.alias or iotdb_path(info.path), info))
+    return every if repeat else list(out.values())
 
 
 def _expand_in_iotdb_order(ctx: Context, paths: Sequence[Sequence[Path]]) -> list[list[Any]]:
@@ -312,7 +318,7 @@ def _raw_query(ctx: Context, s: Select, selected: list, prefixes, resolve) -> tu
     extra = [i.path for i in where_infos if i is not None and i.path not in paths]
     if not paths or start > end:
         return np.empty(0, np.int64), [_empty(info.data_type) for _, info in selected]
-    result = ctx.store.query(paths + extra, start, end)
+    result = ctx.store.query([*dict.fromkeys(paths), *dict.fromkeys(extra)], start, end)
     columns = {p: result.column(p) for p in result.columns}
     keep = np.ones(len(result), bool)
     if rest:
@@ -340,7 +346,7 @@ def _series_window(s: Select, selected: list) -> list:
 
 
 def select_raw(ctx: Context, s: Select) -> Outcome:
-    selected = _series_window(s, _selected(ctx, s, s.columns, s.from_paths))
+    selected = _series_window(s, _selected(ctx, s, s.columns, s.from_paths, repeat=True))
     resolve = lambda p: _where_series(ctx, s, p, s.from_paths)  # noqa: E731
     times, picked = _raw_query(ctx, s, selected, s.from_paths, resolve)
     return rows(
@@ -408,7 +414,7 @@ def _device_dataset(s: Select, names: list[str], types: dict, parts: list) -> Da
         masks.append(np.concatenate(mask_chunks) if mask_chunks else mask)
     index = _order_and_page(attrs.evolve(s, order_desc=False), total)  # ordered per device
     return DataSet(
-        ["Device", *names],
+        ["Device", *map(iotdb_node, names)],
         [TSDataType.TEXT, *[types[n] for n in names]],
         [devices[index], *[v[index] for v in values]],
         [None, *[m[index] for m in masks]],
@@ -579,7 +585,9 @@ def select_aggregate_by_device(ctx: Context, s: Select) -> Outcome:
     table: list[dict[str, object]] = []
     for device in devices:
         mine = [spec for spec in specs if spec[2].device == device]
-        names, kinds, cells = _aggregate_row(ctx, s, mine, lambda info: info.measurement)
+        names, kinds, cells = _aggregate_row(
+            ctx, s, mine, lambda info: iotdb_node(info.measurement)
+        )
         for name, kind in zip(names, kinds, strict=True):
             if name not in types:
                 headers.append(name)

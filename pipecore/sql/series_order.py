@@ -8,7 +8,8 @@ paths match, so a node's capacity counts its matched children. Within a bucket t
 the reverse of the schema region's: there the node's children live in a
 `ConcurrentHashMap` (capacity doubled when it reaches 3/4 full; a resize splits each bucket,
 reversing the part before its last run), and the fetched tree is serialised children first and
-read back through a stack. The region's map is filled in creation order: pipecore takes the
+read back through a stack. A node is keyed by its text as IoTDB writes it (back-quoted
+where a SELECT header quotes it). The region's map is filled in creation order: pipecore takes the
 devices' creation order and each device's measurements' (what the store keeps and restores).
 Checked against a real IoTDB 2.0.1 on random schemas (tests/interop/test_iotdb_select_order.py).
 """
@@ -19,7 +20,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipecore_storage.paths import split_path
+from pipecore_storage.paths import iotdb_node, split_path
 
 __all__ = ["iotdb_series_order", "java_hashmap_order", "java_string_hash"]
 
@@ -36,7 +37,7 @@ def java_string_hash(name: str) -> int:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _spread(name: str) -> int:
-    h = java_string_hash(name)
+    h = java_string_hash(iotdb_node(name))  # IoTDB keys a node by its back-quoted text
     return (h ^ (h >> 16)) & 0x7FFFFFFF
 
 
