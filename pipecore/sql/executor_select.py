@@ -319,7 +319,8 @@ def _raw_query(ctx: Context, s: Select, selected: list, prefixes, resolve) -> tu
     if not paths or start > end:
         return np.empty(0, np.int64), [_empty(info.data_type) for _, info in selected]
     result = ctx.store.query([*dict.fromkeys(paths), *dict.fromkeys(extra)], start, end)
-    columns = {p: result.column(p) for p in result.columns}
+    cells = zip(result.values, result.null_masks, strict=True)
+    columns = dict(zip(result.columns, cells, strict=True))  # by name, without an O(n²) lookup
     keep = np.ones(len(result), bool)
     if rest:
         condition = rest[0] if len(rest) == 1 else And(tuple(rest))

@@ -17,7 +17,7 @@ Checked against a real IoTDB 2.0.1 on random schemas (tests/interop/test_iotdb_s
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pipecore_storage.paths import iotdb_node, split_path
@@ -41,6 +41,11 @@ def _spread(name: str) -> int:
     return (h ^ (h >> 16)) & 0x7FFFFFFF
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _nodes(device: str) -> tuple[str, ...]:
+    return tuple(split_path(device))
+
+
 def _hashmap_capacity(size: int) -> int:
     capacity = 16
     while size > capacity * 3 // 4:
@@ -48,8 +53,10 @@ def _hashmap_capacity(size: int) -> int:
     return capacity
 
 
-def _concurrent_order(names: Iterable[str]) -> list[str]:
-    """Iteration order of a ConcurrentHashMap filled with `names` in order (no removals)."""
+@functools.lru_cache(maxsize=4096)
+def _concurrent_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Iteration order of a ConcurrentHashMap filled with `names` in order (no removals);
+    cached: a node's children change only when the schema does."""
     size = 0
     bins: list[list[str]] = [[] for _ in range(16)]
     for name in names:
@@ -70,7 +77,7 @@ def _concurrent_order(names: Iterable[str]) -> list[str]:
                 (high if bits[last] else low).extend(run)
                 grown[i], grown[i + n] = low, high
             bins = grown
-    return [k for b in bins for k in b]
+    return tuple(k for b in bins for k in b)
 
 
 def java_hashmap_order(children: Sequence[str], region_order: Sequence[str]) -> list[str]:
@@ -83,17 +90,19 @@ def java_hashmap_order(children: Sequence[str], region_order: Sequence[str]) -> 
 
 def iotdb_series_order(store: Any, found: Sequence[Any]) -> dict[str, int]:
     """{series path: rank} of the series `found` (SeriesInfo) in IoTDB's expansion order."""
-    kids: dict[tuple[str, ...], list[str]] = {}
+    kids: dict[tuple[str, ...], dict[str, None]] = {}
     leaf: dict[tuple[str, ...], str] = {}
+    device_nodes: dict[str, tuple[str, ...]] = {}
     for info in found:
-        nodes = (*split_path(info.device), info.measurement)
-        if nodes in leaf:
-            continue
-        leaf[nodes] = info.path
-        for depth in range(1, len(nodes)):
-            siblings = kids.setdefault(nodes[:depth], [])
-            if nodes[depth] not in siblings:
-                siblings.append(nodes[depth])
+        device = device_nodes.get(info.device)
+        if device is None:
+            device = device_nodes[info.device] = _nodes(info.device)
+            for depth in range(1, len(device)):
+                kids.setdefault(device[:depth], {})[device[depth]] = None
+        nodes = (*device, info.measurement)
+        if nodes not in leaf:
+            leaf[nodes] = info.path
+            kids.setdefault(device, {})[info.measurement] = None
     created = _creation_order(store, kids)
     out: dict[str, int] = {}
 
@@ -103,7 +112,8 @@ def iotdb_series_order(store: Any, found: Sequence[Any]) -> dict[str, int]:
         children = kids.get(node)
         if not children:
             return
-        order = java_hashmap_order(children, _concurrent_order(created.get(node, children)))
+        region = _concurrent_order(tuple(created.get(node, children)))
+        order = java_hashmap_order(list(children), region)
         for child in order:
             walk((*node, child))
 
@@ -112,7 +122,7 @@ def iotdb_series_order(store: Any, found: Sequence[Any]) -> dict[str, int]:
     return out
 
 
-def _creation_order(store: Any, wanted: dict[tuple[str, ...], list[str]]) -> dict:
+def _creation_order(store: Any, wanted: dict[tuple[str, ...], Any]) -> dict:
     """{node: its children in the store's creation order} for the nodes of `wanted`: children
     below a node in the order of the first device under each, a device's own measurements in
     their creation order (placed where the device was created)."""
@@ -120,7 +130,7 @@ def _creation_order(store: Any, wanted: dict[tuple[str, ...], list[str]]) -> dic
     out: dict[tuple[str, ...], list[str]] = {}
     seen: dict[tuple[str, ...], set[str]] = {}
     for device in devices:
-        nodes = tuple(split_path(device))
+        nodes = _nodes(device)
         for depth in range(1, len(nodes)):
             parent = nodes[:depth]
             if parent in wanted and nodes[depth] not in seen.setdefault(parent, set()):
