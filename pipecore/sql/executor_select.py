@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from pipecore_storage.paths import iotdb_path, join_path, split_path
+from pipecore_storage.paths import iotdb_node, iotdb_path, join_path, split_path
 from pipecore_storage.query import COMPARISONS
 from pipecore_storage.types import TSDataType
 
@@ -44,6 +44,7 @@ from .expressions import (
 )
 from .outcome import Context, Outcome, rows, semantic
 from .result import SELECT_LAST_COLUMNS, cell_text
+from .series_order import iotdb_series_order
 from .statements import AggregateCall, ResultColumn, Select, SelectLast, Statement
 
 __all__ = ["HANDLERS"]
@@ -92,19 +93,50 @@ def _template_order(ctx: Context, found: list[Any]) -> list[Any]:
     return [info for _, info in sorted(enumerate(found), key=key)]
 
 
-def _selected(ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixes) -> list:
-    """(header, SeriesInfo) of every selected series, in select-list order, each once."""
+def _selected(
+    ctx: Context, s: Statement, items: Sequence[ResultColumn], prefixes, repeat: bool = False
+) -> list:
+    """(header, SeriesInfo) of every selected series, in select-list order, each once; with
+    `repeat` as often as the select list (and FROM) name it, as IoTDB's raw SELECT lists them
+    (``select s1, *`` has s1 twice)."""
     out: dict[str, tuple[str, Any]] = {}
-    for item in items:
-        assert isinstance(item.selector, Path)
-        found = [info for p in _full_paths(item.selector, prefixes) for info in _series(ctx, p)]
+    every: list[tuple[str, Any]] = []
+    paths = [
+        _full_paths(item.selector, prefixes) for item in items if isinstance(item.selector, Path)
+    ]
+    assert len(paths) == len(items)
+    for item, found in zip(items, _expand_in_iotdb_order(ctx, paths), strict=True):
         if item.alias is not None and len({i.path for i in found}) > 1:
             raise semantic(
                 s, f"alias {item.alias} matches {len(found)} series; an alias names one series"
             )
         for info in found:
             out.setdefault(info.path, (item.alias or iotdb_path(info.path), info))
-    return list(out.values())
+            every.append((item.alias or iotdb_path(info.path), info))
+    return every if repeat else list(out.values())
+
+
+def _expand_in_iotdb_order(ctx: Context, paths: Sequence[Sequence[Path]]) -> list[list[Any]]:
+    """The series each select item's paths match, item by item, in IoTDB's order: per path
+    (FROM prefixes in order) the matches as IoTDB's schema tree walk lists them, a walk of the
+    tree of every series the query matches (`series_order`). Devices with a schema template
+    keep the template's order (`_template_order`)."""
+    found = [[_series(ctx, p) for p in item] for item in paths]
+    flat = [info for item in found for part in item for info in part]
+    store = ctx.store
+    templates: Any = getattr(ctx.node, "templates", None)
+    activated = getattr(templates, "activated", None)
+    if (
+        len(flat) < 2
+        or not hasattr(store, "devices_in_creation_order")
+        or (activated and any(info.device in activated for info in flat))
+    ):
+        return [[info for part in item for info in part] for item in found]
+    rank = iotdb_series_order(store, flat)
+    return [
+        [info for part in item for info in sorted(part, key=lambda i: rank[i.path])]
+        for item in found
+    ]
 
 
 def _where_series(ctx: Context, s: Statement, path: Path, prefixes) -> Any | None:
@@ -286,8 +318,9 @@ def _raw_query(ctx: Context, s: Select, selected: list, prefixes, resolve) -> tu
     extra = [i.path for i in where_infos if i is not None and i.path not in paths]
     if not paths or start > end:
         return np.empty(0, np.int64), [_empty(info.data_type) for _, info in selected]
-    result = ctx.store.query(paths + extra, start, end)
-    columns = {p: result.column(p) for p in result.columns}
+    result = ctx.store.query([*dict.fromkeys(paths), *dict.fromkeys(extra)], start, end)
+    cells = zip(result.values, result.null_masks, strict=True)
+    columns = dict(zip(result.columns, cells, strict=True))  # by name, without an O(n²) lookup
     keep = np.ones(len(result), bool)
     if rest:
         condition = rest[0] if len(rest) == 1 else And(tuple(rest))
@@ -314,7 +347,7 @@ def _series_window(s: Select, selected: list) -> list:
 
 
 def select_raw(ctx: Context, s: Select) -> Outcome:
-    selected = _series_window(s, _selected(ctx, s, s.columns, s.from_paths))
+    selected = _series_window(s, _selected(ctx, s, s.columns, s.from_paths, repeat=True))
     resolve = lambda p: _where_series(ctx, s, p, s.from_paths)  # noqa: E731
     times, picked = _raw_query(ctx, s, selected, s.from_paths, resolve)
     return rows(
@@ -382,7 +415,7 @@ def _device_dataset(s: Select, names: list[str], types: dict, parts: list) -> Da
         masks.append(np.concatenate(mask_chunks) if mask_chunks else mask)
     index = _order_and_page(attrs.evolve(s, order_desc=False), total)  # ordered per device
     return DataSet(
-        ["Device", *names],
+        ["Device", *map(iotdb_node, names)],
         [TSDataType.TEXT, *[types[n] for n in names]],
         [devices[index], *[v[index] for v in values]],
         [None, *[m[index] for m in masks]],
@@ -397,7 +430,7 @@ def _aggregate_specs(
     """(alias, function, SeriesInfo, function as written, path as written) per aggregate
     column: IoTDB's header keeps the function's spelling (``MAX_VALUE(root.sg.d1.s1)`` for
     ``MAX_VALUE(s1)``)."""
-    out = []
+    calls = []
     for item in s.columns:
         call = item.selector
         if not isinstance(call, AggregateCall):
@@ -412,7 +445,10 @@ def _aggregate_specs(
                 f"unknown aggregate function {call.function.lower()}(); use one of "
                 + ", ".join(f.lower() for f in (*_AGGREGATE_TYPES, *_SERIES_TYPED)),
             )
-        found = [i for p in _full_paths(call.path, prefixes) for i in _series(ctx, p)]
+        calls.append((item, call))
+    out = []
+    expanded = _expand_in_iotdb_order(ctx, [_full_paths(c.path, prefixes) for _, c in calls])
+    for (item, call), found in zip(calls, expanded, strict=True):
         if item.alias is not None and len(found) > 1:
             raise semantic(s, f"alias {item.alias} matches {len(found)} series")
         for info in found:
@@ -550,7 +586,9 @@ def select_aggregate_by_device(ctx: Context, s: Select) -> Outcome:
     table: list[dict[str, object]] = []
     for device in devices:
         mine = [spec for spec in specs if spec[2].device == device]
-        names, kinds, cells = _aggregate_row(ctx, s, mine, lambda info: info.measurement)
+        names, kinds, cells = _aggregate_row(
+            ctx, s, mine, lambda info: iotdb_node(info.measurement)
+        )
         for name, kind in zip(names, kinds, strict=True):
             if name not in types:
                 headers.append(name)

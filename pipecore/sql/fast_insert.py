@@ -93,8 +93,8 @@ def parse_fast_insert(sql: str, zone: Any = None) -> ColumnarInsert | None:
         return None  # quoted names or comments in the head: the grammar's job
     body_start = head.end()
     first_end = sql.find(")", body_start)
-    if first_end < 0:
-        return None
+    if first_end < 0 or not sql[first_end + 1 :].strip().rstrip(";").strip():
+        return None  # one row: the grammar's (its first row would come back here)
     width = sql.count(",", body_start, first_end)  # values after the time
     if width < 1 or _body(width).fullmatch(sql, body_start) is None:
         return None

@@ -119,6 +119,12 @@ def _iotdb_quote(node: str) -> str:
     return "`" + node.replace("`", "``") + "`"
 
 
+def iotdb_node(node: str) -> str:
+    """One node as IoTDB writes it (and keys it in its schema tree): back-quoted unless a plain
+    identifier, as `iotdb_path` writes each node."""
+    return _iotdb_quote(node)
+
+
 @lru_cache(maxsize=65536)
 def iotdb_path(path: str) -> str:
     """`path` as IoTDB shows it (SHOW TIMESERIES, SHOW DEVICES, SELECT headers): every node

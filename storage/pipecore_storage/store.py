@@ -410,6 +410,13 @@ class Store:
         with self._lock:
             return self._schema.resolve(path)
 
+    def devices_in_creation_order(self) -> list[str]:
+        """The devices (canonical paths) in the order their first series was created (the
+        order `schema_records` rebuilds; `device_types` lists each one's measurements in
+        theirs): what IoTDB's column order of a wildcard SELECT depends on."""
+        with self._lock:
+            return list(self._schema.devices)
+
     def device_types(self, device: str) -> dict[str, TSDataType] | None:
         """{measurement: data type} of a device (a canonical path), one lookup for a whole
         tablet; None when the device has no series. Aliases are not keys (`series` resolves

@@ -64,6 +64,16 @@ def test_anything_else_takes_the_grammar(row: str) -> None:
     assert parse_fast_insert(sql) is None
 
 
+def test_one_long_row_takes_the_grammar() -> None:
+    # a first row of MIN_FAST_LENGTH characters or more once sent the parser round in circles
+    names = [f"s{i}" for i in range(MIN_FAST_LENGTH // 4)]
+    row = f"(1, {', '.join('1' for _ in names)})"
+    one = f"insert into root.sg.d(time, {', '.join(names)}) values {row}"
+    assert not isinstance(parse_statement(one), ColumnarInsert)
+    two = parse_statement(f"{one}, {row.replace('(1,', '(2,')}")
+    assert isinstance(two, ColumnarInsert) and two.times.tolist() == [1, 2]
+
+
 def test_heads_the_fast_path_leaves_to_the_grammar() -> None:
     body = ", ".join(f"({t}, {t})" for t in range(100))
     assert parse_fast_insert(f"insert into root.sg.`d.x`(time, s) values {body}") is None

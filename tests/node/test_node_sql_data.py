@@ -28,7 +28,9 @@ def test_seed_001_result_verification_prints_like_the_guide(node: Node) -> None:
     assert [r.render() for r in results] == ["Msg: The statement is executed successfully."] * 12
     table = node.execute("select ** from root.vehicle", zone="+08:00")
     lines = table.render().splitlines()
-    header = "|Time|root.vehicle.d0.s0|root.vehicle.d0.s1|root.vehicle.d1.s2|root.vehicle.d1.s3|"
+    # the guide prints d1's s2 before s3; IoTDB 2.0.1 answers s3 first (its schema tree's
+    # HashMap: "s3" hashes to bucket 0, "s2" to 15; checked on a real one), and so do we
+    header = "|Time|root.vehicle.d0.s0|root.vehicle.d0.s1|root.vehicle.d1.s3|root.vehicle.d1.s2|"
     assert lines[1].replace(" ", "") == header
     assert lines[0] == lines[2] == lines[9]
     assert re.fullmatch(r"\+-{29}(\+-{18}){4}\+", lines[0])
@@ -39,9 +41,9 @@ def test_seed_001_result_verification_prints_like_the_guide(node: Node) -> None:
         ["10", "null", "null", "null"],
         ["12", "12", "null", "null"],
         ["null", "14", "null", "null"],
-        ["null", "null", "16.0", "null"],
-        ["null", "null", "18.0", "true"],
-        ["null", "null", "null", "false"],
+        ["null", "null", "null", "16.0"],
+        ["null", "null", "true", "18.0"],
+        ["null", "null", "false", "null"],
     ]
     times = [row[0] for row in body]
     assert all(re.fullmatch(_ISO, t) for t in times)

@@ -15,11 +15,6 @@ INSERTS = (
     "insert into root.db2.d1(time, s) values (1, 1)",
 )
 SINK = {"connector.batch.enable": "false"}
-HASH_ORDER = (
-    "SELECT * column order: IoTDB lists a level's children in its schema tree's hash-map order "
-    "(IoTDB 2.0.1: root.db2.d1.s before root.db.d1.s, and d1's s, t, s1), pipecore in "
-    "name order (root.db.d1.s, root.db.d1.s1, root.db2.d1.s); same cells, other header"
-)
 
 
 @pytest.mark.parametrize(
@@ -36,20 +31,12 @@ HASH_ORDER = (
             "Time,root.db2.d1.s,root.db.d1.s,root.db.d1.s1,",
             "1,1.0,1.0,1.0,",
             id="testIotdbPattern",
-            marks=pytest.mark.xfail(
-                reason=HASH_ORDER,
-                strict=True,
-            ),
         ),
         pytest.param(
             {"extractor.pattern": "root.**.d1.s*", "extractor.pattern.format": "iotdb"},
             "Time,root.db2.d1.s,root.db.d1.s,root.db.d1.s1,",
             "1,1.0,1.0,1.0,",
             id="testIotdbPatternWithLegacySyntax",
-            marks=pytest.mark.xfail(
-                reason=HASH_ORDER,
-                strict=True,
-            ),
         ),
     ],
 )
