@@ -82,17 +82,8 @@ PATH_PRIVILEGES = frozenset(PRIVILEGES[:4])
 _SHORTHANDS = {
     "READ": ("READ_DATA", "READ_SCHEMA"),
     "WRITE": ("WRITE_DATA", "WRITE_SCHEMA"),
-    "SYSTEM": (
-        "USE_TRIGGER",
-        "USE_UDF",
-        "USE_CQ",
-        "USE_PIPE",
-        "EXTEND_TEMPLATE",
-        "MANAGE_DATABASE",
-        "MAINTAIN",
-        "USE_MODEL",
-    ),
-    "SECURITY": ("MANAGE_USER", "MANAGE_ROLE"),
+    "SYSTEM": PRIVILEGES[6:],  # USE_TRIGGER … USE_MODEL
+    "SECURITY": PRIVILEGES[4:6],  # MANAGE_USER, MANAGE_ROLE
 }
 GLOBAL_PRIVILEGES = frozenset(PRIVILEGES[4:])
 NO_PERMISSION_PROMPT = "No permissions for this operation, please add privilege "

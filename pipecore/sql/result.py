@@ -17,13 +17,13 @@ as two, as the CLI's width computation does. No rows gives ``Empty set.``.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 import attrs
 import numpy as np
+
+from pipecore_storage.java_text import java_float_text
 
 __all__ = [
     "COUNT_DEVICES_COLUMNS",
@@ -91,24 +91,6 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _java_float(value: float, shortest: str) -> str:
-    """Java's Float/Double.toString: shortest digits, plain for 1e-3 <= |x| < 1e7,
-    otherwise ``d.dddE<n>``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    number = Decimal(shortest).normalize()
-    if 1e-3 <= abs(value) < 1e7:
-        text = format(number, "f")
-        return text if "." in text else text + ".0"
-    sign, digits, _ = number.as_tuple()
-    mantissa = str(digits[0]) + "." + ("".join(map(str, digits[1:])) or "0")
-    return f"{'-' if sign else ''}{mantissa}E{number.adjusted()}"
-
-
 def cell_text(value: object) -> str:
     """A value as the CLI shows it: None as ``null``, booleans lower case, floats as Java
     prints them (``16.0``, ``1.0E7``, ``NaN``; FLOAT values with float32's shortest
@@ -118,9 +100,9 @@ def cell_text(value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, np.float32):
-        return _java_float(float(value), str(value))
+        return java_float_text(float(value), str(value))
     if isinstance(value, (float, np.floating)):
-        return _java_float(float(value), repr(float(value)))
+        return java_float_text(float(value), repr(float(value)))
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "0x" + bytes(value).hex()
     return str(value)

@@ -9,15 +9,14 @@ the middle of an append) is dropped when the log is read.
 
 from __future__ import annotations
 
-import json
 import os
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
 
 from .config import StoreConfig
+from .crc_lines import crc_line, read_crc_line
 from .errors import CorruptFileError, SchemaError
 from .fsutil import fsync_dir, write_all
 from .paths import PathPattern, join_path, split_path, validate_device, validate_measurement
@@ -435,18 +434,9 @@ class SchemaLog:
 
 
 def _format_line(record: dict) -> bytes:
-    body = json.dumps(record, separators=(",", ":")).encode()
-    return b"%08x " % zlib.crc32(body) + body + b"\n"
+    return crc_line(record)
 
 
 def _parse_line(line: bytes) -> dict | None:
-    if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b" ":
-        return None
-    body = line[9:-1]
-    try:
-        if int(line[:8], 16) != zlib.crc32(body):
-            return None
-        record = json.loads(body)
-    except ValueError:
-        return None
+    record = read_crc_line(line)
     return record if isinstance(record, dict) and "op" in record else None

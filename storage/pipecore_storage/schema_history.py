@@ -29,15 +29,14 @@ whole schema instead (idempotent at a receiver).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
+from .crc_lines import crc_line, read_crc_line
 from .fsutil import atomic_write, write_all
 from .listeners import StoreSchemaChange
 from .origin import Origin
@@ -230,20 +229,11 @@ class SchemaHistory:
 
 
 def _format(row: list) -> bytes:
-    body = json.dumps(row, separators=(",", ":")).encode()
-    return b"%08x " % zlib.crc32(body) + body + b"\n"
+    return crc_line(row)
 
 
 def _parse(line: bytes) -> list | None:
-    if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b" ":
-        return None
-    body = line[9:-1]
-    try:
-        if int(line[:8], 16) != zlib.crc32(body):
-            return None
-        row = json.loads(body)
-    except ValueError:
-        return None
+    row = read_crc_line(line)
     if not isinstance(row, list) or not row:
         return None
     if row[0] == _TRIMMED:

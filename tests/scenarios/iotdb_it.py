@@ -128,7 +128,8 @@ def _java_date(day: int) -> str:
 
 def _java_float(number: float, shortest: Any) -> str:
     """Java's Float/Double.toString: the shortest digits, plain for 1e-3 <= |x| < 1e7, else
-    ``d.ddddE<n>`` with every digit kept."""
+    ``d.ddddE<n>`` with every digit kept. (Written apart from pipecore's
+    `pipecore_storage.java_text` on purpose: this is the expected side of the comparison.)"""
     text = repr(shortest) if isinstance(shortest, float) else str(shortest)
     if number != number or number in (float("inf"), float("-inf")):
         return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[text]

@@ -20,13 +20,12 @@ Every cell converts; nothing becomes null and nothing is refused (a null stays n
 
 from __future__ import annotations
 
-import math
 import re
-from decimal import Decimal
 
 import numpy as np
 
 from pipecore import parse_time_value
+from pipecore_storage.java_text import java_float_text
 from pipecore_storage.types import TSDataType
 
 __all__ = ["DEFAULT_DATE", "convert_values"]
@@ -147,26 +146,10 @@ def _java_floats(f: np.ndarray, source: TSDataType) -> np.ndarray:
     unique_bits, inverse = np.unique(bits, return_inverse=True)  # -0.0 apart from 0.0
     unique = unique_bits.view(dtype)
     texts = np.array(
-        [_java_float(float(u), str(u) if single else repr(float(u))) for u in unique],
+        [java_float_text(float(u), str(u) if single else repr(float(u))) for u in unique],
         dtype=object,
     )
     return texts[inverse.reshape(-1)] if len(f) else np.array([], dtype=object)
-
-
-def _java_float(value: float, shortest: str) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    number = Decimal(shortest).normalize()
-    if 1e-3 <= abs(value) < 1e7:
-        text = format(number, "f")
-        return text if "." in text else text + ".0"
-    sign, digits, _ = number.as_tuple()
-    mantissa = str(digits[0]) + "." + ("".join(map(str, digits[1:])) or "0")
-    return f"{'-' if sign else ''}{mantissa}E{number.adjusted()}"
 
 
 # ----------------------------------------------------------------------------- text
