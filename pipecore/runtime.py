@@ -703,10 +703,10 @@ class _SinkSubtask:
                 self.busy_since = 0.0
             if retrying:
                 self.retry_events.popleft()
-            if self.retries:
-                task.configuration.outage.recovered()
-            self.retries = 0
             if outcome is None:
+                if self.retries:  # a pending future proves nothing yet: its completion does
+                    task.configuration.outage.recovered()
+                self.retries = 0
                 self._done(event, time.monotonic() - began)
             else:
                 self._track(event, outcome, began)
@@ -780,13 +780,14 @@ class _SinkSubtask:
             if error is None:
                 self._done(event, None if began is None else time.monotonic() - began)
                 task.configuration.outage.recovered()
+                self.retries = 0
             elif isinstance(error, ConnectionError):
                 task.counters.connection_lost(error)
-                log.warning("pipe %s: transfer failed, will retry: %s", task.name, error)
-                if not self.handshake_due:
-                    self.handshake_due = True
-                    self.retry_at = time.monotonic()
                 self.retry_events.append(event)
+                # the first failure of a wave counts a retry and backs off as a synchronous
+                # one does; the futures failing with it wait for the same handshake
+                if not self.handshake_due and self._retry_later(event, error) is None:
+                    return False  # no local retries left: the pipe failed
             else:
                 verdict = self.task.quarantine.verdict(event, error)
                 if verdict == QUARANTINED:
